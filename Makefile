@@ -1,0 +1,36 @@
+# One-command set-up: every target below creates .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+DEMO   ?= fixtures/promote_lsn_timeout
+
+.PHONY: demo test lint bench fixtures clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/forensics analyze $(DEMO) --html report.html --json report.json --md report.md; \
+	  rc=$$?; if [ $$rc -gt 1 ]; then exit $$rc; fi
+	@echo "wrote report.html"
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m "not bench"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check forensics tests fixtures/generate.py
+	$(VENV)/bin/ruff format --check forensics tests fixtures/generate.py
+	$(VENV)/bin/mypy
+
+fixtures: $(STAMP)
+	$(PY) fixtures/generate.py
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) report.html report.json report.md .pytest_cache

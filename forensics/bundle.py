@@ -1,0 +1,349 @@
+"""Open a support bundle as a stream of members, whatever its form (SPEC §2.1).
+
+A bundle is a directory, an archive (``.tar``, ``.tar.gz``/``.tgz``, ``.tar.zst``, ``.zip``),
+a single file, or several of these. Compression and archive formats are recognised by
+their magic bytes, never by name. Nothing is extracted to disk: tar archives are read as
+streams, so each yielded :class:`Member` must be consumed before the next one is asked for.
+
+Unsafe or unreadable members (links, devices, ``..`` paths, archives nested too deep) are
+yielded as :class:`Skipped` with a reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+import zstandard
+
+from .errors import InputError, LimitExceeded
+
+HEAD_BYTES = 64 * 1024
+CHUNK_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_BYTES = 32 * 1024**3  # decompressed bytes per run; bombs stop here
+MAX_ARCHIVE_DEPTH = 2  # the bundle archive plus one nested archive (SPEC §2.1)
+MAX_RATIO = 2000  # a compressed member expanding more than this is treated as a bomb
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ZIP_MAGIC = b"PK\x03\x04"
+ZIP_EMPTY_MAGIC = b"PK\x05\x06"
+
+
+@dataclass
+class Limits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_depth: int = MAX_ARCHIVE_DEPTH
+    used_bytes: int = 0
+
+    def charge(self, n: int, path: str) -> None:
+        self.used_bytes += n
+        if self.used_bytes > self.max_bytes:
+            raise LimitExceeded(
+                f"decompressed input exceeds --max-bytes ({self.max_bytes:,} bytes); "
+                "a compression bomb or a larger bundle than allowed",
+                path,
+            )
+
+
+class _Counted(io.RawIOBase):
+    """A read-only stream that charges every byte read against the run's limits."""
+
+    def __init__(self, inner: BinaryIO, limits: Limits, path: str, compressed: int | None) -> None:
+        self._inner = inner
+        self._limits = limits
+        self._path = path
+        self._compressed = compressed
+        self._read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self._read += n
+        self._limits.charge(n, self._path)
+        if self._compressed and self._read > 64 * 1024**2:
+            if self._read > MAX_RATIO * max(self._compressed, 1):
+                raise LimitExceeded(
+                    f"member expands more than {MAX_RATIO}x its compressed size: "
+                    "treated as a compression bomb",
+                    self._path,
+                )
+        return n
+
+
+@dataclass
+class Member:
+    """One file of the bundle, decompressed, readable once as a stream."""
+
+    path: str  # display path: input name, then the path inside archives, '/'-joined
+    inner: str  # path relative to the bundle root (node identity is read from it)
+    stream: BinaryIO
+    compressed_size: int | None = None
+    _head: bytes | None = field(default=None, repr=False)
+
+    def head(self) -> bytes:
+        """The first bytes (for sniffing); reading them does not consume the stream."""
+        if self._head is None:
+            self._head = _read_up_to(self.stream, HEAD_BYTES)
+        return self._head
+
+    def chunks(self, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The whole content in chunks, starting with the sniffed head."""
+        head = self.head()
+        if head:
+            yield head
+        while True:
+            data = self.stream.read(size)
+            if not data:
+                return
+            yield data
+
+    def read_all(self) -> bytes:
+        return b"".join(self.chunks())
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    inner: str
+    reason: str
+
+
+def _read_up_to(stream: BinaryIO, n: int) -> bytes:
+    parts: list[bytes] = []
+    remaining = n
+    while remaining > 0:
+        data = stream.read(remaining)
+        if not data:
+            break
+        parts.append(data)
+        remaining -= len(data)
+    return b"".join(parts)
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream whose first bytes were already read for sniffing."""
+
+    def __init__(self, prefix: bytes, rest: BinaryIO) -> None:
+        self._prefix = prefix
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _buffered(raw: io.RawIOBase) -> BinaryIO:
+    return io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+
+
+def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
+    lower = name.lower()
+    for suffix in suffixes:
+        if lower.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _is_tar(head: bytes) -> bool:
+    return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def _safe_member_name(name: str) -> str | None:
+    """The member's path if it is safe to use as a display path, else None."""
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return None
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    if any(part == ".." for part in parts):
+        return None
+    return "/".join(p for p in parts if p not in ("", "."))
+
+
+class _Walker:
+    """Recursively opens streams: decompresses, descends into archives, yields files."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def open_stream(
+        self, display: str, inner: str, raw: BinaryIO, depth: int, compressed: int | None
+    ) -> Iterator[Member | Skipped]:
+        head = _read_up_to(raw, 512)
+        stream = _buffered(_Prefixed(head, raw))
+        if head.startswith(GZIP_MAGIC):
+            yield from self._decompressed(display, inner, gzip.GzipFile(fileobj=stream), depth,
+                                          compressed, (".gz", ".tgz"))
+        elif head.startswith(ZSTD_MAGIC):
+            reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+            yield from self._decompressed(display, inner, reader, depth, compressed,
+                                          (".zst", ".zstd", ".tzst"))
+        elif _is_tar(head) or head.startswith((ZIP_MAGIC, ZIP_EMPTY_MAGIC)):
+            yield from self._archive(display, inner, stream, head, depth)
+        else:
+            yield Member(display, inner, stream, compressed)
+
+    def _decompressed(
+        self,
+        display: str,
+        inner: str,
+        reader: BinaryIO,
+        depth: int,
+        compressed: int | None,
+        suffixes: tuple[str, ...],
+    ) -> Iterator[Member | Skipped]:
+        counted = _buffered(_Counted(reader, self.limits, display, compressed))
+        new_inner = _strip_suffix(inner, suffixes)
+        try:
+            yield from self.open_stream(display, new_inner, counted, depth, None)
+        except (OSError, EOFError, zstandard.ZstdError) as exc:
+            yield Skipped(display, inner, f"corrupt compressed data: {exc}")
+
+    def _archive(
+        self, display: str, inner: str, stream: BinaryIO, head: bytes, depth: int
+    ) -> Iterator[Member | Skipped]:
+        if depth >= self.limits.max_depth:
+            yield Skipped(display, inner, f"archive nested deeper than {self.limits.max_depth} "
+                                          "levels is not followed")
+            return
+        if _is_tar(head):
+            yield from self._tar(display, stream, depth + 1)
+        else:
+            yield from self._zip(display, stream, depth + 1)
+
+    def _tar(self, display: str, stream: BinaryIO, depth: int) -> Iterator[Member | Skipped]:
+        try:
+            archive = tarfile.open(fileobj=stream, mode="r|")
+            for info in archive:
+                yield from self._tar_member(display, archive, info, depth)
+        except tarfile.ReadError as exc:
+            yield Skipped(display, "", f"truncated or corrupt tar archive: {exc}")
+
+    def _tar_member(
+        self, display: str, archive: tarfile.TarFile, info: tarfile.TarInfo, depth: int
+    ) -> Iterator[Member | Skipped]:
+        name = _safe_member_name(info.name)
+        where = f"{display}/{info.name}"
+        if info.isdir():
+            return
+        if name is None:
+            yield Skipped(where, info.name, "unsafe member path (absolute or '..'): ignored")
+            return
+        if info.issym() or info.islnk():
+            yield Skipped(f"{display}/{name}", name, "link member: ignored, never followed")
+            return
+        if not info.isfile():
+            yield Skipped(f"{display}/{name}", name, "device or special member: ignored")
+            return
+        fh = archive.extractfile(info)
+        if fh is None:
+            return
+        yield from self.open_stream(f"{display}/{name}", name, fh, depth, info.size)
+
+    def _zip(self, display: str, stream: BinaryIO, depth: int) -> Iterator[Member | Skipped]:
+        seekable = stream if _is_seekable(stream) else io.BytesIO(self._slurp(display, stream))
+        try:
+            archive = zipfile.ZipFile(seekable)
+        except zipfile.BadZipFile as exc:
+            yield Skipped(display, "", f"corrupt zip archive: {exc}")
+            return
+        with archive:
+            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+                yield from self._zip_member(display, archive, info, depth)
+
+    def _zip_member(
+        self, display: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, depth: int
+    ) -> Iterator[Member | Skipped]:
+        if info.is_dir():
+            return
+        name = _safe_member_name(info.filename)
+        if name is None:
+            yield Skipped(f"{display}/{info.filename}", info.filename,
+                          "unsafe member path (absolute or '..'): ignored")
+            return
+        mode = (info.external_attr >> 16) & 0o170000
+        if mode in (0o120000,):
+            yield Skipped(f"{display}/{name}", name, "link member: ignored, never followed")
+            return
+        try:
+            fh = archive.open(info)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+            yield Skipped(f"{display}/{name}", name, f"unreadable zip member: {exc}")
+            return
+        counted = _buffered(_Counted(fh, self.limits, f"{display}/{name}", info.compress_size))  # type: ignore[arg-type]
+        yield from self.open_stream(f"{display}/{name}", name, counted, depth, None)
+
+    def _slurp(self, display: str, stream: BinaryIO) -> bytes:
+        data = _read_up_to(stream, self.limits.max_bytes + 1)
+        if len(data) > self.limits.max_bytes:
+            raise LimitExceeded("nested zip archive larger than --max-bytes", display)
+        return data
+
+
+def _is_seekable(stream: BinaryIO) -> bool:
+    try:
+        return stream.seekable()
+    except (AttributeError, ValueError):
+        return False
+
+
+def iter_members(
+    paths: Sequence[str | os.PathLike[str]], limits: Limits | None = None
+) -> Iterator[Member | Skipped]:
+    """Every file of the given inputs, in a stable order (sorted within directories)."""
+    limits = limits or Limits()
+    walker = _Walker(limits)
+    for given in paths:
+        path = Path(given)
+        if not path.exists() and not path.is_symlink():
+            raise InputError("no such file or directory", str(given))
+        if path.is_dir():
+            yield from _walk_dir(walker, path)
+        else:
+            yield from _open_file(walker, path, path.name, path.name)
+
+
+def _walk_dir(walker: _Walker, root: Path) -> Iterator[Member | Skipped]:
+    base = root.name or str(root)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames.sort()
+        for filename in sorted(filenames):
+            full = Path(dirpath, filename)
+            inner = full.relative_to(root).as_posix()
+            yield from _open_file(walker, full, f"{base}/{inner}", inner)
+
+
+def _open_file(walker: _Walker, full: Path, display: str, inner: str) -> Iterator[Member | Skipped]:
+    if full.is_symlink():
+        yield Skipped(display, inner, "symbolic link: ignored, never followed")
+        return
+    if not full.is_file():
+        yield Skipped(display, inner, "not a regular file: ignored")
+        return
+    try:
+        fh = full.open("rb")
+    except OSError as exc:
+        yield Skipped(display, inner, f"cannot open: {exc.strerror}")
+        return
+    with fh:
+        size = full.stat().st_size
+        yield from walker.open_stream(display, inner, fh, 0, size)

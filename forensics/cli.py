@@ -1,0 +1,185 @@
+"""The ``forensics`` command line: thin click commands over the library.
+
+Exit codes (SPEC §6.1) are decided here only: 0 analysed, nothing wrong; 1 analysed,
+failure or redundancy risk found; 2 usage or unreadable input; 3 internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .errors import ForensicsError, InputError, RuleError, UsageError
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"forensics: {message}", err=True)
+    sys.exit(code)
+
+
+def error_boundary(func: F) -> F:
+    """One place where exceptions become messages and exit codes; no tracebacks."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except (InputError, RuleError, UsageError) as exc:
+            if debug:
+                traceback.print_exc()
+            _fail(str(exc), EXIT_USAGE)
+        except ForensicsError as exc:
+            if debug:
+                traceback.print_exc()
+            _fail(str(exc), EXIT_USAGE)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as exc:  # the boundary: anything else is our bug
+            if debug:
+                traceback.print_exc()
+            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+                  EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="forensics")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+def main(debug: bool) -> None:
+    """Offline forensics for failed SingleStore rebalances.
+
+    Point it at a support bundle (folder, archive or files) to learn what failed, why,
+    what it cost and what to do next.
+    """
+
+
+def _load(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
+          max_bytes: int | None) -> Any:
+    from .loader import load_bundle
+    from .nodes import parse_overrides
+    from .progress import progress_reporter
+
+    zone, per_node = _split_tz(tz)
+    try:
+        overrides = parse_overrides(node)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    with progress_reporter() as progress:
+        return load_bundle(list(bundle), tz=zone, node_tz=per_node, node_overrides=overrides,
+                           max_bytes=max_bytes, progress=progress)
+
+
+def _split_tz(values: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    zone, per_node = "UTC", {}
+    for value in values:
+        if "=" in value:
+            node, _, z = value.partition("=")
+            per_node[node] = z
+        else:
+            zone = value
+    return zone, per_node
+
+
+def bundle_options(func: F) -> F:
+    func = click.option("--max-bytes", type=int, default=None,
+                        help="Stop when more than this many decompressed bytes are read.")(func)
+    func = click.option("--node", multiple=True, metavar="GLOB=HOST:PORT",
+                        help="Name the node of files matching GLOB.")(func)
+    func = click.option("--tz", multiple=True, metavar="[NODE=]ZONE",
+                        help="Time zone of tracelog timestamps (default UTC), for all or one node.")(func)
+    return click.argument("bundle", nargs=-1, required=True, type=click.Path())(func)
+
+
+@main.command()
+@bundle_options
+@click.option("--kind", type=click.Choice(["events", "steps", "partitions", "files", "nodes",
+                                           "line_counts", "leaves", "variables", "disk_usage"]),
+              default="events", show_default=True, help="Which frame to export.")
+@click.option("--level", default=None, help="Events at or above this level (INFO, WARN, ERROR).")
+@click.option("--grep", "pattern", default=None, help="Events whose message matches this regex.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to F.parquet, F.csv or F.json instead of a table on stdout.")
+@error_boundary
+def events(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
+           max_bytes: int | None, kind: str, level: str | None, pattern: str | None,
+           output: str | None) -> None:
+    """Export the normalised frames of a bundle (events, steps, partitions, files...)."""
+    from .export import filter_events, print_frame, write_frame
+
+    loaded = _load(bundle, tz, node, max_bytes)
+    frame = loaded.frame(kind)
+    if kind == "events":
+        frame = filter_events(frame, level=level, pattern=pattern)
+    if output:
+        write_frame(frame, Path(output))
+        click.echo(f"wrote {frame.height} rows to {output}", err=True)
+    else:
+        print_frame(frame)
+
+
+@main.group()
+def rules() -> None:
+    """List, show and test the cause rules."""
+
+
+@rules.command("list")
+@click.option("--rules", "rules_dir", multiple=True, type=click.Path(file_okay=False),
+              help="Extra rule folder (adds to or overrides built-ins).")
+@error_boundary
+def rules_list(rules_dir: tuple[str, ...]) -> None:
+    """One line per rule: id, cause or factor, phases, severity, title."""
+    from .rules import load_rules
+
+    for rule in load_rules([Path(d) for d in rules_dir]):
+        what = rule.cause or rule.factor or "-"
+        click.echo(f"{rule.id:<8} {what:<24} {','.join(rule.phases):<18} {rule.severity:<9} {rule.title}")
+
+
+@rules.command("show")
+@click.argument("rule_id")
+@click.option("--rules", "rules_dir", multiple=True, type=click.Path(file_okay=False))
+@error_boundary
+def rules_show(rule_id: str, rules_dir: tuple[str, ...]) -> None:
+    """Everything about one rule."""
+    from .rules import load_rules, render_catalogue
+
+    ruleset = load_rules([Path(d) for d in rules_dir])
+    found = [r for r in ruleset if r.id.lower() == rule_id.lower()]
+    if not found:
+        raise UsageError(f"no rule with id {rule_id!r} (see 'forensics rules list')")
+    click.echo(render_catalogue(found))
+
+
+@rules.command("test")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@error_boundary
+def rules_test(directory: str | None) -> None:
+    """Check every rule's examples (built-ins, plus DIRECTORY if given)."""
+    from .rules import check_rules, load_rules
+
+    ruleset = load_rules([Path(directory)] if directory else [])
+    failures = check_rules(ruleset)
+    for failure in failures:
+        click.echo(str(failure))
+    count = len(list(ruleset))
+    click.echo(f"{count - len({f.rule for f in failures})} passed, {len({f.rule for f in failures})} failed")
+    if failures:
+        sys.exit(EXIT_FOUND)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

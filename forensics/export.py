@@ -1,0 +1,92 @@
+"""Write frames to Parquet, CSV or JSON (atomically) or show them on the terminal."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from .errors import UsageError
+
+LEVELS = ("INFO", "WARN", "ERROR", "FAILURE")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def filter_events(frame: pl.DataFrame, *, level: str | None = None,
+                  pattern: str | None = None) -> pl.DataFrame:
+    if level:
+        wanted = level.upper().replace("WARNING", "WARN")
+        if wanted not in LEVELS:
+            raise UsageError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+        frame = frame.filter(pl.col("level").is_in(LEVELS[LEVELS.index(wanted):]))
+    if pattern:
+        try:
+            frame = frame.filter(pl.col("message").str.contains(pattern))
+        except pl.exceptions.ComputeError as exc:
+            raise UsageError(f"invalid --grep regex {pattern!r}: {exc}") from exc
+    return frame
+
+
+def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote."""
+    text_cols = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    return frame.with_columns(
+        pl.when(pl.any_horizontal([pl.col(c).str.starts_with(s) for s in FORMULA_START]))
+        .then(pl.lit("'") + pl.col(c))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in text_cols
+    )
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over ``path``."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def write_frame(frame: pl.DataFrame, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        atomic_write(path, lambda tmp: frame.write_parquet(tmp))
+    elif suffix == ".csv":
+        safe = neutralise_formulas(frame)
+        atomic_write(path, lambda tmp: safe.write_csv(tmp))
+    elif suffix == ".json":
+        atomic_write(path, lambda tmp: frame.write_json(tmp))
+    elif suffix == ".ndjson":
+        atomic_write(path, lambda tmp: frame.write_ndjson(tmp))
+    else:
+        raise UsageError(f"unknown output format {suffix or path.name!r}: use .parquet, .csv or .json")
+
+
+def print_frame(frame: pl.DataFrame, limit: int = 200) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(show_lines=False, header_style="bold")
+    for name in frame.columns:
+        table.add_column(name, overflow="fold")
+    for row in frame.head(limit).iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    if frame.height > limit:
+        console.print(f"... {frame.height - limit} more rows (use -o to export all)")
+    else:
+        console.print(f"{frame.height} rows")

@@ -1,0 +1,368 @@
+"""``load_bundle``: read every member of a bundle into the normalised frames (SPEC §2–3)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from . import schemas
+from .bundle import Limits, Member, Skipped, iter_members
+from .errors import InputError, UsageError
+from .nodes import NodeId, identify, resolve_ports
+from .parsers import tables, tracelog
+
+Progress = Callable[[str, int], None]  # (member path, bytes read so far in this member)
+
+UNRECOGNISED = "unrecognised content: neither a tracelog nor a table"
+TEXT_TABLE_LIMIT = 512 * 1024**2  # a table file larger than this is not read whole
+
+
+@dataclass
+class Bundle:
+    """The normalised frames of one or several inputs (see ``forensics.schemas``)."""
+
+    paths: list[str]
+    timezone: str
+    events: pl.DataFrame
+    line_counts: pl.DataFrame
+    steps: pl.DataFrame
+    partitions: pl.DataFrame
+    files: pl.DataFrame
+    leaves: pl.DataFrame
+    variables: pl.DataFrame
+    disk_usage: pl.DataFrame
+    nodes: pl.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+    def frame(self, kind: str) -> pl.DataFrame:
+        frames = {
+            "events": self.events,
+            "steps": self.steps,
+            "partitions": self.partitions,
+            "files": self.files,
+            "line_counts": self.line_counts,
+            "leaves": self.leaves,
+            "variables": self.variables,
+            "disk_usage": self.disk_usage,
+            "nodes": self.nodes,
+        }
+        return frames[kind]
+
+
+NODES = pl.Schema(
+    {
+        "node": pl.String,
+        "role": pl.String,
+        "first_ts": schemas.UTC_US,
+        "last_ts": schemas.UTC_US,
+        "restarts": pl.Int64,
+        "files": pl.Int64,
+    }
+)
+
+
+@dataclass
+class _Acc:
+    """What the member loop accumulates."""
+
+    events: list[pl.DataFrame] = field(default_factory=list)
+    counts: list[pl.DataFrame] = field(default_factory=list)
+    tables: list[tables.Table] = field(default_factory=list)
+    files: list[dict[str, object]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seen: dict[tuple[int, str], str] = field(default_factory=dict)
+    node_roles: dict[str, str] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)
+
+
+class _Fingerprint:
+    """Content identity of a streamed member (head + tail + length), for duplicates."""
+
+    def __init__(self) -> None:
+        self.length = 0
+        self.head = b""
+        self.tail = b""
+
+    def wrap(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            if not self.head:
+                self.head = chunk[:65536]
+            self.tail = (self.tail + chunk[-65536:])[-65536:]
+            self.length += len(chunk)
+            yield chunk
+
+    def key(self) -> tuple[int, str]:
+        digest = hashlib.blake2b(self.head + b"\0" + self.tail, digest_size=16).hexdigest()
+        return self.length, digest
+
+
+def check_timezone(zone: str) -> str:
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown time zone {zone!r} (use an IANA name such as UTC or Europe/Berlin)") from exc
+    return zone
+
+
+def _zone_for(node: NodeId, tz: str, node_tz: Mapping[str, str]) -> str:
+    host = node.node.rsplit(":", 1)[0]
+    return node_tz.get(node.node) or node_tz.get(host) or tz
+
+
+def load_bundle(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    tz: str = "UTC",
+    node_tz: Mapping[str, str] | None = None,
+    node_overrides: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+    progress: Progress | None = None,
+) -> Bundle:
+    """Read a bundle (directory, archive, file, or several) into frames.
+
+    Raises :class:`InputError` only when nothing usable is found; per-file problems
+    become rows of ``files`` with a ``skipped_reason`` and entries in ``warnings``.
+    """
+    path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+    if not path_list:
+        raise InputError("no input given")
+    check_timezone(tz)
+    for zone in (node_tz or {}).values():
+        check_timezone(zone)
+    limits = Limits() if max_bytes is None else Limits(max_bytes=max_bytes)
+    acc = _Acc()
+    for item in iter_members(path_list, limits):
+        if isinstance(item, Skipped):
+            _skip(acc, item.path, identify(item.inner, node_overrides), item.reason, 0)
+            acc.warnings.append(f"{item.path}: {item.reason}")
+            continue
+        _load_member(acc, item, tz, node_tz or {}, node_overrides, progress)
+    return _assemble(acc, [str(p) for p in path_list], tz)
+
+
+def _skip(acc: _Acc, path: str, node: NodeId, reason: str, size: int) -> None:
+    acc.files.append(
+        {"path": path, "kind": "unknown", "node": None if node.from_path else node.node,
+         "role": node.role, "bytes": size, "lines": None, "unparsed_lines": None,
+         "skipped_reason": reason}
+    )
+
+
+def _looks_binary(head: bytes) -> bool:
+    sample = head[:8192]
+    if not sample:
+        return False
+    control = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return control / len(sample) > 0.10
+
+
+def _load_member(
+    acc: _Acc,
+    member: Member,
+    tz: str,
+    node_tz: Mapping[str, str],
+    overrides: Mapping[str, str] | None,
+    progress: Progress | None,
+) -> None:
+    node = identify(member.inner, overrides)
+    head = member.head()
+    if not head:
+        _skip(acc, member.path, node, "empty file", 0)
+        return
+    if tracelog.sniff(head):
+        _load_tracelog(acc, member, node, _zone_for(node, tz, node_tz), progress)
+    elif _looks_binary(head):
+        _skip(acc, member.path, node, "binary content: not a tracelog or table", len(head))
+        acc.warnings.append(f"{member.path}: binary content, skipped")
+    elif tables.sniff(head.decode("utf-8", "replace")):
+        _load_tables(acc, member, node)
+    else:
+        first = head.split(b"\n", 1)[0][:80].decode("utf-8", "replace").strip()
+        _skip(acc, member.path, node, f"{UNRECOGNISED} (first line: {first!r})", len(head))
+
+
+def _counted(chunks: Iterator[bytes], path: str, progress: Progress | None) -> Iterator[bytes]:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if progress is not None:
+            progress(path, total)
+        yield chunk
+
+
+def _duplicate_of(acc: _Acc, key: tuple[int, str], path: str) -> str | None:
+    if key in acc.seen:
+        return acc.seen[key]
+    acc.seen[key] = path
+    return None
+
+
+def _load_tracelog(
+    acc: _Acc, member: Member, node: NodeId, zone: str, progress: Progress | None
+) -> None:
+    finger = _Fingerprint()
+    chunks = finger.wrap(_counted(member.chunks(), member.path, progress))
+    result = tracelog.parse_tracelog(chunks, path=member.path, node=node.node, tz=zone)
+    original = _duplicate_of(acc, finger.key(), member.path)
+    if original is not None:
+        _skip(acc, member.path, node, f"duplicate of {original}", finger.length)
+        acc.warnings.append(f"{member.path}: same content as {original}; counted once")
+        return
+    acc.events.append(result.events)
+    acc.counts.append(result.counts)
+    acc.warnings.extend(result.warnings)
+    if result.unparsed_lines:
+        first = result.unparsed_samples[0][0] if result.unparsed_samples else None
+        where = f"{member.path}:{first}" if first else member.path
+        acc.warnings.append(f"{where}: {result.unparsed_lines} line(s) not in the tracelog layout")
+    acc.restarts[node.node] = acc.restarts.get(node.node, 0) + result.restarts
+    if node.role != "unknown":
+        acc.node_roles[node.node] = node.role
+    acc.files.append(
+        {"path": member.path, "kind": tracelog.NAME, "node": node.node, "role": node.role,
+         "bytes": finger.length, "lines": result.lines, "unparsed_lines": result.unparsed_lines,
+         "first_ts": result.first_ts, "last_ts": result.last_ts, "skipped_reason": None}
+    )
+
+
+def _load_tables(acc: _Acc, member: Member, node: NodeId) -> None:
+    data = b"".join(_bounded(member, TEXT_TABLE_LIMIT))
+    finger = _Fingerprint()
+    for _ in finger.wrap(iter([data])):
+        pass
+    original = _duplicate_of(acc, finger.key(), member.path)
+    if original is not None:
+        _skip(acc, member.path, node, f"duplicate of {original}", len(data))
+        return
+    text = data.decode("utf-8", "replace")
+    result = tables.parse_tables(text, member.path)
+    acc.warnings.extend(result.warnings)
+    kinds = sorted({t.kind for t in result.tables if t.kind})
+    if node.role != "unknown" and not node.from_path:
+        acc.node_roles.setdefault(node.node, node.role)
+    acc.tables.extend(t for t in result.tables if t.kind)
+    reason = None if kinds else "tables of no known kind (not rebalance, partition or cluster output)"
+    acc.files.append(
+        {"path": member.path, "kind": ",".join(kinds) if kinds else "unknown",
+         "node": None if node.from_path else node.node, "role": node.role, "bytes": len(data),
+         "lines": result.lines, "unparsed_lines": result.unparsed_lines, "skipped_reason": reason}
+    )
+
+
+def _bounded(member: Member, limit: int) -> Iterator[bytes]:
+    total = 0
+    for chunk in member.chunks():
+        total += len(chunk)
+        if total > limit:
+            raise InputError(f"table file larger than {limit:,} bytes", member.path)
+        yield chunk
+
+
+def _concat(frames: list[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
+    frames = [schemas.conform(f, schema) for f in frames if f.height]
+    return pl.concat(frames) if frames else schemas.empty(schema)
+
+
+def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
+    if not acc.files:
+        raise InputError("empty bundle: no files found", paths[0])
+    frames = tables.to_frames(acc.tables)
+    events = _concat(acc.events, schemas.EVENTS)
+    counts = _concat(acc.counts, schemas.LINE_COUNTS)
+    files = pl.DataFrame(acc.files, schema=schemas.FILES, strict=False)
+    known = _known_nodes(frames)
+    rename = _host_renames(files, known)
+    if rename:
+        events = events.with_columns(pl.col("node").replace(rename))
+        counts = counts.with_columns(pl.col("node").replace(rename))
+        files = files.with_columns(pl.col("node").replace(rename))
+        acc.node_roles = {rename.get(k, k): v for k, v in acc.node_roles.items()}
+        acc.restarts = {rename.get(k, k): v for k, v in acc.restarts.items()}
+    events = events.sort(["ts", "node", "file", "line"], nulls_last=True)
+    roles = _roles(acc.node_roles, events, frames["leaves"])
+    files = files.with_columns(
+        pl.col("node").replace_strict(roles, default=pl.col("role"), return_dtype=pl.String).alias("role")
+    )
+    if files.filter(pl.col("skipped_reason").is_null()).height == 0:
+        raise InputError("nothing usable in the bundle: " + _skip_summary(files), paths[0])
+    nodes = _nodes_frame(files, roles, acc.restarts)
+    return Bundle(
+        paths=paths,
+        timezone=tz,
+        events=events,
+        line_counts=counts,
+        steps=schemas.conform(frames["steps"], schemas.STEPS),
+        partitions=schemas.conform(frames["partitions"], schemas.PARTITIONS),
+        files=files,
+        leaves=schemas.conform(frames["leaves"], schemas.LEAVES),
+        variables=schemas.conform(frames["variables"], schemas.VARIABLES),
+        disk_usage=schemas.conform(frames["disk_usage"], schemas.DISK_USAGE),
+        nodes=nodes,
+        warnings=acc.warnings,
+    )
+
+
+def _skip_summary(files: pl.DataFrame) -> str:
+    reasons = files.get_column("skipped_reason").drop_nulls().unique().sort().to_list()
+    return "; ".join(reasons[:3]) or "no files"
+
+
+def _known_nodes(frames: Mapping[str, pl.DataFrame]) -> set[str]:
+    known: set[str] = set()
+    for name in ("leaves", "partitions"):
+        frame = frames[name]
+        if frame.height and "node" in frame.columns:
+            known.update(frame.get_column("node").drop_nulls().to_list())
+    steps = frames["steps"]
+    if steps.height:
+        known.update(steps.get_column("target").drop_nulls().to_list())
+    return known
+
+
+def _host_renames(files: pl.DataFrame, known: set[str]) -> dict[str, str]:
+    rename: dict[str, str] = {}
+    for node in files.get_column("node").drop_nulls().unique().to_list():
+        if ":" not in node and "/" not in node:
+            resolved = resolve_ports(node, known)
+            if resolved != node:
+                rename[node] = resolved
+    return rename
+
+
+def _roles(declared: Mapping[str, str], events: pl.DataFrame, leaves: pl.DataFrame) -> dict[str, str]:
+    """Role per node: folder suffix, else SHOW LEAVES, else the orchestrating node is the MA."""
+    roles = dict(declared)
+    if leaves.height and "node" in leaves.columns:
+        for node in leaves.get_column("node").drop_nulls().to_list():
+            roles.setdefault(node, "leaf")
+    if "master_aggregator" not in roles.values() and events.height:
+        orchestration = (
+            events.filter(pl.col("step_event").is_in(["rebalance_start", "rebalance_failure",
+                                                       "rebalance_success"]))
+            .group_by("node")
+            .len()
+            .sort(["len", "node"], descending=[True, False])
+        )
+        if orchestration.height:
+            roles[orchestration.item(0, "node")] = "master_aggregator"
+    return roles
+
+
+def _nodes_frame(files: pl.DataFrame, roles: Mapping[str, str], restarts: Mapping[str, int]) -> pl.DataFrame:
+    logs = files.filter((pl.col("kind") == tracelog.NAME) & pl.col("skipped_reason").is_null())
+    if not logs.height:
+        return schemas.empty(NODES)
+    grouped = (
+        logs.group_by("node")
+        .agg(pl.col("first_ts").min(), pl.col("last_ts").max(), pl.len().alias("files"))
+        .sort("node")
+    )
+    return grouped.with_columns(
+        pl.col("node").replace_strict(roles, default="unknown", return_dtype=pl.String).alias("role"),
+        pl.col("node").replace_strict(restarts, default=0, return_dtype=pl.Int64).alias("restarts"),
+    ).select(list(NODES.names()))

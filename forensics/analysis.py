@@ -1,0 +1,122 @@
+"""``analyze``: bundle → timeline → findings → verdicts → impact → runbook (one Report)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from . import __version__
+from .diagnose import Finding, Verdict, decide, group_findings
+from .impact import Impact, compute_impact
+from .loader import Bundle, load_bundle
+from .recovery import build_runbook
+from .rules import RuleSet, load_rules, match
+from .timeline import Rebalance, build_timeline
+
+
+@dataclass
+class Report:
+    """Everything the outputs (JSON, Markdown, HTML, terminal) are rendered from."""
+
+    bundle: Bundle
+    rebalances: list[Rebalance]
+    findings: list[Finding]
+    verdicts: list[Verdict]
+    impact: Impact
+    recovery: list[dict[str, Any]]
+    matches: pl.DataFrame
+    warnings: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    tool_version: str = __version__
+
+    @property
+    def failed(self) -> bool:
+        return any(v.status == "failure" for v in self.verdicts)
+
+    @property
+    def at_risk(self) -> bool:
+        data = self.impact.to_json()
+        if not data:
+            return False
+        return bool(data["data_at_risk"]) or any(d["under_redundant"] for d in data["databases"])
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed or self.at_risk else 0
+
+
+def _master_aggregator(bundle: Bundle) -> str | None:
+    mas = bundle.nodes.filter(pl.col("role") == "master_aggregator").get_column("node").to_list()
+    return mas[0] if mas else None
+
+
+def _window(events: pl.DataFrame, since: datetime | None, until: datetime | None) -> pl.DataFrame:
+    if since is not None:
+        events = events.filter(pl.col("ts") >= since)
+    if until is not None:
+        events = events.filter(pl.col("ts") <= until)
+    return events
+
+
+def analyze_bundle(bundle: Bundle, *, rules: RuleSet | None = None, redundancy: int | None = None,
+                   since: datetime | None = None, until: datetime | None = None) -> Report:
+    """Diagnose an already loaded bundle."""
+    ruleset = rules if rules is not None else load_rules([])
+    events = _window(bundle.events, since, until)
+    rebalances = build_timeline(bundle.steps, events, bundle.partitions, _master_aggregator(bundle))
+    matches = match(events, ruleset)
+    by_id = {rule.id: rule for rule in ruleset}
+    findings = group_findings(matches, by_id, rebalances)
+    verdicts = decide(rebalances, findings)
+    failing = {rb.database: rb.failed_phase for rb in rebalances if rb.outcome == "failed"}
+    impact = compute_impact(bundle.partitions, bundle.variables, bundle.disk_usage,
+                            redundancy=redundancy, failing_phases=failing)
+    recovery = build_runbook([verdict_dict(v) for v in verdicts], impact,
+                             [finding_dict(f) for f in findings])
+    warnings = list(bundle.warnings) + list(impact.warnings)
+    warnings += [f"{rb.database}: {note}" for rb in rebalances for note in rb.notes]
+    assumptions = [f"tracelog timestamps read as {bundle.timezone} (override with --tz)"]
+    assumptions += list(impact.assumptions)
+    return Report(bundle, rebalances, findings, verdicts, impact, recovery, matches,
+                  warnings, assumptions)
+
+
+def analyze(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
+            tz: str = "UTC", node_tz: Mapping[str, str] | None = None,
+            node_overrides: Mapping[str, str] | None = None,
+            rules_dirs: Sequence[Path] = (), redundancy: int | None = None,
+            since: datetime | None = None, until: datetime | None = None,
+            max_bytes: int | None = None, progress: Any = None) -> Report:
+    """Load a bundle and diagnose it: the library call behind ``forensics analyze``."""
+    bundle = load_bundle(paths, tz=tz, node_tz=node_tz, node_overrides=node_overrides,
+                         max_bytes=max_bytes, progress=progress)
+    return analyze_bundle(bundle, rules=load_rules(list(rules_dirs)), redundancy=redundancy,
+                          since=since, until=until)
+
+
+def iso(ts: datetime | None) -> str | None:
+    return ts.isoformat() if ts is not None else None
+
+
+def verdict_dict(v: Verdict) -> dict[str, Any]:
+    return {"database": v.database, "status": v.status, "phase": v.phase, "cause": v.cause,
+            "finding": v.finding, "summary": v.summary, "confidence": v.confidence,
+            "time": iso(v.time), "error": v.error}
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return {
+        "id": f.id, "rule": f.rule, "role": f.role, "cause": f.cause, "factor": f.factor,
+        "phase": f.phase, "database": f.database, "ordinal": f.ordinal, "node": f.node,
+        "time": iso(f.time), "severity": f.severity, "confidence": f.confidence,
+        "title": f.title, "explanation": f.explanation, "remediation": f.remediation,
+        "references": f.references, "lines": f.lines,
+        "evidence": [{**e, "time": iso(e.get("time"))} for e in f.evidence],
+        "alternatives": f.alternatives,
+    }

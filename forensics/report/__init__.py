@@ -1,0 +1,1 @@
+"""Renderings of a :class:`forensics.analysis.Report`: JSON, Markdown, HTML, terminal."""

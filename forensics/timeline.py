@@ -1,0 +1,229 @@
+"""One history per rebalanced database, merged from status output, plan and tracelogs (SPEC §4.1).
+
+Status rows are authoritative for a step's outcome; tracelog step lines give the times
+(and the outcome when there is no status output); the plan lists the steps that were
+meant to run. Without status output or step lines, the failing phase is inferred from
+partition state, at low confidence, and the rebalance says so in ``basis``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from . import schemas
+
+STEP_KEY = ["database", "ordinal", "phase_kind"]
+PHASE_ORDER = {"copy": 0, "promote": 1, "drop": 2}
+STATUS_RANK = {"failed": 0, "cancelled": 1, "running": 2, "unknown": 3, "scheduled": 4, "success": 5}
+LOG_STATUS = {"step_failure": "failed", "step_success": "success", "step_start": "running"}
+#: How far before a step's start evidence may still explain it.
+LEAD_TIME = timedelta(minutes=10)
+
+
+@dataclass
+class Rebalance:
+    database: str
+    outcome: str  # failed / succeeded / running / cancelled / unknown
+    basis: str  # status / log / partition_state / none: where the outcome came from
+    steps: pl.DataFrame  # schemas.STEPS rows of this database, ordered
+    failed_step: dict[str, Any] | None = None
+    failed_phase: str | None = None
+    failure_time: datetime | None = None
+    failure_line: dict[str, Any] | None = None  # the log line that reports the failure
+    start: datetime | None = None
+    end: datetime | None = None
+    master_aggregator: str | None = None
+    involved_nodes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def window(self) -> tuple[datetime | None, datetime | None]:
+        """The time range evidence must fall into (a lead before the start allowed)."""
+        step = self.failed_step or {}
+        start = step.get("started_at") or self.start
+        end = self.failure_time or step.get("ended_at") or self.end
+        return (start - LEAD_TIME if start else None), end
+
+
+def _log_steps(events: pl.DataFrame) -> pl.DataFrame:
+    """Steps reconstructed from step_start/step_success/step_failure tracelog lines."""
+    lines = events.filter(
+        pl.col("step_event").is_in(list(LOG_STATUS)) & pl.col("database").is_not_null()
+        & pl.col("phase_kind").is_not_null()
+    )
+    if not lines.height:
+        return schemas.empty(schemas.STEPS)
+    rank = pl.col("step_event").replace_strict({"step_failure": 0, "step_success": 1, "step_start": 2},
+                                               return_dtype=pl.Int64)
+    grouped = lines.group_by(STEP_KEY).agg(
+        pl.col("action").drop_nulls().first(),
+        pl.col("target").drop_nulls().first(),
+        pl.col("ts").filter(pl.col("step_event") == "step_start").min().alias("started_at"),
+        pl.col("ts").filter(pl.col("step_event") != "step_start").max().alias("ended_at"),
+        pl.col("step_event").sort_by(rank).first().alias("last_event"),
+        (pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String)).first().alias("source"),
+    )
+    grouped = grouped.with_columns(
+        pl.col("last_event").replace_strict(LOG_STATUS, return_dtype=pl.String).alias("status"),
+        pl.lit("log").alias("origin"),
+        pl.coalesce("action", pl.col("phase_kind").str.to_uppercase() + pl.lit(" PARTITION")).alias("action"),
+    )
+    return schemas.conform(grouped, schemas.STEPS)
+
+
+def _attach_times(table_steps: pl.DataFrame, log_steps: pl.DataFrame) -> pl.DataFrame:
+    """Give status/plan rows the start/end times of the matching log steps."""
+    if not log_steps.height or not table_steps.height:
+        return table_steps
+    times = log_steps.select(
+        *STEP_KEY, pl.col("started_at").alias("_s"), pl.col("ended_at").alias("_e"),
+        pl.col("status").alias("_log_status"),
+    )
+    joined = table_steps.join(times, on=STEP_KEY, how="left", nulls_equal=False)
+    return joined.with_columns(
+        pl.coalesce("started_at", "_s").alias("started_at"),
+        pl.coalesce("ended_at", "_e").alias("ended_at"),
+        # a plan row (no status of its own) takes the log's outcome when there is one
+        pl.when(pl.col("origin") == "plan").then(pl.coalesce("_log_status", pl.lit("scheduled")))
+        .otherwise(pl.col("status")).alias("status"),
+    ).drop("_s", "_e", "_log_status")
+
+
+def merge_steps(steps: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
+    """All steps, one row per (database, ordinal, phase_kind, target), best source first."""
+    log_steps = _log_steps(events)
+    status = steps.filter(pl.col("origin") == "status")
+    plan = steps.filter(pl.col("origin") == "plan")
+    covered = status.select("database").unique()
+    plan = plan.join(covered, on="database", how="anti")  # status supersedes the plan
+    table_steps = _attach_times(pl.concat([status, plan]), log_steps)
+    log_only = log_steps.join(table_steps.select("database").unique(), on="database", how="anti")
+    merged = pl.concat([table_steps, log_only])
+    return merged.sort(["database", "phase", "ordinal", "phase_kind", "target"], nulls_last=True)
+
+
+def _outcome(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> tuple[str, str]:
+    statuses = set(db_steps.get_column("status").to_list())
+    origins = set(db_steps.get_column("origin").to_list())
+    said = set(db_events.filter(pl.col("step_event").str.starts_with("rebalance_"))
+               .get_column("step_event").to_list())
+    basis = "status" if "status" in origins else ("log" if (origins or said) else "none")
+    if "failed" in statuses or "rebalance_failure" in said:
+        return "failed", basis
+    if "running" in statuses and "rebalance_success" not in said:
+        return ("failed", "log") if basis == "log" and _ended_after(db_steps, db_events) else ("running", basis)
+    if "cancelled" in statuses:
+        return "cancelled", basis
+    if statuses and statuses <= {"success"}:
+        return "succeeded", basis
+    if "rebalance_success" in said:
+        return "succeeded", basis
+    return "unknown", basis
+
+
+def _ended_after(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> bool:
+    """A log-only step still 'running' when the rebalance was reported over or the log went on."""
+    return db_events.filter(pl.col("step_event") == "rebalance_failure").height > 0
+
+
+def _first_failed(db_steps: pl.DataFrame) -> dict[str, Any] | None:
+    ranked = db_steps.with_columns(
+        pl.col("status").replace_strict(STATUS_RANK, default=9, return_dtype=pl.Int64).alias("_rank"),
+        pl.col("phase_kind").replace_strict(PHASE_ORDER, default=9, return_dtype=pl.Int64).alias("_kind"),
+    )
+    for wanted in ("failed", "running"):
+        rows = ranked.filter(pl.col("status") == wanted).sort(
+            ["phase", "_kind", "started_at", "ordinal"], nulls_last=True
+        )
+        if rows.height:
+            return rows.drop("_rank", "_kind").row(0, named=True)
+    return None
+
+
+def _failure_line(db_events: pl.DataFrame, step: dict[str, Any] | None) -> dict[str, Any] | None:
+    fails = db_events.filter(pl.col("step_event").is_in(["step_failure", "rebalance_failure"]))
+    if step is not None and fails.height:
+        same = fails.filter(
+            (pl.col("ordinal") == step["ordinal"]) & (pl.col("phase_kind") == step["phase_kind"])
+        )
+        if same.height:
+            return same.row(0, named=True)
+    return fails.row(0, named=True) if fails.height else None
+
+
+def infer_phase_from_partitions(db_parts: pl.DataFrame) -> tuple[str | None, str]:
+    """Failing phase from partition state alone (low confidence): orphans → drop, extras → copy."""
+    if not db_parts.height:
+        return None, "no partition snapshot to infer the phase from"
+    if db_parts.filter(pl.col("role") == "orphan").height:
+        return "drop", "orphan copies left behind: the new placement serves while old copies linger"
+    copies = db_parts.filter(pl.col("role").is_in(["master", "replica"])).group_by("ordinal").len()
+    if copies.height and copies.get_column("len").max() != copies.get_column("len").min():
+        return "copy", "some partitions carry extra replicas while old masters are still master"
+    return None, "partition state shows no residue of a failed step"
+
+
+def _involved(step: dict[str, Any] | None, db_steps: pl.DataFrame, db_parts: pl.DataFrame,
+              ma: str | None) -> list[str]:
+    nodes = {ma} if ma else set()
+    if step is not None:
+        if step.get("target"):
+            nodes.add(step["target"])
+        if db_parts.height and step.get("ordinal") is not None:
+            holders = db_parts.filter(pl.col("ordinal") == step["ordinal"]).get_column("node")
+            nodes.update(holders.drop_nulls().to_list())
+    return sorted(n for n in nodes if n)
+
+
+def build_timeline(steps: pl.DataFrame, events: pl.DataFrame, partitions: pl.DataFrame,
+                   master_aggregator: str | None) -> list[Rebalance]:
+    """One Rebalance per database that the bundle shows being rebalanced."""
+    merged = merge_steps(steps, events)
+    databases = set(merged.get_column("database").drop_nulls().to_list())
+    rb_events = events.filter(pl.col("step_event").str.starts_with("rebalance_")
+                              & pl.col("database").is_not_null())
+    databases.update(rb_events.get_column("database").to_list())
+    global_events = events.filter(pl.col("step_event").str.starts_with("rebalance_")
+                                  & pl.col("database").is_null())
+    out = []
+    for database in sorted(databases):
+        db_events = events.filter(pl.col("database") == database)
+        db_events = pl.concat([db_events, global_events]).sort("ts") if global_events.height else db_events
+        out.append(_rebalance(database, merged.filter(pl.col("database") == database), db_events,
+                              partitions.filter(pl.col("database") == database), master_aggregator))
+    return out
+
+
+def _rebalance(database: str, db_steps: pl.DataFrame, db_events: pl.DataFrame,
+               db_parts: pl.DataFrame, ma: str | None) -> Rebalance:
+    outcome, basis = _outcome(db_steps, db_events)
+    rb = Rebalance(database=database, outcome=outcome, basis=basis, steps=db_steps,
+                   master_aggregator=ma)
+    step_events = db_events.filter(pl.col("step_event").is_not_null())
+    if step_events.height:
+        rb.start = step_events.get_column("ts").min()  # type: ignore[assignment]
+        rb.end = step_events.get_column("ts").max()  # type: ignore[assignment]
+    if outcome == "failed":
+        _locate_failure(rb, db_steps, db_events, db_parts)
+    rb.involved_nodes = _involved(rb.failed_step, db_steps, db_parts, ma)
+    return rb
+
+
+def _locate_failure(rb: Rebalance, db_steps: pl.DataFrame, db_events: pl.DataFrame,
+                    db_parts: pl.DataFrame) -> None:
+    rb.failed_step = _first_failed(db_steps)
+    rb.failure_line = _failure_line(db_events, rb.failed_step)
+    if rb.failed_step is not None:
+        rb.failed_phase = rb.failed_step["phase_kind"]
+        rb.failure_time = rb.failed_step.get("ended_at") or (rb.failure_line or {}).get("ts")
+        if rb.failed_step["status"] == "running":
+            rb.notes.append("no step is marked failed; the step that started and never completed is taken")
+        return
+    rb.failure_time = (rb.failure_line or {}).get("ts")
+    phase, why = infer_phase_from_partitions(db_parts)
+    rb.failed_phase = phase
+    rb.basis = "partition_state"
+    rb.notes.append(f"failing phase inferred from partition state (low confidence): {why}")

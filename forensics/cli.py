@@ -131,6 +131,57 @@ def events(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
         print_frame(frame)
 
 
+def _parse_time(value: str | None, zone: str) -> Any:
+    if value is None:
+        return None
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise UsageError(f"cannot read time {value!r}: use ISO 8601, e.g. 2026-03-02T10:15") from exc
+    return ts if ts.tzinfo else ts.replace(tzinfo=ZoneInfo(zone))
+
+
+@main.command()
+@bundle_options
+@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Write the HTML report here.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the JSON report here.")
+@click.option("--md", "md_out", type=click.Path(dir_okay=False), help="Write the Markdown summary here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="What to print on stdout.")
+@click.option("--rules", "rules_dir", multiple=True, type=click.Path(file_okay=False),
+              help="Extra rule folder (adds to or overrides built-in rules).")
+@click.option("--redundancy", type=click.IntRange(1, 2), default=None,
+              help="Redundancy level when the bundle has no SHOW VARIABLES.")
+@click.option("--since", default=None, help="Ignore log lines before this time (ISO 8601).")
+@click.option("--until", default=None, help="Ignore log lines after this time (ISO 8601).")
+@click.option("--redact", is_flag=True, help="Replace hosts, IPs and database names with pseudonyms.")
+@error_boundary
+def analyze(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
+            max_bytes: int | None, html_out: str | None, json_out: str | None,
+            md_out: str | None, fmt: str, rules_dir: tuple[str, ...], redundancy: int | None,
+            since: str | None, until: str | None, redact: bool) -> None:
+    """Diagnose a failed rebalance: verdict, evidence, impact and recovery runbook.
+
+    Exit code 0: no failure or risk found; 1: failure or redundancy risk found;
+    2: unusable input; 3: internal error.
+    """
+    from .analysis import analyze_bundle
+    from .rules import load_rules
+    from .outputs import write_outputs
+
+    zone, _ = _split_tz(tz)
+    ruleset = load_rules([Path(d) for d in rules_dir])
+    loaded = _load(bundle, tz, node, max_bytes)
+    report = analyze_bundle(loaded, rules=ruleset, redundancy=redundancy,
+                            since=_parse_time(since, zone), until=_parse_time(until, zone))
+    write_outputs(report, html=html_out, json_path=json_out, md=md_out, stdout_format=fmt,
+                  redact=redact)
+    sys.exit(report.exit_code)
+
+
 @main.group()
 def rules() -> None:
     """List, show and test the cause rules."""

@@ -1,0 +1,110 @@
+"""A ticket-sized Markdown summary: verdict, impact, runbook, top evidence (SPEC §6.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..analysis import Report, iso
+
+MAX_EVIDENCE = 5
+
+
+def _cell(text: Any) -> str:
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: Any) -> str:
+    return "`" + str(text).replace("`", "'") + "`"
+
+
+def _verdicts(report: Report) -> list[str]:
+    lines = ["## Verdict", "", "| database | status | phase | cause | confidence |", "|---|---|---|---|---|"]
+    for v in report.verdicts:
+        conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
+        lines.append(f"| {_cell(v.database)} | {v.status} | {_cell(v.phase)} | {_cell(v.cause)} | {conf} |")
+    lines.append("")
+    lines += [f"- {_cell(v.summary)}" for v in report.verdicts]
+    return lines + [""]
+
+
+def _evidence(report: Report) -> list[str]:
+    lines = ["## Evidence", ""]
+    shown = 0
+    for f in report.findings:
+        if f.role not in ("cause", "contributing"):
+            continue
+        lines.append(f"**{f.id} {f.rule}** ({f.role}, {f.cause or f.factor}, confidence {f.confidence:.2f}): {_cell(f.title)}")
+        lines.append("")
+        lines.append("```")
+        for e in f.evidence[:MAX_EVIDENCE]:
+            lines.append(f"{e['file']}:{e['line']} [{e['node']}] {e['text']}".replace("```", "'''"))
+        lines.append("```")
+        lines.append("")
+        shown += 1
+    if not shown:
+        lines += ["No log line explains a failure.", ""]
+    return lines
+
+
+def _impact(report: Report) -> list[str]:
+    data = report.impact.to_json()
+    lines = ["## Impact", ""]
+    if not data:
+        return lines + ["Not computed: the bundle has no partition snapshot.", ""]
+    risk = "**YES — a partition has no master**" if data["data_at_risk"] else "no"
+    lines.append(f"- Data at risk: {risk}")
+    lines.append(f"- Extra storage (estimate): {_bytes(data['extra_bytes_estimate'])}")
+    lines += ["", "| database | redundancy | partitions | no master | under | over | orphans | extra copies | extra bytes |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for d in data["databases"]:
+        red = f"{d['redundancy']}{' (assumed)' if d['redundancy_assumed'] else ''}"
+        orphans = ", ".join(f"{o['ordinal']}@{o['node']}" for o in d["orphans"])
+        lines.append(
+            f"| {_cell(d['database'])} | {red} | {d['partitions']} | {_list(d['partitions_without_master'])} "
+            f"| {_list(d['under_redundant'])} | {_list(d['over_redundant'])} | {_cell(orphans)} "
+            f"| {d['extra_copies']} | {_bytes(d['extra_bytes_estimate'])} |"
+        )
+    return lines + [""]
+
+
+def _list(values: list[Any]) -> str:
+    return ", ".join(str(v) for v in values) if values else "—"
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "unknown"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:,.1f} {unit}" if unit != "B" else f"{int(size)} B"
+        size /= 1024
+    return f"{value} B"
+
+
+def _runbook(report: Report) -> list[str]:
+    lines = ["## Recovery runbook", ""]
+    for step in report.recovery:
+        blocked = f" — **BLOCKED**: {step['blocked_by']}" if step.get("blocked_by") else ""
+        lines.append(f"{step['step']}. **{_cell(step['title'])}**{blocked}")
+        lines.append(f"   {_cell(step['detail'])}")
+        if step.get("sql"):
+            lines.append("   ```sql")
+            lines += [f"   {sql}" for sql in step["sql"]]
+            lines.append("   ```")
+    return lines + [""]
+
+
+def render(report: Report) -> str:
+    head = ["# Rebalance forensics report", "",
+            f"Input: {', '.join(report.bundle.paths)} — timestamps as {report.bundle.timezone}", ""]
+    warnings = ["## Warnings", ""] + [f"- {_cell(w)}" for w in report.warnings[:20]] + [""]
+    if len(report.warnings) > 20:
+        warnings.insert(-1, f"- … {len(report.warnings) - 20} more (see the JSON report)")
+    body = head + _verdicts(report) + _evidence(report) + _impact(report) + _runbook(report)
+    if report.warnings:
+        body += warnings
+    return "\n".join(body).rstrip() + "\n"
+
+
+__all__ = ["iso", "render"]

@@ -1,0 +1,78 @@
+"""The default stdout summary: one screen that says what failed and why."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from ..analysis import Report
+from .markdown import _bytes
+
+STATUS_STYLE = {"failure": "bold red", "no_failure": "green", "inconclusive": "yellow"}
+
+
+def _verdict_table(report: Report) -> Table:
+    table = Table(title="Verdict", show_header=True, header_style="bold")
+    for name in ("database", "status", "phase", "cause", "confidence"):
+        table.add_column(name)
+    for v in report.verdicts:
+        conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
+        table.add_row(escape(str(v.database or "-")), f"[{STATUS_STYLE[v.status]}]{v.status}[/]",
+                      v.phase or "-", v.cause or "-", conf)
+    return table
+
+
+def _evidence(console: Console, report: Report) -> None:
+    for f in report.findings:
+        if f.role != "cause":
+            continue
+        console.print(f"[bold]{f.id} {f.rule}[/] {escape(f.title)} (confidence {f.confidence:.2f})")
+        for e in f.evidence[:3]:
+            console.print(f"  {escape(str(e['file']))}:{e['line']}  {escape(str(e['text']))[:160]}")
+
+
+def _impact(console: Console, report: Report) -> None:
+    data = report.impact.to_json()
+    if not data:
+        console.print("[yellow]Impact not computed: no partition snapshot in the bundle.[/]")
+        return
+    risk = "[bold red]YES[/]" if data["data_at_risk"] else "[green]no[/]"
+    console.print(f"Data at risk: {risk}   extra storage: {_bytes(data['extra_bytes_estimate'])}")
+    for d in data["databases"]:
+        console.print(
+            f"  {escape(d['database'])}: {d['partitions']} partitions, redundancy {d['redundancy']}"
+            f"{' (assumed)' if d['redundancy_assumed'] else ''}, without master {d['partitions_without_master'] or '-'}, "
+            f"under {d['under_redundant'] or '-'}, over {d['over_redundant'] or '-'}, "
+            f"orphans {len(d['orphans'])}, extra copies {d['extra_copies']}"
+        )
+
+
+def _runbook(console: Console, report: Report) -> None:
+    console.print("[bold]Recovery[/]")
+    for step in report.recovery:
+        mark = " [bold red]BLOCKED[/]" if step.get("blocked_by") else ""
+        console.print(f"  {step['step']}. {escape(step['title'])}{mark}")
+        if step.get("blocked_by"):
+            console.print(f"     [red]{escape(step['blocked_by'])}[/]")
+        for sql in step.get("sql") or []:
+            console.print(f"     [cyan]{escape(sql)}[/]")
+
+
+def show(report: Report, console: Console | None = None) -> None:
+    console = console or Console()
+    console.print(_verdict_table(report))
+    for v in report.verdicts:
+        console.print(escape(v.summary))
+    _evidence(console, report)
+    _impact(console, report)
+    _runbook(console, report)
+    if report.warnings:
+        console.print(f"[yellow]{len(report.warnings)} warning(s); see --json or --md for all.[/]")
+        for w in report.warnings[:3]:
+            console.print(f"  [yellow]{escape(w)}[/]")
+    files = report.bundle.files
+    skipped = files.filter(files["skipped_reason"].is_not_null()).height
+    console.print(Panel.fit(f"{files.height} files read, {skipped} skipped; "
+                            f"{report.bundle.events.height} events kept", title="Inputs"))

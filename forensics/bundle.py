@@ -124,7 +124,7 @@ def _read_up_to(stream: BinaryIO, n: int) -> bytes:
     parts: list[bytes] = []
     remaining = n
     while remaining > 0:
-        data = stream.read(remaining)
+        data = stream.read(min(remaining, 4 * 1024 * 1024))
         if not data:
             break
         parts.append(data)
@@ -189,7 +189,11 @@ class _Walker:
         self, display: str, inner: str, raw: BinaryIO, depth: int, compressed: int | None
     ) -> Iterator[Member | Skipped]:
         head = _read_up_to(raw, 512)
-        stream = _buffered(_Prefixed(head, raw))
+        if isinstance(raw, io.BufferedReader) and isinstance(raw.raw, io.FileIO):
+            raw.seek(0)
+            stream = raw
+        else:
+            stream = _buffered(_Prefixed(head, raw))
         if head.startswith(GZIP_MAGIC):
             yield from self._decompressed(display, inner, gzip.GzipFile(fileobj=stream), depth,
                                           compressed, (".gz", ".tgz"))

@@ -1,0 +1,132 @@
+"""The bundle reader: every form of SPEC §2.1, streamed, with unsafe members skipped."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from forensics.bundle import Limits, Member, Skipped, iter_members
+from forensics.errors import InputError, LimitExceeded
+
+LOG = b"03650171 2022-09-30 16:01:43.926   INFO: Initializing cluster management.\n"
+
+
+def _tar_bytes(files: dict[str, bytes], compress: str | None = None) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = raw.getvalue()
+    if compress == "gz":
+        return gzip.compress(data, mtime=0)
+    if compress == "zst":
+        return zstandard.ZstdCompressor().compress(data)
+    return data
+
+
+def _zip_bytes(files: dict[str, bytes]) -> bytes:
+    raw = io.BytesIO()
+    with zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return raw.getvalue()
+
+
+def _read(paths: list[Path], limits: Limits | None = None) -> dict[str, bytes | str]:
+    out: dict[str, bytes | str] = {}
+    for item in iter_members(paths, limits):
+        if isinstance(item, Member):
+            out[item.inner] = item.read_all()
+        else:
+            assert isinstance(item, Skipped)
+            out[item.inner or item.path] = f"SKIPPED: {item.reason}"
+    return out
+
+
+@pytest.mark.parametrize("compress,suffix", [(None, ".tar"), ("gz", ".tar.gz"), ("zst", ".tar.zst")])
+def test_tar_forms_stream_members(tmp_path: Path, compress: str | None, suffix: str) -> None:
+    path = tmp_path / f"bundle{suffix}"
+    path.write_bytes(_tar_bytes({"n1/memsql.log": LOG, "n2/status.txt": b"x"}, compress))
+    assert _read([path]) == {"n1/memsql.log": LOG, "n2/status.txt": b"x"}
+
+
+def test_zip_and_individually_compressed_members(tmp_path: Path) -> None:
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(_zip_bytes({"a/memsql.log.1.gz": gzip.compress(LOG, mtime=0),
+                                 "b/memsql.log.zst": zstandard.ZstdCompressor().compress(LOG)}))
+    assert _read([path]) == {"a/memsql.log.1": LOG, "b/memsql.log": LOG}
+
+
+def test_one_nested_archive_is_followed_deeper_is_not(tmp_path: Path) -> None:
+    inner = _zip_bytes({"leaf/memsql.log": LOG})
+    deeper = _tar_bytes({"x.tar": _tar_bytes({"y/memsql.log": LOG})}, "gz")
+    path = tmp_path / "outer.tar.gz"
+    path.write_bytes(_tar_bytes({"inner.zip": inner, "deep.tgz": deeper}, "gz"))
+    got = _read([path])
+    assert got["leaf/memsql.log"] == LOG
+    assert str(got["x.tar"]).startswith("SKIPPED: archive nested deeper")
+
+
+def test_directory_sorted_and_symlinks_skipped(tmp_path: Path) -> None:
+    root = tmp_path / "b"
+    (root / "n2").mkdir(parents=True)
+    (root / "n1").mkdir()
+    (root / "n2" / "memsql.log").write_bytes(LOG)
+    (root / "n1" / "memsql.log").write_bytes(LOG)
+    (root / "link.log").symlink_to(root / "n1" / "memsql.log")
+    items = list(iter_members([root]))
+    assert [i.inner for i in items] == ["link.log", "n1/memsql.log", "n2/memsql.log"]
+    assert isinstance(items[0], Skipped) and "link" in items[0].reason
+
+
+def test_unsafe_tar_members_are_skipped_never_written(tmp_path: Path) -> None:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name in ("../evil.log", "/etc/evil.log", "ok/memsql.log"):
+            info = tarfile.TarInfo(name)
+            info.size = len(LOG)
+            tar.addfile(info, io.BytesIO(LOG))
+        link = tarfile.TarInfo("ok/link")
+        link.type = tarfile.SYMTYPE
+        link.linkname = "/etc/passwd"
+        tar.addfile(link)
+        dev = tarfile.TarInfo("ok/dev")
+        dev.type = tarfile.CHRTYPE
+        tar.addfile(dev)
+    path = tmp_path / "evil.tar"
+    path.write_bytes(raw.getvalue())
+    got = _read([path])
+    assert got["ok/memsql.log"] == LOG
+    reasons = {k: v for k, v in got.items() if isinstance(v, str)}
+    assert len(reasons) == 4
+    assert not (tmp_path.parent / "evil.log").exists()
+
+
+def test_gzip_bomb_stops_with_a_clear_limit(tmp_path: Path) -> None:
+    path = tmp_path / "memsql.log.gz"
+    path.write_bytes(gzip.compress(b"\0" * (8 * 1024 * 1024), mtime=0))
+    with pytest.raises(LimitExceeded, match="max-bytes"):
+        _read([path], Limits(max_bytes=1024 * 1024))
+
+
+def test_missing_path_is_an_input_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        list(iter_members([tmp_path / "nope"]))
+
+
+def test_head_does_not_consume(tmp_path: Path) -> None:
+    path = tmp_path / "memsql.log"
+    path.write_bytes(LOG * 3)
+    members = iter_members([path])
+    member = next(members)
+    assert isinstance(member, Member)
+    assert member.head() == LOG * 3
+    assert member.read_all() == LOG * 3

@@ -1,0 +1,42 @@
+"""Node identity from paths (SPEC §2.3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from forensics.nodes import identify, parse_overrides, resolve_ports
+
+
+@pytest.mark.parametrize(
+    "inner,node,role",
+    [
+        ("report-2026-03-02T101530/ma-host-MA/memsqlTracelogs/ma-host_3306_memsql.log", "ma-host:3306", "master_aggregator"),
+        ("node-127.0.0.1-MasterAggregator/memsqlTracelogs/memsql.log", "127.0.0.1", "master_aggregator"),
+        ("report/leaf-1-LEAF/memsqlTracelogs/memsql.log", "leaf-1", "leaf"),
+        ("agg2-CA/memsqlTracelogs/agg2_3307_memsql.log", "agg2:3307", "child_aggregator"),
+        ("10.0.1.11_3306/tracelogs/memsql.log", "10.0.1.11:3306", "unknown"),
+        ("ma-host:3306/memsql.log", "ma-host:3306", "unknown"),
+        ("logs/10.0.0.3-3307/memsql.log.1", "10.0.0.3:3307", "unknown"),
+        ("tracelogs/leaf9_3308_memsql.log", "leaf9:3308", "unknown"),
+    ],
+)
+def test_identity_from_path(inner: str, node: str, role: str) -> None:
+    got = identify(inner)
+    assert (got.node, got.role) == (node, role)
+
+
+def test_fallback_is_the_path_and_overrides_apply() -> None:
+    assert identify("memsql.log").node == "memsql.log"
+    assert identify("memsql.log").from_path
+    assert identify("x/memsql.log", {"x/*": "10.1.1.1:3306"}).node == "10.1.1.1:3306"
+
+
+def test_parse_overrides_rejects_bad_values() -> None:
+    assert parse_overrides(["a*=h:1"]) == {"a*": "h:1"}
+    with pytest.raises(ValueError):
+        parse_overrides(["nonsense"])
+
+
+def test_resolve_ports_only_when_unique() -> None:
+    assert resolve_ports("leaf-1", ["leaf-1:3306", "leaf-2:3306"]) == "leaf-1:3306"
+    assert resolve_ports("leaf-1", ["leaf-1:3306", "leaf-1:3307"]) == "leaf-1"

@@ -182,6 +182,36 @@ def analyze(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
     sys.exit(report.exit_code)
 
 
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Incidents table (Parquet); per-input statistics go to NAME.inputs.parquet.")
+@click.option("--jobs", type=click.IntRange(1, 256), default=None,
+              help="Inputs analysed in parallel (default: all cores).")
+@error_boundary
+def scan(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
+    """Scan many bundles and historical logs for rebalance failures, into Parquet.
+
+    Inputs already in OUTPUT (same content hash) are skipped, so re-running is cheap.
+    """
+    from .progress import count_reporter
+    from .scan import scan as run_scan
+    from .scan import stats_path
+
+    with count_reporter("scanning") as progress:
+        result, skipped = run_scan(list(paths), Path(output), jobs=jobs, on_progress=progress)
+    failed = result.stats.filter(pl_col_not_null("error")).height
+    click.echo(f"{result.incidents.height} incident(s) in {result.stats.height} input(s) "
+               f"({skipped} skipped as already scanned, {failed} unreadable); "
+               f"wrote {output} and {stats_path(Path(output))}", err=True)
+
+
+def pl_col_not_null(name: str) -> Any:
+    import polars as pl
+
+    return pl.col(name).is_not_null()
+
+
 @main.group()
 def rules() -> None:
     """List, show and test the cause rules."""

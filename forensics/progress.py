@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .loader import Progress
@@ -28,5 +28,23 @@ def progress_reporter() -> Iterator[Progress | None]:
             state["current"] = read
             name = path.rsplit("/", 1)[-1]
             bar.update(task, completed=int(state["done"]) + read, description=f"reading {name}")
+
+        yield update
+
+
+@contextmanager
+def count_reporter(what: str) -> Iterator[Callable[[int, int, str], None] | None]:
+    """A bar over a known number of inputs (scan), only on a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn
+
+    with Bar(TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+             transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def update(done: int, total: int, name: str) -> None:
+            bar.update(task, completed=done, total=total, description=name.rsplit("/", 1)[-1])
 
         yield update

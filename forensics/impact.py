@@ -1,0 +1,668 @@
+"""Partition state -> redundancy, orphans, storage estimate, snapshot diff (SPEC §5.1).
+
+The arithmetic is docs/CONTRACTS.md "Impact arithmetic", implemented exactly: fixture
+``expected.json`` files are computed with it. Inputs are the PARTITIONS, VARIABLES,
+DISK_USAGE and STEPS frames of ``forensics.schemas``. Text lives in grammars/recovery.toml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from . import grammars
+
+#: Roles that count towards redundancy, and role spellings folded onto the schema's.
+COPY_ROLES = ("master", "replica")
+PARTITION_ROLES = ("master", "replica", "orphan")
+ROLE_SYNONYMS = {"slave": "replica", "secondary": "replica", "primary": "master"}
+
+#: Snapshot name classes (CONTRACTS.md): "before"/"pre" first, "after"/"post" last.
+SNAPSHOT_EARLY = ("before", "pre")
+SNAPSHOT_LATE = ("after", "post")
+_WORD = re.compile(r"[a-z]+")
+
+PHASES = ("copy", "promote", "drop")
+REDUNDANCY_VARIABLE = "redundancy_level"
+
+
+def _text() -> dict[str, Any]:
+    return grammars.load("recovery")
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def snapshot_order_key(snapshot: str) -> tuple[int, str, int]:
+    """Sort key of a snapshot name ``path#n``: name class, member path, table index."""
+    path, sep, index = snapshot.rpartition("#")
+    if not sep or not index.isdigit():
+        path, index = snapshot, "0"
+    words = _WORD.findall(path.lower())
+    if any(w.startswith(SNAPSHOT_LATE) for w in words):
+        rank = 2
+    elif any(w.startswith(SNAPSHOT_EARLY) for w in words):
+        rank = 0
+    else:
+        rank = 1
+    return rank, path, int(index)
+
+
+def normalise_partitions(partitions: pl.DataFrame) -> pl.DataFrame:
+    """Partition copies only (no reference copies), roles folded to master/replica/orphan."""
+    role = pl.col("role").str.to_lowercase().str.strip_chars().replace(ROLE_SYNONYMS)
+    return (
+        partitions.with_columns(
+            role.alias("role"),
+            pl.col("snapshot").fill_null(""),
+            pl.col("snapshot_kind").fill_null("partitions"),
+        )
+        .filter(
+            pl.col("role").is_in(PARTITION_ROLES)
+            & pl.col("ordinal").is_not_null()
+            & pl.col("database").is_not_null()
+            & pl.col("node").is_not_null()
+        )
+        .unique(subset=["database", "ordinal", "node", "role", "snapshot"], maintain_order=True)
+    )
+
+
+def _ordered_snapshots(frame: pl.DataFrame) -> list[str]:
+    return sorted(frame["snapshot"].unique().to_list(), key=snapshot_order_key)
+
+
+def _copies(frame: pl.DataFrame, snapshot: str, roles: Iterable[str]) -> pl.DataFrame:
+    return frame.filter((pl.col("snapshot") == snapshot) & pl.col("role").is_in(list(roles)))
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The copies of one database used for the impact, and where they came from."""
+
+    copies: pl.DataFrame  # columns ordinal, node, role (deduplicated)
+    partitions_snapshot: str | None
+    cluster_snapshot: str | None
+
+
+def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
+    """Latest view of one database: master/replica from the latest ``partitions``
+    snapshot (else the latest ``cluster_status``), orphans from the latest
+    ``cluster_status`` (plus any orphan rows of the chosen ``partitions`` snapshot)."""
+    by_kind = {
+        kind: _ordered_snapshots(db_rows.filter(pl.col("snapshot_kind") == kind))
+        for kind in ("partitions", "cluster_status")
+    }
+    part = by_kind["partitions"][-1] if by_kind["partitions"] else None
+    clus = by_kind["cluster_status"][-1] if by_kind["cluster_status"] else None
+    pieces = []
+    if part is not None:
+        pieces.append(_copies(db_rows, part, PARTITION_ROLES))
+    if clus is not None:
+        pieces.append(_copies(db_rows, clus, ("orphan",) if part else PARTITION_ROLES))
+    copies = (
+        pl.concat(pieces).select("ordinal", "node", "role").unique().sort("ordinal", "node", "role")
+    )
+    return Snapshot(copies, part, clus)
+
+
+def diff_snapshots(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, Any]:
+    """Copies added, dropped, moved (same ordinal and role on another node) and role
+    changes between two snapshots of one database (frames with ordinal, node, role)."""
+    cols = ("ordinal", "node", "role")
+    old = {(o, n): r for o, n, r in before.select(cols).sort(cols).iter_rows()}
+    new = {(o, n): r for o, n, r in after.select(cols).sort(cols).iter_rows()}
+    added = sorted((o, r, n) for (o, n), r in new.items() if (o, n) not in old)
+    dropped = sorted((o, r, n) for (o, n), r in old.items() if (o, n) not in new)
+    role_changes = [
+        {"ordinal": o, "node": n, "before": old[(o, n)], "after": r}
+        for (o, n), r in sorted(new.items())
+        if (o, n) in old and old[(o, n)] != r
+    ]
+    moved = []
+    for key in sorted({(o, r) for o, r, _ in added} & {(o, r) for o, r, _ in dropped}):
+        sources = [n for o, r, n in dropped if (o, r) == key]
+        targets = [n for o, r, n in added if (o, r) == key]
+        for src, dst in zip(sources, targets, strict=False):
+            moved.append({"ordinal": key[0], "role": key[1], "from": src, "to": dst})
+            added.remove((key[0], key[1], dst))
+            dropped.remove((key[0], key[1], src))
+    return {
+        "added": [{"ordinal": o, "node": n, "role": r} for o, r, n in added],
+        "dropped": [{"ordinal": o, "node": n, "role": r} for o, r, n in dropped],
+        "moved": moved,
+        "role_changes": role_changes,
+    }
+
+
+def _snapshot_diff(db_rows: pl.DataFrame) -> dict[str, Any] | None:
+    """Earliest vs latest snapshot of one kind (partitions preferred), when there are two."""
+    for kind in ("partitions", "cluster_status"):
+        names = _ordered_snapshots(db_rows.filter(pl.col("snapshot_kind") == kind))
+        if len(names) >= 2:
+            first, last = names[0], names[-1]
+            diff = diff_snapshots(
+                _copies(db_rows, first, PARTITION_ROLES), _copies(db_rows, last, PARTITION_ROLES)
+            )
+            return {"kind": kind, "before": first, "after": last, **diff}
+    return None
+
+
+# --------------------------------------------------------------------------- redundancy
+
+
+@dataclass(frozen=True)
+class Redundancy:
+    value: int | None  # from the bundle or the option; None: infer per database
+    source: str  # "bundle" / "option" / "inferred"
+    warnings: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+
+def resolve_redundancy(
+    variables: pl.DataFrame, override: int | None, *, master_node: str | None = None
+) -> Redundancy:
+    """``redundancy_level`` from SHOW VARIABLES (the master aggregator's value, else the
+    largest, with a warning when nodes disagree); else ``override``; else infer."""
+    text = _text()["impact"]
+    rows = variables.filter(pl.col("name").str.to_lowercase() == REDUNDANCY_VARIABLE)
+    values: dict[str | None, int] = {}
+    warnings = []
+    for value, node in rows.select("value", "node").iter_rows():
+        try:
+            values[node] = int(str(value).strip())
+        except ValueError:
+            warnings.append(text["warnings"]["redundancy_invalid"].format(value=value, node=node))
+    if values:
+        distinct = sorted(set(values.values()))
+        if master_node in values:
+            chosen, how = values[master_node], f"the master aggregator {master_node}"
+        else:
+            chosen, how = distinct[-1], "the largest"
+        if len(distinct) > 1:
+            warnings.append(
+                text["warnings"]["redundancy_conflict"].format(
+                    values=", ".join(map(str, distinct)), chosen=chosen, how=how
+                )
+            )
+        return Redundancy(chosen, "bundle", tuple(warnings))
+    if override is not None:
+        note = text["assumptions"]["redundancy_option"].format(redundancy=override)
+        return Redundancy(override, "option", tuple(warnings), (note,))
+    return Redundancy(None, "inferred", tuple(warnings))
+
+
+def infer_redundancy(copy_counts: dict[int, int]) -> int:
+    """Most common master+replica count per partition; ties go to the larger."""
+    tally = Counter(copy_counts.values())
+    return max(tally, key=lambda count: (tally[count], count)) if tally else 0
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+@dataclass(frozen=True)
+class Sizes:
+    per_partition: dict[int, int]
+    database: int | None  # database-level size (sum over the nodes reporting it)
+
+    def per_copy(self, ordinal: int, partitions: int) -> int | None:
+        if ordinal in self.per_partition:
+            return self.per_partition[ordinal]
+        if self.database is not None and partitions > 0:
+            return self.database // partitions
+        return None
+
+
+def database_sizes(disk_usage: pl.DataFrame, database: str) -> Sizes:
+    rows = disk_usage.filter((pl.col("database") == database) & pl.col("size_bytes").is_not_null())
+    per_part = (
+        rows.filter(pl.col("ordinal").is_not_null())
+        .group_by("ordinal")
+        .agg(pl.col("size_bytes").max())
+    )
+    db_level = rows.filter(pl.col("ordinal").is_null())["size_bytes"]
+    return Sizes(
+        dict(per_part.select("ordinal", "size_bytes").iter_rows()),
+        int(db_level.sum()) if db_level.len() else None,
+    )
+
+
+# --------------------------------------------------------------------------- per database
+
+
+@dataclass
+class DatabaseImpact:
+    database: str
+    redundancy: int
+    redundancy_assumed: bool
+    partitions: int
+    partitions_without_master: list[int]
+    under_redundant: list[int]
+    over_redundant: list[int]
+    orphans: list[tuple[int, str]]
+    extra_copies: int
+    extra_bytes_estimate: int | None
+    copies: list[dict[str, Any]]  # {ordinal, node, role}: the partition x node map
+    copy_counts: dict[int, int]  # ordinal -> masters + replicas
+    per_node_extra_bytes: dict[str, int | None]
+    snapshot: dict[str, str | None]
+    snapshot_diff: dict[str, Any] | None = None
+    phase: str | None = None
+    phase_statements: list[str] = field(default_factory=list)
+
+    @property
+    def data_at_risk(self) -> bool:
+        return bool(self.partitions_without_master)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": self.database,
+            "redundancy": self.redundancy,
+            "redundancy_assumed": self.redundancy_assumed,
+            "partitions": self.partitions,
+            "partitions_without_master": self.partitions_without_master,
+            "under_redundant": self.under_redundant,
+            "over_redundant": self.over_redundant,
+            "orphans": [{"ordinal": o, "node": n} for o, n in self.orphans],
+            "extra_copies": self.extra_copies,
+            "extra_bytes_estimate": self.extra_bytes_estimate,
+            "phase": self.phase,
+            "phase_statements": self.phase_statements,
+            "per_node_extra_bytes": self.per_node_extra_bytes,
+            "snapshot": self.snapshot,
+            "snapshot_diff": self.snapshot_diff,
+            "copies": self.copies,
+        }
+
+
+def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[int]]:
+    """All ordinals, master+replica count per ordinal, ordinals with a master."""
+    ordinals = sorted(set(copies["ordinal"].to_list()))
+    counts = dict.fromkeys(ordinals, 0)
+    mastered: set[int] = set()
+    for ordinal, role in copies.select("ordinal", "role").iter_rows():
+        if role in COPY_ROLES:
+            counts[ordinal] += 1
+        if role == "master":
+            mastered.add(ordinal)
+    return ordinals, counts, mastered
+
+
+def _extra_holders(
+    copies: pl.DataFrame, ordinal: int, extra: int, added: set[tuple[int, str]]
+) -> list[str]:
+    """Nodes charged with a partition's copies beyond redundancy, for the per-node chart.
+
+    Which copy is "the extra one" is a guess: replicas new since the earliest snapshot
+    first, then replicas on the nodes holding the fewest copies of the database (a
+    scale-out target starts empty), then masters."""
+    load = Counter(copies["node"].to_list())
+    rows = copies.filter(pl.col("ordinal") == ordinal).select("node", "role").rows()
+    ranked = sorted(
+        rows, key=lambda r: ((ordinal, r[0]) not in added, r[1] != "replica", load[r[0]], r[0])
+    )
+    return [node for node, _ in ranked[:extra]]
+
+
+def _added_copies(diff: dict[str, Any] | None) -> set[tuple[int, str]]:
+    if diff is None:
+        return set()
+    moved = {(m["ordinal"], m["to"]) for m in diff["moved"]}
+    return moved | {(a["ordinal"], a["node"]) for a in diff["added"]}
+
+
+def _extra_bytes(
+    extras: list[tuple[int, str]], sizes: Sizes, partitions: int
+) -> tuple[int | None, dict[str, int | None], list[int]]:
+    """Total and per-node bytes of the extra copies (ordinal, node); ordinals of unknown size."""
+    per_node: dict[str, int | None] = {}
+    missing: set[int] = set()
+    for ordinal, node in extras:
+        size = sizes.per_copy(ordinal, partitions)
+        if size is None:
+            missing.add(ordinal)
+        known = per_node.get(node, 0)
+        per_node[node] = None if size is None or known is None else known + size
+    if missing:
+        return None, dict(sorted(per_node.items())), sorted(missing)
+    return sum(v or 0 for v in per_node.values()), dict(sorted(per_node.items())), []
+
+
+def database_impact(
+    database: str,
+    db_rows: pl.DataFrame,
+    disk_usage: pl.DataFrame,
+    redundancy: Redundancy,
+) -> tuple[DatabaseImpact, list[str], list[str]]:
+    """Impact of one database from its snapshot rows; also warnings and assumptions."""
+    text = _text()["impact"]
+    warnings: list[str] = []
+    assumptions: list[str] = []
+    snap = latest_snapshot(db_rows)
+    ordinals, counts, mastered = _copy_counts(snap.copies)
+    level = redundancy.value
+    if level is None:
+        level = infer_redundancy(counts)
+        note = "redundancy_inferred" if level > 0 else "redundancy_floor"
+        level = max(level, 1)
+        assumptions.append(text["assumptions"][note].format(database=database, redundancy=level))
+    over = [o for o in ordinals if o in mastered and counts[o] > level]
+    under = [o for o in ordinals if o in mastered and counts[o] < level]
+    orphan_rows = snap.copies.filter(pl.col("role") == "orphan")
+    orphans = sorted(orphan_rows.select("ordinal", "node").iter_rows())
+    if snap.partitions_snapshot and snap.cluster_snapshot and orphans:
+        assumptions.append(
+            text["assumptions"]["orphans_from"].format(
+                database=database,
+                partitions_snapshot=snap.partitions_snapshot,
+                cluster_snapshot=snap.cluster_snapshot,
+            )
+        )
+    diff = _snapshot_diff(db_rows)
+    added = _added_copies(diff)
+    extras = [
+        (o, node) for o in over for node in _extra_holders(snap.copies, o, counts[o] - level, added)
+    ] + orphans
+    sizes = database_sizes(disk_usage, database)
+    total, per_node, missing = _extra_bytes(extras, sizes, len(ordinals))
+    if missing:
+        listed = ", ".join(f"{database}:{o}" for o in missing)
+        warnings.append(text["warnings"]["size_unknown"].format(database=database, missing=listed))
+    elif extras and not sizes.per_partition and sizes.database is not None:
+        assumptions.append(
+            text["assumptions"]["size_from_database"].format(
+                database=database, db_size=sizes.database, partitions=len(ordinals)
+            )
+        )
+    impact = DatabaseImpact(
+        database=database,
+        redundancy=level,
+        redundancy_assumed=redundancy.value is None,
+        partitions=len(ordinals),
+        partitions_without_master=[o for o in ordinals if o not in mastered],
+        under_redundant=under,
+        over_redundant=over,
+        orphans=orphans,
+        extra_copies=sum(counts[o] - level for o in over) + len(orphans),
+        extra_bytes_estimate=total,
+        copies=snap.copies.to_dicts(),
+        copy_counts=counts,
+        per_node_extra_bytes=per_node,
+        snapshot={"partitions": snap.partitions_snapshot, "cluster_status": snap.cluster_snapshot},
+        snapshot_diff=diff,
+    )
+    return impact, warnings, assumptions
+
+
+# --------------------------------------------------------------------------- statements
+
+
+def _counted(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
+
+
+def _has(n: int) -> str:
+    return "has" if n == 1 else "have"
+
+
+def _ordinal_list(ordinals: Iterable[int]) -> str:
+    return ", ".join(str(o) for o in ordinals)
+
+
+BYTE_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def human_bytes(n: int | None) -> str:
+    """Approximate size in words, for statements: "about 1.5 GiB"."""
+    if n is None:
+        return "of unknown size"
+    size, power = float(n), 0
+    while size >= 1024 and power < len(BYTE_UNITS) - 1:
+        size, power = size / 1024, power + 1
+    return f"about {n} bytes" if power == 0 else f"about {size:.1f} {BYTE_UNITS[power]}"
+
+
+def statement_fields(db: DatabaseImpact) -> dict[str, Any]:
+    """The placeholders of grammars/recovery.toml, filled in for one database."""
+    nomaster, under, over = db.partitions_without_master, db.under_redundant, db.over_redundant
+    return {
+        "database": db.database,
+        "partitions": db.partitions,
+        "redundancy": db.redundancy,
+        "nomaster_n": _counted(len(nomaster), "partition"),
+        "nomaster_has": _has(len(nomaster)),
+        "nomaster_list": _ordinal_list(nomaster),
+        "under_n": _counted(len(under), "partition"),
+        "under_has": _has(len(under)),
+        "under_list": _ordinal_list(under),
+        "over_n": _counted(len(over), "partition"),
+        "over_has": _has(len(over)),
+        "over_list": _ordinal_list(over),
+        "orphan_n": _counted(len(db.orphans), "orphan copy", "orphan copies"),
+        "orphan_list": ", ".join(f"{db.database}:{o} on {n}" for o, n in db.orphans),
+        "extra_copies": db.extra_copies,
+        "extra_copies_n": _counted(db.extra_copies, "extra copy", "extra copies"),
+        "extra_bytes": human_bytes(db.extra_bytes_estimate),
+    }
+
+
+#: When each impact statement of grammars/recovery.toml applies.
+STATEMENT_PREDICATES: dict[str, Callable[[DatabaseImpact], bool]] = {
+    "all_masters": lambda db: not db.partitions_without_master,
+    "some_without_master": lambda db: bool(db.partitions_without_master),
+    "over": lambda db: bool(db.over_redundant),
+    "under": lambda db: bool(db.under_redundant),
+    "no_under": lambda db: not db.under_redundant,
+    "orphans": lambda db: bool(db.orphans),
+    "extra": lambda db: db.extra_copies > 0,
+    "no_extra": lambda db: db.extra_copies == 0,
+    "no_over_no_orphans": lambda db: not db.over_redundant and not db.orphans,
+}
+
+
+def phase_statements(db: DatabaseImpact, phase: str | None) -> list[str]:
+    """The reference page's impact statements for ``phase``, tied to the snapshot."""
+    if phase not in PHASES:
+        return []
+    fields = statement_fields(db)
+    return [
+        entry["text"].format(**fields)
+        for entry in _text()["impact"]["phase"][phase]
+        if STATEMENT_PREDICATES[entry["when"]](db)
+    ]
+
+
+# --------------------------------------------------------------------------- impact
+
+
+@dataclass
+class Impact:
+    """SPEC §6.2 "impact"; ``to_json()`` is None when the bundle has no snapshot."""
+
+    databases: list[DatabaseImpact]
+    computed: bool
+    warnings: list[str] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def data_at_risk(self) -> bool:
+        return any(db.data_at_risk for db in self.databases)
+
+    @property
+    def extra_bytes_estimate(self) -> int | None:
+        values = [db.extra_bytes_estimate for db in self.databases]
+        return None if any(v is None for v in values) else sum(v or 0 for v in values)
+
+    @property
+    def per_node_extra_bytes(self) -> dict[str, int | None]:
+        total: dict[str, int | None] = {}
+        for db in self.databases:
+            for node, size in db.per_node_extra_bytes.items():
+                known = total.get(node, 0)
+                total[node] = None if size is None or known is None else known + size
+        return dict(sorted(total.items()))
+
+    @property
+    def diff(self) -> dict[str, dict[str, Any]]:
+        return {db.database: db.snapshot_diff for db in self.databases if db.snapshot_diff}
+
+    def database(self, name: str) -> DatabaseImpact | None:
+        return next((db for db in self.databases if db.database == name), None)
+
+    def to_json(self) -> dict[str, Any] | None:
+        if not self.computed:
+            return None
+        return {
+            "data_at_risk": self.data_at_risk,
+            "extra_bytes_estimate": self.extra_bytes_estimate,
+            "databases": [db.to_json() for db in self.databases],
+            "per_node_extra_bytes": self.per_node_extra_bytes,
+            "assumptions": self.assumptions,
+            "warnings": self.warnings,
+        }
+
+
+def compute_impact(
+    partitions: pl.DataFrame,
+    variables: pl.DataFrame,
+    disk_usage: pl.DataFrame,
+    *,
+    redundancy: int | None = None,
+    failing_phases: dict[str, str | None] | None = None,
+    master_node: str | None = None,
+) -> Impact:
+    """Impact per database from the latest partition snapshot (CONTRACTS.md)."""
+    rows = normalise_partitions(partitions)
+    resolved = resolve_redundancy(variables, redundancy, master_node=master_node)
+    warnings, assumptions = list(resolved.warnings), list(resolved.assumptions)
+    if rows.is_empty():
+        warnings.append(_text()["impact"]["warnings"]["no_snapshot"])
+        return Impact([], computed=False, warnings=warnings, assumptions=assumptions)
+    phases = failing_phases or {}
+    databases = []
+    for name in sorted(rows["database"].unique().to_list()):
+        db, db_warnings, db_assumptions = database_impact(
+            name, rows.filter(pl.col("database") == name), disk_usage, resolved
+        )
+        db.phase = phases.get(name)
+        db.phase_statements = phase_statements(db, db.phase)
+        databases.append(db)
+        warnings += db_warnings
+        assumptions += db_assumptions
+    return Impact(databases, computed=True, warnings=warnings, assumptions=assumptions)
+
+
+# --------------------------------------------------------------------------- plan vs actual
+
+#: Step statuses meaning "planned but never ran".
+NOT_RUN_STATUSES = ("scheduled", "cancelled")
+#: Residue checks: failed step phase kind -> message key in grammars/recovery.toml [plan].
+RESIDUE_KINDS = {"copy": "residue_copy", "drop": "residue_drop"}
+_STEP_KEY = ("database", "phase_kind", "ordinal", "target")
+_ORIGIN_RANK = {"status": 0, "log": 1, "plan": 2}
+
+
+def _step_entry(kind: str, row: dict[str, Any], detail: str) -> dict[str, Any]:
+    keep = ("database", "action", "phase_kind", "ordinal", "target", "phase", "status", "origin")
+    return {"kind": kind, **{k: row.get(k) for k in keep}, "detail": detail}
+
+
+def _actual_steps(steps: pl.DataFrame) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """One executed-step row per key: status output preferred over log reconstruction."""
+    actual = steps.filter(pl.col("origin") != "plan").with_columns(
+        pl.col("origin").replace_strict(_ORIGIN_RANK, default=9).alias("_rank")
+    )
+    best: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in actual.sort("_rank", "phase", nulls_last=True).to_dicts():
+        best.setdefault(tuple(row[k] for k in _STEP_KEY), row)
+    return best
+
+
+def _residue(row: dict[str, Any], latest: pl.DataFrame) -> dict[str, Any] | None:
+    message = RESIDUE_KINDS.get(row.get("phase_kind") or "")
+    if message is None or row.get("ordinal") is None or row.get("target") is None:
+        return None
+    hit = latest.filter(
+        (pl.col("database") == row["database"])
+        & (pl.col("ordinal") == row["ordinal"])
+        & (pl.col("node") == row["target"])
+    )
+    if hit.is_empty():
+        return None
+    fields = {**row, "role": hit["role"][0]}
+    return _step_entry("residue", row, _text()["plan"][message].format(**fields))
+
+
+def _latest_copies(partitions: pl.DataFrame) -> pl.DataFrame:
+    rows = normalise_partitions(partitions)
+    frames = [
+        latest_snapshot(rows.filter(pl.col("database") == db)).copies.with_columns(
+            pl.lit(db).alias("database")
+        )
+        for db in sorted(rows["database"].unique().to_list())
+    ]
+    empty = pl.DataFrame(
+        schema={"ordinal": pl.Int64, "node": pl.String, "role": pl.String, "database": pl.String}
+    )
+    return pl.concat(frames) if frames else empty
+
+
+def _not_run(
+    planned: pl.DataFrame, actual: dict[tuple[Any, ...], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Planned steps with no executed row, or one still scheduled / cancelled."""
+    text = _text()["plan"]
+    seen_databases = {key[0] for key in actual}
+    out = []
+    for row in planned.to_dicts():
+        ran = actual.get(tuple(row[k] for k in _STEP_KEY))
+        if ran is not None and ran["status"] not in NOT_RUN_STATUSES:
+            continue
+        if ran is not None:
+            why, kind = ran["status"], "not_run"
+        elif row["database"] in seen_databases:
+            why, kind = text["missing_from_status"], "not_run"
+        else:
+            why, kind = text["no_status"], "unverified"
+        out.append(_step_entry(kind, ran or row, text["not_run"].format(**{**row, "why": why})))
+    return out
+
+
+def plan_vs_actual(steps: pl.DataFrame, partitions: pl.DataFrame) -> list[dict[str, Any]]:
+    """Planned steps that never ran, failed steps, and copies the failures left behind
+    (a failed COPY/DROP to node T for ordinal o while the latest snapshot has o on T)."""
+    text = _text()["plan"]
+    actual = _actual_steps(steps)
+    planned = steps.filter(pl.col("origin") == "plan")
+    planned_keys = {tuple(row) for row in planned.select(_STEP_KEY).iter_rows()}
+    out = _not_run(planned, actual)
+    latest = _latest_copies(partitions)
+    for key, row in actual.items():
+        if row["status"] in NOT_RUN_STATUSES and key not in planned_keys:
+            why = row["status"]
+            out.append(_step_entry("not_run", row, text["not_run"].format(**{**row, "why": why})))
+        elif row["status"] == "failed":
+            out.append(_step_entry("failed", row, text["failed"].format(**row)))
+            residue = _residue(row, latest)
+            if residue is not None:
+                out.append(residue)
+    return sorted(out, key=_plan_sort_key)
+
+
+_KIND_ORDER = {"failed": 0, "residue": 1, "not_run": 2, "unverified": 3}
+
+
+def _plan_sort_key(entry: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        entry["database"] or "",
+        _KIND_ORDER[entry["kind"]],
+        entry["phase"] if entry["phase"] is not None else -1,
+        entry["ordinal"] if entry["ordinal"] is not None else -1,
+        entry["target"] or "",
+        entry["phase_kind"] or "",
+    )

@@ -1,0 +1,351 @@
+"""Recovery runbook with safety gates (SPEC §5.2).
+
+The five steps of the reference page's "General Post-Failure Recovery Flow", filled in
+for one bundle from the verdicts, the impact and the findings. A step that is unsafe now
+carries ``blocked_by``: never advise CLEAR ORPHAN DATABASES (or a rebalance) while an
+orphan may hold the only copy of a partition. Text lives in grammars/recovery.toml.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from . import grammars
+from .impact import DatabaseImpact, Impact, statement_fields
+
+#: Causes (SPEC §4.2) then contributing factors, in the order step 3 lists them.
+CAUSE_ORDER = (
+    "node_failure",
+    "storage_error",
+    "out_of_memory",
+    "kill",
+    "network_error",
+    "io_saturation",
+    "lock_timeout",
+    "sync_partitions_timeout",
+    "lsn_wait_timeout",
+    "resource_pressure",
+    "unknown",
+    "concurrent_ddl",
+    "merger_load",
+    "backup_overlap",
+    "user_workload",
+)
+PHASE_ACTIONS = {"copy": "COPY PARTITION", "promote": "PROMOTE PARTITION", "drop": "DROP PARTITION"}
+VERIFY_VIEW = "information_schema.distributed_partitions_on_leaves"
+_PLAIN_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+def _text() -> dict[str, Any]:
+    return grammars.load("recovery")
+
+
+# --------------------------------------------------------------------------- SQL helpers
+
+
+def sql_ident(name: str) -> str:
+    """A database name as an SQL identifier (backquoted when it needs it)."""
+    return name if _PLAIN_IDENT.fullmatch(name) else "`" + name.replace("`", "``") + "`"
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def split_node(node: str) -> tuple[str, str]:
+    """``host:port`` -> (host, port); port defaults to 3306."""
+    host, sep, port = node.rpartition(":")
+    return (host, port) if sep and port.isdigit() else (node, "3306")
+
+
+def attach_sql(database: str, ordinal: int, node: str) -> str:
+    host, port = split_node(node)
+    return f"ATTACH PARTITION {sql_ident(database)}:{ordinal} ON {sql_string(host)}:{port};"
+
+
+# --------------------------------------------------------------------------- context
+
+
+@dataclass(frozen=True)
+class Context:
+    failed: list[dict[str, Any]]  # verdicts with status failure
+    inconclusive: list[dict[str, Any]]
+    impact: Impact | None  # None when no snapshot
+    findings: dict[str, dict[str, Any]]  # by id
+    factors: list[str]  # contributing factors relevant to the failures
+    cluster_hint: str | None
+
+    @property
+    def any_failure(self) -> bool:
+        return bool(self.failed or self.inconclusive)
+
+    @property
+    def databases(self) -> list[str]:
+        names = {v["database"] for v in self.failed + self.inconclusive if v.get("database")}
+        if self.impact is not None:
+            names |= {db.database for db in self.impact.databases}
+        return sorted(names)
+
+    @property
+    def impacts(self) -> list[DatabaseImpact]:
+        return self.impact.databases if self.impact is not None else []
+
+
+def _factors(findings: Iterable[dict[str, Any]], failed_dbs: set[str]) -> list[str]:
+    found = set()
+    for finding in findings:
+        if finding.get("role") != "contributing":
+            continue
+        if failed_dbs and finding.get("database") not in (None, *failed_dbs):
+            continue  # a factor on another database does not explain this failure
+        factor = finding.get("factor") or finding.get("cause")
+        if factor:
+            found.add(factor)
+    return sorted(found, key=_cause_rank)
+
+
+def _cause_rank(cause: str) -> tuple[int, str]:
+    return (CAUSE_ORDER.index(cause) if cause in CAUSE_ORDER else len(CAUSE_ORDER), cause)
+
+
+def _context(
+    verdicts: list[dict[str, Any]],
+    impact: Impact | None,
+    findings: list[dict[str, Any]],
+    cluster_hint: str | None,
+) -> Context:
+    def by_db(status: str) -> list[dict[str, Any]]:
+        rows = [v for v in verdicts if v.get("status") == status]
+        return sorted(rows, key=lambda v: v.get("database") or "")
+
+    failed = by_db("failure")
+    return Context(
+        failed=failed,
+        inconclusive=by_db("inconclusive"),
+        impact=impact if impact is not None and impact.to_json() is not None else None,
+        findings={f["id"]: f for f in findings if f.get("id")},
+        factors=_factors(findings, {v["database"] for v in failed if v.get("database")}),
+        cluster_hint=cluster_hint,
+    )
+
+
+def _step(
+    n: int, detail: list[str], sql: list[str], blocked_by: str | None = None
+) -> dict[str, Any]:
+    return {
+        "step": n,
+        "title": _text()["runbook"][f"step{n}"]["title"],
+        "detail": "\n".join(line for line in detail if line),
+        "sql": list(dict.fromkeys(sql)),
+        "blocked_by": blocked_by,
+    }
+
+
+def _targets(pairs: list[tuple[str, int]]) -> dict[str, str]:
+    listed = ", ".join(f"{db}:{o}" for db, o in pairs)
+    word = "partition" if len(pairs) == 1 else "partitions"
+    return {
+        "targets": f"{word} {listed}",
+        "have": "has" if len(pairs) == 1 else "have",
+        "are": "is" if len(pairs) == 1 else "are",
+    }
+
+
+def _without_master(ctx: Context) -> list[tuple[str, int]]:
+    return [(db.database, o) for db in ctx.impacts for o in db.partitions_without_master]
+
+
+def _under(ctx: Context) -> list[tuple[str, int]]:
+    return [(db.database, o) for db in ctx.impacts for o in db.under_redundant]
+
+
+# --------------------------------------------------------------------------- step 1
+
+
+def _failure_line(verdict: dict[str, Any], ctx: Context) -> str:
+    text = _text()["runbook"]["step1"]
+    finding = ctx.findings.get(verdict.get("finding") or "", {})
+    evidence = finding.get("evidence") or [{}]
+    when = verdict.get("time") or finding.get("time") or evidence[0].get("time")
+    error = verdict.get("error") or evidence[0].get("text")
+    phase = verdict.get("phase")
+    step = verdict.get("step") or PHASE_ACTIONS.get(phase or "", "step unknown")
+    if not verdict.get("step") and finding.get("ordinal") is not None:
+        step = f"{step} {verdict['database']}:{finding['ordinal']}"
+    if verdict.get("status") == "inconclusive":
+        return text["inconclusive"].format(
+            database=verdict.get("database") or "(database unknown)",
+            when=f" at {when}" if when else "",
+            summary=verdict.get("summary") or "",
+        )
+    return text["failed"].format(
+        database=verdict.get("database") or "(database unknown)",
+        when=f" at {when}" if when else " (time unknown)",
+        phase=phase or "unknown",
+        step=step,
+        cause=verdict.get("cause") or "unknown",
+        error=f" Error: {error}" if error else "",
+    )
+
+
+def _step1(ctx: Context) -> dict[str, Any]:
+    text = _text()["runbook"]["step1"]
+    if not ctx.any_failure:
+        return _step(1, [text["no_failure"]], [])
+    lines = [_failure_line(v, ctx) for v in ctx.failed + ctx.inconclusive]
+    lines.append(text["tail"])
+    if ctx.cluster_hint:
+        lines.append(text["master_hint"].format(hint=ctx.cluster_hint))
+    dbs = sorted({v["database"] for v in ctx.failed + ctx.inconclusive if v.get("database")})
+    sql = [f"SHOW REBALANCE STATUS ON {sql_ident(db)};" for db in dbs]
+    return _step(1, lines, sql or ["SHOW REBALANCE ALL DATABASES STATUS;"])
+
+
+# --------------------------------------------------------------------------- step 2
+
+
+def verify_sql(database: str | None) -> list[str]:
+    if database is None:
+        return [f"SELECT * FROM {VERIFY_VIEW};", "SHOW PARTITIONS;"]
+    return [
+        f"SELECT * FROM {VERIFY_VIEW} WHERE database_name = {sql_string(database)};",
+        f"SHOW PARTITIONS ON {sql_ident(database)};",
+    ]
+
+
+def attach_candidates(db: DatabaseImpact) -> list[tuple[int, str]]:
+    """(ordinal, orphan node) for each partition without a master that has an orphan copy."""
+    first: dict[int, str] = {}
+    for ordinal, node in db.orphans:
+        if ordinal in db.partitions_without_master:
+            first.setdefault(ordinal, node)
+    return sorted(first.items())
+
+
+def _snapshot_lines(db: DatabaseImpact) -> list[str]:
+    text = _text()["runbook"]["step2"]
+    fields = statement_fields(db)
+    if not (db.partitions_without_master or db.under_redundant):
+        extras = f"; {db.extra_copies} extra copies" if db.extra_copies else ""
+        lines = [text["ok"].format(extras=extras, **fields)]
+    else:
+        lines = [text["risk"].format(**fields)] if db.partitions_without_master else []
+        lines += [text["under"].format(**fields)] if db.under_redundant else []
+    lines += [text["over"].format(**fields)] if db.over_redundant else []
+    lines += [text["orphans"].format(**fields)] if db.orphans else []
+    held = {o for o, _ in db.orphans} | {c["ordinal"] for c in db.copies if c["role"] != "orphan"}
+    lost = [o for o in db.partitions_without_master if o not in held]
+    if lost:
+        listed = ", ".join(map(str, lost))
+        lines.append(text["no_copy"].format(database=db.database, ordinals=listed))
+    return lines
+
+
+def _step2(ctx: Context) -> dict[str, Any]:
+    text = _text()["runbook"]["step2"]
+    lines = [text["view_note"]]
+    if ctx.impact is None:
+        lines.append(text["no_snapshot"])
+    elif not ctx.any_failure:
+        lines.append(text["no_failure"])
+    targets: list[str | None] = [*ctx.databases] or [None]
+    sql = [line for db in targets for line in verify_sql(db)]
+    sql.append("SHOW CLUSTER STATUS;")
+    attach: list[tuple[str, int, str]] = []
+    for db in ctx.impacts:
+        lines += _snapshot_lines(db)
+        attach += [(db.database, o, node) for o, node in attach_candidates(db)]
+    if attach:
+        pairs = ", ".join(f"{db}:{o} (orphan on {node})" for db, o, node in attach)
+        lines.append(text["attach"].format(targets=pairs))
+        sql += [attach_sql(db, o, node) for db, o, node in attach]
+    return _step(2, lines, sql)
+
+
+# --------------------------------------------------------------------------- step 3
+
+
+def _causes(ctx: Context) -> list[str]:
+    causes = {v.get("cause") or "unknown" for v in ctx.failed}
+    causes |= {v["cause"] for v in ctx.inconclusive if v.get("cause")}
+    return sorted(causes, key=_cause_rank) + [f for f in ctx.factors if f not in causes]
+
+
+def _step3(ctx: Context) -> dict[str, Any]:
+    text = _text()
+    step = text["runbook"]["step3"]
+    if not ctx.any_failure:
+        return _step(3, [step["no_failure"]], [])
+    lines, sql = [step["intro"]], []
+    for cause in _causes(ctx):
+        entry = text["causes"].get(cause) or text["causes"]["unknown"]
+        lines.append(f"- {entry['title']}: " + " ".join(entry["actions"]))
+        sql += entry.get("sql", [])
+    lines.append(step["general"])
+    return _step(3, lines, sql)
+
+
+# --------------------------------------------------------------------------- steps 4, 5
+
+
+def _step4(ctx: Context) -> dict[str, Any]:
+    text = _text()["runbook"]["step4"]
+    lines = [text["detail"] if ctx.any_failure else text["no_failure"]]
+    if ctx.impact is None:
+        lines.append(text["no_snapshot_caution"])
+    missing = _without_master(ctx)
+    blocked = text["blocked"].format(**_targets(missing)) if missing else None
+    return _step(
+        4, lines, ["EXPLAIN REBALANCE ALL DATABASES;", "REBALANCE ALL DATABASES;"], blocked
+    )
+
+
+def step5_blocked_by(ctx: Context) -> str | None:
+    """Why CLEAR ORPHAN DATABASES is unsafe now, or None: the safety gate of SPEC §5.2."""
+    text = _text()["runbook"]["step5"]
+    if ctx.impact is None:
+        return str(text["blocked_no_snapshot"])
+    if missing := _without_master(ctx):
+        return str(text["blocked_no_master"].format(**_targets(missing)))
+    if under := _under(ctx):
+        return str(text["blocked_under"].format(**_targets(under)))
+    return None
+
+
+def _step5(ctx: Context) -> dict[str, Any]:
+    text = _text()["runbook"]["step5"]
+    orphans = [(db.database, o, n) for db in ctx.impacts for o, n in db.orphans]
+    lines = [] if ctx.any_failure else [text["no_failure"]]
+    if orphans:
+        listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in orphans)
+        lines.append(text["detail"].format(orphan_list=listed))
+    elif ctx.impact is not None:
+        lines.append(text["not_needed"])
+    if any(db.over_redundant for db in ctx.impacts):
+        lines.append(text["over_note"])
+    sql = ["EXPLAIN CLEAR ORPHAN DATABASES;", "CLEAR ORPHAN DATABASES;"]
+    return _step(5, lines, sql, step5_blocked_by(ctx))
+
+
+#: The General Post-Failure Recovery Flow, one builder per step.
+STEPS: tuple[Callable[[Context], dict[str, Any]], ...] = (_step1, _step2, _step3, _step4, _step5)
+
+
+def build_runbook(
+    verdicts: list[dict[str, Any]],
+    impact: Impact | None,
+    findings: list[dict[str, Any]],
+    *,
+    cluster_hint: str | None = None,
+) -> list[dict[str, Any]]:
+    """SPEC §6.2 "recovery": five steps {step, title, detail, sql, blocked_by}."""
+    ctx = _context(verdicts, impact, findings, cluster_hint)
+    return [build(ctx) for build in STEPS]
+
+
+def blocked_steps(runbook: list[dict[str, Any]]) -> list[int]:
+    """Step numbers carrying ``blocked_by`` (fixture ``expected.json`` "recovery")."""
+    return [step["step"] for step in runbook if step["blocked_by"]]

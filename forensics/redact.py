@@ -1,0 +1,105 @@
+"""``--redact``: hosts, IPs and database names replaced by consistent pseudonyms (SPEC §9).
+
+The mapping is built from what the bundle names (nodes, targets, leaves, partitions,
+databases) and applied to every string of the report — frames, findings, evidence lines,
+file paths — before any output is rendered, so HTML, JSON and Markdown agree and the
+verdict is unchanged (only names change).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import polars as pl
+
+from .analysis import Report
+
+IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+SYSTEM_DATABASES = {"cluster", "information_schema", "memsql", "sharding", "mysql"}
+ROLE_PREFIX = {"master_aggregator": "ma", "child_aggregator": "agg", "leaf": "leaf"}
+
+
+class Redactor:
+    def __init__(self, hosts: dict[str, str], databases: dict[str, str]) -> None:
+        self.names = {**hosts, **databases}
+        self.ips: dict[str, str] = {}
+        words = sorted(self.names, key=lambda w: (-len(w), w))
+        body = "|".join(re.escape(w) for w in words) if words else r"(?!x)x"
+        self.pattern = re.compile(rf"(?<![A-Za-z0-9.\-])(?:{body})(?![A-Za-z0-9\-]|\.[A-Za-z0-9])")
+
+    def _ip(self, match: re.Match[str]) -> str:
+        ip = match.group(0)
+        if ip in self.names:
+            return self.names[ip]
+        return self.ips.setdefault(ip, f"ip-{len(self.ips) + 1}")
+
+    def text(self, value: str) -> str:
+        value = self.pattern.sub(lambda m: self.names[m.group(0)], value)
+        return IPV4.sub(self._ip, value)
+
+
+def _hosts(report: Report) -> dict[str, str]:
+    b = report.bundle
+    roles = dict(zip(b.nodes.get_column("node").to_list(), b.nodes.get_column("role").to_list(), strict=True))
+    nodes: set[str] = set(roles)
+    for frame, col in ((b.partitions, "node"), (b.steps, "target"), (b.leaves, "node"),
+                       (b.leaves, "pair"), (b.events, "target"), (b.files, "node")):
+        nodes.update(v for v in frame.get_column(col).drop_nulls().unique().to_list() if v)
+    by_host: dict[str, str] = {}
+    for node in sorted(nodes):
+        host = node.rsplit(":", 1)[0] if ":" in node else node
+        if "/" in host or not host:
+            continue
+        by_host.setdefault(host, roles.get(node, "leaf" if host not in by_host else by_host[host]))
+    counters: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for host, role in sorted(by_host.items(), key=lambda kv: (kv[1] != "master_aggregator", kv[0])):
+        prefix = ROLE_PREFIX.get(role, "host")
+        counters[prefix] = counters.get(prefix, 0) + 1
+        out[host] = f"{prefix}-{counters[prefix]}"
+    return out
+
+
+def _databases(report: Report) -> dict[str, str]:
+    b = report.bundle
+    names: set[str] = set()
+    for frame in (b.partitions, b.steps, b.events, b.disk_usage):
+        names.update(frame.get_column("database").drop_nulls().unique().to_list())
+    names -= SYSTEM_DATABASES
+    return {name: f"db-{i}" for i, name in enumerate(sorted(names), start=1)}
+
+
+def _frame(df: pl.DataFrame, fn: Callable[[str], str]) -> pl.DataFrame:
+    cols = [c for c, t in df.schema.items() if t == pl.String]
+    return df.with_columns(
+        pl.col(c).map_elements(fn, return_dtype=pl.String, skip_nulls=True) for c in cols
+    ) if cols and df.height else df
+
+
+def _walk(value: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, pl.DataFrame):
+        return _frame(value, fn)
+    if isinstance(value, dict):
+        return {_walk(k, fn): _walk(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_walk(v, fn) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        changes = {f.name: _walk(getattr(value, f.name), fn) for f in dataclasses.fields(value)}
+        return dataclasses.replace(value, **changes)
+    return value
+
+
+def redact_report(report: Report) -> Report:
+    """A copy of ``report`` with every host, IP and database name pseudonymised."""
+    redactor = Redactor(_hosts(report), _databases(report))
+    return _walk(report, redactor.text)
+
+
+def names_in(report: Report) -> Iterable[str]:
+    """The original names redaction hides (for tests)."""
+    return [*_hosts(report), *_databases(report)]

@@ -1,0 +1,435 @@
+"""forensics.impact: CONTRACTS.md "Impact arithmetic", snapshot choice and diff, plan vs actual."""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forensics import grammars, schemas
+from forensics.impact import (
+    STATEMENT_PREDICATES,
+    compute_impact,
+    diff_snapshots,
+    plan_vs_actual,
+    snapshot_order_key,
+    statement_fields,
+)
+
+NODES = [f"10.0.0.{i}:3306" for i in range(1, 7)]
+SNAP = "after/partitions.txt#0"
+CLUSTER = "after/cluster_status.txt#0"
+
+
+def copy(db: str, ordinal: int | None, node: str, role: str, **extra: Any) -> dict[str, Any]:
+    snapshot = CLUSTER if role == "Orphan" else SNAP
+    kind = "cluster_status" if snapshot == CLUSTER else "partitions"
+    return {"database": db, "ordinal": ordinal, "node": node, "role": role,
+            "snapshot": snapshot, "snapshot_kind": kind, **extra}  # fmt: skip
+
+
+def partitions(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    if not rows:
+        return schemas.empty(schemas.PARTITIONS)
+    return schemas.conform(pl.DataFrame(rows), schemas.PARTITIONS)
+
+
+def variables(*values: tuple[str, str]) -> pl.DataFrame:
+    if not values:
+        return schemas.empty(schemas.VARIABLES)
+    rows = [{"name": "redundancy_level", "value": v, "node": n} for n, v in values]
+    return schemas.conform(pl.DataFrame(rows), schemas.VARIABLES)
+
+
+def disk(*rows: tuple[str, int | None, str, int]) -> pl.DataFrame:
+    if not rows:
+        return schemas.empty(schemas.DISK_USAGE)
+    data = [{"database": d, "ordinal": o, "node": n, "size_bytes": s} for d, o, n, s in rows]
+    return schemas.conform(pl.DataFrame(data), schemas.DISK_USAGE)
+
+
+def paired(db: str, n: int) -> list[dict[str, Any]]:
+    """A healthy redundancy-2 layout: master on node 1, replica on node 2."""
+    return [
+        c
+        for o in range(n)
+        for c in (copy(db, o, NODES[0], "Master"), copy(db, o, NODES[1], "Replica"))
+    ]
+
+
+def only_db(impact: Any) -> dict[str, Any]:
+    (db,) = impact.to_json()["databases"]
+    return db
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def test_copy_failure_layout_extra_replicas_tied_to_statement() -> None:
+    rows = paired("sales", 8)
+    rows += [copy("sales", o, NODES[3], "Replica") for o in (1, 4, 7)]
+    impact = compute_impact(
+        partitions(rows), variables(("ma", "2")), disk(("sales", None, "ma", 8000)),
+        failing_phases={"sales": "copy"},
+    )  # fmt: skip
+    out = impact.to_json()
+    db = only_db(impact)
+    assert db["partitions"] == 8
+    assert db["redundancy"] == 2 and db["redundancy_assumed"] is False
+    assert db["over_redundant"] == [1, 4, 7]
+    assert db["under_redundant"] == [] and db["partitions_without_master"] == []
+    assert db["extra_copies"] == 3
+    assert db["extra_bytes_estimate"] == 3000  # 8000 // 8 per copy
+    assert out["extra_bytes_estimate"] == 3000 and out["data_at_risk"] is False
+    assert db["per_node_extra_bytes"] == {NODES[3]: 3000}
+    statements = " ".join(db["phase_statements"])
+    assert "3 partitions have more copies than redundancy 2 (ordinals 1, 4, 7)" in statements
+    assert "consistent with a failed COPY" in statements
+    assert "authoritative" in statements
+
+
+def test_drop_failure_with_orphans_and_per_partition_sizes() -> None:
+    rows = [copy("web", o, NODES[2], "Master") for o in range(4)]
+    rows += [copy("web", o, NODES[3], "Replica") for o in range(4)]
+    rows += [copy("web", o, NODES[0], "Orphan") for o in (0, 2)]
+    sizes = disk(("web", 0, NODES[2], 100), ("web", 0, NODES[0], 150), ("web", 2, NODES[2], 70),
+                 ("web", None, "ma", 999_999))  # fmt: skip
+    impact = compute_impact(partitions(rows), variables(("ma", "2")), sizes,
+                            failing_phases={"web": "drop"})  # fmt: skip
+    db = only_db(impact)
+    assert db["orphans"] == [{"ordinal": 0, "node": NODES[0]}, {"ordinal": 2, "node": NODES[0]}]
+    assert db["extra_copies"] == 2
+    assert db["extra_bytes_estimate"] == 150 + 70  # per-partition size wins, max over nodes
+    text = " ".join(db["phase_statements"])
+    assert "new placement is live" in text
+    assert "2 orphan copies visible" in text
+    assert "2 extra copies, about 220 bytes" in text
+
+
+def test_data_at_risk_reference_example() -> None:
+    # singlestore-formats.md §4.4: ordinal 1 has a replica and an orphan, no master.
+    rows = [copy("x_test", 0, "127.0.0.1:10001", "Master"), copy("x_test", 0, "127.0.0.1:10002", "Replica"),
+            copy("x_test", 1, "127.0.0.1:10001", "Replica"), copy("x_test", 1, "127.0.0.1:10002", "Orphan"),
+            copy("x_test", None, "127.0.0.1:10001", "Reference")]  # fmt: skip
+    impact = compute_impact(partitions(rows), variables(("ma", "2")), disk())
+    out = impact.to_json()
+    db = only_db(impact)
+    assert out["data_at_risk"] is True
+    assert db["partitions"] == 2  # reference copy excluded
+    assert db["partitions_without_master"] == [1]
+    assert db["under_redundant"] == [] and db["over_redundant"] == []
+    assert db["extra_copies"] == 1
+    assert db["extra_bytes_estimate"] is None and out["extra_bytes_estimate"] is None
+    assert any("x_test" in w and "unknown" in w for w in impact.warnings)
+
+
+def test_no_snapshot_gives_null_and_warning() -> None:
+    impact = compute_impact(partitions([]), variables(("ma", "2")), disk(("a", None, "n", 5)))
+    assert impact.to_json() is None
+    assert "no partition snapshot in bundle: impact not computed" in impact.warnings
+
+
+def test_only_reference_rows_is_no_snapshot() -> None:
+    impact = compute_impact(
+        partitions([copy("a", None, NODES[0], "Reference")]), variables(), disk()
+    )
+    assert impact.to_json() is None
+
+
+def test_redundancy_inferred_when_absent() -> None:
+    rows = [*paired("a", 3), copy("a", 0, NODES[2], "Replica")]
+    impact = compute_impact(partitions(rows), variables(), disk())
+    db = only_db(impact)
+    assert db["redundancy"] == 2 and db["redundancy_assumed"] is True
+    assert db["over_redundant"] == [0]
+    assert any("assumed 2" in a for a in impact.assumptions)
+
+
+def test_redundancy_inference_tie_goes_to_larger() -> None:
+    rows = [copy("a", 0, NODES[0], "Master"), copy("a", 1, NODES[0], "Master"),
+            copy("a", 1, NODES[1], "Replica")]  # fmt: skip
+    db = only_db(compute_impact(partitions(rows), variables(), disk()))
+    assert db["redundancy"] == 2 and db["under_redundant"] == [0]
+
+
+def test_redundancy_option_used_when_bundle_has_none() -> None:
+    impact = compute_impact(partitions(paired("a", 2)), variables(), disk(), redundancy=1)
+    db = only_db(impact)
+    assert db["redundancy"] == 1 and db["redundancy_assumed"] is False
+    assert db["over_redundant"] == [0, 1] and db["extra_copies"] == 2
+    assert any("--redundancy 1" in a for a in impact.assumptions)
+
+
+def test_bundle_redundancy_beats_option() -> None:
+    db = only_db(
+        compute_impact(partitions(paired("a", 2)), variables(("n", "2")), disk(), redundancy=1)
+    )
+    assert db["redundancy"] == 2 and db["over_redundant"] == []
+
+
+def test_conflicting_redundancy_takes_max_or_master_and_warns() -> None:
+    vars_ = variables(("ma:3306", "1"), ("leaf:3306", "2"))
+    impact = compute_impact(partitions(paired("a", 2)), vars_, disk())
+    assert only_db(impact)["redundancy"] == 2
+    assert any("differs between nodes" in w for w in impact.warnings)
+    impact = compute_impact(partitions(paired("a", 2)), vars_, disk(), master_node="ma:3306")
+    assert only_db(impact)["redundancy"] == 1
+
+
+def test_database_size_divided_by_partitions_sum_over_nodes() -> None:
+    rows = [*paired("a", 3), copy("a", 2, NODES[4], "Orphan")]
+    sizes = disk(("a", None, NODES[0], 600), ("a", None, NODES[1], 400))
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), sizes))
+    assert db["extra_bytes_estimate"] == 1000 // 3
+
+
+def test_mixed_per_partition_and_database_sizes() -> None:
+    rows = paired("a", 4) + [copy("a", o, NODES[4], "Orphan") for o in (0, 3)]
+    sizes = disk(("a", 0, NODES[0], 10), ("a", None, NODES[0], 4000))
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), sizes))
+    assert db["extra_bytes_estimate"] == 10 + 1000
+
+
+def test_nothing_extra_needs_no_size() -> None:
+    impact = compute_impact(partitions(paired("a", 2)), variables(("m", "2")), disk())
+    assert only_db(impact)["extra_bytes_estimate"] == 0 and impact.warnings == []
+
+
+def test_unknown_size_for_one_database_nulls_the_total() -> None:
+    rows = paired("a", 2) + paired("b", 2)
+    rows += [copy("a", 0, NODES[4], "Orphan"), copy("b", 1, NODES[4], "Orphan")]
+    impact = compute_impact(partitions(rows), variables(("m", "2")), disk(("a", None, "m", 50)))
+    out = impact.to_json()
+    assert [d["extra_bytes_estimate"] for d in out["databases"]] == [25, None]
+    assert out["extra_bytes_estimate"] is None
+    assert any(w.startswith("b:") for w in impact.warnings)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def test_snapshot_order_key() -> None:
+    names = ["x/after_rebalance.txt#0", "x/show.txt#1", "x/pre-scaleout/p.txt#3",
+             "x/show.txt#0", "x/post.txt#0", "a/compressed.txt#0"]  # fmt: skip
+    assert sorted(names, key=snapshot_order_key) == [
+        "x/pre-scaleout/p.txt#3", "a/compressed.txt#0", "x/show.txt#0", "x/show.txt#1",
+        "x/after_rebalance.txt#0", "x/post.txt#0",
+    ]  # fmt: skip
+
+
+def test_latest_snapshot_is_used_and_diffed() -> None:
+    before = [dict(r, snapshot="before.txt#0") for r in paired("a", 2)]
+    after = [copy("a", 0, NODES[0], "Master"), copy("a", 0, NODES[2], "Replica"),
+             copy("a", 1, NODES[1], "Master"), copy("a", 1, NODES[0], "Replica")]  # fmt: skip
+    impact = compute_impact(partitions(before + after), variables(("m", "2")), disk())
+    db = only_db(impact)
+    assert db["snapshot"]["partitions"] == SNAP
+    diff = db["snapshot_diff"]
+    assert diff["before"] == "before.txt#0" and diff["after"] == SNAP
+    assert diff["moved"] == [{"ordinal": 0, "role": "replica", "from": NODES[1], "to": NODES[2]}]
+    assert diff["role_changes"] == [
+        {"ordinal": 1, "node": NODES[0], "before": "master", "after": "replica"},
+        {"ordinal": 1, "node": NODES[1], "before": "replica", "after": "master"},
+    ]
+    assert diff["added"] == [] and diff["dropped"] == []
+    assert impact.diff == {"a": diff}
+
+
+def test_diff_added_and_dropped() -> None:
+    frame = pl.DataFrame
+    before = frame({"ordinal": [0, 1], "node": ["n1", "n1"], "role": ["master", "replica"]})
+    after = frame({"ordinal": [0, 2], "node": ["n1", "n3"], "role": ["master", "orphan"]})
+    diff = diff_snapshots(before, after)
+    assert diff["added"] == [{"ordinal": 2, "node": "n3", "role": "orphan"}]
+    assert diff["dropped"] == [{"ordinal": 1, "node": "n1", "role": "replica"}]
+    assert diff["moved"] == [] and diff["role_changes"] == []
+
+
+def test_cluster_status_alone_gives_masters_and_orphans() -> None:
+    rows = [dict(copy("a", 0, NODES[0], "Master"), snapshot=CLUSTER, snapshot_kind="cluster_status"),
+            dict(copy("a", 0, NODES[1], "Slave"), snapshot=CLUSTER, snapshot_kind="cluster_status"),
+            copy("a", 0, NODES[2], "Orphan")]  # fmt: skip
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), disk()))
+    assert db["partitions_without_master"] == [] and db["under_redundant"] == []
+    assert db["orphans"] == [{"ordinal": 0, "node": NODES[2]}]
+
+
+# --------------------------------------------------------------------------- plan vs actual
+
+
+def steps(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return schemas.conform(pl.DataFrame(rows), schemas.STEPS)
+
+
+def step(ordinal: int, status: str | None, origin: str, kind: str = "copy") -> dict[str, Any]:
+    action = {"copy": "COPY PARTITION", "drop": "DROP PARTITION"}[kind]
+    return {"database": "a", "action": action, "phase_kind": kind, "ordinal": ordinal,
+            "target": NODES[3], "phase": 1, "status": status, "origin": origin}  # fmt: skip
+
+
+def test_plan_vs_actual_not_run_failed_residue() -> None:
+    frame = steps([step(0, None, "plan"), step(1, None, "plan"), step(2, None, "plan"),
+                   step(0, "failed", "status"), step(1, "cancelled", "status"),
+                   step(0, "failed", "log")])  # fmt: skip
+    layout = partitions([*paired("a", 3), copy("a", 0, NODES[3], "Replica")])
+    out = plan_vs_actual(frame, layout)
+    assert [(e["kind"], e["ordinal"]) for e in out] == [
+        ("failed", 0), ("residue", 0), ("not_run", 1), ("not_run", 2)]  # fmt: skip
+    assert out[1]["detail"].startswith(f"residue: copy of a:0 left on {NODES[3]}")
+    assert "cancelled" in out[2]["detail"] and "missing from status" in out[3]["detail"]
+
+
+def test_plan_without_any_status_is_unverified() -> None:
+    out = plan_vs_actual(steps([step(0, None, "plan")]), partitions([]))
+    assert [e["kind"] for e in out] == ["unverified"]
+
+
+def test_failed_drop_residue() -> None:
+    layout = partitions([*paired("a", 1), copy("a", 0, NODES[3], "Orphan")])
+    out = plan_vs_actual(steps([step(0, "failed", "status", "drop")]), layout)
+    assert [e["kind"] for e in out] == ["failed", "residue"]
+    assert "still on" in out[1]["detail"]
+
+
+# --------------------------------------------------------------------------- grammar
+
+
+def test_every_phase_statement_has_a_predicate_and_formats() -> None:
+    rows = [*paired("a", 3), copy("a", 1, NODES[4], "Orphan"), copy("a", 2, NODES[4], "Replica")]
+    db = compute_impact(partitions(rows), variables(("m", "2")), disk()).databases[0]
+    fields = statement_fields(db)
+    for phase, entries in grammars.load("recovery")["impact"]["phase"].items():
+        assert phase in ("copy", "promote", "drop")
+        for entry in entries:
+            assert entry["when"] in STATEMENT_PREDICATES
+            assert entry["text"].format(**fields)
+
+
+def test_no_phase_no_statements() -> None:
+    db = only_db(
+        compute_impact(partitions(paired("a", 1)), variables(), disk(), failing_phases={"a": None})
+    )
+    assert db["phase_statements"] == []
+
+
+# --------------------------------------------------------------------------- properties
+
+ROLES_WITH_MASTER = st.booleans()
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> dict[str, Any]:
+    """{db: {ordinal: {"master": node|None, "replicas": [...], "orphans": [...]}}} + options."""
+    layout: dict[str, dict[int, dict[str, Any]]] = {}
+    for db in draw(
+        st.lists(st.sampled_from(["a", "b", "c_1"]), min_size=1, max_size=3, unique=True)
+    ):
+        ordinals = draw(st.lists(st.integers(0, 15), min_size=1, max_size=8, unique=True))
+        layout[db] = {}
+        for o in ordinals:
+            nodes = draw(st.permutations(NODES))
+            n_rep = draw(st.integers(0, 3))
+            n_orph = draw(st.integers(0, 2))
+            has_master = draw(ROLES_WITH_MASTER)
+            if not has_master and n_rep == 0 and n_orph == 0:
+                n_orph = 1  # an ordinal must appear somewhere to exist
+            layout[db][o] = {
+                "master": nodes[0] if has_master else None,
+                "replicas": list(nodes[1 : 1 + n_rep]),
+                "orphans": list(nodes[4 : 4 + n_orph]),
+            }
+    return {
+        "layout": layout,
+        "redundancy": draw(st.one_of(st.none(), st.integers(1, 3))),
+        "sizes": draw(st.sampled_from(["partition", "database", "none"])),
+        "size": draw(st.integers(1, 10**12)),
+        "seed": draw(st.integers(0, 2**32)),
+    }
+
+
+def layout_rows(layout: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    rows = []
+    for db, parts in layout.items():
+        for o, p in parts.items():
+            if p["master"]:
+                rows.append(copy(db, o, p["master"], "Master"))
+            rows += [copy(db, o, n, "Replica") for n in p["replicas"]]
+            rows += [copy(db, o, n, "Orphan") for n in p["orphans"]]
+            if p["master"] or p["replicas"]:  # a stale earlier snapshot must not count
+                rows.append(dict(copy(db, o, NODES[5], "Master"), snapshot="before/p.txt#0"))
+    return rows
+
+
+def run(case: dict[str, Any], rows: list[dict[str, Any]]) -> Any:
+    r = case["redundancy"]
+    size_rows: list[tuple[str, int | None, str, int]] = []
+    for db, parts in case["layout"].items():
+        if case["sizes"] == "partition":
+            size_rows += [(db, o, NODES[0], case["size"]) for o in parts]
+        elif case["sizes"] == "database":
+            size_rows.append((db, None, NODES[0], case["size"]))
+    return compute_impact(
+        partitions(rows), variables(("ma", str(r))) if r else variables(), disk(*size_rows)
+    )
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layouts())
+def test_impact_properties(case: dict[str, Any]) -> None:
+    rows = layout_rows(case["layout"])
+    impact = run(case, rows)
+    out = impact.to_json()
+    assert out is not None
+    assert [d["database"] for d in out["databases"]] == sorted(case["layout"])
+    for db in out["databases"]:
+        parts = case["layout"][db["database"]]
+        copies = {o: (p["master"] is not None) + len(p["replicas"]) for o, p in parts.items()}
+        with_master = {o for o, p in parts.items() if p["master"]}
+        r = db["redundancy"]
+        if case["redundancy"]:
+            assert r == case["redundancy"] and not db["redundancy_assumed"]
+        exact = [o for o in with_master if copies[o] == r]
+        assert len(db["over_redundant"]) + len(db["under_redundant"]) + len(exact) == len(
+            with_master
+        )
+        assert set(db["partitions_without_master"]) | with_master == set(parts)
+        assert not set(db["partitions_without_master"]) & with_master
+        assert db["partitions"] == len(parts)
+        assert db["over_redundant"] == sorted(o for o in with_master if copies[o] > r)
+        assert db["under_redundant"] == sorted(o for o in with_master if copies[o] < r)
+        orphans = sorted((o, n) for o, p in parts.items() for n in p["orphans"])
+        assert [(x["ordinal"], x["node"]) for x in db["orphans"]] == orphans
+        expected_extra = sum(copies[o] - r for o in db["over_redundant"]) + len(orphans)
+        assert db["extra_copies"] == expected_extra
+        per_copy = {"partition": case["size"], "database": case["size"] // len(parts)}
+        if case["sizes"] == "none" and expected_extra:
+            assert db["extra_bytes_estimate"] is None
+        else:
+            assert db["extra_bytes_estimate"] == expected_extra * per_copy.get(case["sizes"], 0)
+        for key in ("partitions_without_master", "under_redundant", "over_redundant"):
+            assert db[key] == sorted(db[key])
+    assert out["data_at_risk"] == any(d["partitions_without_master"] for d in out["databases"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layouts())
+def test_impact_is_deterministic_under_shuffling(case: dict[str, Any]) -> None:
+    rows = layout_rows(case["layout"])
+    shuffled = rows[:]
+    random.Random(case["seed"]).shuffle(shuffled)
+    first = json.dumps(run(case, rows).to_json(), sort_keys=False)
+    assert json.dumps(run(case, shuffled).to_json(), sort_keys=False) == first
+
+
+@pytest.mark.parametrize("phase", ["copy", "promote", "drop"])
+def test_statements_for_each_phase(phase: str) -> None:
+    rows = [*paired("a", 2), copy("a", 0, NODES[3], "Replica")]
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), disk(),
+                                failing_phases={"a": phase}))  # fmt: skip
+    assert db["phase"] == phase and db["phase_statements"]
+    assert any("(ordinals 0)" in s for s in db["phase_statements"])

@@ -1,0 +1,262 @@
+"""forensics.recovery: the five-step runbook and its safety gates (SPEC §5.2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from forensics import grammars, schemas
+from forensics.impact import Impact, compute_impact
+from forensics.recovery import CAUSE_ORDER, attach_sql, blocked_steps, build_runbook
+
+NODES = [f"10.0.0.{i}:3306" for i in range(1, 7)]
+CAUSES = CAUSE_ORDER[:11]
+FACTORS = CAUSE_ORDER[11:]
+
+
+def copy(db: str, ordinal: int, node: str, role: str) -> dict[str, Any]:
+    kind = "cluster_status" if role == "Orphan" else "partitions"
+    return {"database": db, "ordinal": ordinal, "node": node, "role": role,
+            "snapshot": f"{kind}.txt#0", "snapshot_kind": kind}  # fmt: skip
+
+
+def impact_of(rows: list[dict[str, Any]], redundancy: str | None = "2", **kw: Any) -> Impact:
+    parts = (
+        schemas.conform(pl.DataFrame(rows), schemas.PARTITIONS)
+        if rows
+        else schemas.empty(schemas.PARTITIONS)
+    )
+    variables = (
+        schemas.conform(
+            pl.DataFrame([{"name": "redundancy_level", "value": redundancy, "node": "ma"}]),
+            schemas.VARIABLES,
+        )
+        if redundancy
+        else schemas.empty(schemas.VARIABLES)
+    )
+    return compute_impact(parts, variables, schemas.empty(schemas.DISK_USAGE), **kw)
+
+
+def paired(db: str, n: int) -> list[dict[str, Any]]:
+    return [
+        c
+        for o in range(n)
+        for c in (copy(db, o, NODES[0], "Master"), copy(db, o, NODES[1], "Replica"))
+    ]
+
+
+def failure(
+    db: str = "sales", phase: str = "copy", cause: str = "kill", **kw: Any
+) -> dict[str, Any]:
+    return {"database": db, "status": "failure", "phase": phase, "cause": cause,
+            "finding": "F1", "summary": "...", **kw}  # fmt: skip
+
+
+FINDING = {"id": "F1", "role": "cause", "cause": "kill", "database": "sales", "ordinal": 3,
+           "time": "2024-05-02T10:11:12Z",
+           "evidence": [{"text": "ERROR 1317 (70100): Query execution was interrupted"}]}  # fmt: skip
+
+
+def by_step(runbook: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    return {s["step"]: s for s in runbook}
+
+
+def assert_shape(runbook: list[dict[str, Any]]) -> None:
+    assert [s["step"] for s in runbook] == [1, 2, 3, 4, 5]
+    for s in runbook:
+        assert set(s) == {"step", "title", "detail", "sql", "blocked_by"}
+        assert s["title"] and isinstance(s["detail"], str) and isinstance(s["sql"], list)
+        assert s["blocked_by"] is None or isinstance(s["blocked_by"], str)
+
+
+# --------------------------------------------------------------------------- examples
+
+
+def test_copy_failure_runbook() -> None:
+    rows = [*paired("sales", 4), copy("sales", 3, NODES[3], "Replica")]
+    impact = impact_of(rows, failing_phases={"sales": "copy"})
+    runbook = build_runbook([failure()], impact, [FINDING], cluster_hint="10.0.0.9:3306")
+    assert_shape(runbook)
+    steps = by_step(runbook)
+    assert "2024-05-02T10:11:12Z" in steps[1]["detail"]
+    assert "COPY PARTITION sales:3" in steps[1]["detail"]
+    assert "Query execution was interrupted" in steps[1]["detail"]
+    assert "10.0.0.9:3306" in steps[1]["detail"]
+    assert steps[1]["sql"] == ["SHOW REBALANCE STATUS ON sales;"]
+    assert (
+        "SELECT * FROM information_schema.distributed_partitions_on_leaves "
+        "WHERE database_name = 'sales';" in steps[2]["sql"]
+    )
+    assert "SHOW PARTITIONS ON sales;" in steps[2]["sql"]
+    assert "distributed_partitions_on_leaves" in steps[2]["detail"]
+    assert "SHOW PARTITIONS ON <db>" in steps[2]["detail"]
+    assert "kill script" in steps[3]["detail"]
+    assert steps[4]["sql"] == ["EXPLAIN REBALANCE ALL DATABASES;", "REBALANCE ALL DATABASES;"]
+    assert steps[5]["sql"] == ["EXPLAIN CLEAR ORPHAN DATABASES;", "CLEAR ORPHAN DATABASES;"]
+    assert "(not needed: no orphans in the snapshot)" in steps[5]["detail"]
+    assert blocked_steps(runbook) == []
+
+
+def test_drop_failure_with_orphans_step5_lists_them_and_is_open() -> None:
+    rows = [*paired("web", 2), copy("web", 1, NODES[4], "Orphan")]
+    runbook = build_runbook([failure("web", "drop", "storage_error")], impact_of(rows), [])
+    steps = by_step(runbook)
+    assert steps[5]["blocked_by"] is None
+    assert f"web:1 on {NODES[4]}" in steps[5]["detail"]
+    assert "Free disk space" in steps[3]["detail"]
+
+
+def test_data_at_risk_attach_first_and_blocks_4_and_5() -> None:
+    rows = [copy("x_test", 0, "127.0.0.1:10001", "Master"), copy("x_test", 0, "127.0.0.1:10002", "Replica"),
+            copy("x_test", 1, "127.0.0.1:10001", "Replica"), copy("x_test", 1, "127.0.0.1:10002", "Orphan")]  # fmt: skip
+    runbook = build_runbook([failure("x_test", "drop", "node_failure")], impact_of(rows), [])
+    steps = by_step(runbook)
+    assert "ATTACH PARTITION x_test:1 ON '127.0.0.1':10002;" in steps[2]["sql"]
+    assert "FIRST" in steps[2]["detail"]
+    for forbidden in ("REBALANCE", "RESTORE REDUNDANCY", "CLEAR ORPHAN DATABASES"):
+        assert forbidden in steps[2]["detail"]
+    assert "x_test:1" in steps[4]["blocked_by"] and "only copy" in steps[4]["blocked_by"]
+    assert "x_test:1" in steps[5]["blocked_by"]
+    assert blocked_steps(runbook) == [4, 5]
+
+
+def test_no_master_and_no_copy_anywhere() -> None:
+    rows = [*paired("a", 1), copy("a", 1, NODES[2], "Replica")]
+    impact = impact_of(rows)
+    runbook = build_runbook([failure("a")], impact, [])
+    steps = by_step(runbook)
+    assert not any(s.startswith("ATTACH") for s in steps[2]["sql"])
+    assert blocked_steps(runbook) == [4, 5]
+
+
+def test_under_redundant_blocks_only_step5() -> None:
+    rows = [*paired("a", 2), copy("a", 2, NODES[0], "Master"), copy("a", 2, NODES[3], "Orphan")]
+    runbook = build_runbook([failure("a", "promote", "lsn_wait_timeout")], impact_of(rows), [])
+    steps = by_step(runbook)
+    assert steps[4]["blocked_by"] is None
+    assert "under redundancy" in steps[5]["blocked_by"] and "a:2" in steps[5]["blocked_by"]
+
+
+def test_no_snapshot_runbook_still_built_and_step5_blocked() -> None:
+    impact = impact_of([])
+    assert impact.to_json() is None
+    for given_impact in (impact, None):
+        runbook = build_runbook([failure()], given_impact, [FINDING])
+        assert_shape(runbook)
+        steps = by_step(runbook)
+        assert steps[5]["blocked_by"] == (
+            "no partition snapshot: cannot verify that every partition has a master"
+        )
+        assert "no partition snapshot" in steps[2]["detail"]
+        assert "SHOW PARTITIONS ON sales;" in steps[2]["sql"]
+        assert "(not needed" not in steps[5]["detail"]
+
+
+def test_no_failure_still_five_steps() -> None:
+    runbook = build_runbook(
+        [{"database": None, "status": "no_failure", "phase": None, "cause": None,
+          "finding": None, "summary": "no rebalance failure"}],
+        impact_of(paired("a", 2)), [],
+    )  # fmt: skip
+    assert_shape(runbook)
+    steps = by_step(runbook)
+    for n in (1, 2, 3, 4, 5):
+        assert "Nothing failed" in steps[n]["detail"]
+    assert blocked_steps(runbook) == []
+
+
+def test_contributing_factors_and_causes_in_step3() -> None:
+    findings = [
+        FINDING,
+        {"id": "F2", "role": "contributing", "cause": "concurrent_ddl", "database": "sales"},
+        {"id": "F3", "role": "contributing", "factor": "backup_overlap", "database": None},
+        {"id": "F4", "role": "contributing", "cause": "merger_load", "database": "other"},
+    ]
+    verdicts = [failure(), failure("inv", "promote", "out_of_memory")]
+    step3 = by_step(build_runbook(verdicts, impact_of(paired("sales", 1)), findings))[3]
+    detail = step3["detail"]
+    assert "OPTIMIZE TABLE" in detail and "kill script" in detail and "maximum_memory" in detail
+    assert "BACKUP DATABASE" in detail
+    assert "merger backlog" not in detail  # factor on another database
+    assert detail.index("Out of memory") < detail.index("External interruption")
+    assert "no user workload" in detail
+
+
+@pytest.mark.parametrize("cause", CAUSE_ORDER)
+def test_every_cause_has_text(cause: str) -> None:
+    entry = grammars.load("recovery")["causes"][cause]
+    assert entry["title"] and entry["actions"]
+    verdict = failure(cause=cause if cause in CAUSES else "unknown")
+    findings = [{"id": "F9", "role": "contributing", "cause": cause}] if cause in FACTORS else []
+    step3 = by_step(build_runbook([verdict], None, findings))[3]
+    assert entry["actions"][0] in step3["detail"]
+
+
+def test_unknown_cause_value_falls_back() -> None:
+    step3 = by_step(build_runbook([failure(cause="cosmic_ray")], None, []))[3]
+    assert grammars.load("recovery")["causes"]["unknown"]["actions"][0] in step3["detail"]
+
+
+def test_sql_quoting() -> None:
+    assert attach_sql("my-db", 4, "leaf-1.example:3307") == (
+        "ATTACH PARTITION `my-db`:4 ON 'leaf-1.example':3307;"
+    )
+    step2 = by_step(build_runbook([failure("o'db")], None, []))[2]
+    assert "WHERE database_name = 'o''db';" in step2["sql"][0]
+
+
+def test_verdict_time_and_error_override_finding() -> None:
+    verdict = failure(time="2024-01-01T00:00:00Z", error="Lock wait timeout exceeded")
+    detail = by_step(build_runbook([verdict], None, [FINDING]))[1]["detail"]
+    assert "2024-01-01T00:00:00Z" in detail and "Lock wait timeout exceeded" in detail
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> list[dict[str, Any]]:
+    rows = []
+    for db in draw(st.lists(st.sampled_from(["a", "b"]), min_size=1, max_size=2, unique=True)):
+        for o in draw(st.lists(st.integers(0, 7), min_size=1, max_size=6, unique=True)):
+            nodes = draw(st.permutations(NODES))
+            roles = draw(
+                st.lists(st.sampled_from(["Master", "Replica", "Orphan"]), min_size=1, max_size=4)
+            )
+            masters = 0
+            for node, role in zip(nodes, roles, strict=False):
+                if role == "Master" and masters:
+                    role = "Replica"
+                masters += role == "Master"
+                rows.append(copy(db, o, node, role))
+    return rows
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    layouts(),
+    st.one_of(st.none(), st.sampled_from(["1", "2", "3"])),
+    st.sampled_from(["failure", "no_failure", "inconclusive"]),
+    st.sampled_from(CAUSES),
+)
+def test_step5_never_open_while_unsafe(
+    rows: list[dict[str, Any]], redundancy: str | None, status: str, cause: str
+) -> None:
+    impact = impact_of(rows, redundancy)
+    verdict = {"database": "a", "status": status, "phase": "copy", "cause": cause, "finding": None}
+    runbook = build_runbook([verdict], impact, [])
+    assert_shape(runbook)
+    steps = by_step(runbook)
+    dbs = impact.to_json()["databases"]
+    unsafe = any(d["partitions_without_master"] or d["under_redundant"] for d in dbs)
+    assert (steps[5]["blocked_by"] is not None) == unsafe
+    no_master = any(d["partitions_without_master"] for d in dbs)
+    assert (steps[4]["blocked_by"] is not None) == no_master
+    attaches = [s for s in steps[2]["sql"] if s.startswith("ATTACH PARTITION")]
+    for d in dbs:
+        orphaned = {x["ordinal"] for x in d["orphans"]} & set(d["partitions_without_master"])
+        assert len([s for s in attaches if f" {d['database']}:" in s]) == len(orphaned)

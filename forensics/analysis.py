@@ -76,7 +76,8 @@ def analyze_bundle(bundle: Bundle, *, rules: RuleSet | None = None, redundancy: 
     verdicts = decide(rebalances, findings)
     failing = {rb.database: rb.failed_phase for rb in rebalances if rb.outcome == "failed"}
     impact = compute_impact(bundle.partitions, bundle.variables, bundle.disk_usage,
-                            redundancy=redundancy, failing_phases=failing)
+                            redundancy=redundancy, failing_phases=failing,
+                            master_node=_master_aggregator(bundle))
     recovery = build_runbook([verdict_dict(v) for v in verdicts], impact,
                              [finding_dict(f) for f in findings])
     warnings = list(bundle.warnings) + list(impact.warnings)

@@ -1,0 +1,271 @@
+"""Classified tables -> the normalised frames of ``forensics.schemas`` (SPEC §3).
+
+One converter per table kind; each reads cells through the canonical column names of
+``grammars/tables.toml`` so that synonyms and unknown extra columns need no code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import polars as pl
+
+from .. import schemas
+from .tables_model import Row, Table
+from .tables_vocab import Vocabulary, vocabulary
+
+#: First word of a rebalance action -> phase kind (SPEC §4.1).
+PHASE_KINDS: dict[str, str] = {"COPY": "copy", "PROMOTE": "promote", "DROP": "drop"}
+
+#: Table kind -> (frame name, steps origin or partitions snapshot kind).
+FRAME_OF_KIND: dict[str, tuple[str, str | None]] = {
+    "rebalance_status": ("steps", "status"),
+    "rebalance_plan": ("steps", "plan"),
+    "partitions": ("partitions", "partitions"),
+    "cluster_status": ("partitions", "cluster_status"),
+    "leaves": ("leaves", None),
+    "variables": ("variables", None),
+    "disk_usage": ("disk_usage", None),
+}
+
+#: Status given to plan rows (EXPLAIN REBALANCE): steps that would run, none started.
+PLAN_STATUS = "scheduled"
+
+FRAME_SCHEMAS: dict[str, pl.Schema] = {
+    "steps": schemas.STEPS,
+    "partitions": schemas.PARTITIONS,
+    "leaves": schemas.LEAVES,
+    "variables": schemas.VARIABLES,
+    "disk_usage": schemas.DISK_USAGE,
+}
+
+_PARTITION_DB = re.compile(r"^(.+)_(\d+)$")
+
+
+def to_int(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        try:
+            return int(float(text.replace(",", "")))
+        except (ValueError, OverflowError):
+            return None
+
+
+def host_port(host: str | None, port: str | None) -> str | None:
+    if not host:
+        return None
+    return f"{host}:{port}" if port else host
+
+
+def lower(text: str | None) -> str | None:
+    return text.strip().lower() if text else None
+
+
+def phase_kind(action: str | None) -> str | None:
+    return PHASE_KINDS.get(action.split()[0]) if action else None
+
+
+class Cells:
+    """Reads a table's cells by canonical column name."""
+
+    def __init__(self, table: Table, vocab: Vocabulary) -> None:
+        self.table = table
+        self.map = vocab.canonical(table.columns)
+
+    def __call__(self, row: Row, canonical: str) -> str | None:
+        column = self.map.get(canonical)
+        return row.get(column) if column is not None else None
+
+    def has(self, canonical: str) -> bool:
+        return canonical in self.map
+
+
+class FrameBuilder:
+    """Accumulates frame rows over many tables; ``frames()`` conforms them."""
+
+    def __init__(self, tables: list[Table], vocab: Vocabulary | None = None) -> None:
+        self.vocab = vocab or vocabulary()
+        self.tables = tables
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FRAME_SCHEMAS}
+        self.known_dbs = self._known_databases()
+        self.node_ids = self._node_ids()
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        converters: dict[str, Callable[[Table, Cells, str | None], Iterable[dict[str, Any]]]] = {
+            "steps": self._steps,
+            "partitions": self._partitions,
+            "leaves": self._leaves,
+            "variables": self._variables,
+            "disk_usage": self._disk_usage,
+        }
+        for table in self.tables:
+            if table.kind not in FRAME_OF_KIND:
+                continue
+            frame, detail = FRAME_OF_KIND[table.kind]
+            self.rows[frame].extend(converters[frame](table, Cells(table, self.vocab), detail))
+        return {name: self._frame(name) for name in FRAME_SCHEMAS}
+
+    def _frame(self, name: str) -> pl.DataFrame:
+        schema = FRAME_SCHEMAS[name]
+        rows = self.rows[name]
+        data = {col: [row.get(col) for row in rows] for col in schema}
+        return schemas.conform(pl.DataFrame(data, schema=schema), schema)
+
+    # --- context shared by converters -------------------------------------------------
+
+    def _known_databases(self) -> set[str]:
+        known = {t.database for t in self.tables if t.database}
+        for table in self.tables:
+            cells = Cells(table, self.vocab)
+            if table.kind in ("rebalance_status", "rebalance_plan", "partitions"):
+                known.update(v for r in table.rows if (v := cells(r, "database")))
+            elif table.kind == "cluster_status":
+                known.update(
+                    v
+                    for r in table.rows
+                    if (v := cells(r, "database")) and self.role(cells(r, "role")) == "reference"
+                )
+        return known
+
+    def _node_ids(self) -> dict[str, str]:
+        ids: dict[str, str] = {}
+        for table in self.tables:
+            cells = Cells(table, self.vocab)
+            if cells.has("node_id") and cells.has("host"):
+                for row in table.rows:
+                    node, hp = (
+                        cells(row, "node_id"),
+                        host_port(cells(row, "host"), cells(row, "port")),
+                    )
+                    if node and hp:
+                        ids.setdefault(node, hp)
+        return ids
+
+    def role(self, text: str | None) -> str | None:
+        if not text or not text.strip():
+            return None
+        return self.vocab.roles.get(text.strip().lower(), text.strip().lower())
+
+    def status(self, text: str | None) -> str:
+        return self.vocab.statuses.get(text.strip().lower(), "unknown") if text else "unknown"
+
+    def split_db(
+        self, name: str, always: bool, siblings: Counter[str] | None = None
+    ) -> tuple[str, int | None]:
+        """``x_test_0`` -> (x_test, 0); a known bare database name is left whole.
+
+        ``always``: every name is a partition database unless known (cluster status);
+        else split only when the prefix is a known database or several names of the
+        same table share it (``siblings``).
+        """
+        if name in self.known_dbs:
+            return name, None
+        match = _PARTITION_DB.match(name)
+        if match is None:
+            return name, None
+        prefix = match.group(1)
+        if always or prefix in self.known_dbs or (siblings and siblings[prefix] > 1):
+            return prefix, int(match.group(2))
+        return name, None
+
+    def node(self, table: Table, cells: Cells, row: Row) -> str | None:
+        hp = host_port(cells(row, "host"), cells(row, "port"))
+        if hp is None and (node_id := cells(row, "node_id")):
+            hp = self.node_ids.get(node_id, f"node_id={node_id}")
+        return hp or table.node
+
+    # --- converters ---------------------------------------------------------------------
+
+    def _steps(self, table: Table, cells: Cells, origin: str | None) -> Iterable[dict[str, Any]]:
+        for row in table.rows:
+            action = " ".join((cells(row, "action") or "").split()).upper() or None
+            yield {
+                "database": cells(row, "database") or table.database,
+                "action": action,
+                "phase_kind": phase_kind(action),
+                "ordinal": to_int(cells(row, "ordinal")),
+                "target": host_port(cells(row, "target_host"), cells(row, "target_port")),
+                "phase": to_int(cells(row, "phase")),
+                "status": self.status(cells(row, "status")) if origin == "status" else PLAN_STATUS,
+                "running_ms": to_int(cells(row, "running_time")),
+                "source": table.source,
+                "origin": origin,
+            }
+
+    def _partitions(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:
+        snapshot = f"{table.path}#{table.index}"
+        for row in table.rows:
+            role = self.role(cells(row, "role"))
+            if kind == "partitions":
+                database, ordinal = (
+                    cells(row, "database") or table.database,
+                    to_int(cells(row, "ordinal")),
+                )
+            else:
+                name = cells(row, "database")
+                if name is None or name in self.vocab.system_databases:
+                    continue
+                database, ordinal = self.split_db(name, always=role != "reference")
+            yield {
+                "database": database,
+                "ordinal": ordinal,
+                "node": self.node(table, cells, row),
+                "role": role,
+                "state": lower(cells(row, "state")),
+                "snapshot": snapshot,
+                "snapshot_kind": kind,
+            }
+
+    def _leaves(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
+        for row in table.rows:
+            yield {
+                "node": self.node(table, cells, row),
+                "availability_group": to_int(cells(row, "availability_group")),
+                "pair": host_port(cells(row, "pair_host"), cells(row, "pair_port")),
+                "state": lower(cells(row, "state")),
+                "source": table.source,
+            }
+
+    def _variables(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
+        for row in table.rows:
+            yield {
+                "name": cells(row, "variable_name"),
+                "value": cells(row, "value"),
+                "node": self.node(table, cells, row),
+                "source": table.source,
+            }
+
+    def _disk_usage(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
+        size = self.vocab.size_column(table.columns)
+        name_col = "partition_database" if cells.has("partition_database") else "database"
+        names = [cells(row, name_col) for row in table.rows]
+        siblings = Counter(m.group(1) for n in names if n and (m := _PARTITION_DB.match(n)))
+        for row, name in zip(table.rows, names, strict=True):
+            database, ordinal = (
+                (name, None)
+                if name is None
+                else self.split_db(name, always=name_col == "partition_database", siblings=siblings)
+            )
+            if cells.has("ordinal"):
+                ordinal = to_int(cells(row, "ordinal"))
+                database = cells(row, "database") or database
+            yield {
+                "database": database,
+                "ordinal": ordinal,
+                "node": self.node(table, cells, row),
+                "size_bytes": self.vocab.size_bytes(row.get(size.column), size.multiplier)
+                if size
+                else None,
+                "source": table.source,
+            }
+
+
+def to_frames(tables: list[Table]) -> dict[str, pl.DataFrame]:
+    """steps / partitions / leaves / variables / disk_usage frames, conformed; empty when nothing."""
+    return FrameBuilder(tables).frames()

@@ -1,0 +1,214 @@
+"""JSON tables as sdb-report writes them (singlestore-formats.md §5.3).
+
+Shapes: ``{"columns": [...], "rows": [{...}]}``; the same nested under node-id and
+database keys (showPartitions.json: memsqlId -> dbName -> table); a list of
+``{"rows": [...], "MemsqlID": ...}`` (showVariables.json); section keys
+(clusterTopology.json ``ShowLeaves``); a plain list of row objects. Several concatenated
+JSON documents (JSON Lines) are read one after another.
+
+Object positions are kept (a pure-Python scanner with position-recording hooks) so each
+table carries the line of its object.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import json.decoder
+import json.scanner
+import re
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .tables_model import Row, Table
+from .tables_vocab import Vocabulary, vocabulary
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+class _PosDict(dict[str, Any]):
+    offset = 0
+
+
+class _PosList(list[Any]):
+    offset = 0
+
+
+def _parse_object(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
+    obj, end = json.decoder.JSONObject(s_and_end, *args)  # type: ignore[attr-defined]
+    obj.offset = s_and_end[1] - 1
+    return obj, end
+
+
+def _parse_array(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
+    items, end = json.decoder.JSONArray(s_and_end, *args)  # type: ignore[attr-defined]
+    out = _PosList(items)
+    out.offset = s_and_end[1] - 1
+    return out, end
+
+
+def _decoder() -> json.JSONDecoder:
+    decoder = json.JSONDecoder(object_pairs_hook=_PosDict)
+    decoder.parse_object = _parse_object  # type: ignore[attr-defined]
+    decoder.parse_array = _parse_array  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    return decoder
+
+
+@dataclass(frozen=True)
+class _Context:
+    node: str | None = None
+    database: str | None = None
+    statement: str | None = None
+
+
+def _cell(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+def _scalar_rows(items: list[Any]) -> bool:
+    return bool(items) and all(
+        isinstance(item, dict) and not any(isinstance(v, dict | list) for v in item.values())
+        for item in items
+    )
+
+
+class JsonWalker:
+    """Finds every table in a JSON document, with node/database context from nesting."""
+
+    def __init__(self, text: str, path: str, vocab: Vocabulary | None = None) -> None:
+        self.vocab = vocab or vocabulary()
+        cfg = self.vocab.raw["json"]
+        self.node_fields = tuple(cfg["node_fields"])
+        self.statement_fields = tuple(cfg["statement_fields"])
+        self.wrappers = frozenset(k.lower() for k in cfg["wrapper_keys"])
+        self.node_key = re.compile(cfg["node_key"])
+        self.section_key = re.compile(cfg["section_key"])
+        self.text = text
+        self.path = path
+        self.newlines = [m.start() for m in re.finditer("\n", text)]
+        self.tables: list[Table] = []
+        self.warnings: list[str] = []
+        self.failed = False
+
+    def run(self) -> JsonWalker:
+        decoder, pos, n = _decoder(), 0, len(self.text)
+        while pos < n:
+            pos = _WHITESPACE.match(self.text, pos).end()  # type: ignore[union-attr]
+            if pos >= n:
+                break
+            try:
+                value, pos = decoder.raw_decode(self.text, pos)
+            except json.JSONDecodeError as exc:
+                self.warnings.append(
+                    f"{self.path}:{exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})"
+                )
+                self.failed = True
+                break
+            except RecursionError:
+                self.warnings.append(f"{self.path}:{self.line_of(pos)}: JSON nested too deeply")
+                self.failed = True
+                break
+            self.walk(value, _Context())
+        return self
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_left(self.newlines, offset) + 1
+
+    # --- walking ------------------------------------------------------------------
+
+    def walk(self, value: Any, ctx: _Context) -> None:
+        if isinstance(value, dict):
+            self._walk_dict(value, ctx)
+        elif isinstance(value, list):
+            if _scalar_rows(value):
+                self._emit(value, None, [dict(r) for r in value], ctx)
+            else:
+                for item in value:
+                    self.walk(item, ctx)
+
+    def _walk_dict(self, value: dict[str, Any], ctx: _Context) -> None:
+        ctx = self._siblings(value, ctx)
+        rows = value.get("rows")
+        if isinstance(rows, list) and (not rows or isinstance(rows[0], dict | list)):
+            self._emit(value, value.get("columns"), rows, ctx)
+            return
+        for key, child in value.items():
+            if isinstance(child, dict | list) and key not in self.node_fields:
+                self.walk(child, self._nest(key, ctx))
+
+    def _siblings(self, value: dict[str, Any], ctx: _Context) -> _Context:
+        for name in self.node_fields:
+            if isinstance(value.get(name), str | int) and not isinstance(value.get(name), bool):
+                ctx = replace(ctx, node=str(value[name]))
+                break
+        for name in self.statement_fields:
+            if isinstance(value.get(name), str):
+                ctx = replace(ctx, statement=value[name])
+                break
+        return ctx
+
+    def _nest(self, key: str, ctx: _Context) -> _Context:
+        if key.lower() in self.wrappers or key in ("columns", "rows"):
+            return ctx
+        if self.node_key.match(key):
+            return replace(ctx, node=key)
+        if self.section_key.match(key):
+            return replace(ctx, database=None)
+        return replace(ctx, database=key)
+
+    # --- tables -------------------------------------------------------------------
+
+    def _emit(self, obj: Any, columns: Any, rows: list[Any], ctx: _Context) -> None:
+        names = self._columns(columns, rows)
+        table_rows: list[Row] = []
+        for raw in rows:
+            if isinstance(raw, dict):
+                table_rows.append({name: _cell(raw.get(name)) for name in names})
+            elif isinstance(raw, list):
+                row: Row = dict.fromkeys(names)
+                row.update({n: _cell(v) for n, v in zip(names, raw, strict=False)})
+                table_rows.append(row)
+        self.tables.append(
+            Table(
+                path=self.path,
+                line=self.line_of(getattr(obj, "offset", 0)),
+                statement=ctx.statement,
+                columns=names,
+                rows=table_rows,
+                database=ctx.database,
+                node=ctx.node,
+            )
+        )
+
+    @staticmethod
+    def _columns(columns: Any, rows: list[Any]) -> list[str]:
+        names: list[str] = []
+        if isinstance(columns, list):
+            for col in columns:
+                name = col.get("name") or col.get("Name") if isinstance(col, dict) else col
+                if name is not None and str(name) not in names:
+                    names.append(str(name))
+        seen = set(names)
+        for row in rows:
+            if isinstance(row, dict):
+                for key in row:
+                    if key not in seen:
+                        seen.add(key)
+                        names.append(key)
+        return names
+
+
+def looks_like_json(text: str) -> bool:
+    stripped = text.lstrip("\ufeff \t\r\n")
+    return stripped[:1] in ("{", "[")
+
+
+def scan_json(text: str, path: str) -> JsonWalker:
+    return JsonWalker(text.lstrip("\ufeff"), path).run()

@@ -1,0 +1,35 @@
+"""The records the table parser returns (kept apart so every tables_* module can use them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Row = dict[str, str | None]
+
+
+@dataclass
+class Table:
+    """One result table found in a file, cells as raw text."""
+
+    path: str
+    line: int  # 1-based: the echoed statement, else the first table line (JSON: the object)
+    statement: str | None  # echoed statement, if any
+    columns: list[str]  # header names as written
+    rows: list[Row]  # raw cell text; None for NULL / empty
+    kind: str | None = None  # rebalance_status / rebalance_plan / partitions / ... / None
+    database: str | None = None  # from the statement (`ON db`, `WHERE database_name = 'db'`)
+    node: str | None = None  # from JSON nesting (memsqlId, host:port) when present
+    truncated: bool = False  # cut mid-row or missing its closing border
+    index: int = 0  # position of the table among the tables of its file (0-based)
+
+    @property
+    def source(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass
+class TablesResult:
+    tables: list[Table] = field(default_factory=list)
+    lines: int = 0
+    unparsed_lines: int = 0
+    warnings: list[str] = field(default_factory=list)  # "path:line: what"

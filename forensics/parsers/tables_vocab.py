@@ -1,0 +1,126 @@
+"""Column synonyms, table kinds and value vocabularies from ``grammars/tables.toml``.
+
+Everything a support engineer may need to extend (a new column spelling, a role name, a
+size unit) lives in the TOML file; this module only compiles it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from .. import grammars
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SIZE_VALUE = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*$")
+
+
+def normalise(name: str) -> str:
+    """``"Size (MB)"`` -> ``"size_mb"``; ``"RUNNING_TIME_MS"`` -> ``"running_time_ms"``."""
+    return _NON_ALNUM.sub("_", name.lower()).strip("_")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    requires: frozenset[str]
+    excludes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SizeColumn:
+    column: str  # original header name
+    multiplier: int | None  # from the column name; None: from the values, else bytes
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    synonyms: dict[str, str]  # normalised name -> canonical column
+    kinds: tuple[Kind, ...]
+    size_names: tuple[str, ...]
+    units: dict[str, int]
+    roles: dict[str, str]  # lower-case role text -> role
+    statuses: dict[str, str]  # lower-case status text -> status
+    system_databases: frozenset[str]
+    nulls: frozenset[str]
+    raw: dict[str, Any]  # the whole TOML, for the statement / json sections
+
+    def canonical(self, columns: list[str]) -> dict[str, str]:
+        """Canonical name -> original header (first one wins), plus ``size``."""
+        found: dict[str, str] = {}
+        for column in columns:
+            key = self.synonyms.get(normalise(column))
+            if key is not None and key not in found:
+                found[key] = column
+        size = self.size_column(columns)
+        if size is not None:
+            found.setdefault("size", size.column)
+        return found
+
+    def classify(self, columns: list[str]) -> str | None:
+        present = set(self.canonical(columns))
+        for kind in self.kinds:
+            if kind.requires <= present and not (kind.excludes & present):
+                return kind.name
+        return None
+
+    def size_column(self, columns: list[str]) -> SizeColumn | None:
+        best: tuple[int, SizeColumn] | None = None
+        for column in columns:
+            candidate = self._size_candidate(column)
+            if candidate is not None and (best is None or candidate[0] < best[0]):
+                best = candidate
+        return best[1] if best else None
+
+    def _size_candidate(self, column: str) -> tuple[int, SizeColumn] | None:
+        norm = normalise(column)
+        if norm in self.size_names:
+            return self.size_names.index(norm), SizeColumn(column, None)
+        base, _, unit = norm.rpartition("_")
+        if base in self.size_names and unit in self.units:
+            return self.size_names.index(base), SizeColumn(column, self.units[unit])
+        return None
+
+    def size_bytes(self, text: str | None, multiplier: int | None) -> int | None:
+        """``"1.5 GB"`` -> 1610612736; a bare number is scaled by the column's unit."""
+        if text is None:
+            return None
+        match = _SIZE_VALUE.match(text.replace(",", ""))
+        if match is None:
+            return None
+        unit = match.group(2).lower()
+        if unit:
+            factor = self.units.get(unit)
+            if factor is None:
+                return None
+        else:
+            factor = multiplier or 1
+        return round(float(match.group(1)) * factor)
+
+
+def _reverse(table: dict[str, list[str]], key: Any = str.lower) -> dict[str, str]:
+    return {key(alias): canonical for canonical, aliases in table.items() for alias in aliases}
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    raw = grammars.load("tables")
+    synonyms = _reverse(raw["columns"], normalise)
+    synonyms.update({name: name for name in raw["columns"]})
+    kinds = tuple(
+        Kind(k["name"], frozenset(k["requires"]), frozenset(k.get("excludes", [])))
+        for k in raw["kinds"]
+    )
+    return Vocabulary(
+        synonyms=synonyms,
+        kinds=kinds,
+        size_names=tuple(raw["size"]["names"]),
+        units={k.lower(): int(v) for k, v in raw["size"]["units"].items()},
+        roles=_reverse(raw["roles"]),
+        statuses=_reverse(raw["statuses"]),
+        system_databases=frozenset(raw["databases"]["system"]),
+        nulls=frozenset(raw["cells"]["null"]),
+        raw=raw,
+    )

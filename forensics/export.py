@@ -76,17 +76,14 @@ def write_frame(frame: pl.DataFrame, path: Path) -> None:
 
 
 def print_frame(frame: pl.DataFrame, limit: int = 200) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    """A readable table on stdout (polars' own layout, as wide as the terminal)."""
+    import shutil
 
-    console = Console()
-    table = Table(show_lines=False, header_style="bold")
-    for name in frame.columns:
-        table.add_column(name, overflow="fold")
-    for row in frame.head(limit).iter_rows():
-        table.add_row(*("" if v is None else str(v) for v in row))
-    console.print(table)
-    if frame.height > limit:
-        console.print(f"... {frame.height - limit} more rows (use -o to export all)")
-    else:
-        console.print(f"{frame.height} rows")
+    import click
+
+    width = shutil.get_terminal_size((240, 40)).columns
+    with pl.Config(tbl_rows=limit, tbl_cols=-1, fmt_str_lengths=160, tbl_width_chars=width,
+                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+        click.echo(str(frame))
+    more = f" (showing {limit}; use -o to export all)" if frame.height > limit else ""
+    click.echo(f"{frame.height} rows{more}")

@@ -1,0 +1,355 @@
+"""The rule condition language: parsed with pyparsing, compiled to a Polars expression.
+
+A condition is a boolean formula over the columns of the events frame
+(:data:`forensics.schemas.EVENTS`). Grammar (keywords are case-insensitive)::
+
+    condition  := or_expr
+    or_expr    := and_expr ("or" and_expr)*
+    and_expr   := not_expr ("and" not_expr)*
+    not_expr   := "not" not_expr | "(" or_expr ")" | predicate
+    predicate  := FIELD "contains" STRING            case-insensitive literal substring
+                | FIELD "~" REGEX                    regex search, case-insensitive by default
+                | FIELD "is" ["not"] "null"
+                | FIELD ["not"] "in" "(" value ("," value)* ")"
+                | FIELD OP value                     OP: == != < <= > >=
+    value      := STRING | INTEGER | WORD            WORD: a bare identifier, read as a string
+    STRING     := "..." with backslash escapes (\\" \\\\ \\n \\t)
+    REGEX      := /pattern/flags                     \\/ for a slash; flags from i m s x c
+
+Precedence: ``not`` binds tighter than ``and``, which binds tighter than ``or``.
+
+Types follow the schema: string columns (``message``, ``level``, ``database`` ...) take
+strings and every operator except ``<``/``>``; integer columns (``error_code``,
+``ordinal``, ``line`` ...) take integers and every operator except ``contains``/``~``;
+``ts`` only supports ``is [not] null``. ``==``/``in`` on strings are exact (values in the
+frame are canonical: ``level`` is upper case, ``phase_kind`` lower case).
+
+Regex flags: ``i`` case-insensitive (the default), ``c`` case-sensitive, ``m`` multi-line,
+``s`` dot matches newline, ``x`` verbose. Patterns use the Rust ``regex`` syntax that Polars
+runs (no look-around, no back-references); a pattern Polars rejects is a rule error.
+
+Null semantics: a predicate on a null value is false (``not`` then makes it true), so
+``database != "x"`` does not hold for lines that name no database; test for absence with
+``is null``.
+
+Every error is a :class:`~forensics.errors.RuleError` carrying the file and line, with
+the column inside the condition in its message.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+import pyparsing as pp
+
+from ..errors import RuleError
+from ..schemas import EVENTS
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_MAX_LENGTH = 10_000
+_REGEX_FLAGS = frozenset("imsxc")
+_ORDER_OPS = frozenset({"<", "<=", ">", ">="})
+_COMPARE: dict[str, Callable[[Any, Any], pl.Expr]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _field_kind(dtype: pl.DataType) -> str:
+    if dtype == pl.String:
+        return "string"
+    if dtype.is_integer():
+        return "int"
+    return "other"
+
+
+#: Field name -> "string" / "int" / "other" (only ``is null``), from the EVENTS schema.
+FIELD_KINDS: dict[str, str] = {name: _field_kind(dtype) for name, dtype in EVENTS.items()}
+
+
+# --------------------------------------------------------------------------- AST
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """``field op value``; ``op`` is one of contains, ~, is_null, in, ==, != ... ."""
+
+    field: str
+    op: str
+    value: Any
+    loc: int
+    value_loc: int
+    negated: bool = False  # ``is not null`` / ``not in``
+
+
+@dataclass(frozen=True)
+class Not:
+    item: Node
+
+
+@dataclass(frozen=True)
+class BoolOp:
+    op: str  # "and" / "or"
+    items: tuple[Node, ...]
+
+
+Node = Predicate | Not | BoolOp
+
+
+@dataclass(frozen=True)
+class Regex:
+    pattern: str
+    flags: str
+
+
+@dataclass(frozen=True)
+class Lit:
+    """A literal with its kind ("str" / "int" / "re") and position in the condition."""
+
+    kind: str
+    loc: int
+    value: Any
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A parsed, checked condition. ``expr`` is the Polars boolean expression (never null)."""
+
+    source: str
+    root: Node
+
+    @property
+    def expr(self) -> pl.Expr:
+        return _compile(self.root)
+
+    @property
+    def fields(self) -> frozenset[str]:
+        return frozenset(_fields(self.root))
+
+
+# --------------------------------------------------------------------------- grammar
+
+
+def _build_grammar() -> pp.ParserElement:
+    kw = {w: pp.CaselessKeyword(w) for w in ("and", "or", "not", "in", "is", "null", "contains")}
+    field: pp.ParserElement = pp.Word(pp.alphas + "_", pp.alphanums + "_")
+    field = (~pp.MatchFirst(list(kw.values())) + field).set_name("field name")
+    field.set_parse_action(lambda s, loc, t: Lit("field", _at(s, loc), t[0]))
+    string: pp.ParserElement = pp.QuotedString('"', esc_char="\\", convert_whitespace_escapes=True)
+    string = string.set_name("string").set_parse_action(
+        lambda s, loc, t: Lit("str", _at(s, loc), t[0])
+    )
+    integer = pp.Regex(r"-?\d+").set_name("integer")
+    integer.set_parse_action(lambda s, loc, t: Lit("int", _at(s, loc), int(t[0])))
+    word = ~pp.MatchFirst(list(kw.values())) + pp.Word(pp.alphas + "_", pp.alphanums + "_")
+    word = word.set_name("word").set_parse_action(lambda s, loc, t: Lit("str", _at(s, loc), t[0]))
+    value = (string | integer | word).set_name("value")
+    regex = pp.Regex(r"/((?:[^/\\\n]|\\.)+)/([A-Za-z]*)").set_name("/regex/")
+    regex.set_parse_action(lambda s, loc, t: Lit("re", _at(s, loc), _split_regex(t[0])))
+    op = pp.one_of("== != <= >= < >").set_name("operator")
+    lpar, rpar = pp.Suppress("("), pp.Suppress(")")
+    value_list = pp.Group(lpar + pp.DelimitedList(value) + rpar)
+
+    tail = (
+        (kw["contains"].suppress() + string).set_parse_action(_tail("contains"))
+        | (pp.Suppress("~") + regex).set_parse_action(_tail("~"))
+        | (kw["is"].suppress() + pp.Opt(kw["not"]) + kw["null"].suppress()).set_parse_action(
+            _tail("is_null")
+        )
+        | (pp.Opt(kw["not"]) + kw["in"].suppress() + value_list).set_parse_action(_tail("in"))
+        | (op + value).set_parse_action(_tail("cmp"))
+    ).set_name("operator (contains, ~, is null, in, ==, !=, <, <=, >, >=)")
+    predicate = (field + tail).set_parse_action(_make_predicate)
+    expr = pp.Forward()
+    atom = (lpar + expr + rpar) | predicate
+    not_expr = pp.Forward()
+    not_expr <<= (kw["not"].suppress() + not_expr).set_parse_action(lambda t: Not(t[0])) | atom
+    and_expr = (not_expr + (kw["and"].suppress() + not_expr)[...]).set_parse_action(_bool("and"))
+    expr <<= (and_expr + (kw["or"].suppress() + and_expr)[...]).set_parse_action(_bool("or"))
+    return expr
+
+
+def _at(text: str, loc: int) -> int:
+    """``loc`` moved past whitespace (pyparsing may report where skipping began)."""
+    while loc < len(text) and text[loc].isspace():
+        loc += 1
+    return loc
+
+
+def _split_regex(token: str) -> Regex:
+    body, flags = token[1:].rsplit("/", 1)
+    return Regex(body, flags)
+
+
+def _bool(op: str) -> Any:
+    def action(t: pp.ParseResults) -> Node:
+        items = tuple(t)
+        return items[0] if len(items) == 1 else BoolOp(op, items)
+
+    return action
+
+
+@dataclass(frozen=True)
+class _Tail:
+    kind: str
+    tokens: tuple[Any, ...]
+
+
+def _tail(kind: str) -> Any:
+    def action(t: pp.ParseResults) -> _Tail:
+        return _Tail(kind, tuple(t))
+
+    return action
+
+
+def _make_predicate(t: pp.ParseResults) -> Predicate:
+    loc, field = t[0].loc, t[0].value
+    tail: _Tail = t[1]
+    toks = tail.tokens
+    if tail.kind == "is_null":
+        return Predicate(field, "is_null", None, loc, loc, negated=bool(toks))
+    if tail.kind == "in":
+        values = tuple(toks[-1])
+        return Predicate(field, "in", values, loc, values[0].loc, negated=len(toks) == 2)
+    if tail.kind == "cmp":
+        return Predicate(field, toks[0], toks[1], loc, toks[1].loc)
+    return Predicate(field, tail.kind, toks[0], loc, toks[0].loc)
+
+
+_GRAMMAR = _build_grammar()
+
+
+# --------------------------------------------------------------------------- parse + check
+
+
+def parse_condition(text: str, *, path: str | None = None, line: int | None = None) -> Condition:
+    """Parse and type-check ``text``; ``line`` is the file line on which ``text`` starts.
+
+    Raises :class:`RuleError` (``path:line``, column in the message) on any problem.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise RuleError("empty condition", path, line)
+    if len(text) > _MAX_LENGTH:
+        raise RuleError(f"condition longer than {_MAX_LENGTH} characters", path, line)
+    try:
+        root = _GRAMMAR.parse_string(text, parse_all=True)[0]
+    except pp.ParseBaseException as exc:
+        found = text[exc.loc : exc.loc + 20].split("\n")[0] or "end of condition"
+        raise _error(text, exc.loc, f"{exc.msg}, found {found!r}", path, line) from None
+    except RecursionError:
+        raise RuleError("condition nested too deeply", path, line) from None
+    _check(root, text, path, line)
+    return Condition(text, root)
+
+
+def _error(text: str, loc: int, msg: str, path: str | None, line: int | None) -> RuleError:
+    col = pp.col(loc, text)
+    extra_lines = text.count("\n", 0, loc)
+    at = f"line {extra_lines + 1}, " if "\n" in text else ""
+    file_line = None if line is None else line + extra_lines
+    return RuleError(f"condition {at}column {col}: {msg}", path, file_line)
+
+
+def _check(node: Node, text: str, path: str | None, line: int | None) -> None:
+    if isinstance(node, BoolOp):
+        for item in node.items:
+            _check(item, text, path, line)
+    elif isinstance(node, Not):
+        _check(node.item, text, path, line)
+    else:
+        problem = _predicate_problem(node)
+        if problem is not None:
+            loc, msg = problem
+            raise _error(text, loc, msg, path, line)
+
+
+def _predicate_problem(p: Predicate) -> tuple[int, str] | None:
+    kind = FIELD_KINDS.get(p.field)
+    if kind is None:
+        known = ", ".join(FIELD_KINDS)
+        return p.loc, f"unknown field {p.field!r} (fields: {known})"
+    if p.op == "is_null":
+        return None
+    if kind == "other":
+        return p.loc, f"field {p.field!r} only supports 'is null' / 'is not null'"
+    if p.op in ("contains", "~"):
+        if kind != "string":
+            return p.loc, f"'{p.op}' needs a text field; {p.field!r} is an integer"
+        return _regex_problem(p) if p.op == "~" else None
+    if p.op in _ORDER_OPS and kind == "string":
+        return p.loc, f"'{p.op}' needs an integer field; {p.field!r} is text"
+    values = p.value if p.op == "in" else (p.value,)
+    for lit in values:
+        if kind == "int" and lit.kind != "int":
+            return lit.loc, f"{p.field!r} is an integer field; {lit.value!r} is not an integer"
+        if kind == "string" and lit.kind != "str":
+            return lit.loc, f'{p.field!r} is a text field; quote the value: "{lit.value}"'
+        if lit.kind == "int" and not _INT64_MIN <= lit.value <= _INT64_MAX:
+            return lit.loc, f"integer {lit.value} out of range"
+    return None
+
+
+def _regex_problem(p: Predicate) -> tuple[int, str] | None:
+    loc, rx = p.value.loc, p.value.value
+    bad = set(rx.flags) - _REGEX_FLAGS
+    if bad:
+        return loc, f"unknown regex flag(s) {''.join(sorted(bad))!r} (allowed: i m s x c)"
+    try:
+        pl.select(pl.lit(None, dtype=pl.String).str.contains(_regex_source(rx)))
+    except Exception as exc:  # Polars reports bad patterns as ComputeError (or a panic)
+        first = str(exc).strip().splitlines()
+        detail = " ".join(s.strip() for s in first[:4] if s.strip())
+        return loc, f"invalid regex: {detail}"
+    return None
+
+
+# --------------------------------------------------------------------------- compile
+
+
+def _regex_source(rx: Regex) -> str:
+    flags = set(rx.flags)
+    if "c" not in flags:
+        flags.add("i")
+    flags.discard("c")
+    prefix = f"(?{''.join(sorted(flags))})" if flags else ""
+    return prefix + rx.pattern
+
+
+def _compile(node: Node) -> pl.Expr:
+    if isinstance(node, BoolOp):
+        exprs = [_compile(item) for item in node.items]
+        return pl.all_horizontal(exprs) if node.op == "and" else pl.any_horizontal(exprs)
+    if isinstance(node, Not):
+        return ~_compile(node.item)
+    return _compile_predicate(node).fill_null(False)
+
+
+def _compile_predicate(p: Predicate) -> pl.Expr:
+    col = pl.col(p.field)
+    if p.op == "is_null":
+        return col.is_not_null() if p.negated else col.is_null()
+    if p.op == "contains":
+        return col.str.contains("(?i)" + re.escape(p.value.value))
+    if p.op == "~":
+        return col.str.contains(_regex_source(p.value.value))
+    if p.op == "in":
+        member = col.is_in([lit.value for lit in p.value])
+        return col.is_not_null() & ~member if p.negated else member
+    return _COMPARE[p.op](col, p.value.value)
+
+
+def _fields(node: Node) -> list[str]:
+    if isinstance(node, BoolOp):
+        return [f for item in node.items for f in _fields(item)]
+    if isinstance(node, Not):
+        return _fields(node.item)
+    return [node.field]

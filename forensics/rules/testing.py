@@ -1,0 +1,96 @@
+"""Check every rule against its own examples (``forensics rules test``, the test suite).
+
+Each example is parsed on its own with the real tracelog parser, as a one-node log, and
+the rule alone is run over it: a ``match`` example must produce at least one hit, a
+``no_match`` example none. Every example line must be a tracelog line the parser keeps,
+otherwise a ``no_match`` example would pass for the wrong reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import polars as pl
+
+from .engine import match
+from .model import Example, Rule, RuleSet
+
+#: ``parse_lines(lines, *, path, node, tz, keep_all) -> events`` (forensics.parsers.tracelog).
+LineParser = Callable[..., pl.DataFrame]
+
+_SHOWN_FIELDS = (
+    "level",
+    "component",
+    "database",
+    "ordinal",
+    "phase_kind",
+    "step_event",
+    "target",
+    "error_code",
+)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One example that does not behave as declared."""
+
+    rule: str
+    path: str
+    line: int | None
+    example: tuple[str, ...]
+    expected: str  # "match" / "no match" / "a tracelog line"
+    actual: str
+
+    def __str__(self) -> str:
+        loc = f"{self.path}:{self.line}" if self.line is not None else self.path
+        text = " | ".join(self.example)
+        return f"{loc}: {self.rule}: expected {self.expected}, got {self.actual}: {text}"
+
+
+def check_rules(
+    rules: RuleSet | Iterable[Rule], *, parse_lines: LineParser | None = None
+) -> list[Failure]:
+    """Failures of all rules' examples (empty when every example behaves)."""
+    parser = parse_lines or _default_parser()
+    return [
+        f
+        for rule in rules
+        for ex in rule.examples
+        if (f := check_example(rule, ex, parser)) is not None
+    ]
+
+
+def check_example(rule: Rule, example: Example, parse_lines: LineParser) -> Failure | None:
+    events = parse_lines(
+        list(example.lines), path="<example>", node="example:3306", tz="UTC", keep_all=True
+    )
+
+    def fail(expected: str, actual: str) -> Failure:
+        return Failure(rule.id, rule.path, example.line, example.lines, expected, actual)
+
+    missing = sorted(
+        set(range(1, len(example.lines) + 1)) - set(events["line"].drop_nulls().to_list())
+    )
+    if missing:
+        return fail("a tracelog line", f"line {missing[0]} of the example not parsed as an event")
+    hits = match(events, [rule])
+    if example.should_match and hits.height == 0:
+        return fail("match", f"no match (parsed as {_describe(events)})")
+    if not example.should_match and hits.height > 0:
+        return fail("no match", f"a match on example line {hits['line'][0]}")
+    return None
+
+
+def _describe(events: pl.DataFrame) -> str:
+    parts = []
+    for row in events.iter_rows(named=True):
+        fields = ", ".join(f"{k}={row[k]!r}" for k in _SHOWN_FIELDS if row.get(k) is not None)
+        parts.append(f"[line {row['line']}: {fields}]")
+    return " ".join(parts)
+
+
+def _default_parser() -> LineParser:
+    from ..parsers.tracelog import parse_lines
+
+    return parse_lines

@@ -4,10 +4,11 @@ The unit of work is :func:`scan_file`: one input in, two small frames out. It ho
 state and touches nothing but its input, so a distributed engine can map it over millions
 of inputs; :func:`scan` is the local driver (process pool, progress, skip-if-seen).
 
-What counts as one input: an archive file; or a directory that directly holds at least one
-file that is not an archive (all its content, recursively, is one bundle — for example a
-folder copied off a cluster, or a node's rotated tracelogs). A directory that holds only
-archives and sub-directories is a container: each is examined in turn.
+What counts as one input: an archive file; or a directory that looks like a bundle — it
+directly holds a file whose content is a tracelog or a table, or a node folder
+(``<host>-MA``, ``<host>_<port>``, ...) — whose whole content is then one input (a folder
+copied off a cluster, a node's rotated tracelogs). Any other directory is a container:
+its archives are inputs and its sub-directories are examined in turn.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def _inputs_under(path: Path) -> Iterator[Path]:
     if not path.is_dir():
         raise ForensicsError("no such file or directory", str(path))
     children = sorted(path.iterdir())
-    if any(c.is_file() and not c.is_symlink() and not _is_archive(c) for c in children):
+    if _looks_like_bundle(children):
         yield path
         return
     for child in children:
@@ -98,6 +99,35 @@ def _inputs_under(path: Path) -> Iterator[Path]:
             yield from _inputs_under(child)
         elif _is_archive(child):
             yield child
+
+
+def _recognised(path: Path) -> bool:
+    """Whether a loose file is a tracelog or a table (decompressing a .gz/.zst head)."""
+    from .bundle import Member, iter_members
+    from .parsers import tables, tracelog
+
+    try:
+        for item in iter_members([path]):
+            if isinstance(item, Member):
+                head = item.head()
+                return tracelog.sniff(head) or tables.sniff(head.decode("utf-8", "replace"))
+            return False
+    except ForensicsError:
+        return False
+    return False
+
+
+def _looks_like_bundle(children: list[Path]) -> bool:
+    from .nodes import identify
+
+    for child in children:
+        if child.is_symlink():
+            continue
+        if child.is_dir() and not identify(f"{child.name}/x").from_path:
+            return True
+        if child.is_file() and not _is_archive(child) and _recognised(child):
+            return True
+    return False
 
 
 def _file_fingerprint(path: Path, digest: hashlib._Hash) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from .timeline import Rebalance
+from .timeline import LEAD_TIME, Rebalance
 
 #: Score multipliers, one per agreement. 1.0 = agrees, the value = how much a miss costs.
 DB_UNKNOWN, DB_OTHER = 0.7, 0.05
@@ -25,6 +25,10 @@ NODE_INVOLVED, NODE_OTHER = 1.0, 0.45
 PHASE_OK, PHASE_ATYPICAL = 1.0, 0.55
 TIME_SLACK_AFTER = timedelta(seconds=90)
 CAUSE_THRESHOLD = 0.30
+#: A cause that, when evidenced on a node of the step, explains another's symptoms:
+#: a leaf that crashed or went offline is seen by its peers as lost connections.
+SUPERSEDES = {"node_failure": {"network_error"}}
+SUPERSEDE_MIN = 0.5
 EVIDENCE_PER_FINDING = 5
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
@@ -68,13 +72,17 @@ class Verdict:
     step: dict[str, Any] | None = None
 
 
-def _time_score(ts: datetime | None, rb: Rebalance) -> tuple[float, str | None]:
-    start, end = rb.window()
+def _time_score(ts: datetime | None, rb: Rebalance, whole: bool = False) -> tuple[float, str | None]:
+    """1 inside the window; fading over LEAD_TIME before it; low long before or after."""
+    start, end = rb.window(whole)
     if ts is None or (start is None and end is None):
         return 0.6, "time unknown"
     if start is not None and ts < start:
         gap = start - ts
-        return max(0.02, 1.0 - gap / timedelta(minutes=30)) * 0.5, f"{_human(gap)} before the step's window"
+        what = "rebalance" if whole else "failed step"
+        if gap <= LEAD_TIME:
+            return 1.0 - 0.5 * (gap / LEAD_TIME), f"{_human(gap)} before the {what} started"
+        return max(0.02, 0.5 - gap / timedelta(minutes=60)), f"{_human(gap)} before the {what} started"
     if end is not None and ts > end + TIME_SLACK_AFTER:
         gap = ts - end
         return max(0.02, 0.4 - gap / timedelta(minutes=30)), f"{_human(gap)} after the failure"
@@ -118,10 +126,13 @@ def _phase_score(phases: list[str], rb: Rebalance) -> tuple[float, str | None]:
     return PHASE_ATYPICAL, f"not a typical cause of a {rb.failed_phase} failure"
 
 
-def score(row: dict[str, Any], phases: list[str], rb: Rebalance) -> tuple[float, list[str]]:
-    """Confidence in 0–1 that this matched line explains the failure of ``rb``."""
-    parts = [_db_score(row, rb), _node_score(row.get("node"), rb), _time_score(row.get("ts"), rb),
-             _phase_score(phases, rb)]
+def score(row: dict[str, Any], phases: list[str], rb: Rebalance,
+          factor: bool = False) -> tuple[float, list[str]]:
+    """Confidence in 0–1 that this matched line explains (or, for a factor, contributed to)
+    the failure of ``rb``. A factor is a state (a backup, a merge) and is judged against
+    the whole rebalance, not just the failed step."""
+    parts = [_db_score(row, rb), _node_score(row.get("node"), rb),
+             _time_score(row.get("ts"), rb, whole=factor), _phase_score(phases, rb)]
     value = 1.0
     reasons = []
     for factor, why in parts:
@@ -165,7 +176,8 @@ def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
 def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]) -> Finding:
     best_conf, best_rows, best_reasons, best_rb = 0.0, rows, ["no failed rebalance to explain"], None
     for rb in failed:
-        scored = sorted(((score(r, rule.phases, rb), i) for i, r in enumerate(rows)),
+        scored = sorted(((score(r, rule.phases, rb, factor=rule.factor is not None), i)
+                         for i, r in enumerate(rows)),
                         key=lambda x: (-x[0][0], x[1]))
         (conf, reasons), top = scored[0]
         # corroboration: more matching lines in the window add a little confidence
@@ -208,6 +220,7 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
         if f.factor and f.confidence >= CAUSE_THRESHOLD:
             f.role = "contributing"
     winner = causes[0] if causes and causes[0].confidence >= CAUSE_THRESHOLD else None
+    winner = _superseding(winner, causes)
     for f in causes:
         if f is winner:
             continue
@@ -218,8 +231,23 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
     return _failure_verdict(rb, winner)
 
 
+def _superseding(winner: Finding | None, causes: list[Finding]) -> Finding | None:
+    """A strong enough finding of a cause that explains the winner's symptoms wins instead."""
+    if winner is None:
+        return None
+    for other in causes:
+        if (other.cause in SUPERSEDES and winner.cause in SUPERSEDES[other.cause]
+                and other.confidence >= SUPERSEDE_MIN):
+            other.reasons = [*other.reasons, f"explains the {winner.cause} seen by its peers"]
+            winner.reasons = [*winner.reasons, f"a symptom of the {other.cause} ({other.id})"]
+            return other
+    return winner
+
+
 def _why_not(loser: Finding, winner: Finding) -> dict[str, str]:
     reasons = "; ".join(loser.reasons) or "weaker agreement with the failed step"
+    if loser.confidence >= winner.confidence:
+        return {"finding": loser.id, "why_not": f"{loser.cause} ({loser.confidence:.2f}): {reasons}"}
     return {"finding": loser.id, "why_not": f"{loser.cause} ({loser.confidence:.2f} < "
                                             f"{winner.confidence:.2f}): {reasons}"}
 

@@ -40,12 +40,12 @@ class Rebalance:
     involved_nodes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def window(self) -> tuple[datetime | None, datetime | None]:
-        """The time range evidence must fall into (a lead before the start allowed)."""
+    def window(self, whole: bool = False) -> tuple[datetime | None, datetime | None]:
+        """When the failed step (or, with ``whole``, the rebalance) ran, up to the failure."""
         step = self.failed_step or {}
-        start = step.get("started_at") or self.start
+        start = self.start if whole else (step.get("started_at") or self.start)
         end = self.failure_time or step.get("ended_at") or self.end
-        return (start - LEAD_TIME if start else None), end
+        return start, end
 
 
 def _log_steps(events: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,700 @@
+"""memsql.log ("tracelog") parser: vectorised, Polars-only on the hot path.
+
+Line layout (``grammars/tracelog.toml``; singlestore-formats.md §1.3)::
+
+    [<uptime_us> ]<YYYY-MM-DD> <HH:MM:SS.fff[fff]> <pad><LEVEL>: <message>
+
+Every physical line is classified as exactly one of
+
+* **parsed** — matches the layout and its date/time is a real one;
+* **continuation** — empty, or starts with a blank (a wrapped message / backtrace);
+* **unparsed** — anything else (also a line whose date does not exist, such as
+  ``2023-02-30``); up to 20 samples are kept.
+
+so ``lines == parsed_lines + continuation_lines + unparsed_lines`` always holds.
+
+Frames returned (schemas in ``forensics/schemas.py``):
+
+``events`` (``schemas.EVENTS``) — one row per *kept* parsed line, sorted by ``line``:
+WARN and above always, INFO only when the line contains a keep-vocabulary literal
+(``[keep]`` in tracelog.toml; a vectorised literal pre-filter, no regex). Columns:
+
+* ``line`` — 1-based physical line number in the file (correct across chunks);
+* ``ts`` — the naive local time of the line read in ``tz`` and converted to UTC (µs);
+* ``uptime_us`` — the leading microseconds-since-start counter, null when absent;
+* ``level`` — INFO / WARN / ERROR / FAILURE (``WARNING`` → WARN, ``FATAL`` → FAILURE);
+* ``message`` — **everything after** ``LEVEL:`` (and one blank): context prefixes such
+  as ``` `main_1` log: ```, the ``Thread N (...):`` designator and the component are
+  kept in the text, so a rule that looks for a token (e.g. ``WaitForLSNWithTimeout``)
+  finds it whether it was logged as component or as prose;
+* ``thread`` — N of the first ``Thread N[ (ntid n, conn id c)]:`` designator (it may
+  follow context prefixes); ``component`` — the identifier right after that designator,
+  or, without a designator, a CamelCase word (two humps or more) that starts the
+  message and is followed by ``": "`` (``OnAsyncCompileCompleted:`` yes, ``Warning:`` no);
+* ``database``/``ordinal``/``action``/``phase_kind``/``step_event``/``target``/
+  ``error_code`` — extracted with ``grammars/messages.toml`` (token patterns, first
+  matching pattern per group wins; see the comments there for the step_event logic);
+* synthetic ``node_restart`` rows: when ``uptime_us`` drops by more than
+  ``[restarts] tolerance_us`` between consecutive parsed lines, one row with level INFO,
+  component ``forensics``, the line number and time of the first line after the reset.
+
+``counts`` (``schemas.LINE_COUNTS``) — lines per minute and level over **all** lines.
+Continuation and unparsed lines are counted under the levels ``CONTINUATION`` and
+``UNPARSED`` in the minute of the last parsed line before them (null minute when there is
+none), so the ``lines`` column sums to the file's physical line count.
+
+Robustness: invalid UTF-8 is replaced (lines counted in a warning), NUL bytes are kept
+in the text (counted in a warning), CRLF is accepted, a truncated last line is a line,
+timestamps going backwards are counted (warning with the first ``file:line``). Nothing
+here raises on bad bytes; only an unknown time-zone name raises ``UsageError``.
+
+Hot path: the input is re-cut into ~32 MB pieces at newlines (``[chunks]``), each piece
+is split into lines by Polars' CSV reader (a separator byte absent from the piece, no
+quoting), and every line gets only match tests and literal searches (layout prefix,
+position of date and level, keep-vocabulary, strptime). Capturing regexes (thread,
+component, message fields) run on kept rows only. Pieces are classified on worker
+threads and folded in file order, so memory stays bounded by a few pieces plus the kept
+rows (whose text is copied out of the piece buffers).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import polars as pl
+
+from .. import grammars, schemas
+from ..errors import UsageError
+
+NAME = "memsql_log"
+
+_SNIFF_LINES = 10
+_WORKERS = max(2, min(4, os.cpu_count() or 1))
+_LEVEL_TOKEN = "@LEVELS@"
+# Bytes that never occur in text logs; read_csv needs a separator absent from the data.
+_SEPARATORS = [chr(c) for c in (*range(1, 9), 11, 12, *range(14, 32))]
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass
+class TracelogResult:
+    events: pl.DataFrame
+    counts: pl.DataFrame
+    lines: int = 0
+    unparsed_lines: int = 0
+    unparsed_samples: list[tuple[int, str]] = field(default_factory=list)
+    first_ts: datetime | None = None
+    last_ts: datetime | None = None
+    restarts: int = 0
+    warnings: list[str] = field(default_factory=list)
+    parsed_lines: int = 0
+    continuation_lines: int = 0
+
+
+# ----------------------------------------------------------------------------- grammar
+
+
+@dataclass(frozen=True)
+class _Layout:
+    line: str
+    prefix: str
+    date: str
+    level: str
+    timestamp_format: str
+    thread: str
+    bare_component: str
+    levels: dict[str, str]
+    keep_levels: tuple[str, ...]
+    vocabulary: tuple[str, ...]
+    restart_tolerance_us: int
+    max_samples: int
+    sample_chars: int
+    chunk_bytes: int
+
+
+@cache
+def _layout() -> _Layout:
+    g = grammars.load("tracelog")
+    levels = dict(g["levels"])
+    alternation = "|".join(sorted(map(re.escape, levels), key=len, reverse=True))
+    lay = {k: v.replace(_LEVEL_TOKEN, alternation) for k, v in g["layout"].items()}
+    return _Layout(
+        **lay,
+        levels=levels,
+        keep_levels=tuple(g["keep"]["levels"]),
+        vocabulary=tuple(g["keep"]["vocabulary"]),
+        restart_tolerance_us=int(g["restarts"]["tolerance_us"]),
+        max_samples=int(g["unparsed"]["max_samples"]),
+        sample_chars=int(g["unparsed"]["sample_chars"]),
+        chunk_bytes=int(g["chunks"]["target_bytes"]),
+    )
+
+
+@cache
+def _messages() -> dict[str, Any]:
+    return grammars.load("messages")
+
+
+# ----------------------------------------------------------------------------- sniff
+
+
+def sniff(head: bytes) -> bool:
+    """True when one of the first non-empty lines of ``head`` has the tracelog layout."""
+    if not head:
+        return False
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    prefix = re.compile(_layout().prefix)
+    candidates = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
+    return any(prefix.match(ln) for ln in candidates[:_SNIFF_LINES])
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _rechunk(chunks: Iterable[bytes], target: int) -> Iterator[bytes]:
+    """Re-cut a byte stream into pieces of about ``target`` bytes ending at a newline.
+
+    Each input byte is copied at most once (a large chunk that already ends at a
+    newline is passed through untouched).
+    """
+    pending: list[bytes] = []
+    size = 0
+    threshold = target
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if not isinstance(chunk, bytes):
+            chunk = bytes(chunk)
+        pending.append(chunk)
+        size += len(chunk)
+        if size < threshold:
+            continue
+        cut = chunk.rfind(b"\n") + 1
+        if cut == 0:  # no line end in the newest chunk: keep reading
+            threshold = size + target
+            continue
+        if len(pending) == 1 and cut == len(chunk):
+            yield chunk
+        else:
+            yield b"".join([*pending[:-1], memoryview(chunk)[:cut]])
+        rest = chunk[cut:]
+        pending, size, threshold = ([rest] if rest else []), len(rest), target
+    if size:
+        yield b"".join(pending)
+
+
+def _read_lines(data: bytes) -> tuple[pl.Series, int]:
+    """Physical lines of ``data`` (no terminators) and the number with invalid UTF-8."""
+    sep = next((s for s in _SEPARATORS if s.encode() not in data), None)
+    raw = None
+    invalid = 0
+    if sep is not None:
+        try:
+            raw = _read_csv_lines(data, sep, "utf8")
+        except pl.exceptions.ComputeError:
+            raw = _read_csv_lines(data, sep, "utf8-lossy")
+            invalid = _count_replaced(raw, data)
+    if raw is None:
+        raw, invalid = _split_lines(data)
+    return raw, invalid
+
+
+def _read_csv_lines(data: bytes, sep: str, encoding: str) -> pl.Series:
+    # read_csv is the fastest (multi-threaded) line splitter Polars offers.
+    frame = pl.read_csv(
+        data,
+        has_header=False,
+        separator=sep,
+        quote_char=None,
+        comment_prefix=None,
+        schema={"raw": pl.String},
+        encoding=encoding,
+        empty_string_is_null=False,
+        raise_if_empty=False,
+    )
+    return frame.get_column("raw").fill_null("")
+
+
+def _split_lines(data: bytes) -> tuple[pl.Series, int]:
+    """Slow but sure fallback (one Python string op per chunk, not per line)."""
+    text = data.decode("utf-8", errors="replace")
+    parts = text.split("\n")
+    if data.endswith(b"\n"):
+        parts.pop()
+    raw = pl.Series("raw", parts, dtype=pl.String).str.strip_suffix("\r")
+    try:
+        data.decode("utf-8")
+        invalid = 0
+    except UnicodeDecodeError:
+        invalid = _count_replaced(raw, data)
+    return raw, invalid
+
+
+def _count_replaced(raw: pl.Series, data: bytes) -> int:
+    # Lines holding U+FFFD; exact unless the input itself contained U+FFFD.
+    return int(raw.str.contains("\ufffd", literal=True).sum())
+
+
+# ----------------------------------------------------------------------------- hot path
+
+
+def _classify(raw: pl.Series, first_line: int, keep_all: bool) -> pl.DataFrame:
+    """One row per physical line: line, raw, uptime, local_ts, level, kind, keep."""
+    lay = _layout()
+    c = pl.col("raw")
+    frame = pl.DataFrame({"raw": raw}).lazy()
+    # Independent scans of the raw text in one with_columns: Polars runs them in parallel.
+    frame = frame.with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("line"),
+        c.str.contains(lay.prefix).alias("_ok"),
+        c.str.find(lay.date).cast(pl.Int64).alias("_dpos"),
+        c.str.find(lay.level).cast(pl.Int64).alias("_lpos"),
+        c.str.contains_any(list(lay.vocabulary), ascii_case_insensitive=True).alias("_vocab"),
+    )
+    ok, dpos, lpos = pl.col("_ok"), pl.col("_dpos"), pl.col("_lpos")
+    ts_text = c.str.slice(dpos, (lpos - dpos).clip(lower_bound=0)).str.strip_chars_end(" \t")
+    frame = frame.with_columns(
+        pl.when(ok)
+        .then(ts_text.str.strptime(schemas.LOCAL_US, lay.timestamp_format, strict=False))
+        .alias("local_ts"),
+        pl.when(ok & (dpos > 0))
+        .then(c.str.slice(0, dpos).str.strip_chars_end(" \t").cast(pl.Int64, strict=False))
+        .alias("uptime"),
+        pl.when(ok).then(_level_expr(c, lpos, lay.levels)).alias("level"),
+    )
+    parsed = pl.col("local_ts").is_not_null()
+    blank = (c == "") | c.str.starts_with(" ") | c.str.starts_with("\t")
+    kind = pl.when(parsed).then(pl.lit("parsed")).when(blank).then(pl.lit("continuation"))
+    wanted = pl.lit(keep_all) | pl.col("level").is_in(lay.keep_levels) | pl.col("_vocab")
+    frame = frame.with_columns(
+        kind.otherwise(pl.lit("unparsed")).alias("kind"),
+        (parsed & wanted).alias("keep"),
+        pl.when(parsed).then(pl.col("level")).alias("level"),
+    )
+    return frame.drop("_ok", "_dpos", "_lpos", "_vocab").collect()
+
+
+def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
+    """Level of a line whose layout prefix matched (so the word is one of ``levels``)."""
+    by_initial: dict[str, set[str]] = {}
+    for word, level in levels.items():
+        by_initial.setdefault(word[0], set()).add(level)
+    if all(len(v) == 1 for v in by_initial.values()):  # one slice instead of one per word
+        table = {k: next(iter(v)) for k, v in by_initial.items()}
+        initial = c.str.slice(lpos + 1, 1)
+        return initial.replace_strict(table, default=None, return_dtype=pl.String)
+    expr: Any = pl
+    for word, level in levels.items():
+        hit = c.str.slice(lpos + 1, len(word) + 1) == f"{word}:"
+        expr = expr.when(hit).then(pl.lit(level))
+    return expr.otherwise(pl.lit(None, dtype=pl.String))
+
+
+# ----------------------------------------------------------------------------- accumulation
+
+
+@dataclass
+class _Acc:
+    """Per-file state carried across chunks, and the pieces collected from each chunk."""
+
+    keep_all: bool
+    lines: int = 0
+    kinds: dict[str, int] = field(
+        default_factory=lambda: {"parsed": 0, "continuation": 0, "unparsed": 0}
+    )
+    invalid_utf8: int = 0
+    nul_lines: int = 0
+    samples: list[tuple[int, str]] = field(default_factory=list)
+    counts: list[pl.DataFrame] = field(default_factory=list)
+    kept: list[pl.DataFrame] = field(default_factory=list)
+    restarts: list[pl.DataFrame] = field(default_factory=list)
+    out_of_order: int = 0
+    first_out_of_order: int | None = None
+    last_uptime: int | None = None
+    last_ts: datetime | None = None
+    last_minute: datetime | None = None
+    ts_min: datetime | None = None
+    ts_max: datetime | None = None
+
+    def read(self, data: bytes) -> tuple[pl.Series, int]:
+        """Split a piece into lines; returns them with the line number of the first."""
+        raw, invalid = _read_lines(data)
+        self.invalid_utf8 += invalid
+        if b"\x00" in data:
+            self.nul_lines += int(raw.str.contains("\x00", literal=True).sum())
+        first = self.lines + 1
+        self.lines += raw.len()
+        return raw, first
+
+    def add(self, frame: pl.DataFrame) -> None:
+        """Fold in the classified lines of the next piece (pieces come in file order)."""
+        for kind, n in frame.group_by("kind").len().iter_rows():
+            self.kinds[kind] += n
+        self._add_samples(frame)
+        self._add_counts(frame)
+        self._add_order(frame.filter(pl.col("kind") == "parsed"))
+        # concat_str copies the text: a filtered string column would otherwise keep
+        # views into (and so the memory of) the whole piece.
+        own_text = pl.concat_str(pl.col("raw"), pl.lit("")).alias("raw")
+        kept = frame.filter(pl.col("keep")).select("line", own_text, "uptime", "local_ts", "level")
+        self.kept.append(kept)
+
+    def _add_samples(self, frame: pl.DataFrame) -> None:
+        room = _layout().max_samples - len(self.samples)
+        if room <= 0:
+            return
+        bad = frame.filter(pl.col("kind") == "unparsed").head(room)
+        width = _layout().sample_chars
+        self.samples += bad.select("line", pl.col("raw").str.head(width)).rows()
+
+    def _add_counts(self, frame: pl.DataFrame) -> None:
+        minute = pl.col("local_ts").dt.truncate("1m").forward_fill()
+        if self.last_minute is not None:
+            minute = minute.fill_null(pl.lit(self.last_minute, dtype=schemas.LOCAL_US))
+        level = pl.coalesce("level", pl.col("kind").str.to_uppercase())
+        counts = frame.group_by(minute.alias("minute"), level.alias("level")).len("lines")
+        self.counts.append(counts)
+        last = frame.get_column("local_ts").drop_nulls()
+        if last.len():
+            self.last_minute = last.dt.truncate("1m")[-1]
+
+    def _add_order(self, parsed: pl.DataFrame) -> None:
+        if parsed.is_empty():
+            return
+        ts, up = pl.col("local_ts"), pl.col("uptime")
+        prev_ts = ts.shift(1).fill_null(pl.lit(self.last_ts, dtype=schemas.LOCAL_US))
+        prev_up = up.shift(1).forward_fill().fill_null(pl.lit(self.last_uptime, dtype=pl.Int64))
+        marked = parsed.select(
+            "line",
+            "local_ts",
+            "uptime",
+            prev_up.alias("prev_uptime"),
+            (ts < prev_ts).fill_null(False).alias("backwards"),
+            ((prev_up - up) > _layout().restart_tolerance_us).fill_null(False).alias("restart"),
+        )
+        self._note_backwards(marked.filter(pl.col("backwards")))
+        self.restarts.append(marked.filter(pl.col("restart")))
+        uptimes = parsed.get_column("uptime").drop_nulls()
+        self.last_uptime = uptimes[-1] if uptimes.len() else self.last_uptime
+        stamps = parsed.get_column("local_ts")
+        self.last_ts = stamps[-1]
+        lo, hi = stamps.min(), stamps.max()
+        assert isinstance(lo, datetime) and isinstance(hi, datetime)  # parsed rows have a ts
+        self.ts_min = lo if self.ts_min is None else min(self.ts_min, lo)
+        self.ts_max = hi if self.ts_max is None else max(self.ts_max, hi)
+
+    def _note_backwards(self, back: pl.DataFrame) -> None:
+        if back.height and self.first_out_of_order is None:
+            self.first_out_of_order = int(back.get_column("line")[0])
+        self.out_of_order += back.height
+
+
+# ----------------------------------------------------------------------------- assembly
+
+
+def _check_tz(tz: str) -> None:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
+        ) from exc
+
+
+def _to_utc(expr: pl.Expr, tz: str) -> pl.Expr:
+    local = expr.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+    return local.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
+
+
+def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
+    kept = pl.concat(acc.kept) if acc.kept else pl.DataFrame(schema=_KEPT_SCHEMA)
+    layout = _layout_fields(kept.lazy())
+    events = extract_fields(layout).with_columns(pl.lit(1, dtype=pl.Int8).alias("_order"))
+    restarts = _restart_rows(acc.restarts).with_columns(pl.lit(0, dtype=pl.Int8).alias("_order"))
+    both = pl.concat([events, restarts], how="diagonal_relaxed").sort("line", "_order")
+    both = both.with_columns(
+        pl.lit(node, dtype=pl.String).alias("node"),
+        pl.lit(path, dtype=pl.String).alias("file"),
+        _to_utc(pl.col("local_ts"), tz).alias("ts"),
+        pl.col("uptime").alias("uptime_us"),
+    )
+    return schemas.conform(both.collect(), schemas.EVENTS)
+
+
+_KEPT_SCHEMA = pl.Schema(
+    {
+        "line": pl.Int64(),
+        "raw": pl.String(),
+        "uptime": pl.Int64(),
+        "local_ts": schemas.LOCAL_US,
+        "level": pl.String(),
+    }
+)
+
+
+def _layout_fields(kept: pl.LazyFrame) -> pl.LazyFrame:
+    """message, thread and component of kept rows (regexes run on kept rows only)."""
+    lay = _layout()
+    message = pl.col("raw").str.replace(lay.prefix + r"[ \t]?", "")
+    kept = kept.with_columns(message.alias("message"))
+    designator = _gated(pl.col("message"), lay.thread).str.extract_groups(lay.thread)
+    bare = _gated(pl.col("message"), lay.bare_component).str.extract(lay.bare_component, 1)
+    return kept.with_columns(
+        designator.struct.field("thread").cast(pl.Int64, strict=False).alias("thread"),
+        pl.coalesce(designator.struct.field("component"), bare).alias("component"),
+    )
+
+
+def _group_index(regex: str, name: str) -> int:
+    return re.compile(regex).groupindex[name]
+
+
+def _restart_rows(pieces: list[pl.DataFrame]) -> pl.LazyFrame:
+    if not pieces:
+        return pl.LazyFrame(schema={"line": pl.Int64})
+    rows = pl.concat(pieces).lazy()
+    message = pl.format(
+        "node restart detected: uptime counter went from {} to {}", "prev_uptime", "uptime"
+    )
+    return rows.select(
+        "line",
+        "local_ts",
+        "uptime",
+        pl.lit("INFO").alias("level"),
+        pl.lit("forensics").alias("component"),
+        message.alias("message"),
+        pl.lit("node_restart").alias("step_event"),
+    )
+
+
+# ----------------------------------------------------------------------------- extraction
+
+
+def extract_fields(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """Add database, ordinal, action, phase_kind, step_event, target, error_code from
+    the ``message`` column, with the patterns of ``grammars/messages.toml``."""
+    m = _messages()
+    groups = ("database", "action", "target", "error_code")
+    lf = frame.lazy().with_columns(_masked(pl.col("message"), m["mask"]["patterns"]).alias("_scan"))
+    # One combined match test per group over all rows; per-pattern work only on hits.
+    lf = lf.with_columns(
+        _group_gate(pl.col("_scan"), m[g]["patterns"]).alias(f"_{g}") for g in groups
+    )
+    lf = lf.with_columns(
+        *_database_exprs(pl.col("_database"), m["database"]["patterns"]),
+        _action_expr(pl.col("_action"), m["action"]["patterns"]).alias("action"),
+        _target_expr(pl.col("_target"), m["target"]["patterns"]).alias("target"),
+        _error_code_expr(pl.col("_error_code"), m["error_code"]["patterns"]).alias("error_code"),
+    )
+    kinds = m["phase_kinds"]
+    lf = lf.with_columns(
+        pl.col("action")
+        .replace_strict(kinds, default=None, return_dtype=pl.String)
+        .alias("phase_kind"),
+        _scope_expr(pl.col("_scan"), pl.col("action"), m["step_event"]).alias("_scope"),
+    )
+    outcome = _outcome_expr(
+        pl.when(pl.col("_scope").is_not_null()).then(pl.col("_scan")), m["step_event"]
+    )
+    lf = lf.with_columns(pl.concat_str("_scope", pl.lit("_"), outcome).alias("step_event"))
+    return lf.drop("_scan", "_scope", *(f"_{g}" for g in groups))
+
+
+def _masked(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
+    for p in patterns:
+        msg = msg.str.replace(p["regex"], " ")
+    return msg
+
+
+_NAMED_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def _group_gate(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
+    """``msg`` where any pattern of the group matches, else null (nulls are skipped)."""
+    combined = "|".join(f"(?:{_NAMED_GROUP.sub('(?:', p['regex'])})" for p in patterns)
+    return pl.when(msg.str.contains(combined)).then(msg)
+
+
+def _gated(msg: pl.Expr, regex: str) -> pl.Expr:
+    # Captures are slow; a match test is fast. Capture only on rows that match.
+    return pl.when(msg.str.contains(regex)).then(msg)
+
+
+def _database_exprs(msg: pl.Expr, patterns: list[dict[str, str]]) -> list[pl.Expr]:
+    found = [_gated(msg, p["regex"]).str.extract_groups(p["regex"]) for p in patterns]
+    dbs = [f.struct.field("database") for f in found]
+    ordinal: Any = pl
+    for p, f, db in zip(patterns, found, dbs, strict=True):
+        has_ordinal = "ordinal" in re.compile(p["regex"]).groupindex
+        value = f.struct.field("ordinal") if has_ordinal else pl.lit(None, dtype=pl.String)
+        ordinal = ordinal.when(db.is_not_null()).then(value)
+    return [
+        pl.coalesce(dbs).alias("database"),
+        ordinal.otherwise(None).cast(pl.Int64, strict=False).alias("ordinal"),
+    ]
+
+
+def _action_expr(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
+    expr: Any = pl
+    for p in patterns:
+        expr = expr.when(msg.str.contains(p["regex"])).then(pl.lit(p["action"]))
+    return expr.otherwise(pl.lit(None, dtype=pl.String))
+
+
+def _target_expr(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
+    hits = []
+    for p in patterns:
+        g = _gated(msg, p["regex"]).str.extract_groups(p["regex"])
+        hits.append(pl.concat_str(g.struct.field("host"), pl.lit(":"), g.struct.field("port")))
+    return pl.coalesce(hits)
+
+
+def _error_code_expr(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
+    codes = [
+        _gated(msg, p["regex"]).str.extract(p["regex"], _group_index(p["regex"], "code"))
+        for p in patterns
+    ]
+    return pl.coalesce(codes).cast(pl.Int64, strict=False)
+
+
+def _scope_expr(msg: pl.Expr, action: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
+    rebalance = msg.str.contains(tokens["rebalance"])
+    return (
+        pl.when(action.is_not_null())
+        .then(pl.lit("step"))
+        .when(rebalance)
+        .then(pl.lit("rebalance"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+
+
+def _outcome_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
+    return (
+        pl.when(msg.str.contains(tokens["failure"]))
+        .then(pl.lit("failure"))
+        .when(msg.str.contains(tokens["success"]))
+        .then(pl.lit("success"))
+        .when(msg.str.contains(tokens["start"]))
+        .then(pl.lit("start"))
+        .otherwise(pl.lit(None, dtype=pl.String))
+    )
+
+
+# ----------------------------------------------------------------------------- public API
+
+
+def parse_tracelog(
+    chunks: Iterable[bytes],
+    *,
+    path: str,
+    node: str,
+    tz: str = "UTC",
+    keep_all: bool = False,
+    chunk_bytes: int | None = None,
+) -> TracelogResult:
+    """Parse one memsql.log given as a stream of byte chunks (any sizes).
+
+    ``keep_all`` keeps every parsed line as an event (not only the kept vocabulary);
+    ``chunk_bytes`` overrides the working piece size (tests use tiny pieces).
+    """
+    _check_tz(tz)
+    acc = _Acc(keep_all=keep_all)
+    pieces = _rechunk(chunks, chunk_bytes or _layout().chunk_bytes)
+    # Pieces are split into lines in order (line numbers), classified on worker threads
+    # (Polars releases the GIL) and folded in order; at most _WORKERS pieces in flight.
+    with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
+        in_flight: deque[Future[pl.DataFrame]] = deque()
+        for piece in pieces:
+            raw, first = acc.read(piece)
+            in_flight.append(pool.submit(_classify, raw, first, keep_all))
+            while len(in_flight) >= _WORKERS:
+                acc.add(in_flight.popleft().result())
+        while in_flight:
+            acc.add(in_flight.popleft().result())
+    return _result(acc, path=path, node=node, tz=tz)
+
+
+def _result(acc: _Acc, *, path: str, node: str, tz: str) -> TracelogResult:
+    events = _build_events(acc, path=path, node=node, tz=tz)
+    restarts = int((events.get_column("step_event") == "node_restart").sum())
+    return TracelogResult(
+        events=events,
+        counts=_build_counts(acc, path=path, node=node, tz=tz),
+        lines=acc.lines,
+        unparsed_lines=acc.kinds["unparsed"],
+        unparsed_samples=acc.samples,
+        first_ts=_utc_scalar(acc.ts_min, tz),
+        last_ts=_utc_scalar(acc.ts_max, tz),
+        restarts=restarts,
+        warnings=_warnings(acc, path, events),
+        parsed_lines=acc.kinds["parsed"],
+        continuation_lines=acc.kinds["continuation"],
+    )
+
+
+def _build_counts(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
+    if not acc.counts:
+        return schemas.empty(schemas.LINE_COUNTS)
+    counts = (
+        pl.concat(acc.counts)
+        .lazy()
+        .group_by("minute", "level")
+        .agg(pl.col("lines").sum().cast(pl.Int64))
+        .with_columns(
+            _to_utc(pl.col("minute"), tz).alias("minute"),
+            pl.lit(node, dtype=pl.String).alias("node"),
+            pl.lit(path, dtype=pl.String).alias("file"),
+        )
+        .sort("minute", "level", nulls_last=False)
+    )
+    return schemas.conform(counts.collect(), schemas.LINE_COUNTS)
+
+
+def _utc_scalar(value: datetime | None, tz: str) -> datetime | None:
+    if value is None:
+        return None
+    series = pl.Series([value], dtype=schemas.LOCAL_US).to_frame("t")
+    return series.select(_to_utc(pl.col("t"), tz)).item()
+
+
+def _warnings(acc: _Acc, path: str, events: pl.DataFrame) -> list[str]:
+    out = []
+    if acc.out_of_order:
+        out.append(f"{path}:{acc.first_out_of_order}: {acc.out_of_order} lines out of time order")
+    if acc.invalid_utf8:
+        out.append(f"{path}: invalid UTF-8 replaced in {acc.invalid_utf8} lines")
+    if acc.nul_lines:
+        out.append(f"{path}: NUL bytes in {acc.nul_lines} lines")
+    if acc.kinds["unparsed"]:
+        out.append(f"{path}: {acc.kinds['unparsed']} lines do not have the tracelog layout")
+    missing = int(events.get_column("ts").is_null().sum())
+    if missing:
+        out.append(
+            f"{path}: {missing} kept lines have a local time that does not exist in the time zone"
+        )
+    return out
+
+
+def parse_lines(
+    lines: list[str],
+    *,
+    path: str = "<example>",
+    node: str = "example:3306",
+    tz: str = "UTC",
+    keep_all: bool = True,
+) -> pl.DataFrame:
+    """EVENTS frame for a few lines (rule examples, tests). ``keep_all`` keeps INFO
+    lines that the keep filter would drop."""
+    data = "\n".join(lines).encode("utf-8")
+    return parse_tracelog([data], path=path, node=node, tz=tz, keep_all=keep_all).events

@@ -1,0 +1,86 @@
+"""End to end: the CLI on every fixture bundle, checked against its expected.json."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from forensics.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
+IMPACT_FIELDS = ("redundancy", "redundancy_assumed", "partitions", "partitions_without_master",
+                 "under_redundant", "over_redundant", "orphans", "extra_copies",
+                 "extra_bytes_estimate")
+
+
+def bundle_path(scenario: str) -> Path:
+    return FIXTURES / scenario
+
+
+@cache
+def run(scenario: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(main, ["analyze", str(bundle_path(scenario)), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def expected(scenario: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / scenario / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_verdict(scenario: str) -> None:
+    code, report = run(scenario)
+    want = expected(scenario)
+    got = {v["database"]: v for v in report["verdicts"]}
+    for verdict in want["verdicts"]:
+        actual = got.get(verdict["database"])
+        assert actual is not None, f"no verdict for {verdict['database']}: {report['verdicts']}"
+        assert {k: actual[k] for k in ("status", "phase", "cause")} == {
+            k: verdict[k] for k in ("status", "phase", "cause")
+        }, actual["summary"]
+    wanted_failures = {v["database"] for v in want["verdicts"] if v["status"] == "failure"}
+    false_failures = [v for v in report["verdicts"] if v["status"] == "failure"
+                      and v["database"] not in wanted_failures]
+    assert not false_failures
+    assert code == want["exit_code"]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_contributing_factors(scenario: str) -> None:
+    _, report = run(scenario)
+    factors = {f["factor"] for f in report["findings"] if f["role"] == "contributing"}
+    assert set(expected(scenario).get("contributing", [])) <= factors
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_impact(scenario: str) -> None:
+    _, report = run(scenario)
+    want = expected(scenario)["impact"]
+    got = report["impact"]
+    if want is None:
+        assert got is None
+        return
+    assert got is not None
+    assert got["data_at_risk"] == want["data_at_risk"]
+    assert got["extra_bytes_estimate"] == want["extra_bytes_estimate"]
+    actual = {d["database"]: d for d in got["databases"]}
+    for db in want["databases"]:
+        assert db["database"] in actual
+        assert {k: actual[db["database"]][k] for k in IMPACT_FIELDS} == {k: db[k] for k in IMPACT_FIELDS}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_runbook_gates(scenario: str) -> None:
+    _, report = run(scenario)
+    blocked = sorted(s["step"] for s in report["recovery"] if s["blocked_by"])
+    want = expected(scenario)["recovery"]["blocked_steps"]
+    assert [s for s in blocked if s == 5] == [s for s in want if s == 5]
+    assert set(want) <= set(blocked)
+    assert [s["step"] for s in report["recovery"]] == [1, 2, 3, 4, 5]

@@ -60,9 +60,9 @@ def _from_parts(parts: list[str]) -> tuple[str | None, str | None, str]:
         if m and _valid_port(m["port"]):
             host, port = m["host"], m["port"]
     m = _HOST_PORT_FILE.match(parts[-1])
-    if m and _valid_port(m["port"]) and (host is None or host == m["host"] or port is None):
-        if port is None:
-            host, port = m["host"], m["port"]
+    # a file name <host>_<port>_memsql.log completes a node folder that gave no port
+    if m and _valid_port(m["port"]) and port is None:
+        host, port = m["host"], m["port"]
     return host, port, role
 
 

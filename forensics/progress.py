@@ -14,7 +14,8 @@ def progress_reporter() -> Iterator[Progress | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import DownloadColumn, Progress as Bar, SpinnerColumn, TextColumn, TransferSpeedColumn
+    from rich.progress import DownloadColumn, SpinnerColumn, TextColumn, TransferSpeedColumn
+    from rich.progress import Progress as Bar
 
     with Bar(SpinnerColumn(), TextColumn("{task.description}"), DownloadColumn(),
              TransferSpeedColumn(), transient=True) as bar:
@@ -38,7 +39,8 @@ def count_reporter(what: str) -> Iterator[Callable[[int, int, str], None] | None
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar
 
     with Bar(TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
              transient=True) as bar:

@@ -24,7 +24,7 @@ def _verdicts(report: Report) -> list[str]:
         lines.append(f"| {_cell(v.database)} | {v.status} | {_cell(v.phase)} | {_cell(v.cause)} | {conf} |")
     lines.append("")
     lines += [f"- {_cell(v.summary)}" for v in report.verdicts]
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _evidence(report: Report) -> list[str]:
@@ -50,7 +50,7 @@ def _impact(report: Report) -> list[str]:
     data = report.impact.to_json()
     lines = ["## Impact", ""]
     if not data:
-        return lines + ["Not computed: the bundle has no partition snapshot.", ""]
+        return [*lines, "Not computed: the bundle has no partition snapshot.", ""]
     risk = "**YES — a partition has no master**" if data["data_at_risk"] else "no"
     lines.append(f"- Data at risk: {risk}")
     lines.append(f"- Extra storage (estimate): {_bytes(data['extra_bytes_estimate'])}")
@@ -64,7 +64,7 @@ def _impact(report: Report) -> list[str]:
             f"| {_list(d['under_redundant'])} | {_list(d['over_redundant'])} | {_cell(orphans)} "
             f"| {d['extra_copies']} | {_bytes(d['extra_bytes_estimate'])} |"
         )
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _list(values: list[Any]) -> str:
@@ -92,7 +92,7 @@ def _runbook(report: Report) -> list[str]:
             lines.append("   ```sql")
             lines += [f"   {sql}" for sql in step["sql"]]
             lines.append("   ```")
-    return lines + [""]
+    return [*lines, ""]
 
 
 def render(report: Report) -> str:

@@ -84,3 +84,25 @@ def test_runbook_gates(scenario: str) -> None:
     assert [s for s in blocked if s == 5] == [s for s in want if s == 5]
     assert set(want) <= set(blocked)
     assert [s["step"] for s in report["recovery"]] == [1, 2, 3, 4, 5]
+
+
+def test_bundle_without_snapshot_still_gets_a_runbook(tmp_path: Path) -> None:
+    source = FIXTURES / "logs_only_promote_failure"
+    for log in source.glob("*_memsql.log"):
+        (tmp_path / log.name).write_bytes(log.read_bytes())
+    result = CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["impact"] is None
+    assert any("impact not computed" in w for w in report["warnings"])
+    assert [s["step"] for s in report["recovery"]] == [1, 2, 3, 4, 5]
+    assert report["recovery"][4]["blocked_by"]
+    assert [(v["phase"], v["cause"]) for v in report["verdicts"] if v["status"] == "failure"] == [
+        ("promote", "lock_timeout")
+    ]
+
+
+def test_exit_code_zero_when_nothing_failed() -> None:
+    code, report = run("rebalance_success")
+    assert code == 0
+    assert all(v["status"] == "no_failure" for v in report["verdicts"])

@@ -1,0 +1,82 @@
+"""Batch scan over the fixture bundles (SPEC §7)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from forensics.cli import main
+from forensics.scan import INCIDENTS, INPUT_STATS, find_inputs, scan_file, stats_path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def _expected_failures() -> dict[str, set[tuple[str, str, str]]]:
+    out = {}
+    for exp in sorted(FIXTURES.glob("*/expected.json")):
+        doc = json.loads(exp.read_text())
+        out[exp.parent.name] = {(v["database"], v["phase"], v["cause"])
+                                for v in doc["verdicts"] if v["status"] == "failure"}
+    return out
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
+    out = tmp_path_factory.mktemp("scan") / "incidents.parquet"
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES), "-o", str(out), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    return out, [result.output]
+
+
+def test_one_input_per_fixture_bundle() -> None:
+    inputs = find_inputs([FIXTURES])
+    assert {p.relative_to(FIXTURES).parts[0] for p in inputs} == set(_expected_failures())
+    assert len(inputs) == len(_expected_failures())
+
+
+def test_scan_finds_every_failure_with_its_phase_and_cause(scanned: tuple[Path, list[str]]) -> None:
+    out, _ = scanned
+    incidents = pl.read_parquet(out)
+    assert incidents.schema == INCIDENTS
+    for scenario, wanted in _expected_failures().items():
+        rows = incidents.filter(pl.col("input").str.contains(f"/{scenario}(/|$)"))
+        got = {(r["database"], r["phase"], r["cause"]) for r in rows.iter_rows(named=True)
+               if r["status"] == "failure"}
+        assert got == wanted, scenario
+    stats = pl.read_parquet(stats_path(out))
+    assert stats.schema == INPUT_STATS
+    assert stats.height == len(_expected_failures())
+    assert stats.get_column("error").null_count() == stats.height
+    assert (stats.get_column("lines") > 0).all()
+
+
+def test_second_run_skips_everything(scanned: tuple[Path, list[str]]) -> None:
+    out, _ = scanned
+    before = pl.read_parquet(out)
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES), "-o", str(out)])
+    assert result.exit_code == 0
+    assert f"{len(_expected_failures())} skipped as already scanned" in result.output
+    assert pl.read_parquet(out).equals(before)
+
+
+def test_scan_file_is_a_plain_call_on_a_loose_log(tmp_path: Path) -> None:
+    source = next((FIXTURES / "logs_only_promote_failure").rglob("*10.0.10.1*memsql.log*"))
+    log = tmp_path / "memsql.log"
+    shutil.copyfile(source, log)
+    result = scan_file(log)
+    assert result.stats.item(0, "error") is None
+    assert result.incidents.filter(pl.col("status") == "failure").height == 1
+    assert result.incidents.item(0, "phase") == "promote"
+
+
+def test_unreadable_input_is_recorded_not_raised(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.tar.gz"
+    bad.write_bytes(b"\x1f\x8b\x08\x00garbage")
+    result = scan_file(bad)
+    assert result.incidents.height == 0
+    assert result.stats.item(0, "error")

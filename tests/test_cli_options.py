@@ -1,0 +1,63 @@
+"""Options of analyze that change what is read: --tz, --since/--until, --redundancy, --node."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from forensics.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+LOGS_ONLY = FIXTURES / "logs_only_promote_failure"
+
+
+def _analyze(*args: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(main, ["analyze", *args, "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def _failure(report: dict[str, Any]) -> dict[str, Any]:
+    return next(v for v in report["verdicts"] if v["status"] == "failure")
+
+
+def test_tz_shifts_every_time_and_is_stated() -> None:
+    _, utc = _analyze(str(LOGS_ONLY))
+    _, berlin = _analyze(str(LOGS_ONLY), "--tz", "Europe/Berlin")
+    assert berlin["input"]["timezone"] == "Europe/Berlin"
+    assert any("Europe/Berlin" in a for a in berlin["assumptions"])
+    t_utc, t_berlin = _failure(utc)["time"], _failure(berlin)["time"]
+    assert t_utc != t_berlin
+    assert (_failure(utc)["phase"], _failure(utc)["cause"]) == (_failure(berlin)["phase"], _failure(berlin)["cause"])
+
+
+def test_unknown_tz_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["analyze", str(LOGS_ONLY), "--tz", "Mars/Olympus"])
+    assert result.exit_code == 2
+    assert "unknown time zone" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_until_before_the_rebalance_leaves_nothing_failed() -> None:
+    _, report = _analyze(str(LOGS_ONLY), "--until", "2000-01-01T00:00")
+    assert not any(v["status"] == "failure" and v["cause"] not in (None, "unknown")
+                   for v in report["verdicts"])
+
+
+def test_redundancy_option_is_used_when_the_bundle_has_none() -> None:
+    _, report = _analyze(str(LOGS_ONLY), "--redundancy", "1")
+    dbs = report["impact"]["databases"]
+    assert dbs and all(d["redundancy"] == 1 and not d["redundancy_assumed"] for d in dbs)
+
+
+def test_node_override_names_a_log_without_identity(tmp_path: Path) -> None:
+    log = next(LOGS_ONLY.glob("10.0.10.10_*"))
+    shutil.copyfile(log, tmp_path / "memsql.log")
+    _, plain = _analyze(str(tmp_path))
+    assert plain["nodes"][0]["node"].endswith("memsql.log")
+    _, named = _analyze(str(tmp_path), "--node", "memsql.log=10.0.10.10:3306")
+    assert named["nodes"][0]["node"] == "10.0.10.10:3306"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import polars as pl
@@ -10,6 +12,8 @@ import polars as pl
 from ..analysis import Report, finding_dict, iso, verdict_dict
 
 SCHEMA = "forensics.report/v1"
+#: The JSON Schema (draft 2020-12) of the document, shipped in the package.
+SCHEMA_FILE = "schema/report-v1.schema.json"
 
 
 def _files(report: Report) -> list[dict[str, Any]]:
@@ -78,3 +82,26 @@ def _default(value: Any) -> Any:
 
 def render(report: Report) -> str:
     return json.dumps(to_dict(report), indent=2, ensure_ascii=False, default=_default) + "\n"
+
+
+@cache
+def _schema_text() -> str:
+    return resources.files(__package__).joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+
+
+def schema() -> dict[str, Any]:
+    """The JSON Schema of ``forensics.report/v1`` (a fresh copy; docs/report-json.md)."""
+    result: dict[str, Any] = json.loads(_schema_text())
+    return result
+
+
+def validate(doc: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` when ``doc`` is not a valid report document.
+
+    Needs the optional ``jsonschema`` package (a dev dependency; tools that consume the
+    report can use any draft 2020-12 validator with :func:`schema` instead).
+    """
+    import jsonschema
+
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    jsonschema.validate(doc, schema(), cls=jsonschema.Draft202012Validator, format_checker=checker)

@@ -221,13 +221,18 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
             f.role = "contributing"
     winner = causes[0] if causes and causes[0].confidence >= CAUSE_THRESHOLD else None
     winner = _superseding(winner, causes)
+    losers = []
     for f in causes:
         if f is winner:
             continue
+        if winner is not None and f.cause == winner.cause and f.confidence >= CAUSE_THRESHOLD:
+            f.role = "cause"  # corroborates the winner: more evidence of the same cause
+            continue
         f.role = "alternative" if f.confidence >= 0.05 else "unrelated"
+        losers.append(f)
     if winner is not None:
         winner.role = "cause"
-        winner.alternatives = [_why_not(f, winner) for f in causes if f is not winner][:8]
+        winner.alternatives = [_why_not(f, winner) for f in losers][:8]
     return _failure_verdict(rb, winner)
 
 

@@ -16,6 +16,7 @@ import io
 import os
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -29,12 +30,27 @@ HEAD_BYTES = 64 * 1024
 CHUNK_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * 1024**3  # decompressed bytes per run; bombs stop here
 MAX_ARCHIVE_DEPTH = 2  # the bundle archive plus one nested archive (SPEC §2.1)
-MAX_RATIO = 2000  # a compressed member expanding more than this is treated as a bomb
+MAX_LAYERS = 4  # compression layers along one path (.tar.gz > .zip > .log.gz); a gzip quine stops here
+# A compressed stream expanding more than this is treated as a bomb (Apache POI's zip
+# guard uses the same 1:100 bound). Tracelogs compress about 10x with gzip or zstd; deflate
+# cannot exceed about 1030x, so a bound above that would never stop a gzip bomb.
+MAX_RATIO = 100
+RATIO_FLOOR = 16 * 1024**2  # the ratio is judged only after this many bytes (small files vary)
+# What a damaged stream raises while it is read: truncated or corrupt compressed data,
+# bad zip CRC, a tar cut short, an I/O error. Never LimitExceeded (that one must stop the run).
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, zlib.error, zstandard.ZstdError, zipfile.BadZipFile, tarfile.TarError,
+)
+ZIP_OPEN_ERRORS: tuple[type[BaseException], ...] = (*DATA_ERRORS, ValueError)
+ZIP_MEMBER_ERRORS: tuple[type[BaseException], ...] = (*DATA_ERRORS, NotImplementedError, RuntimeError)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 ZIP_MAGIC = b"PK\x03\x04"
 ZIP_EMPTY_MAGIC = b"PK\x05\x06"
+ZIP_FILE, ZIP_DIR, ZIP_LINK = 0o100000, 0o040000, 0o120000  # st_mode types in external_attr
+MEMBER_PIECE = 64 * 1024  # read size inside tar/zip members: what a damaged read may lose
+NESTED_ZIP_BYTES = 1024**3  # a zip inside a stream is read into memory; larger ones are skipped
 
 
 @dataclass
@@ -53,33 +69,67 @@ class Limits:
             )
 
 
-class _Counted(io.RawIOBase):
-    """A read-only stream that charges every byte read against the run's limits."""
+class _Guarded(io.RawIOBase):
+    """A read-only stream that turns damage (truncation, bad CRC, corrupt data) into an end
+    of stream, remembering what went wrong so the walker can report it after the member
+    was read: the bytes before the damage are still used (a cut log is still a log)."""
 
-    def __init__(self, inner: BinaryIO, limits: Limits, path: str, compressed: int | None) -> None:
+    def __init__(self, inner: BinaryIO, piece: int = 1 << 30) -> None:
         self._inner = inner
-        self._limits = limits
-        self._path = path
-        self._compressed = compressed
-        self._read = 0
+        self._piece = piece  # archive readers lose a whole request at the damage: keep it small
+        # read1 makes at most one read below: a short read before the damage is kept
+        # instead of being lost with the exception of a read that wanted more.
+        self._read = getattr(inner, "read1", inner.read)
+        self.error: str | None = None
+        self.bytes_read = 0
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
+        if self.error is not None:
+            return 0
+        try:
+            data = self._read(min(len(buffer), self._piece))
+        except DATA_ERRORS as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            return 0
         n = len(data)
         buffer[:n] = data
-        self._read += n
-        self._limits.charge(n, self._path)
-        if self._compressed and self._read > 64 * 1024**2:
-            if self._read > MAX_RATIO * max(self._compressed, 1):
-                raise LimitExceeded(
-                    f"member expands more than {MAX_RATIO}x its compressed size: "
-                    "treated as a compression bomb",
-                    self._path,
-                )
+        self.bytes_read += n
+        self._charge(n)
         return n
+
+    def _charge(self, n: int) -> None:
+        """Hook for subclasses that bound what is read."""
+
+    def damage(self, what: str) -> str | None:
+        """The skip reason to report for this stream, if it was damaged."""
+        if self.error is None:
+            return None
+        return (f"{what} after {self.bytes_read:,} bytes ({self.error}); "
+                "the part before the damage was read")
+
+
+class _Counted(_Guarded):
+    """A guarded stream that charges every byte read against the run's limits."""
+
+    def __init__(self, inner: BinaryIO, limits: Limits, path: str, compressed: int | None,
+                 piece: int = 1 << 30) -> None:
+        super().__init__(inner, piece)
+        self._limits = limits
+        self._path = path
+        self._compressed = compressed
+
+    def _charge(self, n: int) -> None:
+        self._limits.charge(n, self._path)
+        read, compressed = self.bytes_read, self._compressed
+        if compressed and read > RATIO_FLOOR and read > MAX_RATIO * compressed:
+            raise LimitExceeded(
+                f"expands more than {MAX_RATIO}x its compressed size ({compressed:,} bytes "
+                f"gave over {read:,}): treated as a compression bomb and not read",
+                self._path,
+            )
 
 
 @dataclass
@@ -154,7 +204,7 @@ class _Prefixed(io.RawIOBase):
 
 
 def _buffered(raw: io.RawIOBase) -> BinaryIO:
-    return io.BufferedReader(raw, buffer_size=1024 * 1024)  # type: ignore[arg-type]
+    return io.BufferedReader(raw, buffer_size=1024 * 1024)
 
 
 def _strip_suffix(name: str, suffixes: tuple[str, ...]) -> str:
@@ -184,18 +234,25 @@ class _Walker:
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+        self.layers = 0  # compression layers around the stream being opened
 
     def open_stream(
         self, display: str, inner: str, raw: BinaryIO, depth: int, compressed: int | None
     ) -> Iterator[Member | Skipped]:
-        head = _read_up_to(raw, 512)
+        try:
+            head = _read_up_to(raw, 512)
+        except DATA_ERRORS as exc:
+            yield Skipped(display, inner, f"unreadable: {type(exc).__name__}: {exc}")
+            return
+        stream: BinaryIO
         if isinstance(raw, io.BufferedReader) and isinstance(raw.raw, io.FileIO):
             raw.seek(0)
             stream = raw
         else:
             stream = _buffered(_Prefixed(head, raw))
         if head.startswith(GZIP_MAGIC):
-            yield from self._decompressed(display, inner, gzip.GzipFile(fileobj=stream), depth,
+            unzipped = gzip.GzipFile(fileobj=stream)
+            yield from self._decompressed(display, inner, unzipped, depth,  # type: ignore[arg-type]
                                           compressed, (".gz", ".tgz"))
         elif head.startswith(ZSTD_MAGIC):
             reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
@@ -215,12 +272,22 @@ class _Walker:
         compressed: int | None,
         suffixes: tuple[str, ...],
     ) -> Iterator[Member | Skipped]:
-        counted = _buffered(_Counted(reader, self.limits, display, compressed))
+        if self.layers >= MAX_LAYERS:
+            yield Skipped(display, inner, f"compressed more than {MAX_LAYERS} times over: "
+                                          "not followed (a compression quine or bomb)")
+            return
+        guard = _Counted(reader, self.limits, display, compressed)
         new_inner = _strip_suffix(inner, suffixes)
+        self.layers += 1
         try:
-            yield from self.open_stream(display, new_inner, counted, depth, None)
-        except (OSError, EOFError, zstandard.ZstdError) as exc:
+            yield from self.open_stream(display, new_inner, _buffered(guard), depth, None)
+        except DATA_ERRORS as exc:
             yield Skipped(display, inner, f"corrupt compressed data: {exc}")
+        finally:
+            self.layers -= 1
+        damage = guard.damage("truncated or corrupt compressed data")
+        if damage:
+            yield Skipped(display, inner, damage)
 
     def _archive(
         self, display: str, inner: str, stream: BinaryIO, head: bytes, depth: int
@@ -236,9 +303,9 @@ class _Walker:
 
     def _tar(self, display: str, stream: BinaryIO, depth: int) -> Iterator[Member | Skipped]:
         try:
-            archive = tarfile.open(fileobj=stream, mode="r|")
-            for info in archive:
-                yield from self._tar_member(display, archive, info, depth)
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                for info in archive:
+                    yield from self._tar_member(display, archive, info, depth)
         except tarfile.ReadError as exc:
             yield Skipped(display, "", f"truncated or corrupt tar archive: {exc}")
 
@@ -261,13 +328,26 @@ class _Walker:
         fh = archive.extractfile(info)
         if fh is None:
             return
-        yield from self.open_stream(f"{display}/{name}", name, fh, depth, info.size)
+        guard = _Guarded(fh, MEMBER_PIECE)  # type: ignore[arg-type]
+        yield from self.open_stream(f"{display}/{name}", name, _buffered(guard), depth, info.size)
+        damage = guard.damage("tar member cut short")
+        if damage:
+            yield Skipped(f"{display}/{name}", name, damage)
 
     def _zip(self, display: str, stream: BinaryIO, depth: int) -> Iterator[Member | Skipped]:
-        seekable = stream if _is_seekable(stream) else io.BytesIO(self._slurp(display, stream))
+        seekable: BinaryIO
+        if _is_seekable(stream):
+            seekable = stream
+        else:
+            data = self._slurp(stream)
+            if data is None:
+                yield Skipped(display, "", f"nested zip archive larger than {NESTED_ZIP_BYTES:,} "
+                                           "bytes: not read (extract it and pass the folder)")
+                return
+            seekable = io.BytesIO(data)
         try:
             archive = zipfile.ZipFile(seekable)
-        except zipfile.BadZipFile as exc:
+        except ZIP_OPEN_ERRORS as exc:
             yield Skipped(display, "", f"corrupt zip archive: {exc}")
             return
         with archive:
@@ -285,22 +365,31 @@ class _Walker:
                           "unsafe member path (absolute or '..'): ignored")
             return
         mode = (info.external_attr >> 16) & 0o170000
-        if mode in (0o120000,):
+        if mode == ZIP_DIR:
+            return
+        if mode == ZIP_LINK:
             yield Skipped(f"{display}/{name}", name, "link member: ignored, never followed")
+            return
+        if mode not in (0, ZIP_FILE):
+            yield Skipped(f"{display}/{name}", name, "device or special member: ignored")
             return
         try:
             fh = archive.open(info)
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError) as exc:
+        except ZIP_MEMBER_ERRORS as exc:
             yield Skipped(f"{display}/{name}", name, f"unreadable zip member: {exc}")
             return
-        counted = _buffered(_Counted(fh, self.limits, f"{display}/{name}", info.compress_size))  # type: ignore[arg-type]
-        yield from self.open_stream(f"{display}/{name}", name, counted, depth, None)
+        guard = _Counted(fh, self.limits, f"{display}/{name}", info.compress_size,  # type: ignore[arg-type]
+                         MEMBER_PIECE)
+        yield from self.open_stream(f"{display}/{name}", name, _buffered(guard), depth, None)
+        damage = guard.damage("corrupt zip member")
+        if damage:
+            yield Skipped(f"{display}/{name}", name, damage)
 
-    def _slurp(self, display: str, stream: BinaryIO) -> bytes:
-        data = _read_up_to(stream, self.limits.max_bytes + 1)
-        if len(data) > self.limits.max_bytes:
-            raise LimitExceeded("nested zip archive larger than --max-bytes", display)
-        return data
+    def _slurp(self, stream: BinaryIO) -> bytes | None:
+        """A nested zip (zip needs random access) read into memory, or None if too big."""
+        limit = min(self.limits.max_bytes, NESTED_ZIP_BYTES)
+        data = _read_up_to(stream, limit + 1)
+        return None if len(data) > limit else data
 
 
 def _is_seekable(stream: BinaryIO) -> bool:

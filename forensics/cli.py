@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .errors import ForensicsError, InputError, RuleError, UsageError
+from .errors import ForensicsError, UsageError
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 F = TypeVar("F", bound=Callable[..., Any])
@@ -27,6 +27,11 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _os_message(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    return f"{exc.filename}: {what}" if exc.filename is not None else what
+
+
 def error_boundary(func: F) -> F:
     """One place where exceptions become messages and exit codes; no tracebacks."""
 
@@ -35,25 +40,27 @@ def error_boundary(func: F) -> F:
         debug = bool(click.get_current_context().find_root().params.get("debug"))
         try:
             return func(*args, **kwargs)
-        except (InputError, RuleError, UsageError) as exc:
-            if debug:
-                traceback.print_exc()
-            _fail(str(exc), EXIT_USAGE)
-        except ForensicsError as exc:
-            if debug:
-                traceback.print_exc()
-            _fail(str(exc), EXIT_USAGE)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except KeyboardInterrupt:
             _fail("interrupted", 130)
-        except Exception as exc:  # the boundary: anything else is our bug
+        except Exception as exc:  # the boundary: nothing gets past as a traceback
             if debug:
                 traceback.print_exc()
-            _fail(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-                  EXIT_INTERNAL)
+            message, code = describe(exc)
+            _fail(message, code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def describe(exc: BaseException) -> tuple[str, int]:
+    """The one-line message and exit code for an exception that reached the boundary."""
+    if isinstance(exc, ForensicsError):  # InputError, RuleError, UsageError, LimitExceeded
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, OSError):  # a path we were told to read or write is not usable
+        return _os_message(exc), EXIT_USAGE
+    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+            EXIT_INTERNAL)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -79,8 +86,13 @@ def _load(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     with progress_reporter() as progress:
-        return load_bundle(list(bundle), tz=zone, node_tz=per_node, node_overrides=overrides,
-                           max_bytes=max_bytes, progress=progress)
+        loaded = load_bundle(list(bundle), tz=zone, node_tz=per_node, node_overrides=overrides,
+                             max_bytes=max_bytes, progress=progress)
+    # TODO(loader): belongs in loader._assemble so that library callers get it too.
+    from .consistency import overlap_warnings
+
+    loaded.warnings.extend(overlap_warnings(loaded.files))
+    return loaded
 
 
 def _split_tz(values: tuple[str, ...]) -> tuple[str, dict[str, str]]:
@@ -169,8 +181,8 @@ def analyze(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
     2: unusable input; 3: internal error.
     """
     from .analysis import analyze_bundle
-    from .rules import load_rules
     from .outputs import write_outputs
+    from .rules import load_rules
 
     zone, _ = _split_tz(tz)
     ruleset = load_rules([Path(d) for d in rules_dir])

@@ -26,8 +26,15 @@ def filter_events(frame: pl.DataFrame, *, level: str | None = None,
         try:
             frame = frame.filter(pl.col("message").str.contains(pattern))
         except pl.exceptions.ComputeError as exc:
-            raise UsageError(f"invalid --grep regex {pattern!r}: {exc}") from exc
+            raise UsageError(f"invalid --grep regex {pattern!r}: {_regex_problem(exc)}") from exc
     return frame
+
+
+def _regex_problem(exc: Exception) -> str:
+    """The one line of a Polars regex error that says what is wrong."""
+    lines = [ln.strip() for ln in str(exc).splitlines()]
+    found = [ln.removeprefix("error:").strip() for ln in lines if ln.startswith("error:")]
+    return found[0] if found else (lines[0] if lines else "invalid regex")
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
@@ -46,11 +53,17 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write through a temporary file in the same folder, then rename over ``path``."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise UsageError(f"cannot write here: {exc.strerror or exc}", str(path)) from exc
     os.close(fd)
     try:
         write(Path(tmp))
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise UsageError(f"cannot write here: {exc.strerror or exc}", str(path)) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

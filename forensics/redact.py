@@ -17,7 +17,17 @@ import polars as pl
 
 from .analysis import Report
 
-IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+# Where a name may sit inside a longer token: sdb-report node folders are
+# ``[node-]<host>-<ROLE>`` and other folders ``<host>-<port>`` (forensics/nodes.py), so
+# ``-LEAF`` or ``-3306`` after a host and ``node-`` before it still delimit the name; a dot
+# followed by a letter too (``db.table``, ``host.domain``), but not by a digit (longer IPs).
+_ROLE_SUFFIX = (r"-(?i:MA|CA|LEAF|AGGREGATOR|MASTER|MasterAggregator|master-aggregator|"
+                r"ChildAggregator|child-aggregator)(?![A-Za-z0-9])")
+_BEFORE = r"(?:(?<![A-Za-z0-9.\-])|(?<=(?<![A-Za-z0-9.\-])node-))"
+_PORT_SUFFIX = r"-\d{4,5}(?![0-9])"  # the `<host>-<port>` folder form (SPEC §2.3)
+_AFTER = rf"(?:(?={_ROLE_SUFFIX}|{_PORT_SUFFIX})|(?![A-Za-z0-9\-]|\.[0-9]))"
+NODE_PREFIX = "node-"
 SYSTEM_DATABASES = {"cluster", "information_schema", "memsql", "sharding", "mysql"}
 ROLE_PREFIX = {"master_aggregator": "ma", "child_aggregator": "agg", "leaf": "leaf"}
 
@@ -28,7 +38,7 @@ class Redactor:
         self.ips: dict[str, str] = {}
         words = sorted(self.names, key=lambda w: (-len(w), w))
         body = "|".join(re.escape(w) for w in words) if words else r"(?!x)x"
-        self.pattern = re.compile(rf"(?<![A-Za-z0-9.\-])(?:{body})(?![A-Za-z0-9\-]|\.[A-Za-z0-9])")
+        self.pattern = re.compile(rf"{_BEFORE}(?:{body}){_AFTER}")
 
     def _ip(self, match: re.Match[str]) -> str:
         ip = match.group(0)
@@ -41,26 +51,43 @@ class Redactor:
         return IPV4.sub(self._ip, value)
 
 
-def _hosts(report: Report) -> dict[str, str]:
+def _node_names(report: Report) -> set[str]:
     b = report.bundle
-    roles = dict(zip(b.nodes.get_column("node").to_list(), b.nodes.get_column("role").to_list(), strict=True))
-    nodes: set[str] = set(roles)
+    nodes: set[str] = set(b.nodes.get_column("node").to_list())
     for frame, col in ((b.partitions, "node"), (b.steps, "target"), (b.leaves, "node"),
                        (b.leaves, "pair"), (b.events, "target"), (b.files, "node")):
         nodes.update(v for v in frame.get_column(col).drop_nulls().unique().to_list() if v)
-    by_host: dict[str, str] = {}
-    for node in sorted(nodes):
-        host = node.rsplit(":", 1)[0] if ":" in node else node
-        if "/" in host or not host:
-            continue
-        by_host.setdefault(host, roles.get(node, "leaf" if host not in by_host else by_host[host]))
+    return nodes
+
+
+def _host_of(node: str) -> str | None:
+    host = node.rsplit(":", 1)[0] if ":" in node else node
+    return None if "/" in host or not host else host
+
+
+def _hosts(report: Report) -> dict[str, str]:
+    """host -> pseudonym; ``node-h`` and ``h`` (a node folder read two ways) share one."""
+    b = report.bundle
+    roles = dict(zip(b.nodes.get_column("node").to_list(), b.nodes.get_column("role").to_list(), strict=True))
+    host_roles: dict[str, str | None] = {}
+    for node in sorted(_node_names(report)):
+        host = _host_of(node)
+        if host is not None and host_roles.get(host) is None:
+            host_roles[host] = roles.get(node)
+    def key(host: str) -> str:
+        bare = host.removeprefix(NODE_PREFIX)
+        return bare if bare != host and bare in host_roles else host
+    by_key: dict[str, str] = {}
+    for host, role in sorted(host_roles.items()):
+        if role is not None or key(host) not in by_key:
+            by_key[key(host)] = role or by_key.get(key(host)) or "leaf"
     counters: dict[str, int] = {}
-    out: dict[str, str] = {}
-    for host, role in sorted(by_host.items(), key=lambda kv: (kv[1] != "master_aggregator", kv[0])):
+    pseudonyms: dict[str, str] = {}
+    for k, role in sorted(by_key.items(), key=lambda kv: (kv[1] != "master_aggregator", kv[0])):
         prefix = ROLE_PREFIX.get(role, "host")
         counters[prefix] = counters.get(prefix, 0) + 1
-        out[host] = f"{prefix}-{counters[prefix]}"
-    return out
+        pseudonyms[k] = f"{prefix}-{counters[prefix]}"
+    return {host: pseudonyms[key(host)] for host in host_roles}
 
 
 def _databases(report: Report) -> dict[str, str]:

@@ -1,0 +1,179 @@
+"""``--redact`` (SPEC §9): hosts, IPs and database names become consistent pseudonyms in
+JSON, Markdown and HTML (evidence lines too), and the verdict does not change.
+
+The original names are collected from the *unredacted* bundle frames (nodes, partitions,
+steps, files, leaves), not from the redactor's own list, so a name the redactor forgot
+is caught. In the HTML only the report's own text is searched: the embedded plotly.js
+bundle is left out (it is library code, not report content).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from forensics.analysis import Report, analyze
+from forensics.redact import Redactor, redact_report
+from forensics.report import html as html_report
+from forensics.report import json as json_report
+from forensics.report import markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "fixtures"
+# Several bundle forms: sdb-report tar.gz with `node-<host>-<ROLE>` folders, a zip of
+# tab-separated outputs named by IP, a plain folder of host names whose database is
+# called "events" (a word the report itself uses), and DDL evidence naming `db.table`.
+CASES = ["promote_lsn_timeout", "copy_network_error", "drop_storage_error",
+         "copy_lock_timeout_optimize"]
+IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+SYSTEM_DATABASES = {"cluster", "information_schema", "memsql", "sharding", "mysql"}
+# Report wording that a database may happen to be named after (the word, not the name).
+TEMPLATE_PHRASES = ["log lines kept as events", "pointer-events"]
+
+
+@cache
+def _reports(name: str) -> tuple[Report, Report]:
+    report = analyze(FIXTURES / name)
+    return report, redact_report(report)
+
+
+@cache
+def _rendered(name: str) -> dict[str, str]:
+    _, redacted = _reports(name)
+    return {"json": json_report.render(redacted), "md": markdown.render(redacted),
+            "html": _report_text(html_report.render(redacted))}
+
+
+class _TextOf(HTMLParser):
+    """Text, attribute values and script data of a page, except the plotly.js bundle."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.parts.extend(v for _, v in attrs if v)
+
+    def handle_data(self, data: str) -> None:
+        if len(data) > 500_000 or "plotly.js v" in data[:2000]:
+            return  # the embedded library
+        self.parts.append(data)
+
+
+def _report_text(page: str) -> str:
+    parser = _TextOf()
+    parser.feed(page)
+    return "\n".join(parser.parts)
+
+
+def _hosts(node: str | None) -> set[str]:
+    if not node or "/" in node:
+        return set()
+    return {node.rsplit(":", 1)[0] if ":" in node else node}
+
+
+def original_names(report: Report) -> set[str]:
+    """Hosts, IPs and user database names of the unredacted bundle."""
+    b = report.bundle
+    names: set[str] = set()
+    for frame, col in ((b.nodes, "node"), (b.partitions, "node"), (b.steps, "target"),
+                       (b.files, "node"), (b.leaves, "node")):
+        for value in frame.get_column(col).drop_nulls().unique().to_list():
+            names |= _hosts(value)
+    for frame in (b.partitions, b.steps):
+        names.update(frame.get_column("database").drop_nulls().unique().to_list())
+    evidence = " ".join(e["text"] or "" for f in report.findings for e in f.evidence)
+    names.update(IPV4.findall(evidence))
+    return names - SYSTEM_DATABASES
+
+
+def _occurrences(name: str, text: str) -> list[str]:
+    for phrase in TEMPLATE_PHRASES:
+        text = text.replace(phrase, " ")
+    word = rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])"
+    return [text[max(m.start() - 40, 0): m.end() + 40] for m in re.finditer(word, text)]
+
+
+@pytest.mark.parametrize("name", CASES)
+@pytest.mark.parametrize("fmt", ["json", "md", "html"])
+def test_no_original_name_survives(name: str, fmt: str) -> None:
+    report, _ = _reports(name)
+    names = original_names(report)
+    assert len(names) >= 3, names  # the fixture really names hosts and databases
+    text = _rendered(name)[fmt]
+    leaks = {n: _occurrences(n, text)[:2] for n in sorted(names) if _occurrences(n, text)}
+    assert not leaks, f"{name} {fmt}: {leaks}"
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_verdict_unchanged_modulo_pseudonyms(name: str) -> None:
+    report, _ = _reports(name)
+    plain = json.loads(json_report.render(report))
+    red = json.loads(_rendered(name)["json"])
+    keys = ("status", "phase", "cause", "finding")
+    assert [{k: v[k] for k in keys} for v in plain["verdicts"]] == \
+           [{k: v[k] for k in keys} for v in red["verdicts"]]
+    assert plain["exit_code"] == red["exit_code"]
+    assert [f["rule"] for f in plain["findings"]] == [f["rule"] for f in red["findings"]]
+    assert len(plain["input"]["files"]) == len(red["input"]["files"])
+    # the database names map one-to-one onto pseudonyms
+    dbs = {(p["database"], r["database"]) for p, r in zip(plain["verdicts"], red["verdicts"], strict=True)}
+    assert len({p for p, _ in dbs}) == len({r for _, r in dbs})
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_pseudonyms_are_consistent_across_outputs(name: str) -> None:
+    red = json.loads(_rendered(name)["json"])
+    nodes = {n["node"] for n in red["nodes"]}
+    assert nodes, "no nodes"
+    for node in nodes:
+        assert re.fullmatch(r"(ma|agg|leaf|host|ip)-\d+(:\d+)?", node), node
+        host = node.rsplit(":", 1)[0]
+        assert host in _rendered(name)["md"] or host in _rendered(name)["html"]
+    for verdict in red["verdicts"]:
+        if verdict["database"] is not None:
+            assert re.fullmatch(r"db-\d+", verdict["database"])
+
+
+def test_evidence_lines_are_redacted() -> None:
+    report, redacted = _reports("copy_network_error")
+    plain_lines = [e["text"] for f in report.findings for e in f.evidence]
+    red_lines = [e["text"] for f in redacted.findings for e in f.evidence]
+    assert len(plain_lines) == len(red_lines) > 0
+    assert any(IPV4.search(t or "") for t in plain_lines)
+    assert not any(IPV4.search(t or "") for t in red_lines)
+
+
+def test_frames_are_redacted_too() -> None:
+    report, redacted = _reports("promote_lsn_timeout")
+    names = original_names(report)
+    for frame in (redacted.bundle.files, redacted.bundle.nodes, redacted.bundle.steps):
+        text = frame.select(pl.col(pl.String)).write_csv()
+        assert not [n for n in names if _occurrences(n, text)]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("node-sdb-leaf-1-LEAF/memsqlTracelogs/node-sdb-leaf-1_3306_memsql.log",
+         "leaf-1-LEAF/memsqlTracelogs/leaf-1_3306_memsql.log"),
+        ("sdb-leaf-1-LEAF/x", "leaf-1-LEAF/x"),
+        ("copy to 10.0.0.7:3306 from sdb-leaf-1", "copy to ip-1:3306 from leaf-1"),
+        ("cluster-127.0.0.1.tgz", "cluster-ip-1.tgz"),
+        ("rebalance of sales:7 failed, sales_7 dropped", "rebalance of db-1:7 failed, db-1_7 dropped"),
+        ("salesforce and resales are other words", "salesforce and resales are other words"),
+        ("OPTIMIZE TABLE sales.orders; `sales`.`x`", "OPTIMIZE TABLE db-1.orders; `db-1`.`x`"),
+        ("version 10.0.0.7.1 and 10.0.0.70", "version 10.0.0.7.1 and ip-1"),
+        ("sdb-leaf-10 is not sdb-leaf-1", "sdb-leaf-10 is not leaf-1"),
+        ("sdb-leaf-1-3306/memsql.log, sales-report", "leaf-1-3306/memsql.log, sales-report"),
+    ],
+)
+def test_redactor_boundaries(text: str, expected: str) -> None:
+    redactor = Redactor({"sdb-leaf-1": "leaf-1", "node-sdb-leaf-1": "leaf-1"}, {"sales": "db-1"})
+    assert redactor.text(text) == expected

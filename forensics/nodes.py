@@ -27,11 +27,11 @@ ROLE_SUFFIXES = {
 
 _HOST = r"(?:\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z][A-Za-z0-9.\-]*?|[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z][A-Za-z0-9.\-]*?)"
 _NODE_FOLDER = re.compile(
-    rf"^(?:node-)?(?P<host>{_HOST})-(?P<role>MA|CA|LEAF|AGGREGATOR|MASTER|MasterAggregator|"
+    rf"^(?P<host>{_HOST})-(?P<role>MA|CA|LEAF|AGGREGATOR|MASTER|MasterAggregator|"
     r"master-aggregator|ChildAggregator|child-aggregator)$",
     re.IGNORECASE,
 )
-_HOST_PORT_PART = re.compile(rf"^(?P<host>{_HOST})[_:\-](?P<port>\d{{4,5}})$")
+_HOST_PORT_PART = re.compile(rf"^(?P<host>{_HOST})(?P<sep>[_:\-])(?P<port>\d{{4,5}})$")
 _HOST_PORT_FILE = re.compile(rf"^(?P<host>{_HOST})[_:\-](?P<port>\d{{4,5}})[_\-.]")
 
 
@@ -43,8 +43,24 @@ class NodeId:
     from_path: bool = False  # no identity found: the node is the file's path
 
 
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+
+
 def _valid_port(port: str) -> bool:
     return 1024 <= int(port) <= 65535
+
+
+def _plausible_host(host: str, separator: str) -> bool:
+    """Ticket folders such as ``INC-20417`` or ``CASE-881`` are not ``host-port``."""
+    if separator != "-":
+        return True
+    return bool(_IPV4.match(host)) or any(c.islower() for c in host)
+
+
+def _clean_host(host: str) -> str:
+    """``node-127.0.0.1`` (sdb-report folder style) is the host 127.0.0.1."""
+    rest = host[5:] if host.lower().startswith("node-") else host
+    return rest if _IPV4.match(rest) else host
 
 
 def _from_parts(parts: list[str]) -> tuple[str | None, str | None, str]:
@@ -53,16 +69,16 @@ def _from_parts(parts: list[str]) -> tuple[str | None, str | None, str]:
     for part in parts[:-1]:
         m = _NODE_FOLDER.match(part)
         if m:
-            host = m["host"]
+            host = _clean_host(m["host"])
             role = ROLE_SUFFIXES.get(m["role"].lower(), "unknown")
             continue
         m = _HOST_PORT_PART.match(part)
-        if m and _valid_port(m["port"]):
-            host, port = m["host"], m["port"]
+        if m and _valid_port(m["port"]) and _plausible_host(m["host"], m["sep"]):
+            host, port = _clean_host(m["host"]), m["port"]
     m = _HOST_PORT_FILE.match(parts[-1])
     # a file name <host>_<port>_memsql.log completes a node folder that gave no port
     if m and _valid_port(m["port"]) and port is None:
-        host, port = m["host"], m["port"]
+        host, port = _clean_host(m["host"]), m["port"]
     return host, port, role
 
 

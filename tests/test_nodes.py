@@ -40,3 +40,21 @@ def test_parse_overrides_rejects_bad_values() -> None:
 def test_resolve_ports_only_when_unique() -> None:
     assert resolve_ports("leaf-1", ["leaf-1:3306", "leaf-2:3306"]) == "leaf-1:3306"
     assert resolve_ports("leaf-1", ["leaf-1:3306", "leaf-1:3307"]) == "leaf-1"
+
+
+@pytest.mark.parametrize(
+    "inner,node",
+    [
+        ("INC-20417/logs/10.0.4.10_3306_memsql.log", "10.0.4.10:3306"),  # a ticket folder is no host
+        ("CASE-881/memsql.log", "CASE-881/memsql.log"),
+        ("node-127.0.0.1-MA/memsqlTracelogs/127.0.0.1_3306_memsql.log", "127.0.0.1:3306"),
+        ("r/node-sdb-leaf-1-LEAF/memsqlTracelogs/node-sdb-leaf-1_3306_memsql.log", "node-sdb-leaf-1:3306"),
+    ],
+)
+def test_ticket_folders_and_node_prefixes(inner: str, node: str) -> None:
+    assert identify(inner).node == node
+
+
+def test_folder_and_file_name_agree_on_the_host() -> None:
+    folder_only = identify("r/node-sdb-leaf-1-LEAF/showVariables.json")
+    assert folder_only.node == "node-sdb-leaf-1" and folder_only.host_only

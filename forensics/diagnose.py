@@ -135,8 +135,8 @@ def score(row: dict[str, Any], phases: list[str], rb: Rebalance,
              _time_score(row.get("ts"), rb, whole=factor), _phase_score(phases, rb)]
     value = 1.0
     reasons = []
-    for factor, why in parts:
-        value *= factor
+    for weight, why in parts:
+        value *= weight
         if why:
             reasons.append(why)
     return value, reasons

@@ -20,15 +20,16 @@ def progress_reporter() -> Iterator[Progress | None]:
     with Bar(SpinnerColumn(), TextColumn("{task.description}"), DownloadColumn(),
              TransferSpeedColumn(), transient=True) as bar:
         task = bar.add_task("reading", total=None)
-        state = {"path": "", "done": 0, "current": 0}
+        current_path = [""]
+        sizes = [0, 0]  # bytes of finished members, bytes of the current one
 
         def update(path: str, read: int) -> None:
-            if path != state["path"]:
-                state["done"] = int(state["done"]) + int(state["current"])
-                state["path"], state["current"] = path, 0
-            state["current"] = read
+            if path != current_path[0]:
+                sizes[0] += sizes[1]
+                current_path[0], sizes[1] = path, 0
+            sizes[1] = read
             name = path.rsplit("/", 1)[-1]
-            bar.update(task, completed=int(state["done"]) + read, description=f"reading {name}")
+            bar.update(task, completed=sizes[0] + read, description=f"reading {name}")
 
         yield update
 

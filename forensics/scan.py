@@ -21,15 +21,18 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 import polars as pl
+
+from .schemas import _schema
 
 from .errors import ForensicsError
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip")
 FINGERPRINT_BYTES = 1024 * 1024
 
-INCIDENTS = pl.Schema(
+INCIDENTS = _schema(
     {
         "input": pl.String,
         "input_hash": pl.String,
@@ -47,7 +50,7 @@ INCIDENTS = pl.Schema(
     }
 )
 
-INPUT_STATS = pl.Schema(
+INPUT_STATS = _schema(
     {
         "input": pl.String,
         "input_hash": pl.String,
@@ -130,7 +133,7 @@ def _looks_like_bundle(children: list[Path]) -> bool:
     return False
 
 
-def _file_fingerprint(path: Path, digest: hashlib._Hash) -> None:
+def _file_fingerprint(path: Path, digest: Any) -> None:
     size = path.stat().st_size
     digest.update(f"{size}\0".encode())
     with path.open("rb") as fh:

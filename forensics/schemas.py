@@ -8,13 +8,20 @@ time-zone assumption, SPEC §2.4); parsers may produce naive local times first.
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
+
+
+def _schema(columns: dict[str, Any]) -> pl.Schema:
+    return pl.Schema(columns)
+
 
 UTC_US = pl.Datetime("us", "UTC")
 LOCAL_US = pl.Datetime("us")
 
 #: One row per kept tracelog line.
-EVENTS = pl.Schema(
+EVENTS = _schema(
     {
         "node": pl.String,  # host:port (or the file's path when no identity is known)
         "file": pl.String,  # member path inside the bundle
@@ -36,7 +43,7 @@ EVENTS = pl.Schema(
 )
 
 #: Per file, per minute, per level line counts (everything, kept or not).
-LINE_COUNTS = pl.Schema(
+LINE_COUNTS = _schema(
     {
         "node": pl.String,
         "file": pl.String,
@@ -47,7 +54,7 @@ LINE_COUNTS = pl.Schema(
 )
 
 #: One row per rebalance step (status output, plan or reconstructed from logs).
-STEPS = pl.Schema(
+STEPS = _schema(
     {
         "database": pl.String,
         "action": pl.String,  # as written, upper case: PROMOTE PARTITION WITH DROP FORCE
@@ -65,7 +72,7 @@ STEPS = pl.Schema(
 )
 
 #: One row per partition copy in a snapshot.
-PARTITIONS = pl.Schema(
+PARTITIONS = _schema(
     {
         "database": pl.String,
         "ordinal": pl.Int64,  # null for a reference database copy
@@ -79,7 +86,7 @@ PARTITIONS = pl.Schema(
 )
 
 #: One row per input member.
-FILES = pl.Schema(
+FILES = _schema(
     {
         "path": pl.String,
         "kind": pl.String,  # memsql_log / rebalance_status / ... / unknown (comma list for multi-table files)
@@ -95,7 +102,7 @@ FILES = pl.Schema(
 )
 
 #: SHOW LEAVES.
-LEAVES = pl.Schema(
+LEAVES = _schema(
     {
         "node": pl.String,
         "availability_group": pl.Int64,
@@ -106,10 +113,10 @@ LEAVES = pl.Schema(
 )
 
 #: SHOW VARIABLES (only the names the analysis uses are needed, all are kept).
-VARIABLES = pl.Schema({"name": pl.String, "value": pl.String, "node": pl.String, "source": pl.String})
+VARIABLES = _schema({"name": pl.String, "value": pl.String, "node": pl.String, "source": pl.String})
 
 #: Disk usage per database (ordinal null) or per partition.
-DISK_USAGE = pl.Schema(
+DISK_USAGE = _schema(
     {
         "database": pl.String,
         "ordinal": pl.Int64,

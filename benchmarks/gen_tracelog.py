@@ -99,11 +99,22 @@ FAILURE = [
 ]
 
 
-def lines(size_bytes: int, seed: int = 7) -> Iterator[str]:
-    """Tracelog lines totalling about ``size_bytes`` bytes (newlines included)."""
+def records(
+    size_bytes: int,
+    seed: int = 7,
+    *,
+    start: datetime = START,
+    uptime: int = 3_650_171,
+    failure: bool = True,
+) -> Iterator[tuple[int, datetime, str, str]]:
+    """(uptime_us, time, level, message) of lines totalling about ``size_bytes`` bytes.
+
+    ``failure=False`` leaves out the synthetic rebalance failure (the bundle generator
+    buries a fixture's story instead).
+    """
     rng = random.Random(seed)
     kinds = [k for k, w in NOISE_WEIGHTS for _ in range(w)]
-    uptime, now, written, seq, failed = 3_650_171, START, 0, 0, False
+    now, written, seq, failed = start, 0, 0, not failure
     while written < size_bytes:
         seq += 1
         step = rng.randint(50, 20_000)
@@ -112,11 +123,16 @@ def lines(size_bytes: int, seed: int = 7) -> Iterator[str]:
         if not failed and written >= size_bytes // 2:
             failed = True
             for level, msg in FAILURE:
-                yield _format(uptime, now, level, msg)
+                yield uptime, now, level, msg
         level, msg = _noise(rng, rng.choice(kinds), seq)
-        line = _format(uptime, now, level, msg)
-        written += len(line) + 1
-        yield line
+        written += len(msg) + 40  # uptime, stamp, level and newline
+        yield uptime, now, level, msg
+
+
+def lines(size_bytes: int, seed: int = 7, **kw: object) -> Iterator[str]:
+    """Tracelog lines totalling about ``size_bytes`` bytes (newlines included)."""
+    for uptime, now, level, msg in records(size_bytes, seed, **kw):  # type: ignore[arg-type]
+        yield _format(uptime, now, level, msg)
 
 
 def _format(uptime: int, now: datetime, level: str, msg: str) -> str:

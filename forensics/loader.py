@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
-from . import schemas
+from . import bundle, schemas
 from .bundle import Limits, Member, Skipped, iter_members
 from .errors import InputError, UsageError
 from .nodes import NodeId, identify, resolve_ports
@@ -105,7 +110,9 @@ def check_timezone(zone: str) -> str:
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(f"unknown time zone {zone!r} (use an IANA name such as UTC or Europe/Berlin)") from exc
+        raise UsageError(
+            f"unknown time zone {zone!r} (use an IANA name such as UTC or Europe/Berlin)"
+        ) from exc
     return zone
 
 
@@ -136,20 +143,92 @@ def load_bundle(
         check_timezone(zone)
     limits = Limits() if max_bytes is None else Limits(max_bytes=max_bytes)
     acc = _Acc()
-    for item in iter_members(path_list, limits):
-        if isinstance(item, Skipped):
-            _skip(acc, item.path, identify(item.inner, node_overrides), item.reason, 0)
-            acc.warnings.append(f"{item.path}: {item.reason}")
-            continue
-        _load_member(acc, item, tz, node_tz or {}, node_overrides, progress)
+    reader = _MemberReader(tz, node_tz or {}, node_overrides, _locked(progress))
+    # Files of a directory are read on worker threads (Polars releases the GIL), each
+    # file's members in order; contributions are folded in the walk order, so the result
+    # does not depend on timing. An archive given as one file is read sequentially.
+    with ThreadPoolExecutor(max_workers=_FILE_WORKERS) as pool:
+        futures = [pool.submit(reader.read_all, source) for source in _sources(path_list, limits)]
+        for future in futures:
+            for outcome in future.result():
+                outcome(acc)
     return _assemble(acc, [str(p) for p in path_list], tz)
+
+
+_FILE_WORKERS = max(1, min(4, os.cpu_count() or 1))
+Outcome = Callable[[_Acc], None]  # a member's contribution, folded into the accumulator
+
+
+def _sources(
+    paths: Sequence[str | os.PathLike[str]], limits: Limits
+) -> Iterator[Callable[[], Iterator[Member | Skipped]]]:
+    """One member source per file of the inputs, in the order of ``iter_members``."""
+    for given in paths:
+        path = Path(given)
+        if path.is_dir() and not path.is_symlink():
+            base = path.name or str(path)
+            for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
+                dirnames.sort()
+                for filename in sorted(filenames):
+                    full = Path(dirpath, filename)
+                    inner = full.relative_to(path).as_posix()
+                    yield partial(_file_members, full, f"{base}/{inner}", inner, limits)
+        else:
+            yield partial(iter_members, [given], limits)
+
+
+def _file_members(
+    full: Path, display: str, inner: str, limits: Limits
+) -> Iterator[Member | Skipped]:
+    return bundle._open_file(bundle._Walker(limits), full, display, inner)
+
+
+def _locked(progress: Progress | None) -> Progress | None:
+    if progress is None:
+        return None
+    lock = threading.Lock()
+
+    def report(path: str, read: int) -> None:
+        with lock:
+            progress(path, read)
+
+    return report
+
+
+@dataclass
+class _MemberReader:
+    tz: str
+    node_tz: Mapping[str, str]
+    overrides: Mapping[str, str] | None
+    progress: Progress | None
+
+    def read_all(self, source: Callable[[], Iterator[Member | Skipped]]) -> list[Outcome]:
+        out: list[Outcome] = []
+        for item in source():
+            if isinstance(item, Skipped):
+                out.append(partial(_skipped_item, item, self.overrides))
+            else:
+                out.append(_read_member(item, self.tz, self.node_tz, self.overrides, self.progress))
+        return out
+
+
+def _skipped_item(item: Skipped, overrides: Mapping[str, str] | None, acc: _Acc) -> None:
+    _skip(acc, item.path, identify(item.inner, overrides), item.reason, 0)
+    acc.warnings.append(f"{item.path}: {item.reason}")
 
 
 def _skip(acc: _Acc, path: str, node: NodeId, reason: str, size: int) -> None:
     acc.files.append(
-        {"path": path, "kind": "unknown", "node": None if node.from_path else node.node,
-         "role": node.role, "bytes": size, "lines": None, "unparsed_lines": None,
-         "skipped_reason": reason}
+        {
+            "path": path,
+            "kind": "unknown",
+            "node": None if node.from_path else node.node,
+            "role": node.role,
+            "bytes": size,
+            "lines": None,
+            "unparsed_lines": None,
+            "skipped_reason": reason,
+        }
     )
 
 
@@ -161,29 +240,37 @@ def _looks_binary(head: bytes) -> bool:
     return control / len(sample) > 0.10
 
 
-def _load_member(
-    acc: _Acc,
+def _read_member(
     member: Member,
     tz: str,
     node_tz: Mapping[str, str],
     overrides: Mapping[str, str] | None,
     progress: Progress | None,
-) -> None:
+) -> Outcome:
+    """Read one member (any thread); returns what it adds to the accumulator."""
     node = identify(member.inner, overrides)
     head = member.head()
     if not head:
-        _skip(acc, member.path, node, "empty file", 0)
-        return
+        return partial(_skip, path=member.path, node=node, reason="empty file", size=0)
     if tracelog.sniff(head):
-        _load_tracelog(acc, member, node, _zone_for(node, tz, node_tz), progress)
-    elif _looks_binary(head):
-        _skip(acc, member.path, node, "binary content: not a tracelog or table", len(head))
-        acc.warnings.append(f"{member.path}: binary content, skipped")
-    elif tables.sniff(head.decode("utf-8", "replace")):
-        _load_tables(acc, member, node)
-    else:
-        first = head.split(b"\n", 1)[0][:80].decode("utf-8", "replace").strip()
-        _skip(acc, member.path, node, f"{UNRECOGNISED} (first line: {first!r})", len(head))
+        return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress)
+    if _looks_binary(head):
+        return partial(_binary, member.path, node, len(head))
+    if tables.sniff(head.decode("utf-8", "replace")):
+        return _read_tables(member, node)
+    first = head.split(b"\n", 1)[0][:80].decode("utf-8", "replace").strip()
+    return partial(
+        _skip,
+        path=member.path,
+        node=node,
+        reason=f"{UNRECOGNISED} (first line: {first!r})",
+        size=len(head),
+    )
+
+
+def _binary(path: str, node: NodeId, size: int, acc: _Acc) -> None:
+    _skip(acc, path, node, "binary content: not a tracelog or table", size)
+    acc.warnings.append(f"{path}: binary content, skipped")
 
 
 def _counted(chunks: Iterator[bytes], path: str, progress: Progress | None) -> Iterator[bytes]:
@@ -202,55 +289,88 @@ def _duplicate_of(acc: _Acc, key: tuple[int, str], path: str) -> str | None:
     return None
 
 
-def _load_tracelog(
-    acc: _Acc, member: Member, node: NodeId, zone: str, progress: Progress | None
-) -> None:
+def _read_tracelog(member: Member, node: NodeId, zone: str, progress: Progress | None) -> Outcome:
     finger = _Fingerprint()
     chunks = finger.wrap(_counted(member.chunks(), member.path, progress))
     result = tracelog.parse_tracelog(chunks, path=member.path, node=node.node, tz=zone)
-    original = _duplicate_of(acc, finger.key(), member.path)
+    return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result)
+
+
+def _add_tracelog(
+    path: str,
+    node: NodeId,
+    key: tuple[int, str],
+    length: int,
+    result: tracelog.TracelogResult,
+    acc: _Acc,
+) -> None:
+    original = _duplicate_of(acc, key, path)
     if original is not None:
-        _skip(acc, member.path, node, f"duplicate of {original}", finger.length)
-        acc.warnings.append(f"{member.path}: same content as {original}; counted once")
+        _skip(acc, path, node, f"duplicate of {original}", length)
+        acc.warnings.append(f"{path}: same content as {original}; counted once")
         return
     acc.events.append(result.events)
     acc.counts.append(result.counts)
     acc.warnings.extend(result.warnings)
     if result.unparsed_lines:
         first = result.unparsed_samples[0][0] if result.unparsed_samples else None
-        where = f"{member.path}:{first}" if first else member.path
+        where = f"{path}:{first}" if first else path
         acc.warnings.append(f"{where}: {result.unparsed_lines} line(s) not in the tracelog layout")
     acc.restarts[node.node] = acc.restarts.get(node.node, 0) + result.restarts
     if node.role != "unknown":
         acc.node_roles[node.node] = node.role
     acc.files.append(
-        {"path": member.path, "kind": tracelog.NAME, "node": node.node, "role": node.role,
-         "bytes": finger.length, "lines": result.lines, "unparsed_lines": result.unparsed_lines,
-         "first_ts": result.first_ts, "last_ts": result.last_ts, "skipped_reason": None}
+        {
+            "path": path,
+            "kind": tracelog.NAME,
+            "node": node.node,
+            "role": node.role,
+            "bytes": length,
+            "lines": result.lines,
+            "unparsed_lines": result.unparsed_lines,
+            "first_ts": result.first_ts,
+            "last_ts": result.last_ts,
+            "skipped_reason": None,
+        }
     )
 
 
-def _load_tables(acc: _Acc, member: Member, node: NodeId) -> None:
+def _read_tables(member: Member, node: NodeId) -> Outcome:
     data = b"".join(_bounded(member, TEXT_TABLE_LIMIT))
     finger = _Fingerprint()
     for _ in finger.wrap(iter([data])):
         pass
-    original = _duplicate_of(acc, finger.key(), member.path)
-    if original is not None:
-        _skip(acc, member.path, node, f"duplicate of {original}", len(data))
-        return
     text = data.decode("utf-8", "replace")
     result = tables.parse_tables(text, member.path)
+    return partial(_add_tables, member.path, node, finger.key(), len(data), result)
+
+
+def _add_tables(
+    path: str, node: NodeId, key: tuple[int, str], size: int, result: Any, acc: _Acc
+) -> None:
+    original = _duplicate_of(acc, key, path)
+    if original is not None:
+        _skip(acc, path, node, f"duplicate of {original}", size)
+        return
     acc.warnings.extend(result.warnings)
     kinds = sorted({t.kind for t in result.tables if t.kind})
     if node.role != "unknown" and not node.from_path:
         acc.node_roles.setdefault(node.node, node.role)
     acc.tables.extend(t for t in result.tables if t.kind)
-    reason = None if kinds else "tables of no known kind (not rebalance, partition or cluster output)"
+    reason = (
+        None if kinds else "tables of no known kind (not rebalance, partition or cluster output)"
+    )
     acc.files.append(
-        {"path": member.path, "kind": ",".join(kinds) if kinds else "unknown",
-         "node": None if node.from_path else node.node, "role": node.role, "bytes": len(data),
-         "lines": result.lines, "unparsed_lines": result.unparsed_lines, "skipped_reason": reason}
+        {
+            "path": path,
+            "kind": ",".join(kinds) if kinds else "unknown",
+            "node": None if node.from_path else node.node,
+            "role": node.role,
+            "bytes": size,
+            "lines": result.lines,
+            "unparsed_lines": result.unparsed_lines,
+            "skipped_reason": reason,
+        }
     )
 
 
@@ -286,7 +406,9 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
     events = events.sort(["ts", "node", "file", "line"], nulls_last=True)
     roles = _roles(acc.node_roles, events, frames["leaves"])
     files = files.with_columns(
-        pl.col("node").replace_strict(roles, default=pl.col("role"), return_dtype=pl.String).alias("role")
+        pl.col("node")
+        .replace_strict(roles, default=pl.col("role"), return_dtype=pl.String)
+        .alias("role")
     )
     if files.filter(pl.col("skipped_reason").is_null()).height == 0:
         raise InputError("nothing usable in the bundle: " + _skip_summary(files), paths[0])
@@ -334,7 +456,9 @@ def _host_renames(files: pl.DataFrame, known: set[str]) -> dict[str, str]:
     return rename
 
 
-def _roles(declared: Mapping[str, str], events: pl.DataFrame, leaves: pl.DataFrame) -> dict[str, str]:
+def _roles(
+    declared: Mapping[str, str], events: pl.DataFrame, leaves: pl.DataFrame
+) -> dict[str, str]:
     """Role per node: folder suffix, else SHOW LEAVES, else the orchestrating node is the MA."""
     roles = dict(declared)
     if leaves.height and "node" in leaves.columns:
@@ -342,8 +466,11 @@ def _roles(declared: Mapping[str, str], events: pl.DataFrame, leaves: pl.DataFra
             roles.setdefault(node, "leaf")
     if "master_aggregator" not in roles.values() and events.height:
         orchestration = (
-            events.filter(pl.col("step_event").is_in(["rebalance_start", "rebalance_failure",
-                                                       "rebalance_success"]))
+            events.filter(
+                pl.col("step_event").is_in(
+                    ["rebalance_start", "rebalance_failure", "rebalance_success"]
+                )
+            )
             .group_by("node")
             .len()
             .sort(["len", "node"], descending=[True, False])
@@ -353,7 +480,9 @@ def _roles(declared: Mapping[str, str], events: pl.DataFrame, leaves: pl.DataFra
     return roles
 
 
-def _nodes_frame(files: pl.DataFrame, roles: Mapping[str, str], restarts: Mapping[str, int]) -> pl.DataFrame:
+def _nodes_frame(
+    files: pl.DataFrame, roles: Mapping[str, str], restarts: Mapping[str, int]
+) -> pl.DataFrame:
     logs = files.filter((pl.col("kind") == tracelog.NAME) & pl.col("skipped_reason").is_null())
     if not logs.height:
         return schemas.empty(NODES)
@@ -363,6 +492,8 @@ def _nodes_frame(files: pl.DataFrame, roles: Mapping[str, str], restarts: Mappin
         .sort("node")
     )
     return grouped.with_columns(
-        pl.col("node").replace_strict(roles, default="unknown", return_dtype=pl.String).alias("role"),
+        pl.col("node")
+        .replace_strict(roles, default="unknown", return_dtype=pl.String)
+        .alias("role"),
         pl.col("node").replace_strict(restarts, default=0, return_dtype=pl.Int64).alias("restarts"),
     ).select(list(NODES.names()))

@@ -162,13 +162,13 @@ def sniff(head: bytes) -> bool:
 # ----------------------------------------------------------------------------- reading
 
 
-def _rechunk(chunks: Iterable[bytes], target: int) -> Iterator[bytes]:
+def _rechunk(chunks: Iterable[bytes], target: int) -> Iterator[list[bytes | memoryview]]:
     """Re-cut a byte stream into pieces of about ``target`` bytes ending at a newline.
 
-    Each input byte is copied at most once (a large chunk that already ends at a
-    newline is passed through untouched).
+    A piece is given as the list of its parts; whoever parses it joins them (on a worker
+    thread), so the reading thread never copies the bytes.
     """
-    pending: list[bytes] = []
+    pending: list[bytes | memoryview] = []
     size = 0
     threshold = target
     for chunk in chunks:
@@ -184,14 +184,12 @@ def _rechunk(chunks: Iterable[bytes], target: int) -> Iterator[bytes]:
         if cut == 0:  # no line end in the newest chunk: keep reading
             threshold = size + target
             continue
-        if len(pending) == 1 and cut == len(chunk):
-            yield chunk
-        else:
-            yield b"".join([*pending[:-1], memoryview(chunk)[:cut]])
-        rest = chunk[cut:]
-        pending, size, threshold = ([rest] if rest else []), len(rest), target
+        view = memoryview(chunk)
+        yield [*pending[:-1], chunk if cut == len(chunk) else view[:cut]]
+        rest = view[cut:]
+        pending, size, threshold = ([rest] if len(rest) else []), len(rest), target
     if size:
-        yield b"".join(pending)
+        yield pending
 
 
 def _read_lines(data: bytes) -> tuple[pl.Series, int]:
@@ -249,25 +247,39 @@ def _count_replaced(raw: pl.Series, data: bytes) -> int:
 # ----------------------------------------------------------------------------- hot path
 
 
-def _classify(raw: pl.Series, first_line: int, keep_all: bool) -> pl.DataFrame:
-    """One row per physical line: line, raw, uptime, local_ts, level, kind, keep."""
+def _classify(raw: pl.Series, keep_all: bool) -> pl.DataFrame:
+    """One row per physical line: line (0-based in the piece), raw, uptime, local_ts,
+    level, kind flags and keep."""
     lay = _layout()
     c = pl.col("raw")
-    frame = pl.DataFrame({"raw": raw}).lazy()
     # Independent scans of the raw text in one with_columns: Polars runs them in parallel.
-    frame = frame.with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + first_line).alias("line"),
+    frame = pl.DataFrame({"raw": raw}).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("line"),
         c.str.contains(lay.prefix).alias("_ok"),
         c.str.find(lay.date).cast(pl.Int64).alias("_dpos"),
         c.str.find(lay.level).cast(pl.Int64).alias("_lpos"),
         c.str.contains_any(list(lay.vocabulary), ascii_case_insensitive=True).alias("_vocab"),
     )
     ok, dpos, lpos = pl.col("_ok"), pl.col("_dpos"), pl.col("_lpos")
+    # Timestamps without a strptime per line: the "YYYY-MM-DD HH:MM" prefix is parsed once
+    # per distinct minute, seconds and fraction are integer slices (the prefix regex has
+    # already checked the digits). Same results as strptime("%Y-%m-%d %H:%M:%S%.f"):
+    # an invalid date/hour/minute or seconds > 60 give null, :60 rolls over, the fraction
+    # is truncated to microseconds.
     ts_text = c.str.slice(dpos, (lpos - dpos).clip(lower_bound=0)).str.strip_chars_end(" \t")
     frame = frame.with_columns(
-        pl.when(ok)
-        .then(ts_text.str.strptime(schemas.LOCAL_US, lay.timestamp_format, strict=False))
-        .alias("local_ts"),
+        pl.when(ok).then(ts_text.str.slice(0, 16)).alias("_minute"),
+        ts_text.str.slice(17, 2).cast(pl.Int64, strict=False).alias("_sec"),
+        ts_text.str.slice(20, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).alias("_us"),
+    )
+    minutes = frame.get_column("_minute").drop_nulls().unique()
+    parsed_minutes = minutes.str.strptime(schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False)
+    minute = pl.col("_minute").replace_strict(
+        minutes, parsed_minutes, default=None, return_dtype=schemas.LOCAL_US
+    )
+    offset = pl.duration(seconds=pl.col("_sec"), microseconds=pl.col("_us"), time_unit="us")
+    frame = frame.with_columns(
+        pl.when(ok & (pl.col("_sec") <= 60)).then(minute + offset).alias("local_ts"),
         pl.when(ok & (dpos > 0))
         .then(c.str.slice(0, dpos).str.strip_chars_end(" \t").cast(pl.Int64, strict=False))
         .alias("uptime"),
@@ -275,14 +287,14 @@ def _classify(raw: pl.Series, first_line: int, keep_all: bool) -> pl.DataFrame:
     )
     parsed = pl.col("local_ts").is_not_null()
     blank = (c == "") | c.str.starts_with(" ") | c.str.starts_with("\t")
-    kind = pl.when(parsed).then(pl.lit("parsed")).when(blank).then(pl.lit("continuation"))
     wanted = pl.lit(keep_all) | pl.col("level").is_in(lay.keep_levels) | pl.col("_vocab")
     frame = frame.with_columns(
-        kind.otherwise(pl.lit("unparsed")).alias("kind"),
+        parsed.alias("parsed"),
+        (~parsed & blank).alias("continuation"),
         (parsed & wanted).alias("keep"),
         pl.when(parsed).then(pl.col("level")).alias("level"),
     )
-    return frame.drop("_ok", "_dpos", "_lpos", "_vocab").collect()
+    return frame.drop("_ok", "_dpos", "_lpos", "_vocab", "_minute", "_sec", "_us")
 
 
 def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
@@ -301,12 +313,126 @@ def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
     return expr.otherwise(pl.lit(None, dtype=pl.String))
 
 
+# ----------------------------------------------------------------------------- one piece
+
+
+@dataclass
+class _Piece:
+    """What one piece contributes, computed on a worker thread. Line numbers are 0-based
+    within the piece; the fold (:meth:`_Acc.add`) shifts them and joins the piece to the
+    one before it (first/last timestamps and uptimes)."""
+
+    lines: int
+    invalid_utf8: int
+    nul_lines: int
+    kinds: dict[str, int]
+    samples: pl.DataFrame  # line, text
+    counts: pl.DataFrame  # minute (null before the first parsed line), level, lines
+    kept: pl.DataFrame  # _KEPT_SCHEMA
+    restarts: pl.DataFrame  # line, local_ts, uptime, prev_uptime (within the piece)
+    backwards: int  # within the piece
+    first_backwards: int | None
+    first_parsed: tuple[int, datetime] | None  # line, local_ts
+    first_uptime: tuple[int, datetime, int] | None  # first parsed line with an uptime
+    last_ts: datetime | None
+    last_uptime: int | None
+    last_minute: datetime | None
+    ts_min: datetime | None
+    ts_max: datetime | None
+
+
+def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
+    """Split, classify and reduce one piece (runs on a worker thread)."""
+    data = parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
+    raw, invalid = _read_lines(data)
+    nul = int(raw.str.contains("\x00", literal=True).sum()) if b"\x00" in data else 0
+    del data
+    frame = _classify(raw, keep_all)
+    del raw
+    n_parsed = int(frame.get_column("parsed").sum())
+    n_cont = int(frame.get_column("continuation").sum())
+    kinds = {
+        "parsed": n_parsed,
+        "continuation": n_cont,
+        "unparsed": frame.height - n_parsed - n_cont,
+    }
+    parsed = frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime")
+    # concat_str copies the text: a filtered string column would otherwise keep views
+    # into (and so the memory of) the whole piece.
+    own_text = pl.concat_str(pl.col("raw"), pl.lit("")).alias("raw")
+    kept = frame.filter(pl.col("keep")).select("line", own_text, "uptime", "local_ts", "level")
+    piece = _Piece(
+        lines=frame.height,
+        invalid_utf8=invalid,
+        nul_lines=nul,
+        kinds=kinds,
+        samples=_samples(frame, kinds["unparsed"]),
+        counts=_counts(frame),
+        kept=kept,
+        restarts=pl.DataFrame(),
+        backwards=0,
+        first_backwards=None,
+        first_parsed=None,
+        first_uptime=None,
+        last_ts=None,
+        last_uptime=None,
+        last_minute=None,
+        ts_min=None,
+        ts_max=None,
+    )
+    if parsed.height:
+        _order(piece, parsed)
+    return piece
+
+
+def _samples(frame: pl.DataFrame, unparsed: int) -> pl.DataFrame:
+    if not unparsed:
+        return pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String})
+    bad = frame.filter(~pl.col("parsed") & ~pl.col("continuation")).head(_layout().max_samples)
+    return bad.select("line", pl.col("raw").str.head(_layout().sample_chars))
+
+
+def _counts(frame: pl.DataFrame) -> pl.DataFrame:
+    minute = pl.col("local_ts").dt.truncate("1m").forward_fill()
+    kind = (
+        pl.when(pl.col("continuation")).then(pl.lit("CONTINUATION")).otherwise(pl.lit("UNPARSED"))
+    )
+    level = pl.coalesce("level", kind)
+    return frame.group_by(minute.alias("minute"), level.alias("level")).len("lines")
+
+
+def _order(piece: _Piece, parsed: pl.DataFrame) -> None:
+    """Backwards timestamps and uptime resets between consecutive parsed lines of the piece."""
+    ts, up = pl.col("local_ts"), pl.col("uptime")
+    prev_up = up.shift(1).forward_fill()
+    marked = parsed.with_columns(
+        prev_up.alias("prev_uptime"),
+        (ts < ts.shift(1)).fill_null(False).alias("backwards"),
+        ((prev_up - up) > _layout().restart_tolerance_us).fill_null(False).alias("restart"),
+    )
+    back = marked.filter(pl.col("backwards")).get_column("line")
+    piece.backwards = back.len()
+    piece.first_backwards = int(back[0]) if back.len() else None
+    piece.restarts = marked.filter(pl.col("restart")).select(
+        "line", "local_ts", "uptime", "prev_uptime"
+    )
+    piece.first_parsed = (int(parsed.item(0, "line")), parsed.item(0, "local_ts"))
+    with_up = parsed.filter(up.is_not_null())
+    if with_up.height:
+        piece.first_uptime = tuple(with_up.row(0))
+        piece.last_uptime = int(with_up.item(-1, "uptime"))
+    stamps = parsed.get_column("local_ts")
+    piece.last_ts = stamps[-1]
+    piece.last_minute = stamps.dt.truncate("1m")[-1]
+    piece.ts_min, piece.ts_max = stamps.min(), stamps.max()  # type: ignore[assignment]
+
+
 # ----------------------------------------------------------------------------- accumulation
 
 
 @dataclass
 class _Acc:
-    """Per-file state carried across chunks, and the pieces collected from each chunk."""
+    """Per-file state carried across pieces, and the frames collected from each piece."""
 
     keep_all: bool
     lines: int = 0
@@ -327,77 +453,68 @@ class _Acc:
     ts_min: datetime | None = None
     ts_max: datetime | None = None
 
-    def read(self, data: bytes) -> tuple[pl.Series, int]:
-        """Split a piece into lines; returns them with the line number of the first."""
-        raw, invalid = _read_lines(data)
-        self.invalid_utf8 += invalid
-        if b"\x00" in data:
-            self.nul_lines += int(raw.str.contains("\x00", literal=True).sum())
-        first = self.lines + 1
-        self.lines += raw.len()
-        return raw, first
-
-    def add(self, frame: pl.DataFrame) -> None:
-        """Fold in the classified lines of the next piece (pieces come in file order)."""
-        for kind, n in frame.group_by("kind").len().iter_rows():
+    def add(self, p: _Piece) -> None:
+        """Fold in the next piece (pieces come in file order)."""
+        first = self.lines + 1  # 1-based number of the piece's first line
+        shift = pl.col("line") + first
+        self.lines += p.lines
+        self.invalid_utf8 += p.invalid_utf8
+        self.nul_lines += p.nul_lines
+        for kind, n in p.kinds.items():
             self.kinds[kind] += n
-        self._add_samples(frame)
-        self._add_counts(frame)
-        self._add_order(frame.filter(pl.col("kind") == "parsed"))
-        # concat_str copies the text: a filtered string column would otherwise keep
-        # views into (and so the memory of) the whole piece.
-        own_text = pl.concat_str(pl.col("raw"), pl.lit("")).alias("raw")
-        kept = frame.filter(pl.col("keep")).select("line", own_text, "uptime", "local_ts", "level")
-        self.kept.append(kept)
-
-    def _add_samples(self, frame: pl.DataFrame) -> None:
         room = _layout().max_samples - len(self.samples)
-        if room <= 0:
-            return
-        bad = frame.filter(pl.col("kind") == "unparsed").head(room)
-        width = _layout().sample_chars
-        self.samples += bad.select("line", pl.col("raw").str.head(width)).rows()
-
-    def _add_counts(self, frame: pl.DataFrame) -> None:
-        minute = pl.col("local_ts").dt.truncate("1m").forward_fill()
+        if room > 0 and p.samples.height:
+            self.samples += p.samples.head(room).with_columns(shift).rows()
+        counts = p.counts
         if self.last_minute is not None:
-            minute = minute.fill_null(pl.lit(self.last_minute, dtype=schemas.LOCAL_US))
-        level = pl.coalesce("level", pl.col("kind").str.to_uppercase())
-        counts = frame.group_by(minute.alias("minute"), level.alias("level")).len("lines")
+            fill = pl.col("minute").fill_null(pl.lit(self.last_minute, dtype=schemas.LOCAL_US))
+            counts = counts.with_columns(fill)
         self.counts.append(counts)
-        last = frame.get_column("local_ts").drop_nulls()
-        if last.len():
-            self.last_minute = last.dt.truncate("1m")[-1]
+        self.kept.append(p.kept.with_columns(shift))
+        if p.first_parsed is not None:
+            self._join(p, first)
+        self.last_minute = p.last_minute or self.last_minute
 
-    def _add_order(self, parsed: pl.DataFrame) -> None:
-        if parsed.is_empty():
-            return
-        ts, up = pl.col("local_ts"), pl.col("uptime")
-        prev_ts = ts.shift(1).fill_null(pl.lit(self.last_ts, dtype=schemas.LOCAL_US))
-        prev_up = up.shift(1).forward_fill().fill_null(pl.lit(self.last_uptime, dtype=pl.Int64))
-        marked = parsed.select(
-            "line",
-            "local_ts",
-            "uptime",
-            prev_up.alias("prev_uptime"),
-            (ts < prev_ts).fill_null(False).alias("backwards"),
-            ((prev_up - up) > _layout().restart_tolerance_us).fill_null(False).alias("restart"),
-        )
-        self._note_backwards(marked.filter(pl.col("backwards")))
-        self.restarts.append(marked.filter(pl.col("restart")))
-        uptimes = parsed.get_column("uptime").drop_nulls()
-        self.last_uptime = uptimes[-1] if uptimes.len() else self.last_uptime
-        stamps = parsed.get_column("local_ts")
-        self.last_ts = stamps[-1]
-        lo, hi = stamps.min(), stamps.max()
-        assert isinstance(lo, datetime) and isinstance(hi, datetime)  # parsed rows have a ts
-        self.ts_min = lo if self.ts_min is None else min(self.ts_min, lo)
-        self.ts_max = hi if self.ts_max is None else max(self.ts_max, hi)
+    def _join(self, p: _Piece, first: int) -> None:
+        """Comparisons across the piece boundary, then the piece's own findings."""
+        line, ts = p.first_parsed  # type: ignore[misc]
+        if self.last_ts is not None and ts < self.last_ts:
+            self._note_backwards(line + first, 1)
+        if p.backwards:
+            self._note_backwards(p.first_backwards + first, p.backwards)  # type: ignore[operator]
+        if p.first_uptime is not None and self.last_uptime is not None:
+            up_line, up_ts, uptime = p.first_uptime
+            if self.last_uptime - uptime > _layout().restart_tolerance_us:
+                row = {
+                    "line": up_line,
+                    "local_ts": up_ts,
+                    "uptime": uptime,
+                    "prev_uptime": self.last_uptime,
+                }
+                self.restarts.append(
+                    pl.DataFrame([row], schema=_RESTART_SCHEMA).with_columns(pl.col("line") + first)
+                )
+        if p.restarts.height:
+            self.restarts.append(p.restarts.with_columns(pl.col("line") + first))
+        self.last_uptime = p.last_uptime if p.last_uptime is not None else self.last_uptime
+        self.last_ts = p.last_ts
+        self.ts_min = p.ts_min if self.ts_min is None else min(self.ts_min, p.ts_min)  # type: ignore[type-var]
+        self.ts_max = p.ts_max if self.ts_max is None else max(self.ts_max, p.ts_max)  # type: ignore[type-var]
 
-    def _note_backwards(self, back: pl.DataFrame) -> None:
-        if back.height and self.first_out_of_order is None:
-            self.first_out_of_order = int(back.get_column("line")[0])
-        self.out_of_order += back.height
+    def _note_backwards(self, line: int, n: int) -> None:
+        if self.first_out_of_order is None:
+            self.first_out_of_order = line
+        self.out_of_order += n
+
+
+_RESTART_SCHEMA = pl.Schema(
+    {
+        "line": pl.Int64(),
+        "local_ts": schemas.LOCAL_US,
+        "uptime": pl.Int64(),
+        "prev_uptime": pl.Int64(),
+    }
+)
 
 
 # ----------------------------------------------------------------------------- assembly
@@ -611,13 +728,12 @@ def parse_tracelog(
     _check_tz(tz)
     acc = _Acc(keep_all=keep_all)
     pieces = _rechunk(chunks, chunk_bytes or _layout().chunk_bytes)
-    # Pieces are split into lines in order (line numbers), classified on worker threads
-    # (Polars releases the GIL) and folded in order; at most _WORKERS pieces in flight.
+    # Pieces are split, classified and reduced on worker threads (Polars releases the
+    # GIL) and folded in file order; at most _WORKERS pieces in flight.
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        in_flight: deque[Future[pl.DataFrame]] = deque()
-        for piece in pieces:
-            raw, first = acc.read(piece)
-            in_flight.append(pool.submit(_classify, raw, first, keep_all))
+        in_flight: deque[Future[_Piece]] = deque()
+        for parts in pieces:
+            in_flight.append(pool.submit(_piece, parts, keep_all))
             while len(in_flight) >= _WORKERS:
                 acc.add(in_flight.popleft().result())
         while in_flight:

@@ -297,6 +297,91 @@ def _classify(raw: pl.Series, keep_all: bool) -> pl.DataFrame:
     return frame.drop("_ok", "_dpos", "_lpos", "_vocab", "_minute", "_sec", "_us")
 
 
+_FIELDS = {f"f{i}": pl.String for i in range(6)}
+
+
+def _fields(data: bytes, *, lossy: bool) -> pl.DataFrame | None:
+    """The first six blank-separated fields of every line, in one native pass.
+
+    The layout prefix (counter, date, time, right-aligned level) lives in these fields, so
+    classifying a line needs no regex over its text. None when the reader refuses the
+    piece; the caller then uses the regex path (:func:`_classify`).
+    """
+    try:
+        return pl.read_csv(
+            data, has_header=False, separator=" ", quote_char=None, comment_prefix=None,
+            truncate_ragged_lines=True, schema=_FIELDS, raise_if_empty=False,
+            missing_columns="insert", extra_columns="ignore",
+            encoding="utf8-lossy" if lossy else "utf8",
+        )
+    except (pl.exceptions.PolarsError, ValueError):
+        return None
+
+
+def _classify_fields(raw: pl.Series, fields: pl.DataFrame, keep_all: bool) -> pl.DataFrame:
+    """:func:`_classify` from pre-split fields; lines the fields cannot place (tabs, odd
+    spacing) that still look like the layout go through the regex path."""
+    lay = _layout()
+    f0, f1, f2, f3, f4, f5 = (pl.col(f"f{i}") for i in range(6))
+    counter = (f1.str.len_bytes() == 10) & (f1.str.slice(4, 1) == "-")
+    level_token = pl.when(counter).then(pl.coalesce(f3, f4, f5)).otherwise(pl.coalesce(f2, f3, f4))
+    levels = {f"{word}:": level for word, level in lay.levels.items()}
+    frame = fields.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("line"),
+        pl.when(counter).then(f0.cast(pl.Int64, strict=False)).alias("uptime"),
+        pl.when(counter).then(f0.str.contains(r"^\d{1,20}$")).otherwise(True).alias("_counter_ok"),
+        pl.when(counter).then(f1).otherwise(f0).alias("_date"),
+        pl.when(counter).then(f2).otherwise(f1).alias("_time"),
+        level_token.replace_strict(levels, default=None, return_dtype=pl.String).alias("level"),
+    ).with_columns(pl.Series("raw", raw))
+    minutes = (pl.col("_date") + pl.lit(" ") + pl.col("_time").str.slice(0, 5))
+    time_ok = pl.col("_time").str.contains(r"^\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?$")
+    frame = frame.with_columns(
+        pl.when(time_ok & pl.col("_counter_ok") & pl.col("level").is_not_null()
+                & (pl.col("_date").str.len_bytes() == 10)).then(minutes).alias("_minute"),
+        pl.col("_time").str.slice(6, 2).cast(pl.Int64, strict=False).alias("_sec"),
+        pl.col("_time").str.slice(9, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).alias("_us"),
+    )
+    frame = frame.with_columns(_minute_ts().alias("local_ts"))
+    return _finish_classify(frame, keep_all, lay)
+
+
+def _minute_ts() -> pl.Expr:
+    """``_minute`` ('YYYY-MM-DD HH:MM', parsed once per distinct value) + ``_sec`` + ``_us``.
+
+    Same results as strptime("%Y-%m-%d %H:%M:%S%.f"): an invalid date, hour or minute or
+    seconds > 60 give null, :60 rolls over, the fraction is truncated to microseconds.
+    """
+    minute = pl.col("_minute").str.strptime(schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False,
+                                            cache=True)
+    offset = pl.duration(seconds=pl.col("_sec"), microseconds=pl.col("_us"), time_unit="us")
+    return pl.when(pl.col("_sec") <= 60).then(minute + offset)
+
+
+def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.DataFrame:
+    c = pl.col("raw")
+    maybe = pl.col("local_ts").is_null() & c.str.contains(r"^\d")
+    if frame.select(maybe.any()).item():  # rare: tabs or unusual spacing in the prefix
+        retry = frame.filter(maybe)
+        slow = _classify(retry.get_column("raw"), keep_all).with_columns(
+            pl.Series("line", retry.get_column("line"))
+        )
+        frame = frame.update(slow.select("line", "local_ts", "uptime", "level"), on="line",
+                             include_nulls=True) if slow.height else frame
+    blank = (c == "") | c.str.starts_with(" ") | c.str.starts_with("\t")
+    vocab = c.str.contains_any(list(lay.vocabulary), ascii_case_insensitive=True)
+    parsed = pl.col("local_ts").is_not_null()
+    wanted = pl.lit(keep_all) | pl.col("level").is_in(lay.keep_levels) | vocab
+    frame = frame.with_columns(
+        parsed.alias("parsed"),
+        (~parsed & blank).alias("continuation"),
+        (parsed & wanted).alias("keep"),
+        pl.when(parsed).then(pl.col("level")).alias("level"),
+        pl.when(parsed).then(pl.col("uptime")).alias("uptime"),
+    )
+    return frame.select("line", "raw", "uptime", "local_ts", "level", "parsed", "continuation", "keep")
+
+
 def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
     """Level of a line whose layout prefix matched (so the word is one of ``levels``)."""
     by_initial: dict[str, set[str]] = {}
@@ -346,9 +431,13 @@ def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
     data = parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
     raw, invalid = _read_lines(data)
     nul = int(raw.str.contains("\x00", literal=True).sum()) if b"\x00" in data else 0
+    fields = _fields(data, lossy=invalid > 0)
     del data
-    frame = _classify(raw, keep_all)
-    del raw
+    if fields is not None and fields.height == raw.len():
+        frame = _classify_fields(raw, fields, keep_all)
+    else:
+        frame = _classify(raw, keep_all)
+    del raw, fields
     n_parsed = int(frame.get_column("parsed").sum())
     n_cont = int(frame.get_column("continuation").sum())
     kinds = {

@@ -59,7 +59,7 @@ class Bundle:
         return frames[kind]
 
 
-NODES = pl.Schema(
+NODES = schemas.make_schema(
     {
         "node": pl.String,
         "role": pl.String,

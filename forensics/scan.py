@@ -25,14 +25,14 @@ from typing import Any
 
 import polars as pl
 
-from .schemas import _schema
+from .schemas import make_schema
 
 from .errors import ForensicsError
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip")
 FINGERPRINT_BYTES = 1024 * 1024
 
-INCIDENTS = _schema(
+INCIDENTS = make_schema(
     {
         "input": pl.String,
         "input_hash": pl.String,
@@ -50,7 +50,7 @@ INCIDENTS = _schema(
     }
 )
 
-INPUT_STATS = _schema(
+INPUT_STATS = make_schema(
     {
         "input": pl.String,
         "input_hash": pl.String,

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 
-def _schema(columns: dict[str, Any]) -> pl.Schema:
+def make_schema(columns: dict[str, Any]) -> pl.Schema:
     return pl.Schema(columns)
 
 
@@ -21,7 +21,7 @@ UTC_US = pl.Datetime("us", "UTC")
 LOCAL_US = pl.Datetime("us")
 
 #: One row per kept tracelog line.
-EVENTS = _schema(
+EVENTS = make_schema(
     {
         "node": pl.String,  # host:port (or the file's path when no identity is known)
         "file": pl.String,  # member path inside the bundle
@@ -43,7 +43,7 @@ EVENTS = _schema(
 )
 
 #: Per file, per minute, per level line counts (everything, kept or not).
-LINE_COUNTS = _schema(
+LINE_COUNTS = make_schema(
     {
         "node": pl.String,
         "file": pl.String,
@@ -54,7 +54,7 @@ LINE_COUNTS = _schema(
 )
 
 #: One row per rebalance step (status output, plan or reconstructed from logs).
-STEPS = _schema(
+STEPS = make_schema(
     {
         "database": pl.String,
         "action": pl.String,  # as written, upper case: PROMOTE PARTITION WITH DROP FORCE
@@ -72,7 +72,7 @@ STEPS = _schema(
 )
 
 #: One row per partition copy in a snapshot.
-PARTITIONS = _schema(
+PARTITIONS = make_schema(
     {
         "database": pl.String,
         "ordinal": pl.Int64,  # null for a reference database copy
@@ -86,7 +86,7 @@ PARTITIONS = _schema(
 )
 
 #: One row per input member.
-FILES = _schema(
+FILES = make_schema(
     {
         "path": pl.String,
         "kind": pl.String,  # memsql_log / rebalance_status / ... / unknown (comma list for multi-table files)
@@ -102,7 +102,7 @@ FILES = _schema(
 )
 
 #: SHOW LEAVES.
-LEAVES = _schema(
+LEAVES = make_schema(
     {
         "node": pl.String,
         "availability_group": pl.Int64,
@@ -113,10 +113,10 @@ LEAVES = _schema(
 )
 
 #: SHOW VARIABLES (only the names the analysis uses are needed, all are kept).
-VARIABLES = _schema({"name": pl.String, "value": pl.String, "node": pl.String, "source": pl.String})
+VARIABLES = make_schema({"name": pl.String, "value": pl.String, "node": pl.String, "source": pl.String})
 
 #: Disk usage per database (ordinal null) or per partition.
-DISK_USAGE = _schema(
+DISK_USAGE = make_schema(
     {
         "database": pl.String,
         "ordinal": pl.Int64,

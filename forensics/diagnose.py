@@ -155,17 +155,65 @@ def _evidence(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
                    rebalances: list[Rebalance]) -> list[Finding]:
-    """One finding per (rule, node, database) group of matches, scored against its best rebalance."""
+    """One finding per (rule, node, database) group of matches, scored against its best rebalance.
+
+    The scores of all matched lines are computed in Polars (:func:`_scores`, the same
+    arithmetic as :func:`score`); Python then only looks at the few rows a finding shows.
+    """
     failed = [rb for rb in rebalances if rb.outcome == "failed"]
     findings: list[Finding] = []
     if not matches.height:
         return findings
     keyed = matches.with_columns(pl.col("database").fill_null("").alias("_db"),
                                  pl.col("node").fill_null("").alias("_node"))
-    for (rule_id, _node, _db), group in keyed.group_by(["rule", "_node", "_db"], maintain_order=True):
-        rule = rules[str(rule_id)]
-        rows = group.sort(["ts", "file", "line"], nulls_last=True).to_dicts()
-        findings.append(_best_finding(rule, rows, failed))
+    # _g numbers the (rule, node, database) groups in order of first appearance.
+    groups = keyed.select("rule", "_node", "_db").unique(maintain_order=True).with_row_index("_g")
+    keyed = keyed.join(groups, on=["rule", "_node", "_db"])
+    # Rows of a group in (ts, file, line) order; _pos is the row's index in that order.
+    keyed = keyed.sort(["_g", "ts", "file", "line"], nulls_last=True, maintain_order=True)
+    keyed = _with_divisors(keyed.with_columns(pl.int_range(pl.len()).over("_g").alias("_pos")))
+    phases = {rid: list(rule.phases) for rid, rule in rules.items()}
+    factors = {rid: rule.factor is not None for rid, rule in rules.items()}
+    scored = keyed.with_columns(
+        _scores(keyed, rb, phases, factors).alias(f"_s{k}") for k, rb in enumerate(failed)
+    )
+    summary = scored.group_by("_g", maintain_order=True).agg(
+        pl.col("rule").first(), pl.len().alias("_n"),
+        *(e for k in range(len(failed)) for e in _best_row(f"_s{k}", k)),
+    ).sort("_g")
+    # Per group, as _best_finding: the rebalance it explains best, and its top row.
+    picks: list[tuple[int, int | None, Rebalance | None, float]] = []
+    for row in summary.iter_rows(named=True):
+        best_conf, best_top, best_rb = 0.0, None, None
+        for k, candidate in enumerate(failed):
+            conf, support = row[f"_c{k}"], row[f"_n{k}"] - 1
+            # corroboration: more matching lines in the window add a little confidence
+            conf = min(0.99, conf * (1.0 + 0.03 * min(support, 3)))
+            if conf > best_conf:
+                best_conf, best_top, best_rb = conf, row[f"_t{k}"], candidate
+        picks.append((row["_g"], best_top, best_rb, best_conf))
+    # The rows a finding shows: its top row and the first few in time order.
+    tops = pl.DataFrame({"_g": [p[0] for p in picks], "_top": [p[1] for p in picks]},
+                        schema={"_g": pl.UInt32, "_top": pl.Int64})
+    shown = (scored.join(tops, on="_g")
+             .filter((pl.col("_pos") == pl.col("_top")) | (pl.col("_pos") <= EVIDENCE_PER_FINDING))
+             .drop(*(f"_s{k}" for k in range(len(failed))), *_DIVISORS))
+    by_group: dict[int, list[dict[str, Any]]] = {}
+    for rec in shown.sort("_g", "_pos").iter_rows(named=True):
+        by_group.setdefault(rec["_g"], []).append(rec)
+    counts = dict(zip(summary["_g"].to_list(), summary["_n"].to_list(), strict=True))
+    for g, top, rb, conf in picks:
+        recs = by_group[g]
+        rule = rules[str(recs[0]["rule"])]
+        rows = [_plain(r) for r in recs]
+        if rb is None:
+            ordered = rows
+            reasons = ["no failed rebalance to explain"]
+        else:
+            at = next(i for i, r in enumerate(recs) if r["_pos"] == top)
+            ordered = [rows[at]] + [r for i, r in enumerate(rows) if i != at]
+            reasons = score(rows[at], rule.phases, rb, factor=rule.factor is not None)[1]
+        findings.append(_finding(rule, ordered, counts[g], conf, reasons, rb))
     findings.sort(key=lambda f: (-f.confidence, SEVERITY_RANK.get(f.severity, 9), f.rule,
                                  f.node or "", f.database or ""))
     for index, finding in enumerate(findings, start=1):
@@ -173,7 +221,113 @@ def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
     return findings
 
 
+def _plain(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in rec.items() if not k.startswith("_") or k in ("_db", "_node")}
+
+
+def _best_row(col: str, k: int) -> list[pl.Expr]:
+    """Per group: the top score, the position of its first row, and how many rows score
+    at least half of it (the top row included)."""
+    s = pl.col(col)
+    return [
+        s.max().alias(f"_c{k}"),
+        pl.col("_pos").filter(s == s.max()).min().alias(f"_t{k}"),
+        (s >= 0.5 * s.max()).sum().alias(f"_n{k}"),
+    ]
+
+
+def _us(value: datetime) -> int:
+    """Microseconds since the epoch (naive values are read as UTC, as Polars does)."""
+    epoch = datetime(1970, 1, 1, tzinfo=value.tzinfo) if value.tzinfo else datetime(1970, 1, 1)
+    return (value - epoch) // timedelta(microseconds=1)
+
+
+_NULL = "\x01<null>"  # stands for a null key in the factor look-ups
+
+
+def _scores(frame: pl.DataFrame, rb: Rebalance, phases: dict[str, list[str]],
+            factors: dict[str, bool]) -> pl.Expr:
+    """:func:`score` of every row of ``frame`` against ``rb``, as one expression: database
+    and node factors from the few distinct values (with the Python functions themselves),
+    time and phase factors vectorised with the same float operations."""
+    db_key = pl.concat_str(pl.col("database").fill_null(_NULL),
+                           pl.col("ordinal").cast(pl.String).fill_null(_NULL), separator="\x00")
+    db_w = {f"{_NULL if d is None else d}\x00{_NULL if o is None else o}":
+            _db_score({"database": d, "ordinal": o}, rb)[0]
+            for d, o in frame.select("database", "ordinal").unique().iter_rows()}
+    db_expr = db_key.replace_strict(db_w, return_dtype=pl.Float64)
+    node_w = {_NULL if n is None else n: _node_score(n, rb)[0]
+              for n in frame.get_column("node").unique().to_list()}
+    node_expr = pl.col("node").fill_null(_NULL).replace_strict(node_w, return_dtype=pl.Float64)
+    rule_ids = frame.get_column("rule").unique().to_list()
+    phase_w = {r: _phase_score(phases[r], rb)[0] for r in rule_ids}
+    whole_w = {r: factors[r] for r in rule_ids}
+    phase_expr = pl.col("rule").replace_strict(phase_w, return_dtype=pl.Float64)
+    whole = pl.col("rule").replace_strict(whole_w, return_dtype=pl.Boolean)
+    time_expr = pl.when(whole).then(_time_expr(rb, True)).otherwise(_time_expr(rb, False))
+    value = pl.lit(1.0) * db_expr
+    value = value * node_expr
+    value = value * time_expr
+    return value * phase_expr
+
+
+def _time_expr(rb: Rebalance, whole: bool) -> pl.Expr:
+    """:func:`_time_score` (the number) for every row, vectorised."""
+    start, end = rb.window(whole)
+    if start is None and end is None:
+        return pl.lit(0.6)
+    ts = pl.col("ts").dt.epoch("us")
+    expr = pl.lit(1.0)
+    if end is not None:
+        end_us = _us(end)
+        gap = (ts - end_us).cast(pl.Float64)
+        after = pl.max_horizontal(pl.lit(0.02), 0.4 - gap / pl.col("_per_half_hour"))
+        expr = pl.when(ts > end_us + _us_delta(TIME_SLACK_AFTER)).then(after).otherwise(expr)
+    if start is not None:
+        start_us = _us(start)
+        gap = (pl.lit(start_us) - ts).cast(pl.Float64)
+        near = 1.0 - 0.5 * (gap / pl.col("_per_lead"))
+        far = pl.max_horizontal(pl.lit(0.02), 0.5 - gap / pl.col("_per_hour"))
+        before = pl.when((pl.lit(start_us) - ts) <= _us_delta(LEAD_TIME)).then(near).otherwise(far)
+        expr = pl.when(ts < start_us).then(before).otherwise(expr)
+    return pl.when(pl.col("ts").is_null()).then(pl.lit(0.6)).otherwise(expr)
+
+
+def _us_delta(delta: timedelta) -> int:
+    return delta // timedelta(microseconds=1)
+
+
+_DIVISORS = {"_per_lead": LEAD_TIME, "_per_hour": timedelta(minutes=60),
+             "_per_half_hour": timedelta(minutes=30)}
+
+
+def _with_divisors(frame: pl.DataFrame) -> pl.DataFrame:
+    """The time divisors as full columns: Polars turns a division by a scalar into a
+    multiplication by its inverse, which is not always the correctly rounded quotient
+    that Python's ``timedelta / timedelta`` gives; column / column is."""
+    return frame.with_columns(
+        pl.repeat(float(_us_delta(d)), frame.height, eager=True, dtype=pl.Float64).alias(name)
+        for name, d in _DIVISORS.items()
+    )
+
+
+def _finding(rule: Any, rows: list[dict[str, Any]], lines: int, conf: float, reasons: list[str],
+             rb: Rebalance | None) -> Finding:
+    first = rows[0]
+    return Finding(
+        id="", rule=rule.id, role="unrelated", cause=rule.cause, factor=rule.factor,
+        phase=rb.failed_phase if rb else first.get("phase_kind"),
+        database=first.get("database"), ordinal=first.get("ordinal"), node=first.get("node"),
+        time=first.get("ts"), severity=rule.severity, confidence=round(conf, 2),
+        title=rule.title, explanation=rule.explanation, remediation=rule.remediation,
+        references=list(rule.references), evidence=_evidence(rows), lines=lines,
+        reasons=reasons, rebalance=rb.database if rb else None,
+    )
+
+
 def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]) -> Finding:
+    """Reference implementation of one group's finding (row-by-row Python; the vectorised
+    :func:`group_findings` must agree with it)."""
     best_conf, best_rows, best_reasons, best_rb = 0.0, rows, ["no failed rebalance to explain"], None
     for rb in failed:
         scored = sorted(((score(r, rule.phases, rb, factor=rule.factor is not None), i)
@@ -186,16 +340,7 @@ def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]
         if conf > best_conf:
             ordered = [rows[top]] + [r for i, r in enumerate(rows) if i != top]
             best_conf, best_rows, best_reasons, best_rb = conf, ordered, reasons, rb
-    first = best_rows[0]
-    return Finding(
-        id="", rule=rule.id, role="unrelated", cause=rule.cause, factor=rule.factor,
-        phase=best_rb.failed_phase if best_rb else first.get("phase_kind"),
-        database=first.get("database"), ordinal=first.get("ordinal"), node=first.get("node"),
-        time=first.get("ts"), severity=rule.severity, confidence=round(best_conf, 2),
-        title=rule.title, explanation=rule.explanation, remediation=rule.remediation,
-        references=list(rule.references), evidence=_evidence(best_rows), lines=len(rows),
-        reasons=best_reasons, rebalance=best_rb.database if best_rb else None,
-    )
+    return _finding(rule, best_rows, len(rows), best_conf, best_reasons, best_rb)
 
 
 def decide(rebalances: list[Rebalance], findings: list[Finding]) -> list[Verdict]:

@@ -662,10 +662,6 @@ def _layout_fields(kept: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _group_index(regex: str, name: str) -> int:
-    return re.compile(regex).groupindex[name]
-
-
 def _restart_rows(pieces: list[pl.DataFrame]) -> pl.LazyFrame:
     if not pieces:
         return pl.LazyFrame(schema={"line": pl.Int64})
@@ -689,32 +685,33 @@ def _restart_rows(pieces: list[pl.DataFrame]) -> pl.LazyFrame:
 
 def extract_fields(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
     """Add database, ordinal, action, phase_kind, step_event, target, error_code from
-    the ``message`` column, with the patterns of ``grammars/messages.toml``."""
+    the ``message`` column, with the patterns of ``grammars/messages.toml``.
+
+    Cost model: a regex costs about as much on a null (masked) row as on a real one, and a
+    capture costs several match tests. So each step works on the rows it concerns only,
+    *filtered out* of the frame: per group, one combined match test over all rows; then
+    pattern k of the group is tested on the rows no earlier pattern matched, and captures
+    run with that pattern on its own hits only. Results are joined back by row."""
     m = _messages()
-    groups = ("database", "action", "target", "error_code")
-    lf = frame.lazy().with_columns(_masked(pl.col("message"), m["mask"]["patterns"]).alias("_scan"))
-    # One combined match test per group over all rows; per-pattern work only on hits.
-    lf = lf.with_columns(
-        _group_gate(pl.col("_scan"), m[g]["patterns"]).alias(f"_{g}") for g in groups
+    rows = frame.lazy().collect() if isinstance(frame, pl.LazyFrame) else frame
+    scan = rows.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"),
+        _masked(pl.col("message"), m["mask"]["patterns"]).alias("_scan"),
     )
-    lf = lf.with_columns(
-        *_database_exprs(pl.col("_database"), m["database"]["patterns"]),
-        _action_expr(pl.col("_action"), m["action"]["patterns"]).alias("action"),
-        _target_expr(pl.col("_target"), m["target"]["patterns"]).alias("target"),
-        _error_code_expr(pl.col("_error_code"), m["error_code"]["patterns"]).alias("error_code"),
-    )
-    kinds = m["phase_kinds"]
-    lf = lf.with_columns(
-        pl.col("action")
-        .replace_strict(kinds, default=None, return_dtype=pl.String)
-        .alias("phase_kind"),
-        _scope_expr(pl.col("_scan"), pl.col("action"), m["step_event"]).alias("_scope"),
-    )
-    outcome = _outcome_expr(
-        pl.when(pl.col("_scope").is_not_null()).then(pl.col("_scan")), m["step_event"]
-    )
-    lf = lf.with_columns(pl.concat_str("_scope", pl.lit("_"), outcome).alias("step_event"))
-    return lf.drop("_scan", "_scope", *(f"_{g}" for g in groups))
+    found = [
+        _database_frame(scan, m["database"]["patterns"]),
+        _action_frame(scan, m["action"]["patterns"], m["phase_kinds"]),
+        _target_frame(scan, m["target"]["patterns"]),
+        _error_code_frame(scan, m["error_code"]["patterns"]),
+    ]
+    out = scan.select("_i")
+    for part in found:
+        out = out.join(part, on="_i", how="left", maintain_order="left")
+    actions = out.select("_i", "action").filter(pl.col("action").is_not_null())
+    step_events = _step_event_frame(scan, actions, m["step_event"])
+    out = out.join(step_events, on="_i", how="left", maintain_order="left")
+    columns = ["database", "ordinal", "action", "target", "error_code", "phase_kind", "step_event"]
+    return rows.with_columns(out.select(columns).get_columns()).lazy()
 
 
 def _masked(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
@@ -727,9 +724,9 @@ _NAMED_GROUP = re.compile(r"\(\?P<\w+>")
 
 
 def _group_gate(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
-    """``msg`` where any pattern of the group matches, else null (nulls are skipped)."""
+    """True where any pattern of the group matches (one combined match test)."""
     combined = "|".join(f"(?:{_NAMED_GROUP.sub('(?:', p['regex'])})" for p in patterns)
-    return pl.when(msg.str.contains(combined)).then(msg)
+    return msg.str.contains(combined)
 
 
 def _gated(msg: pl.Expr, regex: str) -> pl.Expr:
@@ -737,52 +734,84 @@ def _gated(msg: pl.Expr, regex: str) -> pl.Expr:
     return pl.when(msg.str.contains(regex)).then(msg)
 
 
-def _database_exprs(msg: pl.Expr, patterns: list[dict[str, str]]) -> list[pl.Expr]:
-    found = [_gated(msg, p["regex"]).str.extract_groups(p["regex"]) for p in patterns]
-    dbs = [f.struct.field("database") for f in found]
-    ordinal: Any = pl
-    for p, f, db in zip(patterns, found, dbs, strict=True):
-        has_ordinal = "ordinal" in re.compile(p["regex"]).groupindex
-        value = f.struct.field("ordinal") if has_ordinal else pl.lit(None, dtype=pl.String)
-        ordinal = ordinal.when(db.is_not_null()).then(value)
-    return [
-        pl.coalesce(dbs).alias("database"),
-        ordinal.otherwise(None).cast(pl.Int64, strict=False).alias("ordinal"),
-    ]
-
-
-def _action_expr(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
-    expr: Any = pl
+def _first_hits(
+    scan: pl.DataFrame, patterns: list[dict[str, str]], *, gate: bool = True
+) -> Iterator[tuple[dict[str, str], pl.DataFrame]]:
+    """(pattern, its rows) for each pattern: the rows (``_i``, ``_scan``) whose FIRST
+    matching pattern of the group it is. ``gate``: filter by the group's combined match
+    test first (it pays off unless the alternation is slower than its parts)."""
+    rest = scan.filter(_group_gate(pl.col("_scan"), patterns)) if gate else scan
     for p in patterns:
-        expr = expr.when(msg.str.contains(p["regex"])).then(pl.lit(p["action"]))
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
+        if not rest.height:
+            return
+        hit = rest.get_column("_scan").str.contains(p["regex"])
+        yield p, rest.filter(hit)
+        rest = rest.filter(~hit)
 
 
-def _target_expr(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
-    hits = []
-    for p in patterns:
-        g = _gated(msg, p["regex"]).str.extract_groups(p["regex"])
-        hits.append(pl.concat_str(g.struct.field("host"), pl.lit(":"), g.struct.field("port")))
-    return pl.coalesce(hits)
+def _captures(hits: pl.DataFrame, regex: str, names: list[str]) -> pl.DataFrame:
+    """``_i`` and the named groups ``names`` of ``regex`` (null when the pattern lacks one)."""
+    groups = re.compile(regex).groupindex
+    found = hits.select("_i", pl.col("_scan").str.extract_groups(regex).alias("_g"))
+    none = pl.lit(None, dtype=pl.String)
+    fields = [(pl.col("_g").struct.field(n) if n in groups else none).alias(n) for n in names]
+    return found.select("_i", *fields)
 
 
-def _error_code_expr(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
-    codes = [
-        _gated(msg, p["regex"]).str.extract(p["regex"], _group_index(p["regex"], "code"))
-        for p in patterns
-    ]
-    return pl.coalesce(codes).cast(pl.Int64, strict=False)
+def _empty(names: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(schema={"_i": pl.UInt32, **{n: pl.String for n in names}})
 
 
-def _scope_expr(msg: pl.Expr, action: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
-    rebalance = msg.str.contains(tokens["rebalance"])
-    return (
-        pl.when(action.is_not_null())
-        .then(pl.lit("step"))
-        .when(rebalance)
-        .then(pl.lit("rebalance"))
-        .otherwise(pl.lit(None, dtype=pl.String))
-    )
+def _database_frame(scan: pl.DataFrame, patterns: list[dict[str, str]]) -> pl.DataFrame:
+    names = ["database", "ordinal"]
+    parts = [_captures(h, p["regex"], names) for p, h in _first_hits(scan, patterns)]
+    found = pl.concat([_empty(names), *parts])
+    return found.with_columns(pl.col("ordinal").cast(pl.Int64, strict=False))
+
+
+def _action_frame(
+    scan: pl.DataFrame, patterns: list[dict[str, str]], kinds: dict[str, str]
+) -> pl.DataFrame:
+    hits = _first_hits(scan, patterns)
+    parts = [h.select("_i", pl.lit(p["action"]).alias("action")) for p, h in hits]
+    found = pl.concat([_empty(["action"]), *parts])
+    phase = pl.col("action").replace_strict(kinds, default=None, return_dtype=pl.String)
+    return found.with_columns(phase.alias("phase_kind"))
+
+
+def _target_frame(scan: pl.DataFrame, patterns: list[dict[str, str]]) -> pl.DataFrame:
+    parts = [_captures(h, p["regex"], ["host", "port"]) for p, h in _first_hits(scan, patterns)]
+    found = pl.concat([_empty(["host", "port"]), *parts])
+    return found.select("_i", pl.concat_str("host", pl.lit(":"), "port").alias("target"))
+
+
+def _error_code_frame(scan: pl.DataFrame, patterns: list[dict[str, str]]) -> pl.DataFrame:
+    # No gate: this group's alternation is slower than its two patterns apart.
+    hits = _first_hits(scan, patterns, gate=False)
+    parts = [_captures(h, p["regex"], ["code"]) for p, h in hits]
+    found = pl.concat([_empty(["code"]), *parts])
+    return found.select("_i", pl.col("code").cast(pl.Int64, strict=False).alias("error_code"))
+
+
+def _step_event_frame(
+    scan: pl.DataFrame, actions: pl.DataFrame, tokens: dict[str, str]
+) -> pl.DataFrame:
+    """``step_event`` = <scope>_<outcome> (see messages.toml), on the rows that have one."""
+    rebalance = scan.filter(_scope_expr(pl.col("_scan"), tokens))
+    scoped = pl.concat(
+        [
+            actions.select("_i", pl.lit("step").alias("_scope")),
+            rebalance.select("_i", pl.lit("rebalance").alias("_scope")),
+        ]
+    ).unique("_i", keep="first", maintain_order=True)
+    scoped = scoped.join(scan, on="_i")
+    event = pl.concat_str("_scope", pl.lit("_"), _outcome_expr(pl.col("_scan"), tokens))
+    return scoped.select("_i", event.alias("step_event")).filter(pl.col("step_event").is_not_null())
+
+
+def _scope_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
+    """A row without an action is in the ``rebalance`` scope when this holds."""
+    return msg.str.contains(tokens["rebalance"])
 
 
 def _outcome_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:

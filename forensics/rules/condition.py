@@ -40,6 +40,8 @@ from __future__ import annotations
 
 import operator
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -134,6 +136,29 @@ class Condition:
     @property
     def fields(self) -> frozenset[str]:
         return frozenset(_fields(self.root))
+
+    @property
+    def prefilter(self) -> Prefilter | None:
+        """A cheap necessary condition (see :class:`Prefilter`); None when there is none."""
+        return _prefilter(self.root)
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """A necessary condition of a :class:`Condition`, cheap to test, so that the condition
+    itself only needs to run on the rows that pass it (the rules engine does that).
+
+    A row passes when its ``message`` holds, ignoring ASCII case, one text of every clause
+    of ``clauses`` (texts are lower-case ASCII; a message with non-ASCII text passes them
+    all: ``(?i)`` folds some non-ASCII letters to ASCII ones), or when one of ``exprs`` (a
+    regex-free part of the condition, compiled exactly) holds.
+    """
+
+    clauses: tuple[frozenset[str], ...] = ()
+    exprs: tuple[Node, ...] = ()
+
+    def expr_terms(self) -> list[pl.Expr]:
+        return [_compile(node) for node in self.exprs]
 
 
 # --------------------------------------------------------------------------- grammar
@@ -345,6 +370,145 @@ def _compile_predicate(p: Predicate) -> pl.Expr:
         member = col.is_in([lit.value for lit in p.value])
         return col.is_not_null() & ~member if p.negated else member
     return _COMPARE[p.op](col, p.value.value)
+
+
+# --------------------------------------------------------------------------- prefilter
+
+#: Literals shorter than this filter too little to be worth a prefilter.
+_MIN_LITERAL = 3
+#: Clauses kept when distributing an alternation over its branches' clauses.
+_MAX_CLAUSES = 16
+#: Rust regex syntax that Python's parser would read as literal text.
+_RUST_ONLY = re.compile(r"\\[<>]|\\[bB]\{|\(\?[a-zA-Z-]*x")
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+CNF = list[frozenset[str]]  # every clause holds: one of its texts occurs
+
+
+def _prefilter(node: Node) -> Prefilter | None:
+    """A necessary condition of ``node`` (true wherever ``node`` is), or None."""
+    if not _has_text_search(node):
+        return Prefilter(exprs=(node,))  # cheap as it is: its own exact prefilter
+    if isinstance(node, Not):
+        return None
+    if isinstance(node, BoolOp):
+        parts = [_prefilter(item) for item in node.items]
+        if node.op == "and":  # every part is necessary
+            clauses = [c for p in parts if p is not None and not p.exprs for c in p.clauses]
+            if clauses:
+                return Prefilter(tuple(dict.fromkeys(clauses)))
+            return next((p for p in parts if p is not None), None)
+        if any(p is None for p in parts):
+            return None
+        with_clauses = [list(p.clauses) for p in parts if p is not None and p.clauses]
+        exprs = tuple(e for p in parts if p is not None for e in p.exprs)
+        return Prefilter(tuple(_either(with_clauses)), exprs)
+    clauses = _predicate_clauses(node)
+    return Prefilter(tuple(clauses)) if clauses else None
+
+
+def _has_text_search(node: Node) -> bool:
+    if isinstance(node, BoolOp):
+        return any(_has_text_search(item) for item in node.items)
+    if isinstance(node, Not):
+        return _has_text_search(node.item)
+    return node.op in ("contains", "~")
+
+
+def _either(alternatives: list[CNF]) -> CNF:
+    """Clauses that hold wherever one of ``alternatives`` does (each a CNF, none empty):
+    (a1 and a2) or (b1) = (a1 or b1) and (a2 or b1), capped at _MAX_CLAUSES clauses;
+    past the cap, one clause: the union of each alternative's strongest clause."""
+    out: CNF = [frozenset()]
+    for alt in alternatives:
+        out = [c | d for c in out for d in alt]
+        if len(out) > _MAX_CLAUSES:
+            return [frozenset().union(*(max(alt, key=_strength) for alt in alternatives))]
+    return list(dict.fromkeys(out)) if alternatives else []
+
+
+def _strength(clause: frozenset[str]) -> tuple[int, int]:
+    return (min(map(len, clause)), -len(clause))
+
+
+def _predicate_clauses(p: Predicate) -> CNF:
+    """For ``message contains`` / ``message ~``: clauses (texts in lower case) that every
+    match satisfies, ignoring case; [] when there are none worth testing."""
+    if p.field != "message":
+        return []
+    if p.op == "contains":
+        text: str = p.value.value
+        clauses = [frozenset({text.lower()})] if _printable_ascii(text) else []
+    else:
+        clauses = _regex_clauses(p.value.value)
+    return [c for c in clauses if min(map(len, c)) >= _MIN_LITERAL]
+
+
+def _printable_ascii(text: str) -> bool:
+    return all(" " <= ch <= "~" for ch in text)
+
+
+def _regex_clauses(rx: Regex) -> CNF:
+    r"""Clauses every match of ``rx`` satisfies (texts as written, to compare ignoring case).
+
+    Read with Python's regex parser, which agrees with Rust's syntax on what is literal
+    text except for the constructs refused here (nested classes, ``\<``, ``\b{...}``,
+    verbose mode); a pattern it cannot parse gets no clauses."""
+    if "x" in rx.flags or _RUST_ONLY.search(rx.pattern) or _nested_class(rx.pattern):
+        return []
+    try:
+        tree = _sre_parse.parse(rx.pattern)
+    except Exception:  # Rust-only syntax (\pL, \z, inline flags mid-pattern ...)
+        return []
+    return _required(list(tree))
+
+
+def _nested_class(pattern: str) -> bool:
+    """True when a ``[`` opens inside a character class (Rust: nested class or
+    ``[[:alpha:]]``; Python would read it as a literal)."""
+    i, n, inside = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if not inside and c == "[":
+            inside, i = True, i + 1
+            i += 1 if pattern.startswith("^", i) else 0
+            i += 1 if pattern.startswith("]", i) else 0
+            continue
+        if inside and c == "[":
+            return True
+        if inside and c == "]":
+            inside = False
+        i += 1
+    return False
+
+
+def _required(items: list[tuple[Any, Any]]) -> CNF:
+    """Clauses every match of a parsed regex sequence satisfies (texts in lower case)."""
+    clauses: CNF = []
+    run: list[str] = []
+    for op, av in items:
+        if op is _sre.LITERAL and 32 <= av < 127:
+            run.append(chr(av))
+            continue
+        if run:
+            clauses.append(frozenset({"".join(run).lower()}))
+            run = []
+        if op is _sre.SUBPATTERN:
+            clauses += _required(list(av[-1]))
+        elif op is _sre.ATOMIC_GROUP:
+            clauses += _required(list(av))
+        elif op is _sre.BRANCH:
+            alternatives = [_required(list(b)) for b in av[1]]
+            if all(alternatives):
+                clauses += _either(alternatives)
+        elif op in _REPEATS and av[0] >= 1:
+            clauses += _required(list(av[2]))
+    if run:
+        clauses.append(frozenset({"".join(run).lower()}))
+    return list(dict.fromkeys(clauses))
 
 
 def _fields(node: Node) -> list[str]:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 import polars as pl
 
 from ..schemas import EVENTS, conform
+from .condition import Condition, Prefilter
 from .model import Rule, RuleSet
 
 #: The match frame (one row per rule hit).
@@ -70,25 +71,119 @@ def _hits(
     frame: pl.DataFrame, rules: list[Rule]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(simple hits, followed_by triggers, followed_by consequences): ``__row``, ``__rule``."""
-    exprs: dict[str, pl.Expr] = {}
+    conditions: dict[str, Condition] = {}
     for i, rule in enumerate(rules):
-        exprs[f"w{i}"] = rule.when.expr
+        conditions[f"w{i}"] = rule.when
         if rule.followed_by is not None:
-            exprs[f"f{i}"] = rule.followed_by.expr
-    # The one pass over the events: every condition of every rule in a single select.
-    flags = frame.lazy().select(**exprs).collect()
+            conditions[f"f{i}"] = rule.followed_by
+    rows = _true_rows(frame, conditions)
     simple = [(i, f"w{i}") for i, r in enumerate(rules) if r.followed_by is None]
     first = [(i, f"w{i}") for i, r in enumerate(rules) if r.followed_by is not None]
     second = [(i, f"f{i}") for i, r in enumerate(rules) if r.followed_by is not None]
-    return _rows_of(flags, simple), _rows_of(flags, first), _rows_of(flags, second)
+    return _rows_of(rows, simple), _rows_of(rows, first), _rows_of(rows, second)
 
 
-def _rows_of(flags: pl.DataFrame, columns: list[tuple[int, str]]) -> pl.DataFrame:
-    """Long (``__row``, ``__rule``) frame of the true cells of ``columns`` (one per rule)."""
-    parts = [
-        pl.DataFrame({"__row": flags[name].arg_true()}).with_columns(
-            pl.lit(i, dtype=_IDX).alias("__rule")
+def _true_rows(frame: pl.DataFrame, conditions: dict[str, Condition]) -> dict[str, pl.Series]:
+    """``__row`` of the rows where each condition holds (ascending).
+
+    A regex costs the same on a row whether or not it is masked out, so a condition with
+    a prefilter (a literal its matches must contain) runs only on the rows gathered by
+    that prefilter: one Aho-Corasick pass finds, for all conditions at once, which rows
+    hold which literals. Conditions without a prefilter run in one select over all rows.
+    """
+    prefilters = {name: c.prefilter for name, c in conditions.items()}
+    full = [name for name, p in prefilters.items() if p is None]
+    out: dict[str, pl.Series] = {}
+    if full:
+        flags = frame.lazy().select(**{n: conditions[n].expr for n in full}).collect()
+        out.update({n: flags[n].arg_true().cast(_IDX) for n in full})
+    gated = {n: p for n, p in prefilters.items() if p is not None}
+    for name, rows in _candidates(frame, gated).items():
+        sub = frame.select(pl.all().gather(rows))
+        keep = sub.select(conditions[name].expr).to_series()
+        out[name] = rows.filter(keep)
+    return out
+
+
+def _candidates(frame: pl.DataFrame, prefilters: dict[str, Prefilter]) -> dict[str, pl.Series]:
+    """``__row`` of the rows that pass each prefilter (ascending, unique). A superset is
+    fine (the condition itself runs on them); a clause of a prefilter is enough."""
+    found: dict[str, list[pl.Series]] = {n: [] for n in prefilters}
+    clause = _rarest_clauses(frame, {n: p for n, p in prefilters.items() if p.clauses})
+    if clause:
+        texts = sorted(set().union(*clause.values()))
+        msg = pl.col("message")
+        rows = (
+            frame.lazy()
+            .select(
+                "__row", "message", (msg.str.len_bytes() != msg.str.len_chars()).alias("__wide")
+            )
+            .filter(msg.str.contains_any(texts, ascii_case_insensitive=True) | pl.col("__wide"))
+            .collect()
         )
+        held = (
+            rows.lazy()
+            .select("__row", _texts(msg, texts).alias("__text"))
+            .explode("__text")
+            .unique()
+        )
+        wanted = pl.LazyFrame(
+            [(t, n) for n, c in clause.items() for t in c],
+            schema={"__text": pl.String, "__cond": pl.String},
+            orient="row",
+        )
+        pairs = held.join(wanted, on="__text").group_by("__cond").agg("__row").collect()
+        # Non-ASCII text passes every clause: (?i) folds some non-ASCII letters to ASCII.
+        wide = rows.filter(pl.col("__wide")).get_column("__row")
+        for name, hit in zip(pairs["__cond"].to_list(), pairs["__row"], strict=True):
+            found[name].append(hit)
+        for name in clause:
+            found[name].append(wide)
+    exprs = [(n, e) for n, p in prefilters.items() for e in p.expr_terms()]
+    if exprs:
+        flags = frame.lazy().select(e.alias(f"{i}") for i, (_, e) in enumerate(exprs)).collect()
+        for i, (name, _) in enumerate(exprs):
+            found[name].append(flags[f"{i}"].arg_true())
+    return {
+        name: pl.concat([pl.Series("__row", [], dtype=_IDX), *(r.cast(_IDX) for r in parts)])
+        .unique()
+        .sort()
+        for name, parts in found.items()
+    }
+
+
+def _texts(msg: pl.Expr, texts: list[str]) -> pl.Expr:
+    """The distinct ``texts`` (lower case) that occur in ``msg``, ignoring ASCII case."""
+    held = msg.str.extract_many(texts, ascii_case_insensitive=True, overlapping=True)
+    return held.list.eval(pl.element().str.to_lowercase()).list.unique()
+
+
+#: Rows looked at to estimate how common each prefilter text is.
+_SAMPLE_ROWS = 2048
+
+
+def _rarest_clauses(
+    frame: pl.DataFrame, prefilters: dict[str, Prefilter]
+) -> dict[str, frozenset[str]]:
+    """For each prefilter, the clause that the fewest rows of a sample of ``frame`` pass
+    (any one clause is a necessary condition; the rarest gathers the fewest rows)."""
+    if not prefilters:
+        return {}
+    texts = sorted({t for p in prefilters.values() for c in p.clauses for t in c})
+    step = max(1, frame.height // _SAMPLE_ROWS)
+    sample = frame.select(_texts(pl.col("message").gather_every(step), texts).alias("t"))
+    counts = dict(sample.get_column("t").explode().drop_nulls().value_counts().iter_rows())
+
+    def cost(c: frozenset[str]) -> tuple[int, int, list[str]]:
+        return (sum(counts.get(t, 0) for t in c), -min(map(len, c)), sorted(c))
+
+    return {name: min(p.clauses, key=cost) for name, p in prefilters.items()}
+
+
+def _rows_of(rows: dict[str, pl.Series], columns: list[tuple[int, str]]) -> pl.DataFrame:
+    """Long (``__row``, ``__rule``) frame of the rows of ``columns`` (one per rule)."""
+    parts = [
+        pl.DataFrame({"__row": rows[name]}).with_columns(pl.lit(i, dtype=_IDX).alias("__rule"))
         for i, name in columns
     ]
     if not parts:

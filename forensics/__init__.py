@@ -23,7 +23,15 @@ _LAZY = {
     "scan_file": ("scan", "scan_file"),
 }
 
-__all__ = ["Bundle", "Report", "__version__", "analyze", "analyze_bundle", "load_bundle", "scan_file"]
+__all__ = [
+    "Bundle",
+    "Report",
+    "__version__",
+    "analyze",
+    "analyze_bundle",
+    "load_bundle",
+    "scan_file",
+]
 
 
 def __getattr__(name: str) -> Any:

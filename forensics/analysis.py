@@ -64,8 +64,14 @@ def _window(events: pl.DataFrame, since: datetime | None, until: datetime | None
     return events
 
 
-def analyze_bundle(bundle: Bundle, *, rules: RuleSet | None = None, redundancy: int | None = None,
-                   since: datetime | None = None, until: datetime | None = None) -> Report:
+def analyze_bundle(
+    bundle: Bundle,
+    *,
+    rules: RuleSet | None = None,
+    redundancy: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Report:
     """Diagnose an already loaded bundle."""
     ruleset = rules if rules is not None else load_rules([])
     events = _window(bundle.events, since, until)
@@ -75,30 +81,51 @@ def analyze_bundle(bundle: Bundle, *, rules: RuleSet | None = None, redundancy: 
     findings = group_findings(matches, by_id, rebalances)
     verdicts = decide(rebalances, findings)
     failing = {rb.database: rb.failed_phase for rb in rebalances if rb.outcome == "failed"}
-    impact = compute_impact(bundle.partitions, bundle.variables, bundle.disk_usage,
-                            redundancy=redundancy, failing_phases=failing,
-                            master_node=_master_aggregator(bundle))
-    recovery = build_runbook([verdict_dict(v) for v in verdicts], impact,
-                             [finding_dict(f) for f in findings])
+    impact = compute_impact(
+        bundle.partitions,
+        bundle.variables,
+        bundle.disk_usage,
+        redundancy=redundancy,
+        failing_phases=failing,
+        master_node=_master_aggregator(bundle),
+    )
+    recovery = build_runbook(
+        [verdict_dict(v) for v in verdicts], impact, [finding_dict(f) for f in findings]
+    )
     warnings = list(bundle.warnings) + list(impact.warnings)
     warnings += [f"{rb.database}: {note}" for rb in rebalances for note in rb.notes]
     assumptions = [f"tracelog timestamps read as {bundle.timezone} (override with --tz)"]
     assumptions += list(impact.assumptions)
-    return Report(bundle, rebalances, findings, verdicts, impact, recovery, matches,
-                  warnings, assumptions)
+    return Report(
+        bundle, rebalances, findings, verdicts, impact, recovery, matches, warnings, assumptions
+    )
 
 
-def analyze(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], *,
-            tz: str = "UTC", node_tz: Mapping[str, str] | None = None,
-            node_overrides: Mapping[str, str] | None = None,
-            rules_dirs: Sequence[Path] = (), redundancy: int | None = None,
-            since: datetime | None = None, until: datetime | None = None,
-            max_bytes: int | None = None, progress: Any = None) -> Report:
+def analyze(
+    paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    *,
+    tz: str = "UTC",
+    node_tz: Mapping[str, str] | None = None,
+    node_overrides: Mapping[str, str] | None = None,
+    rules_dirs: Sequence[Path] = (),
+    redundancy: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_bytes: int | None = None,
+    progress: Any = None,
+) -> Report:
     """Load a bundle and diagnose it: the library call behind ``forensics analyze``."""
-    bundle = load_bundle(paths, tz=tz, node_tz=node_tz, node_overrides=node_overrides,
-                         max_bytes=max_bytes, progress=progress)
-    return analyze_bundle(bundle, rules=load_rules(list(rules_dirs)), redundancy=redundancy,
-                          since=since, until=until)
+    bundle = load_bundle(
+        paths,
+        tz=tz,
+        node_tz=node_tz,
+        node_overrides=node_overrides,
+        max_bytes=max_bytes,
+        progress=progress,
+    )
+    return analyze_bundle(
+        bundle, rules=load_rules(list(rules_dirs)), redundancy=redundancy, since=since, until=until
+    )
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -106,18 +133,38 @@ def iso(ts: datetime | None) -> str | None:
 
 
 def verdict_dict(v: Verdict) -> dict[str, Any]:
-    return {"database": v.database, "status": v.status, "phase": v.phase, "cause": v.cause,
-            "finding": v.finding, "summary": v.summary, "confidence": v.confidence,
-            "time": iso(v.time), "error": v.error}
+    return {
+        "database": v.database,
+        "status": v.status,
+        "phase": v.phase,
+        "cause": v.cause,
+        "finding": v.finding,
+        "summary": v.summary,
+        "confidence": v.confidence,
+        "time": iso(v.time),
+        "error": v.error,
+    }
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
     return {
-        "id": f.id, "rule": f.rule, "role": f.role, "cause": f.cause, "factor": f.factor,
-        "phase": f.phase, "database": f.database, "ordinal": f.ordinal, "node": f.node,
-        "time": iso(f.time), "severity": f.severity, "confidence": f.confidence,
-        "title": f.title, "explanation": f.explanation, "remediation": f.remediation,
-        "references": f.references, "lines": f.lines,
+        "id": f.id,
+        "rule": f.rule,
+        "role": f.role,
+        "cause": f.cause,
+        "factor": f.factor,
+        "phase": f.phase,
+        "database": f.database,
+        "ordinal": f.ordinal,
+        "node": f.node,
+        "time": iso(f.time),
+        "severity": f.severity,
+        "confidence": f.confidence,
+        "title": f.title,
+        "explanation": f.explanation,
+        "remediation": f.remediation,
+        "references": f.references,
+        "lines": f.lines,
         "evidence": [{**e, "time": iso(e.get("time"))} for e in f.evidence],
         "alternatives": f.alternatives,
     }

@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 import zstandard
 
@@ -30,7 +30,9 @@ HEAD_BYTES = 64 * 1024
 CHUNK_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * 1024**3  # decompressed bytes per run; bombs stop here
 MAX_ARCHIVE_DEPTH = 2  # the bundle archive plus one nested archive (SPEC §2.1)
-MAX_LAYERS = 4  # compression layers along one path (.tar.gz > .zip > .log.gz); a gzip quine stops here
+MAX_LAYERS = (
+    4  # compression layers along one path (.tar.gz > .zip > .log.gz); a gzip quine stops here
+)
 # A compressed stream expanding more than this is treated as a bomb (Apache POI's zip
 # guard uses the same 1:100 bound). Tracelogs compress about 10x with gzip or zstd; deflate
 # cannot exceed about 1030x, so a bound above that would never stop a gzip bomb.
@@ -39,10 +41,19 @@ RATIO_FLOOR = 16 * 1024**2  # the ratio is judged only after this many bytes (sm
 # What a damaged stream raises while it is read: truncated or corrupt compressed data,
 # bad zip CRC, a tar cut short, an I/O error. Never LimitExceeded (that one must stop the run).
 DATA_ERRORS: tuple[type[BaseException], ...] = (
-    OSError, EOFError, zlib.error, zstandard.ZstdError, zipfile.BadZipFile, tarfile.TarError,
+    OSError,
+    EOFError,
+    zlib.error,
+    zstandard.ZstdError,
+    zipfile.BadZipFile,
+    tarfile.TarError,
 )
 ZIP_OPEN_ERRORS: tuple[type[BaseException], ...] = (*DATA_ERRORS, ValueError)
-ZIP_MEMBER_ERRORS: tuple[type[BaseException], ...] = (*DATA_ERRORS, NotImplementedError, RuntimeError)
+ZIP_MEMBER_ERRORS: tuple[type[BaseException], ...] = (
+    *DATA_ERRORS,
+    NotImplementedError,
+    RuntimeError,
+)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -74,7 +85,7 @@ class _Guarded(io.RawIOBase):
     of stream, remembering what went wrong so the walker can report it after the member
     was read: the bytes before the damage are still used (a cut log is still a log)."""
 
-    def __init__(self, inner: BinaryIO, piece: int = 1 << 30) -> None:
+    def __init__(self, inner: IO[bytes], piece: int = 1 << 30) -> None:
         self._inner = inner
         self._piece = piece  # archive readers lose a whole request at the damage: keep it small
         # read1 makes at most one read below: a short read before the damage is kept
@@ -107,15 +118,23 @@ class _Guarded(io.RawIOBase):
         """The skip reason to report for this stream, if it was damaged."""
         if self.error is None:
             return None
-        return (f"{what} after {self.bytes_read:,} bytes ({self.error}); "
-                "the part before the damage was read")
+        return (
+            f"{what} after {self.bytes_read:,} bytes ({self.error}); "
+            "the part before the damage was read"
+        )
 
 
 class _Counted(_Guarded):
     """A guarded stream that charges every byte read against the run's limits."""
 
-    def __init__(self, inner: BinaryIO, limits: Limits, path: str, compressed: int | None,
-                 piece: int = 1 << 30) -> None:
+    def __init__(
+        self,
+        inner: IO[bytes],
+        limits: Limits,
+        path: str,
+        compressed: int | None,
+        piece: int = 1 << 30,
+    ) -> None:
         super().__init__(inner, piece)
         self._limits = limits
         self._path = path
@@ -251,13 +270,20 @@ class _Walker:
         else:
             stream = _buffered(_Prefixed(head, raw))
         if head.startswith(GZIP_MAGIC):
-            unzipped = gzip.GzipFile(fileobj=stream)
-            yield from self._decompressed(display, inner, unzipped, depth,  # type: ignore[arg-type]
-                                          compressed, (".gz", ".tgz"))
+            unzipped = cast(IO[bytes], gzip.GzipFile(fileobj=stream))
+            yield from self._decompressed(
+                display,
+                inner,
+                unzipped,
+                depth,
+                compressed,
+                (".gz", ".tgz"),
+            )
         elif head.startswith(ZSTD_MAGIC):
             reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-            yield from self._decompressed(display, inner, reader, depth, compressed,
-                                          (".zst", ".zstd", ".tzst"))
+            yield from self._decompressed(
+                display, inner, reader, depth, compressed, (".zst", ".zstd", ".tzst")
+            )
         elif _is_tar(head) or head.startswith((ZIP_MAGIC, ZIP_EMPTY_MAGIC)):
             yield from self._archive(display, inner, stream, head, depth)
         else:
@@ -267,14 +293,18 @@ class _Walker:
         self,
         display: str,
         inner: str,
-        reader: BinaryIO,
+        reader: IO[bytes],
         depth: int,
         compressed: int | None,
         suffixes: tuple[str, ...],
     ) -> Iterator[Member | Skipped]:
         if self.layers >= MAX_LAYERS:
-            yield Skipped(display, inner, f"compressed more than {MAX_LAYERS} times over: "
-                                          "not followed (a compression quine or bomb)")
+            yield Skipped(
+                display,
+                inner,
+                f"compressed more than {MAX_LAYERS} times over: "
+                "not followed (a compression quine or bomb)",
+            )
             return
         guard = _Counted(reader, self.limits, display, compressed)
         new_inner = _strip_suffix(inner, suffixes)
@@ -293,8 +323,11 @@ class _Walker:
         self, display: str, inner: str, stream: BinaryIO, head: bytes, depth: int
     ) -> Iterator[Member | Skipped]:
         if depth >= self.limits.max_depth:
-            yield Skipped(display, inner, f"archive nested deeper than {self.limits.max_depth} "
-                                          "levels is not followed")
+            yield Skipped(
+                display,
+                inner,
+                f"archive nested deeper than {self.limits.max_depth} levels is not followed",
+            )
             return
         if _is_tar(head):
             yield from self._tar(display, stream, depth + 1)
@@ -328,7 +361,7 @@ class _Walker:
         fh = archive.extractfile(info)
         if fh is None:
             return
-        guard = _Guarded(fh, MEMBER_PIECE)  # type: ignore[arg-type]
+        guard = _Guarded(fh, MEMBER_PIECE)
         yield from self.open_stream(f"{display}/{name}", name, _buffered(guard), depth, info.size)
         damage = guard.damage("tar member cut short")
         if damage:
@@ -341,8 +374,12 @@ class _Walker:
         else:
             data = self._slurp(stream)
             if data is None:
-                yield Skipped(display, "", f"nested zip archive larger than {NESTED_ZIP_BYTES:,} "
-                                           "bytes: not read (extract it and pass the folder)")
+                yield Skipped(
+                    display,
+                    "",
+                    f"nested zip archive larger than {NESTED_ZIP_BYTES:,} "
+                    "bytes: not read (extract it and pass the folder)",
+                )
                 return
             seekable = io.BytesIO(data)
         try:
@@ -361,8 +398,11 @@ class _Walker:
             return
         name = _safe_member_name(info.filename)
         if name is None:
-            yield Skipped(f"{display}/{info.filename}", info.filename,
-                          "unsafe member path (absolute or '..'): ignored")
+            yield Skipped(
+                f"{display}/{info.filename}",
+                info.filename,
+                "unsafe member path (absolute or '..'): ignored",
+            )
             return
         mode = (info.external_attr >> 16) & 0o170000
         if mode == ZIP_DIR:
@@ -378,8 +418,13 @@ class _Walker:
         except ZIP_MEMBER_ERRORS as exc:
             yield Skipped(f"{display}/{name}", name, f"unreadable zip member: {exc}")
             return
-        guard = _Counted(fh, self.limits, f"{display}/{name}", info.compress_size,  # type: ignore[arg-type]
-                         MEMBER_PIECE)
+        guard = _Counted(
+            fh,
+            self.limits,
+            f"{display}/{name}",
+            info.compress_size,
+            MEMBER_PIECE,
+        )
         yield from self.open_stream(f"{display}/{name}", name, _buffered(guard), depth, None)
         damage = guard.damage("corrupt zip member")
         if damage:

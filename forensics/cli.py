@@ -59,8 +59,10 @@ def describe(exc: BaseException) -> tuple[str, int]:
         return str(exc), EXIT_USAGE
     if isinstance(exc, OSError):  # a path we were told to read or write is not usable
         return _os_message(exc), EXIT_USAGE
-    return (f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-            EXIT_INTERNAL)
+    return (
+        f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+        EXIT_INTERNAL,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -74,8 +76,9 @@ def main(debug: bool) -> None:
     """
 
 
-def _load(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
-          max_bytes: int | None) -> Any:
+def _load(
+    bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...], max_bytes: int | None
+) -> Any:
     from .loader import load_bundle
     from .nodes import parse_overrides
     from .progress import progress_reporter
@@ -86,8 +89,14 @@ def _load(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     with progress_reporter() as progress:
-        loaded = load_bundle(list(bundle), tz=zone, node_tz=per_node, node_overrides=overrides,
-                             max_bytes=max_bytes, progress=progress)
+        loaded = load_bundle(
+            list(bundle),
+            tz=zone,
+            node_tz=per_node,
+            node_overrides=overrides,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
     # TODO(loader): belongs in loader._assemble so that library callers get it too.
     from .consistency import overlap_warnings
 
@@ -107,28 +116,68 @@ def _split_tz(values: tuple[str, ...]) -> tuple[str, dict[str, str]]:
 
 
 def bundle_options(func: F) -> F:
-    func = click.option("--max-bytes", type=int, default=None,
-                        help="Stop when more than this many decompressed bytes are read.")(func)
-    func = click.option("--node", multiple=True, metavar="GLOB=HOST:PORT",
-                        help="Name the node of files matching GLOB.")(func)
-    func = click.option("--tz", multiple=True, metavar="[NODE=]ZONE",
-                        help="Time zone of tracelog timestamps (default UTC), for all or one node.")(func)
+    func = click.option(
+        "--max-bytes",
+        type=int,
+        default=None,
+        help="Stop when more than this many decompressed bytes are read.",
+    )(func)
+    func = click.option(
+        "--node",
+        multiple=True,
+        metavar="GLOB=HOST:PORT",
+        help="Name the node of files matching GLOB.",
+    )(func)
+    func = click.option(
+        "--tz",
+        multiple=True,
+        metavar="[NODE=]ZONE",
+        help="Time zone of tracelog timestamps (default UTC), for all or one node.",
+    )(func)
     return click.argument("bundle", nargs=-1, required=True, type=click.Path())(func)
 
 
 @main.command()
 @bundle_options
-@click.option("--kind", type=click.Choice(["events", "steps", "partitions", "files", "nodes",
-                                           "line_counts", "leaves", "variables", "disk_usage"]),
-              default="events", show_default=True, help="Which frame to export.")
+@click.option(
+    "--kind",
+    type=click.Choice(
+        [
+            "events",
+            "steps",
+            "partitions",
+            "files",
+            "nodes",
+            "line_counts",
+            "leaves",
+            "variables",
+            "disk_usage",
+        ]
+    ),
+    default="events",
+    show_default=True,
+    help="Which frame to export.",
+)
 @click.option("--level", default=None, help="Events at or above this level (INFO, WARN, ERROR).")
 @click.option("--grep", "pattern", default=None, help="Events whose message matches this regex.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="Write to F.parquet, F.csv or F.json instead of a table on stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write to F.parquet, F.csv or F.json instead of a table on stdout.",
+)
 @error_boundary
-def events(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
-           max_bytes: int | None, kind: str, level: str | None, pattern: str | None,
-           output: str | None) -> None:
+def events(
+    bundle: tuple[str, ...],
+    tz: tuple[str, ...],
+    node: tuple[str, ...],
+    max_bytes: int | None,
+    kind: str,
+    level: str | None,
+    pattern: str | None,
+    output: str | None,
+) -> None:
     """Export the normalised frames of a bundle (events, steps, partitions, files...)."""
     from .export import filter_events, print_frame, write_frame
 
@@ -152,29 +201,65 @@ def _parse_time(value: str | None, zone: str) -> Any:
     try:
         ts = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise UsageError(f"cannot read time {value!r}: use ISO 8601, e.g. 2026-03-02T10:15") from exc
+        raise UsageError(
+            f"cannot read time {value!r}: use ISO 8601, e.g. 2026-03-02T10:15"
+        ) from exc
     return ts if ts.tzinfo else ts.replace(tzinfo=ZoneInfo(zone))
 
 
 @main.command()
 @bundle_options
-@click.option("--html", "html_out", type=click.Path(dir_okay=False), help="Write the HTML report here.")
-@click.option("--json", "json_out", type=click.Path(dir_okay=False), help="Write the JSON report here.")
-@click.option("--md", "md_out", type=click.Path(dir_okay=False), help="Write the Markdown summary here.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True, help="What to print on stdout.")
-@click.option("--rules", "rules_dir", multiple=True, type=click.Path(file_okay=False),
-              help="Extra rule folder (adds to or overrides built-in rules).")
-@click.option("--redundancy", type=click.IntRange(1, 2), default=None,
-              help="Redundancy level when the bundle has no SHOW VARIABLES.")
+@click.option(
+    "--html", "html_out", type=click.Path(dir_okay=False), help="Write the HTML report here."
+)
+@click.option(
+    "--json", "json_out", type=click.Path(dir_okay=False), help="Write the JSON report here."
+)
+@click.option(
+    "--md", "md_out", type=click.Path(dir_okay=False), help="Write the Markdown summary here."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="What to print on stdout.",
+)
+@click.option(
+    "--rules",
+    "rules_dir",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra rule folder (adds to or overrides built-in rules).",
+)
+@click.option(
+    "--redundancy",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="Redundancy level when the bundle has no SHOW VARIABLES.",
+)
 @click.option("--since", default=None, help="Ignore log lines before this time (ISO 8601).")
 @click.option("--until", default=None, help="Ignore log lines after this time (ISO 8601).")
-@click.option("--redact", is_flag=True, help="Replace hosts, IPs and database names with pseudonyms.")
+@click.option(
+    "--redact", is_flag=True, help="Replace hosts, IPs and database names with pseudonyms."
+)
 @error_boundary
-def analyze(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
-            max_bytes: int | None, html_out: str | None, json_out: str | None,
-            md_out: str | None, fmt: str, rules_dir: tuple[str, ...], redundancy: int | None,
-            since: str | None, until: str | None, redact: bool) -> None:
+def analyze(
+    bundle: tuple[str, ...],
+    tz: tuple[str, ...],
+    node: tuple[str, ...],
+    max_bytes: int | None,
+    html_out: str | None,
+    json_out: str | None,
+    md_out: str | None,
+    fmt: str,
+    rules_dir: tuple[str, ...],
+    redundancy: int | None,
+    since: str | None,
+    until: str | None,
+    redact: bool,
+) -> None:
     """Diagnose a failed rebalance: verdict, evidence, impact and recovery runbook.
 
     Exit code 0: no failure or risk found; 1: failure or redundancy risk found;
@@ -187,19 +272,34 @@ def analyze(bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...],
     zone, _ = _split_tz(tz)
     ruleset = load_rules([Path(d) for d in rules_dir])
     loaded = _load(bundle, tz, node, max_bytes)
-    report = analyze_bundle(loaded, rules=ruleset, redundancy=redundancy,
-                            since=_parse_time(since, zone), until=_parse_time(until, zone))
-    write_outputs(report, html=html_out, json_path=json_out, md=md_out, stdout_format=fmt,
-                  redact=redact)
+    report = analyze_bundle(
+        loaded,
+        rules=ruleset,
+        redundancy=redundancy,
+        since=_parse_time(since, zone),
+        until=_parse_time(until, zone),
+    )
+    write_outputs(
+        report, html=html_out, json_path=json_out, md=md_out, stdout_format=fmt, redact=redact
+    )
     sys.exit(report.exit_code)
 
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
-              help="Incidents table (Parquet); per-input statistics go to NAME.inputs.parquet.")
-@click.option("--jobs", type=click.IntRange(1, 256), default=None,
-              help="Inputs analysed in parallel (default: all cores).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Incidents table (Parquet); per-input statistics go to NAME.inputs.parquet.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Inputs analysed in parallel (default: all cores).",
+)
 @error_boundary
 def scan(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
     """Scan many bundles and historical logs for rebalance failures, into Parquet.
@@ -213,9 +313,12 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
     with count_reporter("scanning") as progress:
         result, skipped = run_scan(list(paths), Path(output), jobs=jobs, on_progress=progress)
     failed = result.stats.filter(pl_col_not_null("error")).height
-    click.echo(f"{result.incidents.height} incident(s) in {result.stats.height} input(s) "
-               f"({skipped} skipped as already scanned, {failed} unreadable); "
-               f"wrote {output} and {stats_path(Path(output))}", err=True)
+    click.echo(
+        f"{result.incidents.height} incident(s) in {result.stats.height} input(s) "
+        f"({skipped} skipped as already scanned, {failed} unreadable); "
+        f"wrote {output} and {stats_path(Path(output))}",
+        err=True,
+    )
 
 
 def pl_col_not_null(name: str) -> Any:
@@ -230,8 +333,13 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "rules_dir", multiple=True, type=click.Path(file_okay=False),
-              help="Extra rule folder (adds to or overrides built-ins).")
+@click.option(
+    "--rules",
+    "rules_dir",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra rule folder (adds to or overrides built-ins).",
+)
 @error_boundary
 def rules_list(rules_dir: tuple[str, ...]) -> None:
     """One line per rule: id, cause or factor, phases, severity, title."""
@@ -239,7 +347,9 @@ def rules_list(rules_dir: tuple[str, ...]) -> None:
 
     for rule in load_rules([Path(d) for d in rules_dir]):
         what = rule.cause or rule.factor or "-"
-        click.echo(f"{rule.id:<8} {what:<24} {','.join(rule.phases):<18} {rule.severity:<9} {rule.title}")
+        click.echo(
+            f"{rule.id:<8} {what:<24} {','.join(rule.phases):<18} {rule.severity:<9} {rule.title}"
+        )
 
 
 @rules.command("show")
@@ -269,7 +379,9 @@ def rules_test(directory: str | None) -> None:
     for failure in failures:
         click.echo(str(failure))
     count = len(list(ruleset))
-    click.echo(f"{count - len({f.rule for f in failures})} passed, {len({f.rule for f in failures})} failed")
+    click.echo(
+        f"{count - len({f.rule for f in failures})} passed, {len({f.rule for f in failures})} failed"
+    )
     if failures:
         sys.exit(EXIT_FOUND)
 

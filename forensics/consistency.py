@@ -29,8 +29,10 @@ def _read_logs(files: pl.DataFrame) -> pl.DataFrame:
 def _overlap(first: dict[str, Any], second: dict[str, Any]) -> str:
     end = min(first["last_ts"], second["last_ts"])
     start, stop = _iso(second["first_ts"]), _iso(end)
-    return (f"{second['path']}: overlaps {first['path']} in time on node {second['node']} "
-            f"({start} to {stop}); lines of both are merged by time and may be counted twice")
+    return (
+        f"{second['path']}: overlaps {first['path']} in time on node {second['node']} "
+        f"({start} to {stop}); lines of both are merged by time and may be counted twice"
+    )
 
 
 def _iso(value: object) -> str:

@@ -72,7 +72,9 @@ class Verdict:
     step: dict[str, Any] | None = None
 
 
-def _time_score(ts: datetime | None, rb: Rebalance, whole: bool = False) -> tuple[float, str | None]:
+def _time_score(
+    ts: datetime | None, rb: Rebalance, whole: bool = False
+) -> tuple[float, str | None]:
     """1 inside the window; fading over LEAD_TIME before it; low long before or after."""
     start, end = rb.window(whole)
     if ts is None or (start is None and end is None):
@@ -82,7 +84,9 @@ def _time_score(ts: datetime | None, rb: Rebalance, whole: bool = False) -> tupl
         what = "rebalance" if whole else "failed step"
         if gap <= LEAD_TIME:
             return 1.0 - 0.5 * (gap / LEAD_TIME), f"{_human(gap)} before the {what} started"
-        return max(0.02, 0.5 - gap / timedelta(minutes=60)), f"{_human(gap)} before the {what} started"
+        return max(
+            0.02, 0.5 - gap / timedelta(minutes=60)
+        ), f"{_human(gap)} before the {what} started"
     if end is not None and ts > end + TIME_SLACK_AFTER:
         gap = ts - end
         return max(0.02, 0.4 - gap / timedelta(minutes=30)), f"{_human(gap)} after the failure"
@@ -107,7 +111,10 @@ def _db_score(row: dict[str, Any], rb: Rebalance) -> tuple[float, str | None]:
     step = rb.failed_step or {}
     ordinal = row.get("ordinal")
     if ordinal is not None and step.get("ordinal") is not None and ordinal != step["ordinal"]:
-        return ORDINAL_OTHER, f"names partition {db}:{ordinal}, the failed step is {db}:{step['ordinal']}"
+        return (
+            ORDINAL_OTHER,
+            f"names partition {db}:{ordinal}, the failed step is {db}:{step['ordinal']}",
+        )
     return ORDINAL_SAME, None
 
 
@@ -126,13 +133,18 @@ def _phase_score(phases: list[str], rb: Rebalance) -> tuple[float, str | None]:
     return PHASE_ATYPICAL, f"not a typical cause of a {rb.failed_phase} failure"
 
 
-def score(row: dict[str, Any], phases: list[str], rb: Rebalance,
-          factor: bool = False) -> tuple[float, list[str]]:
+def score(
+    row: dict[str, Any], phases: list[str], rb: Rebalance, factor: bool = False
+) -> tuple[float, list[str]]:
     """Confidence in 0–1 that this matched line explains (or, for a factor, contributed to)
     the failure of ``rb``. A factor is a state (a backup, a merge) and is judged against
     the whole rebalance, not just the failed step."""
-    parts = [_db_score(row, rb), _node_score(row.get("node"), rb),
-             _time_score(row.get("ts"), rb, whole=factor), _phase_score(phases, rb)]
+    parts = [
+        _db_score(row, rb),
+        _node_score(row.get("node"), rb),
+        _time_score(row.get("ts"), rb, whole=factor),
+        _phase_score(phases, rb),
+    ]
     value = 1.0
     reasons = []
     for weight, why in parts:
@@ -146,15 +158,30 @@ def _evidence(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows[:EVIDENCE_PER_FINDING]:
         if row.get("first_line") is not None:
-            out.append({"file": row["first_file"], "line": row["first_line"], "node": row.get("first_node", row["node"]),
-                        "time": row.get("first_ts"), "text": row.get("first_message")})
-        out.append({"file": row["file"], "line": row["line"], "node": row["node"], "time": row["ts"],
-                    "text": row["message"]})
+            out.append(
+                {
+                    "file": row["first_file"],
+                    "line": row["first_line"],
+                    "node": row.get("first_node", row["node"]),
+                    "time": row.get("first_ts"),
+                    "text": row.get("first_message"),
+                }
+            )
+        out.append(
+            {
+                "file": row["file"],
+                "line": row["line"],
+                "node": row["node"],
+                "time": row["ts"],
+                "text": row["message"],
+            }
+        )
     return out[:EVIDENCE_PER_FINDING]
 
 
-def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
-                   rebalances: list[Rebalance]) -> list[Finding]:
+def group_findings(
+    matches: pl.DataFrame, rules: dict[str, Any], rebalances: list[Rebalance]
+) -> list[Finding]:
     """One finding per (rule, node, database) group of matches, scored against its best rebalance.
 
     The scores of all matched lines are computed in Polars (:func:`_scores`, the same
@@ -164,8 +191,9 @@ def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
     findings: list[Finding] = []
     if not matches.height:
         return findings
-    keyed = matches.with_columns(pl.col("database").fill_null("").alias("_db"),
-                                 pl.col("node").fill_null("").alias("_node"))
+    keyed = matches.with_columns(
+        pl.col("database").fill_null("").alias("_db"), pl.col("node").fill_null("").alias("_node")
+    )
     # _g numbers the (rule, node, database) groups in order of first appearance.
     groups = keyed.select("rule", "_node", "_db").unique(maintain_order=True).with_row_index("_g")
     keyed = keyed.join(groups, on=["rule", "_node", "_db"])
@@ -177,10 +205,15 @@ def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
     scored = keyed.with_columns(
         _scores(keyed, rb, phases, factors).alias(f"_s{k}") for k, rb in enumerate(failed)
     )
-    summary = scored.group_by("_g", maintain_order=True).agg(
-        pl.col("rule").first(), pl.len().alias("_n"),
-        *(e for k in range(len(failed)) for e in _best_row(f"_s{k}", k)),
-    ).sort("_g")
+    summary = (
+        scored.group_by("_g", maintain_order=True)
+        .agg(
+            pl.col("rule").first(),
+            pl.len().alias("_n"),
+            *(e for k in range(len(failed)) for e in _best_row(f"_s{k}", k)),
+        )
+        .sort("_g")
+    )
     # Per group, as _best_finding: the rebalance it explains best, and its top row.
     picks: list[tuple[int, int | None, Rebalance | None, float]] = []
     for row in summary.iter_rows(named=True):
@@ -193,11 +226,15 @@ def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
                 best_conf, best_top, best_rb = conf, row[f"_t{k}"], candidate
         picks.append((row["_g"], best_top, best_rb, best_conf))
     # The rows a finding shows: its top row and the first few in time order.
-    tops = pl.DataFrame({"_g": [p[0] for p in picks], "_top": [p[1] for p in picks]},
-                        schema={"_g": pl.UInt32, "_top": pl.Int64})
-    shown = (scored.join(tops, on="_g")
-             .filter((pl.col("_pos") == pl.col("_top")) | (pl.col("_pos") <= EVIDENCE_PER_FINDING))
-             .drop(*(f"_s{k}" for k in range(len(failed))), *_DIVISORS))
+    tops = pl.DataFrame(
+        {"_g": [p[0] for p in picks], "_top": [p[1] for p in picks]},
+        schema={"_g": pl.UInt32, "_top": pl.Int64},
+    )
+    shown = (
+        scored.join(tops, on="_g")
+        .filter((pl.col("_pos") == pl.col("_top")) | (pl.col("_pos") <= EVIDENCE_PER_FINDING))
+        .drop(*(f"_s{k}" for k in range(len(failed))), *_DIVISORS)
+    )
     by_group: dict[int, list[dict[str, Any]]] = {}
     for rec in shown.sort("_g", "_pos").iter_rows(named=True):
         by_group.setdefault(rec["_g"], []).append(rec)
@@ -214,8 +251,15 @@ def group_findings(matches: pl.DataFrame, rules: dict[str, Any],
             ordered = [rows[at]] + [r for i, r in enumerate(rows) if i != at]
             reasons = score(rows[at], rule.phases, rb, factor=rule.factor is not None)[1]
         findings.append(_finding(rule, ordered, counts[g], conf, reasons, rb))
-    findings.sort(key=lambda f: (-f.confidence, SEVERITY_RANK.get(f.severity, 9), f.rule,
-                                 f.node or "", f.database or ""))
+    findings.sort(
+        key=lambda f: (
+            -f.confidence,
+            SEVERITY_RANK.get(f.severity, 9),
+            f.rule,
+            f.node or "",
+            f.database or "",
+        )
+    )
     for index, finding in enumerate(findings, start=1):
         finding.id = f"F{index}"
     return findings
@@ -245,19 +289,28 @@ def _us(value: datetime) -> int:
 _NULL = "\x01<null>"  # stands for a null key in the factor look-ups
 
 
-def _scores(frame: pl.DataFrame, rb: Rebalance, phases: dict[str, list[str]],
-            factors: dict[str, bool]) -> pl.Expr:
+def _scores(
+    frame: pl.DataFrame, rb: Rebalance, phases: dict[str, list[str]], factors: dict[str, bool]
+) -> pl.Expr:
     """:func:`score` of every row of ``frame`` against ``rb``, as one expression: database
     and node factors from the few distinct values (with the Python functions themselves),
     time and phase factors vectorised with the same float operations."""
-    db_key = pl.concat_str(pl.col("database").fill_null(_NULL),
-                           pl.col("ordinal").cast(pl.String).fill_null(_NULL), separator="\x00")
-    db_w = {f"{_NULL if d is None else d}\x00{_NULL if o is None else o}":
-            _db_score({"database": d, "ordinal": o}, rb)[0]
-            for d, o in frame.select("database", "ordinal").unique().iter_rows()}
+    db_key = pl.concat_str(
+        pl.col("database").fill_null(_NULL),
+        pl.col("ordinal").cast(pl.String).fill_null(_NULL),
+        separator="\x00",
+    )
+    db_w = {
+        f"{_NULL if d is None else d}\x00{_NULL if o is None else o}": _db_score(
+            {"database": d, "ordinal": o}, rb
+        )[0]
+        for d, o in frame.select("database", "ordinal").unique().iter_rows()
+    }
     db_expr = db_key.replace_strict(db_w, return_dtype=pl.Float64)
-    node_w = {_NULL if n is None else n: _node_score(n, rb)[0]
-              for n in frame.get_column("node").unique().to_list()}
+    node_w = {
+        _NULL if n is None else n: _node_score(n, rb)[0]
+        for n in frame.get_column("node").unique().to_list()
+    }
     node_expr = pl.col("node").fill_null(_NULL).replace_strict(node_w, return_dtype=pl.Float64)
     rule_ids = frame.get_column("rule").unique().to_list()
     phase_w = {r: _phase_score(phases[r], rb)[0] for r in rule_ids}
@@ -297,8 +350,11 @@ def _us_delta(delta: timedelta) -> int:
     return delta // timedelta(microseconds=1)
 
 
-_DIVISORS = {"_per_lead": LEAD_TIME, "_per_hour": timedelta(minutes=60),
-             "_per_half_hour": timedelta(minutes=30)}
+_DIVISORS = {
+    "_per_lead": LEAD_TIME,
+    "_per_hour": timedelta(minutes=60),
+    "_per_half_hour": timedelta(minutes=30),
+}
 
 
 def _with_divisors(frame: pl.DataFrame) -> pl.DataFrame:
@@ -311,28 +367,56 @@ def _with_divisors(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _finding(rule: Any, rows: list[dict[str, Any]], lines: int, conf: float, reasons: list[str],
-             rb: Rebalance | None) -> Finding:
+def _finding(
+    rule: Any,
+    rows: list[dict[str, Any]],
+    lines: int,
+    conf: float,
+    reasons: list[str],
+    rb: Rebalance | None,
+) -> Finding:
     first = rows[0]
     return Finding(
-        id="", rule=rule.id, role="unrelated", cause=rule.cause, factor=rule.factor,
+        id="",
+        rule=rule.id,
+        role="unrelated",
+        cause=rule.cause,
+        factor=rule.factor,
         phase=rb.failed_phase if rb else first.get("phase_kind"),
-        database=first.get("database"), ordinal=first.get("ordinal"), node=first.get("node"),
-        time=first.get("ts"), severity=rule.severity, confidence=round(conf, 2),
-        title=rule.title, explanation=rule.explanation, remediation=rule.remediation,
-        references=list(rule.references), evidence=_evidence(rows), lines=lines,
-        reasons=reasons, rebalance=rb.database if rb else None,
+        database=first.get("database"),
+        ordinal=first.get("ordinal"),
+        node=first.get("node"),
+        time=first.get("ts"),
+        severity=rule.severity,
+        confidence=round(conf, 2),
+        title=rule.title,
+        explanation=rule.explanation,
+        remediation=rule.remediation,
+        references=list(rule.references),
+        evidence=_evidence(rows),
+        lines=lines,
+        reasons=reasons,
+        rebalance=rb.database if rb else None,
     )
 
 
 def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]) -> Finding:
     """Reference implementation of one group's finding (row-by-row Python; the vectorised
     :func:`group_findings` must agree with it)."""
-    best_conf, best_rows, best_reasons, best_rb = 0.0, rows, ["no failed rebalance to explain"], None
+    best_conf, best_rows, best_reasons, best_rb = (
+        0.0,
+        rows,
+        ["no failed rebalance to explain"],
+        None,
+    )
     for rb in failed:
-        scored = sorted(((score(r, rule.phases, rb, factor=rule.factor is not None), i)
-                         for i, r in enumerate(rows)),
-                        key=lambda x: (-x[0][0], x[1]))
+        scored = sorted(
+            (
+                (score(r, rule.phases, rb, factor=rule.factor is not None), i)
+                for i, r in enumerate(rows)
+            ),
+            key=lambda x: (-x[0][0], x[1]),
+        )
         (conf, reasons), top = scored[0]
         # corroboration: more matching lines in the window add a little confidence
         support = sum(1 for (c, _), _i in scored[1:] if c >= 0.5 * conf)
@@ -347,17 +431,21 @@ def decide(rebalances: list[Rebalance], findings: list[Finding]) -> list[Verdict
     """One verdict per rebalanced database; roles of the findings are set on the way."""
     verdicts = [_verdict(rb, findings) for rb in rebalances]
     if not verdicts:
-        verdicts.append(Verdict(None, "no_failure", None, None, None,
-                                "No rebalance was found in the bundle."))
+        verdicts.append(
+            Verdict(None, "no_failure", None, None, None, "No rebalance was found in the bundle.")
+        )
     return verdicts
 
 
 def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
     if rb.outcome != "failed":
         status = "inconclusive" if rb.outcome in ("running", "unknown") else "no_failure"
-        text = {"succeeded": "completed successfully", "cancelled": "was cancelled",
-                "running": "was still running when the bundle was taken",
-                "unknown": "has no recorded outcome"}[rb.outcome]
+        text = {
+            "succeeded": "completed successfully",
+            "cancelled": "was cancelled",
+            "running": "was still running when the bundle was taken",
+            "unknown": "has no recorded outcome",
+        }[rb.outcome]
         return Verdict(rb.database, status, None, None, None, f"Rebalance of {rb.database} {text}.")
     mine = [f for f in findings if f.rebalance == rb.database]
     causes = sorted((f for f in mine if f.cause), key=lambda f: -f.confidence)
@@ -386,8 +474,11 @@ def _superseding(winner: Finding | None, causes: list[Finding]) -> Finding | Non
     if winner is None:
         return None
     for other in causes:
-        if (other.cause in SUPERSEDES and winner.cause in SUPERSEDES[other.cause]
-                and other.confidence >= SUPERSEDE_MIN):
+        if (
+            other.cause in SUPERSEDES
+            and winner.cause in SUPERSEDES[other.cause]
+            and other.confidence >= SUPERSEDE_MIN
+        ):
             other.reasons = [*other.reasons, f"explains the {winner.cause} seen by its peers"]
             winner.reasons = [*winner.reasons, f"a symptom of the {other.cause} ({other.id})"]
             return other
@@ -397,23 +488,56 @@ def _superseding(winner: Finding | None, causes: list[Finding]) -> Finding | Non
 def _why_not(loser: Finding, winner: Finding) -> dict[str, str]:
     reasons = "; ".join(loser.reasons) or "weaker agreement with the failed step"
     if loser.confidence >= winner.confidence:
-        return {"finding": loser.id, "why_not": f"{loser.cause} ({loser.confidence:.2f}): {reasons}"}
-    return {"finding": loser.id, "why_not": f"{loser.cause} ({loser.confidence:.2f} < "
-                                            f"{winner.confidence:.2f}): {reasons}"}
+        return {
+            "finding": loser.id,
+            "why_not": f"{loser.cause} ({loser.confidence:.2f}): {reasons}",
+        }
+    return {
+        "finding": loser.id,
+        "why_not": f"{loser.cause} ({loser.confidence:.2f} < {winner.confidence:.2f}): {reasons}",
+    }
 
 
 def _failure_verdict(rb: Rebalance, winner: Finding | None) -> Verdict:
     step = rb.failed_step or {}
-    where = (f"{step.get('action')} {rb.database}:{step.get('ordinal')}"
-             + (f" on {step['target']}" if step.get("target") else "")) if step else f"rebalance of {rb.database}"
+    where = (
+        (
+            f"{step.get('action')} {rb.database}:{step.get('ordinal')}"
+            + (f" on {step['target']}" if step.get("target") else "")
+        )
+        if step
+        else f"rebalance of {rb.database}"
+    )
     phase = (rb.failed_phase or "unknown").upper()
     error = (rb.failure_line or {}).get("message")
     if winner is not None:
         ev = winner.evidence[0] if winner.evidence else {}
-        summary = (f"{phase} phase failed at {where}: {winner.cause} — {winner.title} "
-                   f"(evidence {ev.get('file')}:{ev.get('line')}, confidence {winner.confidence:.2f}).")
-        return Verdict(rb.database, "failure", rb.failed_phase, winner.cause, winner.id, summary,
-                       winner.confidence, rb.failure_time, error, step or None)
+        summary = (
+            f"{phase} phase failed at {where}: {winner.cause} — {winner.title} "
+            f"(evidence {ev.get('file')}:{ev.get('line')}, confidence {winner.confidence:.2f})."
+        )
+        return Verdict(
+            rb.database,
+            "failure",
+            rb.failed_phase,
+            winner.cause,
+            winner.id,
+            summary,
+            winner.confidence,
+            rb.failure_time,
+            error,
+            step or None,
+        )
     summary = f"{phase} phase failed at {where}; no log evidence explains why (cause unknown)."
-    return Verdict(rb.database, "failure", rb.failed_phase, "unknown", None, summary, None,
-                   rb.failure_time, error, step or None)
+    return Verdict(
+        rb.database,
+        "failure",
+        rb.failed_phase,
+        "unknown",
+        None,
+        summary,
+        None,
+        rb.failure_time,
+        error,
+        step or None,
+    )

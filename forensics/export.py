@@ -15,13 +15,14 @@ LEVELS = ("INFO", "WARN", "ERROR", "FAILURE")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def filter_events(frame: pl.DataFrame, *, level: str | None = None,
-                  pattern: str | None = None) -> pl.DataFrame:
+def filter_events(
+    frame: pl.DataFrame, *, level: str | None = None, pattern: str | None = None
+) -> pl.DataFrame:
     if level:
         wanted = level.upper().replace("WARNING", "WARN")
         if wanted not in LEVELS:
             raise UsageError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
-        frame = frame.filter(pl.col("level").is_in(LEVELS[LEVELS.index(wanted):]))
+        frame = frame.filter(pl.col("level").is_in(LEVELS[LEVELS.index(wanted) :]))
     if pattern:
         try:
             frame = frame.filter(pl.col("message").str.contains(pattern))
@@ -92,7 +93,9 @@ def write_frame(frame: pl.DataFrame, path: Path) -> None:
     elif suffix == ".ndjson":
         atomic_write(path, lambda tmp: frame.write_ndjson(tmp))
     else:
-        raise UsageError(f"unknown output format {suffix or path.name!r}: use .parquet, .csv or .json")
+        raise UsageError(
+            f"unknown output format {suffix or path.name!r}: use .parquet, .csv or .json"
+        )
 
 
 def print_frame(frame: pl.DataFrame, limit: int = 200) -> None:
@@ -102,8 +105,14 @@ def print_frame(frame: pl.DataFrame, limit: int = 200) -> None:
     import click
 
     width = shutil.get_terminal_size((240, 40)).columns
-    with pl.Config(tbl_rows=limit, tbl_cols=-1, fmt_str_lengths=160, tbl_width_chars=width,
-                   tbl_hide_dataframe_shape=True, tbl_hide_column_data_types=True):
+    with pl.Config(
+        tbl_rows=limit,
+        tbl_cols=-1,
+        fmt_str_lengths=160,
+        tbl_width_chars=width,
+        tbl_hide_dataframe_shape=True,
+        tbl_hide_column_data_types=True,
+    ):
         click.echo(str(frame))
     more = f" (showing {limit}; use -o to export all)" if frame.height > limit else ""
     click.echo(f"{frame.height} rows{more}")

@@ -109,5 +109,7 @@ def parse_overrides(values: Iterable[str]) -> dict[str, str]:
 
 def resolve_ports(host: str, known_nodes: Iterable[str]) -> str:
     """Complete a bare host with its port when the cluster tables name exactly one."""
-    ports = sorted({n.rsplit(":", 1)[1] for n in known_nodes if n.rsplit(":", 1)[0] == host and ":" in n})
+    ports = sorted(
+        {n.rsplit(":", 1)[1] for n in known_nodes if n.rsplit(":", 1)[0] == host and ":" in n}
+    )
     return f"{host}:{ports[0]}" if len(ports) == 1 else host

@@ -10,8 +10,15 @@ from .analysis import Report
 from .export import write_text
 
 
-def write_outputs(report: Report, *, html: str | None, json_path: str | None, md: str | None,
-                  stdout_format: str, redact: bool = False) -> None:
+def write_outputs(
+    report: Report,
+    *,
+    html: str | None,
+    json_path: str | None,
+    md: str | None,
+    stdout_format: str,
+    redact: bool = False,
+) -> None:
     from .report import json as json_report
     from .report import markdown, terminal
 

@@ -17,8 +17,13 @@ def progress_reporter() -> Iterator[Progress | None]:
     from rich.progress import DownloadColumn, SpinnerColumn, TextColumn, TransferSpeedColumn
     from rich.progress import Progress as Bar
 
-    with Bar(SpinnerColumn(), TextColumn("{task.description}"), DownloadColumn(),
-             TransferSpeedColumn(), transient=True) as bar:
+    with Bar(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+    ) as bar:
         task = bar.add_task("reading", total=None)
         current_path = [""]
         sizes = [0, 0]  # bytes of finished members, bytes of the current one
@@ -43,8 +48,13 @@ def count_reporter(what: str) -> Iterator[Callable[[int, int, str], None] | None
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
     from rich.progress import Progress as Bar
 
-    with Bar(TextColumn(what), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-             transient=True) as bar:
+    with Bar(
+        TextColumn(what),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        transient=True,
+    ) as bar:
         task = bar.add_task("", total=None)
 
         def update(done: int, total: int, name: str) -> None:

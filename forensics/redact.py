@@ -22,8 +22,10 @@ IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 # ``[node-]<host>-<ROLE>`` and other folders ``<host>-<port>`` (forensics/nodes.py), so
 # ``-LEAF`` or ``-3306`` after a host and ``node-`` before it still delimit the name; a dot
 # followed by a letter too (``db.table``, ``host.domain``), but not by a digit (longer IPs).
-_ROLE_SUFFIX = (r"-(?i:MA|CA|LEAF|AGGREGATOR|MASTER|MasterAggregator|master-aggregator|"
-                r"ChildAggregator|child-aggregator)(?![A-Za-z0-9])")
+_ROLE_SUFFIX = (
+    r"-(?i:MA|CA|LEAF|AGGREGATOR|MASTER|MasterAggregator|master-aggregator|"
+    r"ChildAggregator|child-aggregator)(?![A-Za-z0-9])"
+)
 _BEFORE = r"(?:(?<![A-Za-z0-9.\-])|(?<=(?<![A-Za-z0-9.\-])node-))"
 _PORT_SUFFIX = r"-\d{4,5}(?![0-9])"  # the `<host>-<port>` folder form (SPEC §2.3)
 _AFTER = rf"(?:(?={_ROLE_SUFFIX}|{_PORT_SUFFIX})|(?![A-Za-z0-9\-]|\.[0-9]))"
@@ -54,8 +56,14 @@ class Redactor:
 def _node_names(report: Report) -> set[str]:
     b = report.bundle
     nodes: set[str] = set(b.nodes.get_column("node").to_list())
-    for frame, col in ((b.partitions, "node"), (b.steps, "target"), (b.leaves, "node"),
-                       (b.leaves, "pair"), (b.events, "target"), (b.files, "node")):
+    for frame, col in (
+        (b.partitions, "node"),
+        (b.steps, "target"),
+        (b.leaves, "node"),
+        (b.leaves, "pair"),
+        (b.events, "target"),
+        (b.files, "node"),
+    ):
         nodes.update(v for v in frame.get_column(col).drop_nulls().unique().to_list() if v)
     return nodes
 
@@ -68,15 +76,19 @@ def _host_of(node: str) -> str | None:
 def _hosts(report: Report) -> dict[str, str]:
     """host -> pseudonym; ``node-h`` and ``h`` (a node folder read two ways) share one."""
     b = report.bundle
-    roles = dict(zip(b.nodes.get_column("node").to_list(), b.nodes.get_column("role").to_list(), strict=True))
+    roles = dict(
+        zip(b.nodes.get_column("node").to_list(), b.nodes.get_column("role").to_list(), strict=True)
+    )
     host_roles: dict[str, str | None] = {}
     for node in sorted(_node_names(report)):
         host = _host_of(node)
         if host is not None and host_roles.get(host) is None:
             host_roles[host] = roles.get(node)
+
     def key(host: str) -> str:
         bare = host.removeprefix(NODE_PREFIX)
         return bare if bare != host and bare in host_roles else host
+
     by_key: dict[str, str] = {}
     for host, role in sorted(host_roles.items()):
         if role is not None or key(host) not in by_key:
@@ -101,9 +113,13 @@ def _databases(report: Report) -> dict[str, str]:
 
 def _frame(df: pl.DataFrame, fn: Callable[[str], str]) -> pl.DataFrame:
     cols = [c for c, t in df.schema.items() if t == pl.String]
-    return df.with_columns(
-        pl.col(c).map_elements(fn, return_dtype=pl.String, skip_nulls=True) for c in cols
-    ) if cols and df.height else df
+    return (
+        df.with_columns(
+            pl.col(c).map_elements(fn, return_dtype=pl.String, skip_nulls=True) for c in cols
+        )
+        if cols and df.height
+        else df
+    )
 
 
 def _walk(value: Any, fn: Callable[[str], str]) -> Any:

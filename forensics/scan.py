@@ -25,9 +25,8 @@ from typing import Any
 
 import polars as pl
 
-from .schemas import make_schema
-
 from .errors import ForensicsError
+from .schemas import make_schema
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip")
 FINGERPRINT_BYTES = 1024 * 1024
@@ -170,15 +169,21 @@ def scan_file(path: str | os.PathLike[str], *, input_hash: str | None = None) ->
     try:
         report = analyze(path)
     except ForensicsError as exc:
-        return ScanResult(pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=str(exc)))
+        return ScanResult(
+            pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=str(exc))
+        )
     except Exception as exc:  # one broken input must not stop a batch of thousands
         error = f"internal error: {type(exc).__name__}: {exc}"
-        return ScanResult(pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=error))
+        return ScanResult(
+            pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=error)
+        )
     incidents = _incidents(report, str(path), key)
     bundle = report.bundle
     files = bundle.files
     stats = _stats_row(
-        path, key, started,
+        path,
+        key,
+        started,
         files=files.height,
         skipped_files=files.filter(pl.col("skipped_reason").is_not_null()).height,
         lines=int(files.get_column("lines").fill_null(0).sum()),
@@ -191,7 +196,11 @@ def scan_file(path: str | os.PathLike[str], *, input_hash: str | None = None) ->
 
 
 def _stats_row(path: Path, key: str, started: float, **values: object) -> pl.DataFrame:
-    row = {"input": str(path), "input_hash": key, "seconds": round(time.perf_counter() - started, 3)}
+    row = {
+        "input": str(path),
+        "input_hash": key,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     row.update(values)
     return pl.DataFrame([row], schema=INPUT_STATS, strict=False)
 
@@ -204,13 +213,23 @@ def _incidents(report: object, name: str, key: str) -> pl.DataFrame:
             continue
         finding = findings.get(v.finding) if v.finding else None
         ev = finding.evidence[0] if finding and finding.evidence else {}
-        rows.append({
-            "input": name, "input_hash": key, "database": v.database, "status": v.status,
-            "time": v.time, "phase": v.phase, "cause": v.cause, "confidence": v.confidence,
-            "node": finding.node if finding else None, "evidence_file": ev.get("file"),
-            "evidence_line": ev.get("line"), "evidence_text": ev.get("text") or v.error,
-            "summary": v.summary,
-        })
+        rows.append(
+            {
+                "input": name,
+                "input_hash": key,
+                "database": v.database,
+                "status": v.status,
+                "time": v.time,
+                "phase": v.phase,
+                "cause": v.cause,
+                "confidence": v.confidence,
+                "node": finding.node if finding else None,
+                "evidence_file": ev.get("file"),
+                "evidence_line": ev.get("line"),
+                "evidence_text": ev.get("text") or v.error,
+                "summary": v.summary,
+            }
+        )
     return pl.DataFrame(rows, schema=INCIDENTS, strict=False)
 
 
@@ -226,8 +245,13 @@ def _already_scanned(output: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.DataFrame(schema=INCIDENTS), pl.DataFrame(schema=INPUT_STATS)
 
 
-def scan(paths: Sequence[str | os.PathLike[str]], output: Path, *, jobs: int | None = None,
-         on_progress: Callable[[int, int, str], None] | None = None) -> tuple[ScanResult, int]:
+def scan(
+    paths: Sequence[str | os.PathLike[str]],
+    output: Path,
+    *,
+    jobs: int | None = None,
+    on_progress: Callable[[int, int, str], None] | None = None,
+) -> tuple[ScanResult, int]:
     """Scan every input not already in ``output``; returns the full tables and the skip count."""
     from .export import atomic_write
 
@@ -237,15 +261,18 @@ def scan(paths: Sequence[str | os.PathLike[str]], output: Path, *, jobs: int | N
     fresh = [(p, h) for p, h in todo if h not in seen]
     skipped = len(todo) - len(fresh)
     results = _run(fresh, jobs or os.cpu_count() or 1, on_progress)
-    incidents = pl.concat([old_incidents, *[r.incidents for r in results]]).sort(["input", "database"], nulls_last=True)
+    incidents = pl.concat([old_incidents, *[r.incidents for r in results]]).sort(
+        ["input", "database"], nulls_last=True
+    )
     stats = pl.concat([old_stats, *[r.stats for r in results]]).sort("input")
     atomic_write(output, lambda tmp: incidents.write_parquet(tmp))
     atomic_write(stats_path(output), lambda tmp: stats.write_parquet(tmp))
     return ScanResult(incidents, stats), skipped
 
 
-def _run(todo: list[tuple[Path, str]], jobs: int,
-         on_progress: Callable[[int, int, str], None] | None) -> list[ScanResult]:
+def _run(
+    todo: list[tuple[Path, str]], jobs: int, on_progress: Callable[[int, int, str], None] | None
+) -> list[ScanResult]:
     if not todo:
         return []
     results: list[ScanResult] = []
@@ -255,7 +282,9 @@ def _run(todo: list[tuple[Path, str]], jobs: int,
             if on_progress:
                 on_progress(done, len(todo), str(path))
         return results
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(todo)), mp_context=get_context("spawn")
+    ) as pool:
         futures = {pool.submit(scan_file, path, input_hash=key): path for path, key in todo}
         for done, future in enumerate(as_completed(futures), start=1):
             results.append(future.result())

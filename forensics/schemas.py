@@ -113,7 +113,9 @@ LEAVES = make_schema(
 )
 
 #: SHOW VARIABLES (only the names the analysis uses are needed, all are kept).
-VARIABLES = make_schema({"name": pl.String, "value": pl.String, "node": pl.String, "source": pl.String})
+VARIABLES = make_schema(
+    {"name": pl.String, "value": pl.String, "node": pl.String, "source": pl.String}
+)
 
 #: Disk usage per database (ordinal null) or per partition.
 DISK_USAGE = make_schema(

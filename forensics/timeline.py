@@ -18,7 +18,14 @@ from . import schemas
 
 STEP_KEY = ["database", "ordinal", "phase_kind"]
 PHASE_ORDER = {"copy": 0, "promote": 1, "drop": 2}
-STATUS_RANK = {"failed": 0, "cancelled": 1, "running": 2, "unknown": 3, "scheduled": 4, "success": 5}
+STATUS_RANK = {
+    "failed": 0,
+    "cancelled": 1,
+    "running": 2,
+    "unknown": 3,
+    "scheduled": 4,
+    "success": 5,
+}
 LOG_STATUS = {"step_failure": "failed", "step_success": "success", "step_start": "running"}
 #: How far before a step's start evidence may still explain it.
 LEAD_TIME = timedelta(minutes=10)
@@ -51,13 +58,15 @@ class Rebalance:
 def _log_steps(events: pl.DataFrame) -> pl.DataFrame:
     """Steps reconstructed from step_start/step_success/step_failure tracelog lines."""
     lines = events.filter(
-        pl.col("step_event").is_in(list(LOG_STATUS)) & pl.col("database").is_not_null()
+        pl.col("step_event").is_in(list(LOG_STATUS))
+        & pl.col("database").is_not_null()
         & pl.col("phase_kind").is_not_null()
     )
     if not lines.height:
         return schemas.empty(schemas.STEPS)
-    rank = pl.col("step_event").replace_strict({"step_failure": 0, "step_success": 1, "step_start": 2},
-                                               return_dtype=pl.Int64)
+    rank = pl.col("step_event").replace_strict(
+        {"step_failure": 0, "step_success": 1, "step_start": 2}, return_dtype=pl.Int64
+    )
     grouped = lines.group_by(STEP_KEY).agg(
         pl.col("action").drop_nulls().first(),
         pl.col("target").drop_nulls().first(),
@@ -69,7 +78,9 @@ def _log_steps(events: pl.DataFrame) -> pl.DataFrame:
     grouped = grouped.with_columns(
         pl.col("last_event").replace_strict(LOG_STATUS, return_dtype=pl.String).alias("status"),
         pl.lit("log").alias("origin"),
-        pl.coalesce("action", pl.col("phase_kind").str.to_uppercase() + pl.lit(" PARTITION")).alias("action"),
+        pl.coalesce("action", pl.col("phase_kind").str.to_uppercase() + pl.lit(" PARTITION")).alias(
+            "action"
+        ),
     )
     return schemas.conform(grouped, schemas.STEPS)
 
@@ -79,7 +90,9 @@ def _attach_times(table_steps: pl.DataFrame, log_steps: pl.DataFrame) -> pl.Data
     if not log_steps.height or not table_steps.height:
         return table_steps
     times = log_steps.select(
-        *STEP_KEY, pl.col("started_at").alias("_s"), pl.col("ended_at").alias("_e"),
+        *STEP_KEY,
+        pl.col("started_at").alias("_s"),
+        pl.col("ended_at").alias("_e"),
         pl.col("status").alias("_log_status"),
     )
     joined = table_steps.join(times, on=STEP_KEY, how="left", nulls_equal=False)
@@ -87,8 +100,10 @@ def _attach_times(table_steps: pl.DataFrame, log_steps: pl.DataFrame) -> pl.Data
         pl.coalesce("started_at", "_s").alias("started_at"),
         pl.coalesce("ended_at", "_e").alias("ended_at"),
         # a plan row (no status of its own) takes the log's outcome when there is one
-        pl.when(pl.col("origin") == "plan").then(pl.coalesce("_log_status", pl.lit("scheduled")))
-        .otherwise(pl.col("status")).alias("status"),
+        pl.when(pl.col("origin") == "plan")
+        .then(pl.coalesce("_log_status", pl.lit("scheduled")))
+        .otherwise(pl.col("status"))
+        .alias("status"),
     ).drop("_s", "_e", "_log_status")
 
 
@@ -108,13 +123,20 @@ def merge_steps(steps: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
 def _outcome(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> tuple[str, str]:
     statuses = set(db_steps.get_column("status").to_list())
     origins = set(db_steps.get_column("origin").to_list())
-    said = set(db_events.filter(pl.col("step_event").str.starts_with("rebalance_"))
-               .get_column("step_event").to_list())
+    said = set(
+        db_events.filter(pl.col("step_event").str.starts_with("rebalance_"))
+        .get_column("step_event")
+        .to_list()
+    )
     basis = "status" if "status" in origins else ("log" if (origins or said) else "none")
     if "failed" in statuses or "rebalance_failure" in said:
         return "failed", basis
     if "running" in statuses and "rebalance_success" not in said:
-        return ("failed", "log") if basis == "log" and _ended_after(db_steps, db_events) else ("running", basis)
+        return (
+            ("failed", "log")
+            if basis == "log" and _ended_after(db_steps, db_events)
+            else ("running", basis)
+        )
     if "cancelled" in statuses:
         return "cancelled", basis
     if statuses and statuses <= {"success"}:
@@ -131,8 +153,12 @@ def _ended_after(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> bool:
 
 def _first_failed(db_steps: pl.DataFrame) -> dict[str, Any] | None:
     ranked = db_steps.with_columns(
-        pl.col("status").replace_strict(STATUS_RANK, default=9, return_dtype=pl.Int64).alias("_rank"),
-        pl.col("phase_kind").replace_strict(PHASE_ORDER, default=9, return_dtype=pl.Int64).alias("_kind"),
+        pl.col("status")
+        .replace_strict(STATUS_RANK, default=9, return_dtype=pl.Int64)
+        .alias("_rank"),
+        pl.col("phase_kind")
+        .replace_strict(PHASE_ORDER, default=9, return_dtype=pl.Int64)
+        .alias("_kind"),
     )
     for wanted in ("failed", "running"):
         rows = ranked.filter(pl.col("status") == wanted).sort(
@@ -166,8 +192,9 @@ def infer_phase_from_partitions(db_parts: pl.DataFrame) -> tuple[str | None, str
     return None, "partition state shows no residue of a failed step"
 
 
-def _involved(step: dict[str, Any] | None, db_steps: pl.DataFrame, db_parts: pl.DataFrame,
-              ma: str | None) -> list[str]:
+def _involved(
+    step: dict[str, Any] | None, db_steps: pl.DataFrame, db_parts: pl.DataFrame, ma: str | None
+) -> list[str]:
     nodes = {ma} if ma else set()
     if step is not None:
         if step.get("target"):
@@ -178,30 +205,51 @@ def _involved(step: dict[str, Any] | None, db_steps: pl.DataFrame, db_parts: pl.
     return sorted(n for n in nodes if n)
 
 
-def build_timeline(steps: pl.DataFrame, events: pl.DataFrame, partitions: pl.DataFrame,
-                   master_aggregator: str | None) -> list[Rebalance]:
+def build_timeline(
+    steps: pl.DataFrame,
+    events: pl.DataFrame,
+    partitions: pl.DataFrame,
+    master_aggregator: str | None,
+) -> list[Rebalance]:
     """One Rebalance per database that the bundle shows being rebalanced."""
     merged = merge_steps(steps, events)
     databases = set(merged.get_column("database").drop_nulls().to_list())
-    rb_events = events.filter(pl.col("step_event").str.starts_with("rebalance_")
-                              & pl.col("database").is_not_null())
+    rb_events = events.filter(
+        pl.col("step_event").str.starts_with("rebalance_") & pl.col("database").is_not_null()
+    )
     databases.update(rb_events.get_column("database").to_list())
-    global_events = events.filter(pl.col("step_event").str.starts_with("rebalance_")
-                                  & pl.col("database").is_null())
+    global_events = events.filter(
+        pl.col("step_event").str.starts_with("rebalance_") & pl.col("database").is_null()
+    )
     out = []
     for database in sorted(databases):
         db_events = events.filter(pl.col("database") == database)
-        db_events = pl.concat([db_events, global_events]).sort("ts") if global_events.height else db_events
-        out.append(_rebalance(database, merged.filter(pl.col("database") == database), db_events,
-                              partitions.filter(pl.col("database") == database), master_aggregator))
+        db_events = (
+            pl.concat([db_events, global_events]).sort("ts") if global_events.height else db_events
+        )
+        out.append(
+            _rebalance(
+                database,
+                merged.filter(pl.col("database") == database),
+                db_events,
+                partitions.filter(pl.col("database") == database),
+                master_aggregator,
+            )
+        )
     return out
 
 
-def _rebalance(database: str, db_steps: pl.DataFrame, db_events: pl.DataFrame,
-               db_parts: pl.DataFrame, ma: str | None) -> Rebalance:
+def _rebalance(
+    database: str,
+    db_steps: pl.DataFrame,
+    db_events: pl.DataFrame,
+    db_parts: pl.DataFrame,
+    ma: str | None,
+) -> Rebalance:
     outcome, basis = _outcome(db_steps, db_events)
-    rb = Rebalance(database=database, outcome=outcome, basis=basis, steps=db_steps,
-                   master_aggregator=ma)
+    rb = Rebalance(
+        database=database, outcome=outcome, basis=basis, steps=db_steps, master_aggregator=ma
+    )
     step_events = db_events.filter(pl.col("step_event").is_not_null())
     if step_events.height:
         rb.start = step_events.get_column("ts").min()  # type: ignore[assignment]
@@ -212,15 +260,18 @@ def _rebalance(database: str, db_steps: pl.DataFrame, db_events: pl.DataFrame,
     return rb
 
 
-def _locate_failure(rb: Rebalance, db_steps: pl.DataFrame, db_events: pl.DataFrame,
-                    db_parts: pl.DataFrame) -> None:
+def _locate_failure(
+    rb: Rebalance, db_steps: pl.DataFrame, db_events: pl.DataFrame, db_parts: pl.DataFrame
+) -> None:
     rb.failed_step = _first_failed(db_steps)
     rb.failure_line = _failure_line(db_events, rb.failed_step)
     if rb.failed_step is not None:
         rb.failed_phase = rb.failed_step["phase_kind"]
         rb.failure_time = rb.failed_step.get("ended_at") or (rb.failure_line or {}).get("ts")
         if rb.failed_step["status"] == "running":
-            rb.notes.append("no step is marked failed; the step that started and never completed is taken")
+            rb.notes.append(
+                "no step is marked failed; the step that started and never completed is taken"
+            )
         return
     rb.failure_time = (rb.failure_line or {}).get("ts")
     phase, why = infer_phase_from_partitions(db_parts)

@@ -51,7 +51,9 @@ def _read(paths: list[Path], limits: Limits | None = None) -> dict[str, bytes | 
     return out
 
 
-@pytest.mark.parametrize("compress,suffix", [(None, ".tar"), ("gz", ".tar.gz"), ("zst", ".tar.zst")])
+@pytest.mark.parametrize(
+    "compress,suffix", [(None, ".tar"), ("gz", ".tar.gz"), ("zst", ".tar.zst")]
+)
 def test_tar_forms_stream_members(tmp_path: Path, compress: str | None, suffix: str) -> None:
     path = tmp_path / f"bundle{suffix}"
     path.write_bytes(_tar_bytes({"n1/memsql.log": LOG, "n2/status.txt": b"x"}, compress))
@@ -60,8 +62,14 @@ def test_tar_forms_stream_members(tmp_path: Path, compress: str | None, suffix: 
 
 def test_zip_and_individually_compressed_members(tmp_path: Path) -> None:
     path = tmp_path / "bundle.zip"
-    path.write_bytes(_zip_bytes({"a/memsql.log.1.gz": gzip.compress(LOG, mtime=0),
-                                 "b/memsql.log.zst": zstandard.ZstdCompressor().compress(LOG)}))
+    path.write_bytes(
+        _zip_bytes(
+            {
+                "a/memsql.log.1.gz": gzip.compress(LOG, mtime=0),
+                "b/memsql.log.zst": zstandard.ZstdCompressor().compress(LOG),
+            }
+        )
+    )
     assert _read([path]) == {"a/memsql.log.1": LOG, "b/memsql.log": LOG}
 
 

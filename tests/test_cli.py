@@ -31,12 +31,16 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
     return out
 
 
-@pytest.mark.parametrize("args", [
-    ("analyze", "{missing}"),
-    ("events", "{missing}", "--kind", "files"),
-    ("scan", "{missing}", "-o", "{tmp}/s.parquet"),
-    ("rules", "test", "{missing}"),
-], ids=lambda a: a[0] if a[0] != "rules" else "rules test")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("analyze", "{missing}"),
+        ("events", "{missing}", "--kind", "files"),
+        ("scan", "{missing}", "-o", "{tmp}/s.parquet"),
+        ("rules", "test", "{missing}"),
+    ],
+    ids=lambda a: a[0] if a[0] != "rules" else "rules test",
+)
 def test_each_command_unusable_input_exit_2_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
     places = {"missing": str(tmp_path / "nope"), "tmp": str(tmp_path)}
     done = forensics(*(a.format(**places) for a in args))
@@ -65,8 +69,9 @@ def test_bomb_stops_in_a_real_process(tmp_path: Path) -> None:
 
 
 def test_analyze_writes_every_output_and_nothing_else(tmp_path: Path) -> None:
-    done = forensics("analyze", str(GOOD), "--html", "r.html", "--json", "r.json", "--md", "r.md",
-                     cwd=tmp_path)
+    done = forensics(
+        "analyze", str(GOOD), "--html", "r.html", "--json", "r.json", "--md", "r.md", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.json", "r.md"]
 

@@ -32,7 +32,10 @@ def test_tz_shifts_every_time_and_is_stated() -> None:
     assert any("Europe/Berlin" in a for a in berlin["assumptions"])
     t_utc, t_berlin = _failure(utc)["time"], _failure(berlin)["time"]
     assert t_utc != t_berlin
-    assert (_failure(utc)["phase"], _failure(utc)["cause"]) == (_failure(berlin)["phase"], _failure(berlin)["cause"])
+    assert (_failure(utc)["phase"], _failure(utc)["cause"]) == (
+        _failure(berlin)["phase"],
+        _failure(berlin)["cause"],
+    )
 
 
 def test_unknown_tz_is_a_usage_error() -> None:
@@ -44,8 +47,9 @@ def test_unknown_tz_is_a_usage_error() -> None:
 
 def test_until_before_the_rebalance_leaves_nothing_failed() -> None:
     _, report = _analyze(str(LOGS_ONLY), "--until", "2000-01-01T00:00")
-    assert not any(v["status"] == "failure" and v["cause"] not in (None, "unknown")
-                   for v in report["verdicts"])
+    assert not any(
+        v["status"] == "failure" and v["cause"] not in (None, "unknown") for v in report["verdicts"]
+    )
 
 
 def test_redundancy_option_is_used_when_the_bundle_has_none() -> None:

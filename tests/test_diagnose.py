@@ -14,37 +14,85 @@ from forensics.rules import load_rules, match
 from forensics.timeline import build_timeline
 
 MA, TARGET, OTHER = "10.0.0.1:3306", "10.0.0.5:3306", "10.0.0.9:3306"
-ACTION = {"copy": "COPY PARTITION", "promote": "PROMOTE PARTITION WITH DROP", "drop": "DROP PARTITION"}
+ACTION = {
+    "copy": "COPY PARTITION",
+    "promote": "PROMOTE PARTITION WITH DROP",
+    "drop": "DROP PARTITION",
+}
 
 # One line per cause, as a leaf or the master aggregator would log it during the step.
 CAUSE_LINES = {
-    "kill": (MA, "copy", " ERROR: Thread 115: RebalanceStep: COPY PARTITION sales:3 failed: "
-                         "ERROR 1317 (70100): Query execution was interrupted"),
-    "out_of_memory": (TARGET, "copy", "  ERROR: `sales_3` log: Not enough memory available to "
-                                      "complete the current request. The request was not processed."),
-    "io_saturation": (TARGET, "promote", "   WARN: Thread 200: LogFlusher: fsync took 4200 ms on "
-                                         "`sales_3` (disk write stall)"),
-    "network_error": (TARGET, "copy", "   WARN: Thread 200: socket (107) ETIMEDOUT in recv from "
-                                      "10.0.0.2:3306 while streaming `sales_3`"),
-    "storage_error": (TARGET, "drop", "  ERROR: Thread 200: DropPartition: `sales_3`: "
-                                      "No space left on device (errno 28)"),
-    "lock_timeout": (TARGET, "copy", "  ERROR: `sales_3` log: Lock wait timeout exceeded; "
-                                     "try restarting transaction"),
-    "sync_partitions_timeout": (MA, "promote", "  ERROR: Thread 115: _SYNC_PARTITIONS on sales "
-                                               "timed out after 60000 ms"),
-    "lsn_wait_timeout": (TARGET, "promote", "  ERROR: Thread 200: WaitForLSNWithTimeout: timed out "
-                                            "after 30000 ms: `sales_3` did not reach LSN 0:4867"),
-    "resource_pressure": (TARGET, "promote", "   WARN: Thread 200: CPU saturated (99% busy for 120 s), "
-                                             "replication of `sales_3` is falling behind"),
+    "kill": (
+        MA,
+        "copy",
+        " ERROR: Thread 115: RebalanceStep: COPY PARTITION sales:3 failed: "
+        "ERROR 1317 (70100): Query execution was interrupted",
+    ),
+    "out_of_memory": (
+        TARGET,
+        "copy",
+        "  ERROR: `sales_3` log: Not enough memory available to "
+        "complete the current request. The request was not processed.",
+    ),
+    "io_saturation": (
+        TARGET,
+        "promote",
+        "   WARN: Thread 200: LogFlusher: fsync took 4200 ms on `sales_3` (disk write stall)",
+    ),
+    "network_error": (
+        TARGET,
+        "copy",
+        "   WARN: Thread 200: socket (107) ETIMEDOUT in recv from "
+        "10.0.0.2:3306 while streaming `sales_3`",
+    ),
+    "storage_error": (
+        TARGET,
+        "drop",
+        "  ERROR: Thread 200: DropPartition: `sales_3`: No space left on device (errno 28)",
+    ),
+    "lock_timeout": (
+        TARGET,
+        "copy",
+        "  ERROR: `sales_3` log: Lock wait timeout exceeded; try restarting transaction",
+    ),
+    "sync_partitions_timeout": (
+        MA,
+        "promote",
+        "  ERROR: Thread 115: _SYNC_PARTITIONS on sales timed out after 60000 ms",
+    ),
+    "lsn_wait_timeout": (
+        TARGET,
+        "promote",
+        "  ERROR: Thread 200: WaitForLSNWithTimeout: timed out "
+        "after 30000 ms: `sales_3` did not reach LSN 0:4867",
+    ),
+    "resource_pressure": (
+        TARGET,
+        "promote",
+        "   WARN: Thread 200: CPU saturated (99% busy for 120 s), "
+        "replication of `sales_3` is falling behind",
+    ),
 }
 
 DISTRACTORS = [
     # an OOM hours earlier on another node
-    (OTHER, "2026-03-02 06:10:00.000", "  ERROR: Out of memory allocating transaction buffer of size 64 MB."),
+    (
+        OTHER,
+        "2026-03-02 06:10:00.000",
+        "  ERROR: Out of memory allocating transaction buffer of size 64 MB.",
+    ),
     # a lock timeout on another database, during the step
-    (TARGET, "2026-03-02 10:07:30.000", "  ERROR: `crm_1` log: Lock wait timeout exceeded; try restarting transaction"),
+    (
+        TARGET,
+        "2026-03-02 10:07:30.000",
+        "  ERROR: `crm_1` log: Lock wait timeout exceeded; try restarting transaction",
+    ),
     # a killed user query, unrelated to the step
-    (MA, "2026-03-02 10:07:40.000", "   INFO: Thread 300: KillQuery: KILL QUERY 8812 received from 'dbops_cron'@'10.0.9.14' (user 'bi_reader', db 'analytics', running 686 s)"),
+    (
+        MA,
+        "2026-03-02 10:07:40.000",
+        "   INFO: Thread 300: KillQuery: KILL QUERY 8812 received from 'dbops_cron'@'10.0.9.14' (user 'bi_reader', db 'analytics', running 686 s)",
+    ),
 ]
 
 
@@ -56,20 +104,45 @@ def _events(cause: str) -> pl.DataFrame:
     node, phase, evidence = CAUSE_LINES[cause]
     action = ACTION[phase]
     ma_lines = [
-        _line(1000, "2026-03-02 10:00:00.000", "   INFO: Thread 115: Rebalance: REBALANCE PARTITIONS ON sales started"),
-        _line(2000, "2026-03-02 10:05:00.000", f"   INFO: Thread 115: RebalanceStep: {action} sales:3 ON '10.0.0.5':3306 started"),
-        _line(3000, "2026-03-02 10:09:00.000", f"  ERROR: Thread 115: RebalanceStep: {action} sales:3 ON '10.0.0.5':3306 failed"),
+        _line(
+            1000,
+            "2026-03-02 10:00:00.000",
+            "   INFO: Thread 115: Rebalance: REBALANCE PARTITIONS ON sales started",
+        ),
+        _line(
+            2000,
+            "2026-03-02 10:05:00.000",
+            f"   INFO: Thread 115: RebalanceStep: {action} sales:3 ON '10.0.0.5':3306 started",
+        ),
+        _line(
+            3000,
+            "2026-03-02 10:09:00.000",
+            f"  ERROR: Thread 115: RebalanceStep: {action} sales:3 ON '10.0.0.5':3306 failed",
+        ),
     ]
     frames = [parse_lines(ma_lines, path="ma/memsql.log", node=MA)]
-    frames.append(parse_lines([_line(2500, "2026-03-02 10:08:30.000", evidence)], path=f"{node}/memsql.log", node=node))
+    frames.append(
+        parse_lines(
+            [_line(2500, "2026-03-02 10:08:30.000", evidence)], path=f"{node}/memsql.log", node=node
+        )
+    )
     for dnode, ts, text in DISTRACTORS:
         frames.append(parse_lines([_line(100, ts, text)], path=f"{dnode}/d.log", node=dnode))
     return pl.concat(frames).sort("ts")
 
 
 def _steps(phase: str) -> pl.DataFrame:
-    row = {"database": "sales", "action": ACTION[phase], "phase_kind": phase, "ordinal": 3,
-           "target": TARGET, "phase": 1, "status": "failed", "origin": "status", "source": "status.txt:1"}
+    row = {
+        "database": "sales",
+        "action": ACTION[phase],
+        "phase_kind": phase,
+        "ordinal": 3,
+        "target": TARGET,
+        "phase": 1,
+        "status": "failed",
+        "origin": "status",
+        "source": "status.txt:1",
+    }
     return schemas.conform(pl.DataFrame([row]), schemas.STEPS)
 
 
@@ -86,7 +159,11 @@ def _diagnose(cause: str):  # type: ignore[no-untyped-def]
 def test_the_step_evidence_beats_every_distractor(cause: str) -> None:
     verdicts, findings = _diagnose(cause)
     (verdict,) = verdicts
-    assert (verdict.status, verdict.phase, verdict.cause) == ("failure", CAUSE_LINES[cause][1], cause)
+    assert (verdict.status, verdict.phase, verdict.cause) == (
+        "failure",
+        CAUSE_LINES[cause][1],
+        cause,
+    )
     winner = next(f for f in findings if f.role == "cause")
     assert winner.time == datetime(2026, 3, 2, 10, 8, 30, tzinfo=UTC) or winner.node == MA
     for f in findings:
@@ -104,11 +181,24 @@ def test_alternatives_say_why_they_lost() -> None:
 
 
 def test_no_evidence_means_unknown() -> None:
-    events = parse_lines([
-        _line(1000, "2026-03-02 10:05:00.000", "   INFO: Thread 115: RebalanceStep: DROP PARTITION sales:3 ON '10.0.0.5':3306 started"),
-        _line(3000, "2026-03-02 10:09:00.000", "  ERROR: Thread 115: RebalanceStep: DROP PARTITION sales:3 ON '10.0.0.5':3306 failed"),
-    ], node=MA)
-    events = pl.concat([events, *(parse_lines([_line(1, ts, t)], node=n) for n, ts, t in DISTRACTORS)])
+    events = parse_lines(
+        [
+            _line(
+                1000,
+                "2026-03-02 10:05:00.000",
+                "   INFO: Thread 115: RebalanceStep: DROP PARTITION sales:3 ON '10.0.0.5':3306 started",
+            ),
+            _line(
+                3000,
+                "2026-03-02 10:09:00.000",
+                "  ERROR: Thread 115: RebalanceStep: DROP PARTITION sales:3 ON '10.0.0.5':3306 failed",
+            ),
+        ],
+        node=MA,
+    )
+    events = pl.concat(
+        [events, *(parse_lines([_line(1, ts, t)], node=n) for n, ts, t in DISTRACTORS)]
+    )
     rebalances = build_timeline(_steps("drop"), events, schemas.empty(schemas.PARTITIONS), MA)
     rules = load_rules([])
     findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
@@ -118,18 +208,34 @@ def test_no_evidence_means_unknown() -> None:
 
 def test_logs_alone_reconstruct_the_failed_step() -> None:
     events = _events("lock_timeout")
-    (rb,) = build_timeline(schemas.empty(schemas.STEPS), events, schemas.empty(schemas.PARTITIONS), MA)
+    (rb,) = build_timeline(
+        schemas.empty(schemas.STEPS), events, schemas.empty(schemas.PARTITIONS), MA
+    )
     assert (rb.outcome, rb.basis, rb.failed_phase) == ("failed", "log", "copy")
     assert rb.failed_step is not None and rb.failed_step["ordinal"] == 3
     assert rb.failure_time == datetime(2026, 3, 2, 10, 9, tzinfo=UTC)
 
 
 def test_partition_state_is_the_last_resort() -> None:
-    parts = schemas.conform(pl.DataFrame([
-        {"database": "sales", "ordinal": 0, "node": TARGET, "role": "master"},
-        {"database": "sales", "ordinal": 0, "node": OTHER, "role": "orphan"},
-    ]), schemas.PARTITIONS)
-    events = parse_lines([_line(1, "2026-03-02 10:09:00.000", "  ERROR: Thread 115: Rebalance: REBALANCE PARTITIONS ON sales failed")], node=MA)
+    parts = schemas.conform(
+        pl.DataFrame(
+            [
+                {"database": "sales", "ordinal": 0, "node": TARGET, "role": "master"},
+                {"database": "sales", "ordinal": 0, "node": OTHER, "role": "orphan"},
+            ]
+        ),
+        schemas.PARTITIONS,
+    )
+    events = parse_lines(
+        [
+            _line(
+                1,
+                "2026-03-02 10:09:00.000",
+                "  ERROR: Thread 115: Rebalance: REBALANCE PARTITIONS ON sales failed",
+            )
+        ],
+        node=MA,
+    )
     (rb,) = build_timeline(schemas.empty(schemas.STEPS), events, parts, MA)
     assert (rb.outcome, rb.basis, rb.failed_phase) == ("failed", "partition_state", "drop")
     assert any("low confidence" in n for n in rb.notes)

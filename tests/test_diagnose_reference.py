@@ -20,8 +20,9 @@ MA = "10.0.0.1:3306"
 
 def _reference(matches: pl.DataFrame, rules: dict, rebalances: list) -> dict:  # type: ignore[type-arg]
     failed = [rb for rb in rebalances if rb.outcome == "failed"]
-    keyed = matches.with_columns(pl.col("database").fill_null("").alias("_db"),
-                                 pl.col("node").fill_null("").alias("_node"))
+    keyed = matches.with_columns(
+        pl.col("database").fill_null("").alias("_db"), pl.col("node").fill_null("").alias("_node")
+    )
     out = {}
     for (rule_id, node, db), group in keyed.group_by(["rule", "_node", "_db"], maintain_order=True):
         rows = group.sort(["ts", "file", "line"], nulls_last=True).to_dicts()
@@ -31,8 +32,15 @@ def _reference(matches: pl.DataFrame, rules: dict, rebalances: list) -> dict:  #
 
 
 def _vectorised(matches: pl.DataFrame, rules: dict, rebalances: list) -> dict:  # type: ignore[type-arg]
-    return {(f.rule, f.node or "", f.database or ""): (f.confidence, f.rebalance, f.evidence[0]["line"], f.lines)
-            for f in group_findings(matches, rules, rebalances)}
+    return {
+        (f.rule, f.node or "", f.database or ""): (
+            f.confidence,
+            f.rebalance,
+            f.evidence[0]["line"],
+            f.lines,
+        )
+        for f in group_findings(matches, rules, rebalances)
+    }
 
 
 def _two_failures() -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -65,7 +73,9 @@ def test_two_failed_rebalances_agree() -> None:
     _compare(events, steps, schemas.empty(schemas.PARTITIONS))
 
 
-@pytest.mark.parametrize("scenario", ["copy_node_failure", "promote_lsn_timeout", "failed_no_evidence"])
+@pytest.mark.parametrize(
+    "scenario", ["copy_node_failure", "promote_lsn_timeout", "failed_no_evidence"]
+)
 def test_fixtures_agree(scenario: str) -> None:
     bundle = forensics.load_bundle(FIXTURES / scenario)
     _compare(bundle.events, bundle.steps, bundle.partitions)

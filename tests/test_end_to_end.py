@@ -14,9 +14,17 @@ from forensics.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
-IMPACT_FIELDS = ("redundancy", "redundancy_assumed", "partitions", "partitions_without_master",
-                 "under_redundant", "over_redundant", "orphans", "extra_copies",
-                 "extra_bytes_estimate")
+IMPACT_FIELDS = (
+    "redundancy",
+    "redundancy_assumed",
+    "partitions",
+    "partitions_without_master",
+    "under_redundant",
+    "over_redundant",
+    "orphans",
+    "extra_copies",
+    "extra_bytes_estimate",
+)
 
 
 def bundle_path(scenario: str) -> Path:
@@ -46,8 +54,11 @@ def test_verdict(scenario: str) -> None:
             k: verdict[k] for k in ("status", "phase", "cause")
         }, actual["summary"]
     wanted_failures = {v["database"] for v in want["verdicts"] if v["status"] == "failure"}
-    false_failures = [v for v in report["verdicts"] if v["status"] == "failure"
-                      and v["database"] not in wanted_failures]
+    false_failures = [
+        v
+        for v in report["verdicts"]
+        if v["status"] == "failure" and v["database"] not in wanted_failures
+    ]
     assert not false_failures
     assert code == want["exit_code"]
 
@@ -73,7 +84,9 @@ def test_impact(scenario: str) -> None:
     actual = {d["database"]: d for d in got["databases"]}
     for db in want["databases"]:
         assert db["database"] in actual
-        assert {k: actual[db["database"]][k] for k in IMPACT_FIELDS} == {k: db[k] for k in IMPACT_FIELDS}
+        assert {k: actual[db["database"]][k] for k in IMPACT_FIELDS} == {
+            k: db[k] for k in IMPACT_FIELDS
+        }
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -75,10 +75,16 @@ def assert_no_traceback(result: Result) -> None:
 def test_generator_reproduces_the_committed_cases(tmp_path: Path) -> None:
     generate_broken.write_committed(tmp_path)
     for name in generate_broken.COMMITTED:
-        made = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / name).rglob("*")
-                if p.is_file()}
-        stored = {p.relative_to(generate_broken.CASES_DIR): p.read_bytes()
-                  for p in (generate_broken.CASES_DIR / name).rglob("*") if p.is_file()}
+        made = {
+            p.relative_to(tmp_path): p.read_bytes()
+            for p in (tmp_path / name).rglob("*")
+            if p.is_file()
+        }
+        stored = {
+            p.relative_to(generate_broken.CASES_DIR): p.read_bytes()
+            for p in (generate_broken.CASES_DIR / name).rglob("*")
+            if p.is_file()
+        }
         assert made == stored, f"{name}: run fixtures/broken/generate_broken.py"
 
 
@@ -96,8 +102,12 @@ def _case_dir(case: dict[str, Any], tmp_path: Path) -> Path:
 
 
 def _matching_row(files: list[dict[str, Any]], want: dict[str, Any]) -> dict[str, Any]:
-    rows = [f for f in files if f["path"].endswith(want["path"])
-            and (("skipped_reason" in want) == (f["skipped_reason"] is not None))]
+    rows = [
+        f
+        for f in files
+        if f["path"].endswith(want["path"])
+        and (("skipped_reason" in want) == (f["skipped_reason"] is not None))
+    ]
     assert rows, f"no file row for {want} in {[f['path'] for f in files]}"
     return rows[0]
 
@@ -117,8 +127,12 @@ def _check_report(case: dict[str, Any], report: dict[str, Any]) -> None:
         assert nodes[want["node"]]["restarts"] == want["restarts"]
 
 
-@pytest.mark.parametrize("case", EXPECTATIONS, ids=lambda c: f"{c['name']}-{' '.join(c['args'][2:])}")
-def test_broken_corpus(case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "case", EXPECTATIONS, ids=lambda c: f"{c['name']}-{' '.join(c['args'][2:])}"
+)
+def test_broken_corpus(
+    case: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder = _case_dir(case, tmp_path)
     out = tmp_path / "out"
     out.mkdir()
@@ -198,15 +212,24 @@ def places(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "empty").mkdir()
     bad = tmp_path / "badrules"
     bad.mkdir()
-    (bad / "x.toml").write_text('id = "X1"\ntitle = "t"\ncause = "kill"\nwhen = "message contains"\n')
-    return {"missing": str(tmp_path / "missing"), "empty": str(tmp_path / "empty"),
-            "good": str(generate_broken.CASES_DIR / "script_injection"), "badrules": str(bad),
-            "tmp": str(tmp_path)}
+    (bad / "x.toml").write_text(
+        'id = "X1"\ntitle = "t"\ncause = "kill"\nwhen = "message contains"\n'
+    )
+    return {
+        "missing": str(tmp_path / "missing"),
+        "empty": str(tmp_path / "empty"),
+        "good": str(generate_broken.CASES_DIR / "script_injection"),
+        "badrules": str(bad),
+        "tmp": str(tmp_path),
+    }
 
 
-@pytest.mark.parametrize("args,message", BAD_INVOCATIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
-def test_every_command_exits_2_with_one_line(args: list[str], message: str,
-                                             places: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "args,message", BAD_INVOCATIONS, ids=lambda v: " ".join(v) if isinstance(v, list) else ""
+)
+def test_every_command_exits_2_with_one_line(
+    args: list[str], message: str, places: dict[str, str]
+) -> None:
     result = run_cli([a.format(**places) for a in args])
     assert_no_traceback(result)
     assert result.exit_code == 2, result.output
@@ -220,8 +243,9 @@ def test_debug_shows_the_traceback(places: dict[str, str]) -> None:
     assert "Traceback" in result.stderr and "InputError" in result.stderr
 
 
-def test_internal_error_is_exit_3_with_a_short_message(monkeypatch: pytest.MonkeyPatch,
-                                                       places: dict[str, str]) -> None:
+def test_internal_error_is_exit_3_with_a_short_message(
+    monkeypatch: pytest.MonkeyPatch, places: dict[str, str]
+) -> None:
     import forensics.analysis
 
     def boom(*_: Any, **__: Any) -> None:
@@ -230,13 +254,18 @@ def test_internal_error_is_exit_3_with_a_short_message(monkeypatch: pytest.Monke
     monkeypatch.setattr(forensics.analysis, "analyze_bundle", boom)
     result = run_cli(["analyze", places["good"]])
     assert result.exit_code == 3
-    assert result.stderr == "forensics: internal error: KeyError: 'bug' (run with --debug for details)\n"
+    assert (
+        result.stderr
+        == "forensics: internal error: KeyError: 'bug' (run with --debug for details)\n"
+    )
     debug = run_cli(["--debug", "analyze", places["good"]])
     assert debug.exit_code == 3 and "Traceback" in debug.stderr
 
 
 def test_scan_reports_broken_inputs_instead_of_failing(tmp_path: Path) -> None:
-    built = [generate_broken.build(n, tmp_path / "in") for n in ("binary_memsql_log", "truncated_table")]
+    built = [
+        generate_broken.build(n, tmp_path / "in") for n in ("binary_memsql_log", "truncated_table")
+    ]
     inputs = [built[0] / "memsql.log", built[1], _cut_archive(tmp_path)]
     result = run_cli(["scan", *map(str, inputs), "-o", str(tmp_path / "s.parquet"), "--jobs", "1"])
     assert_no_traceback(result)
@@ -263,7 +292,9 @@ def test_cut_archive_keeps_what_was_read_and_says_what_was_lost(tmp_path: Path) 
     assert_no_traceback(result)
     assert result.exit_code in (0, 1), result.stderr
     report = json.loads(result.stdout)
-    assert any("cut.tar.gz: truncated or corrupt compressed data after" in w for w in report["warnings"])
+    assert any(
+        "cut.tar.gz: truncated or corrupt compressed data after" in w for w in report["warnings"]
+    )
     assert any("tar member cut short" in w for w in report["warnings"])
     read = [f for f in report["input"]["files"] if f["kind"] == "memsql_log"]
     assert read and all(f["lines"] > 0 for f in read)
@@ -318,16 +349,19 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path: Path) -> 
 
 
 def test_overlap_warnings_only_for_the_same_node() -> None:
-    t = pl.datetime_range(pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 1, 5), "1h",
-                          eager=True, time_zone="UTC").to_list()
-    files = pl.DataFrame({
-        "path": ["a.log", "a.log.1", "b.log", "c.log", "c.log.1"],
-        "kind": ["memsql_log"] * 5,
-        "node": ["a:1", "a:1", "b:1", "c:1", "c:1"],
-        "first_ts": [t[2], t[0], t[0], t[0], t[1]],
-        "last_ts": [t[4], t[3], t[5], t[1], t[2]],
-        "skipped_reason": [None] * 5,
-    })
+    t = pl.datetime_range(
+        pl.datetime(2026, 1, 1), pl.datetime(2026, 1, 1, 5), "1h", eager=True, time_zone="UTC"
+    ).to_list()
+    files = pl.DataFrame(
+        {
+            "path": ["a.log", "a.log.1", "b.log", "c.log", "c.log.1"],
+            "kind": ["memsql_log"] * 5,
+            "node": ["a:1", "a:1", "b:1", "c:1", "c:1"],
+            "first_ts": [t[2], t[0], t[0], t[0], t[1]],
+            "last_ts": [t[4], t[3], t[5], t[1], t[2]],
+            "skipped_reason": [None] * 5,
+        }
+    )
     warnings = overlap_warnings(files)
     assert len(warnings) == 1  # c.log.1 starts exactly when c.log ends: no overlap
     assert warnings[0].startswith("a.log: overlaps a.log.1 in time on node a:1")
@@ -337,23 +371,36 @@ def test_overlap_warnings_only_for_the_same_node() -> None:
 
 _REAL_LOG = next(FIXTURES.glob("copy_out_of_memory/*/tracelogs/memsql.log")).read_bytes()
 _REAL_LINES = _REAL_LOG.splitlines(keepends=True)
-_REAL_TABLES = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(
-    [*FIXTURES.glob("*/sql/*.txt"), *FIXTURES.glob("*/captures/*.txt")])]
-_JUNK = [b"\x00", b"\r", b"\xff\xfe", b"\n", b"  ", b"\t", b"|", b"9999999999999999999999 ",
-         b"2026-02-30 25:61:61.000   ERROR: ", "é".encode(), b"\x1b[31m"]
+_REAL_TABLES = [
+    p.read_text(encoding="utf-8", errors="replace")
+    for p in sorted([*FIXTURES.glob("*/sql/*.txt"), *FIXTURES.glob("*/captures/*.txt")])
+]
+_JUNK = [
+    b"\x00",
+    b"\r",
+    b"\xff\xfe",
+    b"\n",
+    b"  ",
+    b"\t",
+    b"|",
+    b"9999999999999999999999 ",
+    b"2026-02-30 25:61:61.000   ERROR: ",
+    "é".encode(),
+    b"\x1b[31m",
+]
 
 
 @st.composite
 def mutated_real_log(draw: st.DrawFn) -> bytes:
     start = draw(st.integers(0, len(_REAL_LINES) - 1))
-    lines = list(_REAL_LINES[start: start + draw(st.integers(1, 60))])
+    lines = list(_REAL_LINES[start : start + draw(st.integers(1, 60))])
     for _ in range(draw(st.integers(0, 6))):
         i = draw(st.integers(0, len(lines) - 1))
         op = draw(st.sampled_from(["flip", "insert", "dup", "swap", "cut", "drop_nl", "reset"]))
         line = lines[i]
         if op == "flip" and line:
             pos = draw(st.integers(0, len(line) - 1))
-            lines[i] = line[:pos] + bytes([draw(st.integers(0, 255))]) + line[pos + 1:]
+            lines[i] = line[:pos] + bytes([draw(st.integers(0, 255))]) + line[pos + 1 :]
         elif op == "insert":
             pos = draw(st.integers(0, len(line)))
             lines[i] = line[:pos] + draw(st.sampled_from(_JUNK)) + line[pos:]
@@ -378,7 +425,7 @@ def _physical_lines(data: bytes) -> int:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=mutated_real_log(), piece=st.integers(1, 4096))
 def test_mutated_real_tracelog_never_raises_and_lines_add_up(data: bytes, piece: int) -> None:
-    chunks = [data[i: i + piece] for i in range(0, len(data), piece)]
+    chunks = [data[i : i + piece] for i in range(0, len(data), piece)]
     result = parse_tracelog(chunks, path="leaf.log", node="leaf:3306")
     assert result.lines == _physical_lines(data)
     assert result.lines == result.parsed_lines + result.continuation_lines + result.unparsed_lines
@@ -396,9 +443,13 @@ def mutated_real_table(draw: st.DrawFn) -> str:
         if op == "cut":
             text = text[:pos]
         elif op == "delete":
-            text = text[:pos] + text[pos + draw(st.integers(1, 200)):]
+            text = text[:pos] + text[pos + draw(st.integers(1, 200)) :]
         elif op == "insert":
-            text = text[:pos] + draw(st.sampled_from(["|", "+---+", "\x00", "\ufffd", "\t", "\n"])) + text[pos:]
+            text = (
+                text[:pos]
+                + draw(st.sampled_from(["|", "+---+", "\x00", "\ufffd", "\t", "\n"]))
+                + text[pos:]
+            )
         elif op == "crlf":
             text = text.replace("\n", "\r\n")
         else:
@@ -438,10 +489,31 @@ def mutated_condition(draw: st.DrawFn) -> str:
     text = draw(st.sampled_from(_CONDITIONS))
     for _ in range(draw(st.integers(1, 3))):
         pos = draw(st.integers(0, len(text)))
-        piece = draw(st.sampled_from(["(", ")", " and ", " or not ", "/", '"', "~", " in (", ",",
-                                      "level", " == ", "3", "\\", "*", "", "[", "?"]))
+        piece = draw(
+            st.sampled_from(
+                [
+                    "(",
+                    ")",
+                    " and ",
+                    " or not ",
+                    "/",
+                    '"',
+                    "~",
+                    " in (",
+                    ",",
+                    "level",
+                    " == ",
+                    "3",
+                    "\\",
+                    "*",
+                    "",
+                    "[",
+                    "?",
+                ]
+            )
+        )
         cut = draw(st.integers(0, 3))
-        text = text[:pos] + piece + text[pos + cut:]
+        text = text[:pos] + piece + text[pos + cut :]
     return text
 
 
@@ -464,16 +536,21 @@ def test_builtin_conditions_were_found() -> None:
 _ARCHIVES = sorted(p for p in FIXTURES.glob("*/*") if p.suffix in (".gz", ".tgz", ".zip", ".zst"))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(source=st.sampled_from(_ARCHIVES), seed=st.integers(0, 2**32 - 1), cut=st.booleans())
-def test_mutated_real_archives_never_raise(source: Path, seed: int, cut: bool, tmp_path: Path) -> None:
+def test_mutated_real_archives_never_raise(
+    source: Path, seed: int, cut: bool, tmp_path: Path
+) -> None:
     data = bytearray(source.read_bytes())
     rng = random.Random(seed)
     for _ in range(rng.randint(1, 8)):
         data[rng.randrange(len(data))] = rng.randrange(256)
     if cut:
-        del data[rng.randrange(len(data)):]
+        del data[rng.randrange(len(data)) :]
     target = tmp_path / f"m{seed}{''.join(source.suffixes)}"
     target.write_bytes(bytes(data))
     try:

@@ -10,8 +10,16 @@ from forensics.nodes import identify, parse_overrides, resolve_ports
 @pytest.mark.parametrize(
     "inner,node,role",
     [
-        ("report-2026-03-02T101530/ma-host-MA/memsqlTracelogs/ma-host_3306_memsql.log", "ma-host:3306", "master_aggregator"),
-        ("node-127.0.0.1-MasterAggregator/memsqlTracelogs/memsql.log", "127.0.0.1", "master_aggregator"),
+        (
+            "report-2026-03-02T101530/ma-host-MA/memsqlTracelogs/ma-host_3306_memsql.log",
+            "ma-host:3306",
+            "master_aggregator",
+        ),
+        (
+            "node-127.0.0.1-MasterAggregator/memsqlTracelogs/memsql.log",
+            "127.0.0.1",
+            "master_aggregator",
+        ),
         ("report/leaf-1-LEAF/memsqlTracelogs/memsql.log", "leaf-1", "leaf"),
         ("agg2-CA/memsqlTracelogs/agg2_3307_memsql.log", "agg2:3307", "child_aggregator"),
         ("10.0.1.11_3306/tracelogs/memsql.log", "10.0.1.11:3306", "unknown"),
@@ -45,10 +53,16 @@ def test_resolve_ports_only_when_unique() -> None:
 @pytest.mark.parametrize(
     "inner,node",
     [
-        ("INC-20417/logs/10.0.4.10_3306_memsql.log", "10.0.4.10:3306"),  # a ticket folder is no host
+        (
+            "INC-20417/logs/10.0.4.10_3306_memsql.log",
+            "10.0.4.10:3306",
+        ),  # a ticket folder is no host
         ("CASE-881/memsql.log", "CASE-881/memsql.log"),
         ("node-127.0.0.1-MA/memsqlTracelogs/127.0.0.1_3306_memsql.log", "127.0.0.1:3306"),
-        ("r/node-sdb-leaf-1-LEAF/memsqlTracelogs/node-sdb-leaf-1_3306_memsql.log", "node-sdb-leaf-1:3306"),
+        (
+            "r/node-sdb-leaf-1-LEAF/memsqlTracelogs/node-sdb-leaf-1_3306_memsql.log",
+            "node-sdb-leaf-1:3306",
+        ),
     ],
 )
 def test_ticket_folders_and_node_prefixes(inner: str, node: str) -> None:

@@ -29,8 +29,12 @@ FIXTURES = ROOT / "fixtures"
 # Several bundle forms: sdb-report tar.gz with `node-<host>-<ROLE>` folders, a zip of
 # tab-separated outputs named by IP, a plain folder of host names whose database is
 # called "events" (a word the report itself uses), and DDL evidence naming `db.table`.
-CASES = ["promote_lsn_timeout", "copy_network_error", "drop_storage_error",
-         "copy_lock_timeout_optimize"]
+CASES = [
+    "promote_lsn_timeout",
+    "copy_network_error",
+    "drop_storage_error",
+    "copy_lock_timeout_optimize",
+]
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
 SYSTEM_DATABASES = {"cluster", "information_schema", "memsql", "sharding", "mysql"}
 # Report wording that a database may happen to be named after (the word, not the name).
@@ -46,8 +50,11 @@ def _reports(name: str) -> tuple[Report, Report]:
 @cache
 def _rendered(name: str) -> dict[str, str]:
     _, redacted = _reports(name)
-    return {"json": json_report.render(redacted), "md": markdown.render(redacted),
-            "html": _report_text(html_report.render(redacted))}
+    return {
+        "json": json_report.render(redacted),
+        "md": markdown.render(redacted),
+        "html": _report_text(html_report.render(redacted)),
+    }
 
 
 class _TextOf(HTMLParser):
@@ -82,8 +89,13 @@ def original_names(report: Report) -> set[str]:
     """Hosts, IPs and user database names of the unredacted bundle."""
     b = report.bundle
     names: set[str] = set()
-    for frame, col in ((b.nodes, "node"), (b.partitions, "node"), (b.steps, "target"),
-                       (b.files, "node"), (b.leaves, "node")):
+    for frame, col in (
+        (b.nodes, "node"),
+        (b.partitions, "node"),
+        (b.steps, "target"),
+        (b.files, "node"),
+        (b.leaves, "node"),
+    ):
         for value in frame.get_column(col).drop_nulls().unique().to_list():
             names |= _hosts(value)
     for frame in (b.partitions, b.steps):
@@ -97,7 +109,7 @@ def _occurrences(name: str, text: str) -> list[str]:
     for phrase in TEMPLATE_PHRASES:
         text = text.replace(phrase, " ")
     word = rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])"
-    return [text[max(m.start() - 40, 0): m.end() + 40] for m in re.finditer(word, text)]
+    return [text[max(m.start() - 40, 0) : m.end() + 40] for m in re.finditer(word, text)]
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -117,13 +129,17 @@ def test_verdict_unchanged_modulo_pseudonyms(name: str) -> None:
     plain = json.loads(json_report.render(report))
     red = json.loads(_rendered(name)["json"])
     keys = ("status", "phase", "cause", "finding")
-    assert [{k: v[k] for k in keys} for v in plain["verdicts"]] == \
-           [{k: v[k] for k in keys} for v in red["verdicts"]]
+    assert [{k: v[k] for k in keys} for v in plain["verdicts"]] == [
+        {k: v[k] for k in keys} for v in red["verdicts"]
+    ]
     assert plain["exit_code"] == red["exit_code"]
     assert [f["rule"] for f in plain["findings"]] == [f["rule"] for f in red["findings"]]
     assert len(plain["input"]["files"]) == len(red["input"]["files"])
     # the database names map one-to-one onto pseudonyms
-    dbs = {(p["database"], r["database"]) for p, r in zip(plain["verdicts"], red["verdicts"], strict=True)}
+    dbs = {
+        (p["database"], r["database"])
+        for p, r in zip(plain["verdicts"], red["verdicts"], strict=True)
+    }
     assert len({p for p, _ in dbs}) == len({r for _, r in dbs})
 
 
@@ -161,12 +177,17 @@ def test_frames_are_redacted_too() -> None:
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("node-sdb-leaf-1-LEAF/memsqlTracelogs/node-sdb-leaf-1_3306_memsql.log",
-         "leaf-1-LEAF/memsqlTracelogs/leaf-1_3306_memsql.log"),
+        (
+            "node-sdb-leaf-1-LEAF/memsqlTracelogs/node-sdb-leaf-1_3306_memsql.log",
+            "leaf-1-LEAF/memsqlTracelogs/leaf-1_3306_memsql.log",
+        ),
         ("sdb-leaf-1-LEAF/x", "leaf-1-LEAF/x"),
         ("copy to 10.0.0.7:3306 from sdb-leaf-1", "copy to ip-1:3306 from leaf-1"),
         ("cluster-127.0.0.1.tgz", "cluster-ip-1.tgz"),
-        ("rebalance of sales:7 failed, sales_7 dropped", "rebalance of db-1:7 failed, db-1_7 dropped"),
+        (
+            "rebalance of sales:7 failed, sales_7 dropped",
+            "rebalance of db-1:7 failed, db-1_7 dropped",
+        ),
         ("salesforce and resales are other words", "salesforce and resales are other words"),
         ("OPTIMIZE TABLE sales.orders; `sales`.`x`", "OPTIMIZE TABLE db-1.orders; `db-1`.`x`"),
         ("version 10.0.0.7.1 and 10.0.0.70", "version 10.0.0.7.1 and ip-1"),

@@ -22,15 +22,22 @@ from forensics.cli import main
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 # plain-folder fixtures: their tracelogs can be rewritten in place
-SCENARIOS = ["logs_only_promote_failure", "copy_out_of_memory", "drop_storage_error",
-             "promote_resource_pressure", "data_at_risk_orphan_only_copy"]
+SCENARIOS = [
+    "logs_only_promote_failure",
+    "copy_out_of_memory",
+    "drop_storage_error",
+    "promote_resource_pressure",
+    "data_at_risk_orphan_only_copy",
+]
 OUTCOME = re.compile(
     r"\b(failed|failure|aborted|interrupted|timed out|completed|complete|finished|succeeded|done|"
     r"started|starting|beginning|begin|executing|issuing)\b",
     re.IGNORECASE,
 )
-LAYOUT = re.compile(r"^(?P<head>(?:\d+\s+)?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+[A-Z]+: )"
-                    r"(?P<thread>Thread \d+(?: \([^)]*\))?: )?(?P<rest>.*)$")
+LAYOUT = re.compile(
+    r"^(?P<head>(?:\d+\s+)?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\s+[A-Z]+: )"
+    r"(?P<thread>Thread \d+(?: \([^)]*\))?: )?(?P<rest>.*)$"
+)
 
 
 def reword(line: str) -> str:
@@ -42,7 +49,7 @@ def reword(line: str) -> str:
     outcome = OUTCOME.search(rest)
     if outcome is None:
         return line
-    body = (rest[: outcome.start()] + rest[outcome.end():]).strip(" ,;-")
+    body = (rest[: outcome.start()] + rest[outcome.end() :]).strip(" ,;-")
     body = re.sub(r"\s{2,}", " ", body).replace("Step ", "op ").replace("step ", "op ")
     return f"{m['head']}{m['thread'] or ''}{outcome.group(0).upper()} :: {body}"
 
@@ -78,8 +85,10 @@ def _verdicts(bundle: Path) -> list[tuple[object, ...]]:
 
 
 def test_reword_keeps_tokens() -> None:
-    line = ("382261827 2026-03-02 10:00:00.000   INFO: Thread 7: Step 3/32: copying partition "
-            "orders:5 on 10.0.1.13:3306 started")
+    line = (
+        "382261827 2026-03-02 10:00:00.000   INFO: Thread 7: Step 3/32: copying partition "
+        "orders:5 on 10.0.1.13:3306 started"
+    )
     assert reword(line).endswith("STARTED :: op 3/32: copying partition orders:5 on 10.0.1.13:3306")
 
 

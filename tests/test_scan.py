@@ -20,8 +20,11 @@ def _expected_failures() -> dict[str, set[tuple[str, str, str]]]:
     out = {}
     for exp in sorted(FIXTURES.glob("*/expected.json")):
         doc = json.loads(exp.read_text())
-        out[exp.parent.name] = {(v["database"], v["phase"], v["cause"])
-                                for v in doc["verdicts"] if v["status"] == "failure"}
+        out[exp.parent.name] = {
+            (v["database"], v["phase"], v["cause"])
+            for v in doc["verdicts"]
+            if v["status"] == "failure"
+        }
     return out
 
 
@@ -49,13 +52,19 @@ def test_scan_finds_every_failure_with_its_phase_and_cause(scanned: tuple[Path, 
     assert incidents.schema == INCIDENTS
     for scenario, wanted in _expected_failures().items():
         rows = incidents.filter(pl.col("input").str.contains(f"/{scenario}(/|$)"))
-        got = {(r["database"], r["phase"], r["cause"]) for r in rows.iter_rows(named=True)
-               if r["status"] == "failure"}
+        got = {
+            (r["database"], r["phase"], r["cause"])
+            for r in rows.iter_rows(named=True)
+            if r["status"] == "failure"
+        }
         assert got == wanted, scenario
     stats = pl.read_parquet(stats_path(out))
     assert stats.schema == INPUT_STATS
-    scenarios = stats.filter(pl.col("input").map_elements(_scenario_of, return_dtype=pl.String)
-                             .is_in(list(_expected_failures())))
+    scenarios = stats.filter(
+        pl.col("input")
+        .map_elements(_scenario_of, return_dtype=pl.String)
+        .is_in(list(_expected_failures()))
+    )
     assert scenarios.height == len(_expected_failures())
     assert scenarios.get_column("error").null_count() == scenarios.height
     assert (scenarios.get_column("lines") > 0).all()

@@ -309,9 +309,16 @@ def _fields(data: bytes, *, lossy: bool) -> pl.DataFrame | None:
     """
     try:
         return pl.read_csv(
-            data, has_header=False, separator=" ", quote_char=None, comment_prefix=None,
-            truncate_ragged_lines=True, schema=_FIELDS, raise_if_empty=False,
-            missing_columns="insert", extra_columns="ignore",
+            data,
+            has_header=False,
+            separator=" ",
+            quote_char=None,
+            comment_prefix=None,
+            truncate_ragged_lines=True,
+            schema=_FIELDS,
+            raise_if_empty=False,
+            missing_columns="insert",
+            extra_columns="ignore",
             encoding="utf8-lossy" if lossy else "utf8",
         )
     except (pl.exceptions.PolarsError, ValueError):
@@ -334,13 +341,23 @@ def _classify_fields(raw: pl.Series, fields: pl.DataFrame, keep_all: bool) -> pl
         pl.when(counter).then(f2).otherwise(f1).alias("_time"),
         level_token.replace_strict(levels, default=None, return_dtype=pl.String).alias("level"),
     ).with_columns(pl.Series("raw", raw))
-    minutes = (pl.col("_date") + pl.lit(" ") + pl.col("_time").str.slice(0, 5))
+    minutes = pl.col("_date") + pl.lit(" ") + pl.col("_time").str.slice(0, 5)
     time_ok = pl.col("_time").str.contains(r"^\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?$")
     frame = frame.with_columns(
-        pl.when(time_ok & pl.col("_counter_ok") & pl.col("level").is_not_null()
-                & (pl.col("_date").str.len_bytes() == 10)).then(minutes).alias("_minute"),
+        pl.when(
+            time_ok
+            & pl.col("_counter_ok")
+            & pl.col("level").is_not_null()
+            & (pl.col("_date").str.len_bytes() == 10)
+        )
+        .then(minutes)
+        .alias("_minute"),
         pl.col("_time").str.slice(6, 2).cast(pl.Int64, strict=False).alias("_sec"),
-        pl.col("_time").str.slice(9, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).alias("_us"),
+        pl.col("_time")
+        .str.slice(9, 6)
+        .str.pad_end(6, "0")
+        .cast(pl.Int64, strict=False)
+        .alias("_us"),
     )
     frame = frame.with_columns(_minute_ts().alias("local_ts"))
     return _finish_classify(frame, keep_all, lay)
@@ -352,8 +369,9 @@ def _minute_ts() -> pl.Expr:
     Same results as strptime("%Y-%m-%d %H:%M:%S%.f"): an invalid date, hour or minute or
     seconds > 60 give null, :60 rolls over, the fraction is truncated to microseconds.
     """
-    minute = pl.col("_minute").str.strptime(schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False,
-                                            cache=True)
+    minute = pl.col("_minute").str.strptime(
+        schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False, cache=True
+    )
     offset = pl.duration(seconds=pl.col("_sec"), microseconds=pl.col("_us"), time_unit="us")
     return pl.when(pl.col("_sec") <= 60).then(minute + offset)
 
@@ -366,8 +384,13 @@ def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.Da
         slow = _classify(retry.get_column("raw"), keep_all).with_columns(
             pl.Series("line", retry.get_column("line"))
         )
-        frame = frame.update(slow.select("line", "local_ts", "uptime", "level"), on="line",
-                             include_nulls=True) if slow.height else frame
+        frame = (
+            frame.update(
+                slow.select("line", "local_ts", "uptime", "level"), on="line", include_nulls=True
+            )
+            if slow.height
+            else frame
+        )
     blank = (c == "") | c.str.starts_with(" ") | c.str.starts_with("\t")
     vocab = c.str.contains_any(list(lay.vocabulary), ascii_case_insensitive=True)
     parsed = pl.col("local_ts").is_not_null()
@@ -379,7 +402,9 @@ def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.Da
         pl.when(parsed).then(pl.col("level")).alias("level"),
         pl.when(parsed).then(pl.col("uptime")).alias("uptime"),
     )
-    return frame.select("line", "raw", "uptime", "local_ts", "level", "parsed", "continuation", "keep")
+    return frame.select(
+        "line", "raw", "uptime", "local_ts", "level", "parsed", "continuation", "keep"
+    )
 
 
 def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:

@@ -19,37 +19,62 @@ SCHEMA_FILE = "schema/report-v1.schema.json"
 def _files(report: Report) -> list[dict[str, Any]]:
     files = report.bundle.files.sort("path")
     return [
-        {"path": r["path"], "kind": r["kind"], "node": r["node"], "lines": r["lines"],
-         "unparsed_lines": r["unparsed_lines"], "skipped_reason": r["skipped_reason"]}
+        {
+            "path": r["path"],
+            "kind": r["kind"],
+            "node": r["node"],
+            "lines": r["lines"],
+            "unparsed_lines": r["unparsed_lines"],
+            "skipped_reason": r["skipped_reason"],
+        }
         for r in files.iter_rows(named=True)
     ]
 
 
 def _nodes(report: Report) -> list[dict[str, Any]]:
     return [
-        {"node": r["node"], "role": r["role"], "first_ts": iso(r["first_ts"]),
-         "last_ts": iso(r["last_ts"]), "restarts": r["restarts"]}
+        {
+            "node": r["node"],
+            "role": r["role"],
+            "first_ts": iso(r["first_ts"]),
+            "last_ts": iso(r["last_ts"]),
+            "restarts": r["restarts"],
+        }
         for r in report.bundle.nodes.sort("node").iter_rows(named=True)
     ]
 
 
 def _step(row: dict[str, Any]) -> dict[str, Any]:
-    return {"action": row["action"], "phase_kind": row["phase_kind"], "ordinal": row["ordinal"],
-            "target": row["target"], "phase": row["phase"], "status": row["status"],
-            "started_at": iso(row["started_at"]), "ended_at": iso(row["ended_at"]),
-            "source": row["source"], "origin": row["origin"]}
+    return {
+        "action": row["action"],
+        "phase_kind": row["phase_kind"],
+        "ordinal": row["ordinal"],
+        "target": row["target"],
+        "phase": row["phase"],
+        "status": row["status"],
+        "started_at": iso(row["started_at"]),
+        "ended_at": iso(row["ended_at"]),
+        "source": row["source"],
+        "origin": row["origin"],
+    }
 
 
 def _rebalances(report: Report) -> list[dict[str, Any]]:
     out = []
     for rb in report.rebalances:
         steps = rb.steps.sort(["phase", "ordinal", "phase_kind", "target"], nulls_last=True)
-        out.append({
-            "database": rb.database, "outcome": rb.outcome, "failed_phase": rb.failed_phase,
-            "basis": rb.basis, "failure_time": iso(rb.failure_time),
-            "master_aggregator": rb.master_aggregator, "involved_nodes": rb.involved_nodes,
-            "steps": [_step(r) for r in steps.iter_rows(named=True)],
-        })
+        out.append(
+            {
+                "database": rb.database,
+                "outcome": rb.outcome,
+                "failed_phase": rb.failed_phase,
+                "basis": rb.basis,
+                "failure_time": iso(rb.failure_time),
+                "master_aggregator": rb.master_aggregator,
+                "involved_nodes": rb.involved_nodes,
+                "steps": [_step(r) for r in steps.iter_rows(named=True)],
+            }
+        )
     return out
 
 
@@ -58,8 +83,11 @@ def to_dict(report: Report) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "tool_version": report.tool_version,
-        "input": {"paths": report.bundle.paths, "timezone": report.bundle.timezone,
-                  "files": _files(report)},
+        "input": {
+            "paths": report.bundle.paths,
+            "timezone": report.bundle.timezone,
+            "files": _files(report),
+        },
         "nodes": _nodes(report),
         "rebalances": _rebalances(report),
         "findings": [finding_dict(f) for f in report.findings],

@@ -18,10 +18,17 @@ def _code(text: Any) -> str:
 
 
 def _verdicts(report: Report) -> list[str]:
-    lines = ["## Verdict", "", "| database | status | phase | cause | confidence |", "|---|---|---|---|---|"]
+    lines = [
+        "## Verdict",
+        "",
+        "| database | status | phase | cause | confidence |",
+        "|---|---|---|---|---|",
+    ]
     for v in report.verdicts:
         conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
-        lines.append(f"| {_cell(v.database)} | {v.status} | {_cell(v.phase)} | {_cell(v.cause)} | {conf} |")
+        lines.append(
+            f"| {_cell(v.database)} | {v.status} | {_cell(v.phase)} | {_cell(v.cause)} | {conf} |"
+        )
     lines.append("")
     lines += [f"- {_cell(v.summary)}" for v in report.verdicts]
     return [*lines, ""]
@@ -33,7 +40,9 @@ def _evidence(report: Report) -> list[str]:
     for f in report.findings:
         if f.role not in ("cause", "contributing"):
             continue
-        lines.append(f"**{f.id} {f.rule}** ({f.role}, {f.cause or f.factor}, confidence {f.confidence:.2f}): {_cell(f.title)}")
+        lines.append(
+            f"**{f.id} {f.rule}** ({f.role}, {f.cause or f.factor}, confidence {f.confidence:.2f}): {_cell(f.title)}"
+        )
         lines.append("")
         lines.append("```")
         for e in f.evidence[:MAX_EVIDENCE]:
@@ -54,8 +63,11 @@ def _impact(report: Report) -> list[str]:
     risk = "**YES — a partition has no master**" if data["data_at_risk"] else "no"
     lines.append(f"- Data at risk: {risk}")
     lines.append(f"- Extra storage (estimate): {_bytes(data['extra_bytes_estimate'])}")
-    lines += ["", "| database | redundancy | partitions | no master | under | over | orphans | extra copies | extra bytes |",
-              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| database | redundancy | partitions | no master | under | over | orphans | extra copies | extra bytes |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for d in data["databases"]:
         red = f"{d['redundancy']}{' (assumed)' if d['redundancy_assumed'] else ''}"
         orphans = ", ".join(f"{o['ordinal']}@{o['node']}" for o in d["orphans"])
@@ -96,8 +108,12 @@ def _runbook(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
-    head = ["# Rebalance forensics report", "",
-            f"Input: {', '.join(report.bundle.paths)} — timestamps as {report.bundle.timezone}", ""]
+    head = [
+        "# Rebalance forensics report",
+        "",
+        f"Input: {', '.join(report.bundle.paths)} — timestamps as {report.bundle.timezone}",
+        "",
+    ]
     warnings = ["## Warnings", ""] + [f"- {_cell(w)}" for w in report.warnings[:20]] + [""]
     if len(report.warnings) > 20:
         warnings.insert(-1, f"- … {len(report.warnings) - 20} more (see the JSON report)")

@@ -19,8 +19,13 @@ def _verdict_table(report: Report) -> Table:
         table.add_column(name)
     for v in report.verdicts:
         conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
-        table.add_row(escape(str(v.database or "-")), f"[{STATUS_STYLE[v.status]}]{v.status}[/]",
-                      v.phase or "-", v.cause or "-", conf)
+        table.add_row(
+            escape(str(v.database or "-")),
+            f"[{STATUS_STYLE[v.status]}]{v.status}[/]",
+            v.phase or "-",
+            v.cause or "-",
+            conf,
+        )
     return table
 
 
@@ -74,5 +79,10 @@ def show(report: Report, console: Console | None = None) -> None:
             console.print(f"  [yellow]{escape(w)}[/]")
     files = report.bundle.files
     skipped = files.filter(files["skipped_reason"].is_not_null()).height
-    console.print(Panel.fit(f"{files.height} files read, {skipped} skipped; "
-                            f"{report.bundle.events.height} events kept", title="Inputs"))
+    console.print(
+        Panel.fit(
+            f"{files.height} files read, {skipped} skipped; "
+            f"{report.bundle.events.height} events kept",
+            title="Inputs",
+        )
+    )

@@ -97,10 +97,6 @@ def _load(
             max_bytes=max_bytes,
             progress=progress,
         )
-    # TODO(loader): belongs in loader._assemble so that library callers get it too.
-    from .consistency import overlap_warnings
-
-    loaded.warnings.extend(overlap_warnings(loaded.files))
     return loaded
 
 

@@ -17,6 +17,7 @@ import polars as pl
 
 from . import bundle, schemas
 from .bundle import Limits, Member, Skipped, iter_members
+from .consistency import overlap_warnings
 from .errors import InputError, UsageError
 from .nodes import NodeId, identify, resolve_ports
 from .parsers import tables, tracelog
@@ -233,11 +234,14 @@ def _skip(acc: _Acc, path: str, node: NodeId, reason: str, size: int) -> None:
 
 
 def _looks_binary(head: bytes) -> bool:
+    """Control bytes or undecodable UTF-8 in more than a tenth of the first 8 KiB."""
     sample = head[:8192]
     if not sample:
         return False
     control = sum(1 for b in sample if b < 9 or 13 < b < 32)
-    return control / len(sample) > 0.10
+    text = sample.decode("utf-8", "replace")
+    bad = text.count("\ufffd") + control
+    return bad / max(len(text), 1) > 0.10
 
 
 def _read_member(
@@ -312,10 +316,6 @@ def _add_tracelog(
     acc.events.append(result.events)
     acc.counts.append(result.counts)
     acc.warnings.extend(result.warnings)
-    if result.unparsed_lines:
-        first = result.unparsed_samples[0][0] if result.unparsed_samples else None
-        where = f"{path}:{first}" if first else path
-        acc.warnings.append(f"{where}: {result.unparsed_lines} line(s) not in the tracelog layout")
     acc.restarts[node.node] = acc.restarts.get(node.node, 0) + result.restarts
     if node.role != "unknown":
         acc.node_roles[node.node] = node.role
@@ -425,7 +425,7 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         variables=schemas.conform(frames["variables"], schemas.VARIABLES),
         disk_usage=schemas.conform(frames["disk_usage"], schemas.DISK_USAGE),
         nodes=nodes,
-        warnings=acc.warnings,
+        warnings=[*acc.warnings, *overlap_warnings(files)],
     )
 
 

@@ -936,7 +936,10 @@ def _warnings(acc: _Acc, path: str, events: pl.DataFrame) -> list[str]:
     if acc.nul_lines:
         out.append(f"{path}: NUL bytes in {acc.nul_lines} lines")
     if acc.kinds["unparsed"]:
-        out.append(f"{path}: {acc.kinds['unparsed']} lines do not have the tracelog layout")
+        where = f"{path}:{acc.samples[0][0]}" if acc.samples else path
+        out.append(
+            f"{where}: {acc.kinds['unparsed']} line(s) not in the tracelog layout (first here)"
+        )
     missing = int(events.get_column("ts").is_null().sum())
     if missing:
         out.append(

@@ -383,8 +383,12 @@ def test_restart_detected_as_synthetic_event():
     assert result.restarts == 1
     row = result.events.filter(pl.col("step_event") == "node_restart").row(0, named=True)
     assert row["line"] == 3 and row["level"] == "INFO" and row["component"] == "forensics"
-    assert row["ts"] == datetime(2024, 1, 1, 10, 5, tzinfo=UTC)
-    assert row["message"] == "node restart detected: uptime counter went from 912345999 to 12345"
+    # placed when the node was last seen alive: the crash lies between that line and the reset
+    assert row["ts"] == datetime(2024, 1, 1, 10, 0, 1, tzinfo=UTC)
+    assert row["message"] == (
+        "node restart detected: last line before it at 2024-01-01 10:00:01.000, back at "
+        "2024-01-01 10:05:00.000; uptime counter went from 912345999 to 12345"
+    )
     assert row["uptime_us"] == 12345
 
 

@@ -521,6 +521,7 @@ def _order(piece: _Piece, parsed: pl.DataFrame) -> None:
     prev_up = up.shift(1).forward_fill()
     marked = parsed.with_columns(
         prev_up.alias("prev_uptime"),
+        ts.shift(1).alias("prev_ts"),
         (ts < ts.shift(1)).fill_null(False).alias("backwards"),
         ((prev_up - up) > _layout().restart_tolerance_us).fill_null(False).alias("restart"),
     )
@@ -528,7 +529,7 @@ def _order(piece: _Piece, parsed: pl.DataFrame) -> None:
     piece.backwards = back.len()
     piece.first_backwards = int(back[0]) if back.len() else None
     piece.restarts = marked.filter(pl.col("restart")).select(
-        "line", "local_ts", "uptime", "prev_uptime"
+        "line", "local_ts", "uptime", "prev_uptime", "prev_ts"
     )
     piece.first_parsed = (int(parsed.item(0, "line")), parsed.item(0, "local_ts"))
     with_up = parsed.filter(up.is_not_null())
@@ -604,6 +605,7 @@ class _Acc:
                     "local_ts": up_ts,
                     "uptime": uptime,
                     "prev_uptime": self.last_uptime,
+                    "prev_ts": self.last_ts,
                 }
                 self.restarts.append(
                     pl.DataFrame([row], schema=_RESTART_SCHEMA).with_columns(pl.col("line") + first)
@@ -627,6 +629,7 @@ _RESTART_SCHEMA = pl.Schema(
         "local_ts": schemas.LOCAL_US,
         "uptime": pl.Int64(),
         "prev_uptime": pl.Int64(),
+        "prev_ts": schemas.LOCAL_US,
     }
 )
 
@@ -687,20 +690,30 @@ def _layout_fields(kept: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _stamp(value: datetime | None) -> str:
+    return value.isoformat(sep=" ", timespec="milliseconds") if value is not None else "?"
+
+
 def _restart_rows(pieces: list[pl.DataFrame]) -> pl.LazyFrame:
     if not pieces:
         return pl.LazyFrame(schema={"line": pl.Int64})
-    rows = pl.concat(pieces).lazy()
-    message = pl.format(
-        "node restart detected: uptime counter went from {} to {}", "prev_uptime", "uptime"
-    )
-    return rows.select(
+    rows = pl.concat(pieces)
+    # The row is placed when the node was last seen before the restart (the crash is
+    # between that line and the reset), so that it lines up with what it interrupted.
+    # Restarts are few: the message is built in Python.
+    messages = [
+        f"node restart detected: last line before it at {_stamp(r['prev_ts'])}, back at "
+        f"{_stamp(r['local_ts'])}; uptime counter went from {r['prev_uptime']} to {r['uptime']}"
+        for r in rows.iter_rows(named=True)
+    ]
+    message = pl.Series("message", messages, dtype=pl.String)
+    return rows.lazy().select(
         "line",
-        "local_ts",
+        pl.coalesce("prev_ts", "local_ts").alias("local_ts"),
         "uptime",
         pl.lit("INFO").alias("level"),
         pl.lit("forensics").alias("component"),
-        message.alias("message"),
+        pl.lit(message).alias("message"),
         pl.lit("node_restart").alias("step_event"),
     )
 

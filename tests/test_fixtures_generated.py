@@ -17,38 +17,20 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from test_end_to_end import IMPACT_FIELDS
+
+from forensics.rules.model import CAUSES as RULE_CAUSES
+from forensics.rules.model import FACTORS as RULE_FACTORS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
 
-CAUSES = {
-    "kill",
-    "out_of_memory",
-    "io_saturation",
-    "network_error",
-    "storage_error",
-    "lock_timeout",
-    "sync_partitions_timeout",
-    "lsn_wait_timeout",
-    "resource_pressure",
-    "node_failure",
-    "unknown",
-}
-FACTORS = {"concurrent_ddl", "merger_load", "backup_overlap", "user_workload"}
+# the closed vocabularies of SPEC §4.2, as the rule engine defines them
+CAUSES = set(RULE_CAUSES) | {"unknown"}
+FACTORS = set(RULE_FACTORS)
 PHASES = {"copy", "promote", "drop"}
-IMPACT_DB_KEYS = {
-    "database",
-    "redundancy",
-    "redundancy_assumed",
-    "partitions",
-    "partitions_without_master",
-    "under_redundant",
-    "over_redundant",
-    "orphans",
-    "extra_copies",
-    "extra_bytes_estimate",
-}
+IMPACT_DB_KEYS = set(IMPACT_FIELDS) | {"database"}
 EPOCH = datetime(1970, 1, 1)
 TRACELOG = re.compile(
     r"^(?:(\d+)\s+)?(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}\.\d+)\s+([A-Z]+):\s(.*)$"

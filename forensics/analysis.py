@@ -13,11 +13,11 @@ import polars as pl
 
 from . import __version__
 from .diagnose import Finding, Verdict, decide, group_findings
-from .impact import Impact, compute_impact
+from .impact import Impact, compute_impact, plan_vs_actual
 from .loader import Bundle, load_bundle
 from .recovery import build_runbook
 from .rules import RuleSet, load_rules, match
-from .timeline import Rebalance, build_timeline
+from .timeline import Rebalance, build_timeline, log_steps
 
 
 @dataclass
@@ -34,6 +34,8 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     tool_version: str = __version__
+    # plan vs actual (impact.plan_vs_actual); last, so positional construction keeps working
+    plan: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -96,8 +98,18 @@ def analyze_bundle(
     warnings += [f"{rb.database}: {note}" for rb in rebalances for note in rb.notes]
     assumptions = [f"tracelog timestamps read as {bundle.timezone} (override with --tz)"]
     assumptions += list(impact.assumptions)
+    plan = plan_vs_actual(pl.concat([bundle.steps, log_steps(events)]), bundle.partitions)
     return Report(
-        bundle, rebalances, findings, verdicts, impact, recovery, matches, warnings, assumptions
+        bundle=bundle,
+        rebalances=rebalances,
+        findings=findings,
+        verdicts=verdicts,
+        impact=impact,
+        recovery=recovery,
+        matches=matches,
+        plan=plan,
+        warnings=warnings,
+        assumptions=assumptions,
     )
 
 

@@ -55,7 +55,7 @@ class Rebalance:
         return start, end
 
 
-def _log_steps(events: pl.DataFrame) -> pl.DataFrame:
+def log_steps(events: pl.DataFrame) -> pl.DataFrame:
     """Steps reconstructed from step_start/step_success/step_failure tracelog lines."""
     lines = events.filter(
         pl.col("step_event").is_in(list(LOG_STATUS))
@@ -85,11 +85,11 @@ def _log_steps(events: pl.DataFrame) -> pl.DataFrame:
     return schemas.conform(grouped, schemas.STEPS)
 
 
-def _attach_times(table_steps: pl.DataFrame, log_steps: pl.DataFrame) -> pl.DataFrame:
+def _attach_times(table_steps: pl.DataFrame, from_log: pl.DataFrame) -> pl.DataFrame:
     """Give status/plan rows the start/end times of the matching log steps."""
-    if not log_steps.height or not table_steps.height:
+    if not from_log.height or not table_steps.height:
         return table_steps
-    times = log_steps.select(
+    times = from_log.select(
         *STEP_KEY,
         pl.col("started_at").alias("_s"),
         pl.col("ended_at").alias("_e"),
@@ -109,13 +109,13 @@ def _attach_times(table_steps: pl.DataFrame, log_steps: pl.DataFrame) -> pl.Data
 
 def merge_steps(steps: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """All steps, one row per (database, ordinal, phase_kind, target), best source first."""
-    log_steps = _log_steps(events)
+    from_log = log_steps(events)
     status = steps.filter(pl.col("origin") == "status")
     plan = steps.filter(pl.col("origin") == "plan")
     covered = status.select("database").unique()
     plan = plan.join(covered, on="database", how="anti")  # status supersedes the plan
-    table_steps = _attach_times(pl.concat([status, plan]), log_steps)
-    log_only = log_steps.join(table_steps.select("database").unique(), on="database", how="anti")
+    table_steps = _attach_times(pl.concat([status, plan]), from_log)
+    log_only = from_log.join(table_steps.select("database").unique(), on="database", how="anti")
     merged = pl.concat([table_steps, log_only])
     return merged.sort(["database", "phase", "ordinal", "phase_kind", "target"], nulls_last=True)
 

@@ -119,3 +119,28 @@ def test_exit_code_zero_when_nothing_failed() -> None:
     code, report = run("rebalance_success")
     assert code == 0
     assert all(v["status"] == "no_failure" for v in report["verdicts"])
+
+
+def test_plan_vs_actual_names_the_failed_step_and_its_residue() -> None:
+    _, report = run("drop_storage_error")
+    kinds = {(p["kind"], p["database"], p["ordinal"]) for p in report["plan_vs_actual"]}
+    assert ("failed", "events", 1) in kinds
+    assert ("residue", "events", 1) in kinds
+    assert any(p["kind"] == "not_run" for p in report["plan_vs_actual"])
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_failed_status_step_is_in_plan_vs_actual(scenario: str) -> None:
+    _, report = run(scenario)
+    failed = {
+        (rb["database"], s["ordinal"], s["phase_kind"])
+        for rb in report["rebalances"]
+        for s in rb["steps"]
+        if s["status"] == "failed" and s["origin"] == "status"
+    }
+    listed = {
+        (p["database"], p["ordinal"], p["phase_kind"])
+        for p in report["plan_vs_actual"]
+        if p["kind"] == "failed"
+    }
+    assert failed <= listed

@@ -452,6 +452,7 @@ def context(report: Report) -> dict[str, Any]:
         ),
         "rebalances": [_rebalance(rb) for rb in report.rebalances],
         "impact": _impact(report),
+        "plan": report.plan,
         "findings": _findings(report),
         "recovery": _recovery(report),
         "inputs": _inputs(report),

@@ -93,6 +93,7 @@ def to_dict(report: Report) -> dict[str, Any]:
         "findings": [finding_dict(f) for f in report.findings],
         "verdicts": verdicts,
         "impact": report.impact.to_json(),
+        "plan_vs_actual": report.plan,
         "recovery": report.recovery,
         "assumptions": report.assumptions,
         "warnings": report.warnings,

@@ -94,6 +94,22 @@ def _bytes(value: int | None) -> str:
     return f"{value} B"
 
 
+PLAN_LINES = 12
+
+
+def _plan(report: Report) -> list[str]:
+    if not report.plan:
+        return []
+    kinds: dict[str, int] = {}
+    for entry in report.plan:
+        kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + 1
+    counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(kinds.items()))
+    lines = ["## Plan vs actual", "", f"{counts}.", ""]
+    shown = [e for e in report.plan if e["kind"] in ("failed", "residue")][:PLAN_LINES]
+    lines += [f"- {_cell(e['detail'])}" for e in shown]
+    return [*lines, ""]
+
+
 def _runbook(report: Report) -> list[str]:
     lines = ["## Recovery runbook", ""]
     for step in report.recovery:
@@ -117,7 +133,14 @@ def render(report: Report) -> str:
     warnings = ["## Warnings", ""] + [f"- {_cell(w)}" for w in report.warnings[:20]] + [""]
     if len(report.warnings) > 20:
         warnings.insert(-1, f"- … {len(report.warnings) - 20} more (see the JSON report)")
-    body = head + _verdicts(report) + _evidence(report) + _impact(report) + _runbook(report)
+    body = (
+        head
+        + _verdicts(report)
+        + _evidence(report)
+        + _impact(report)
+        + _plan(report)
+        + _runbook(report)
+    )
     if report.warnings:
         body += warnings
     return "\n".join(body).rstrip() + "\n"

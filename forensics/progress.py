@@ -25,16 +25,13 @@ def progress_reporter() -> Iterator[Progress | None]:
         transient=True,
     ) as bar:
         task = bar.add_task("reading", total=None)
-        current_path = [""]
-        sizes = [0, 0]  # bytes of finished members, bytes of the current one
+        # bytes read so far per member: members of a directory are read in parallel
+        read_by_path: dict[str, int] = {}
 
         def update(path: str, read: int) -> None:
-            if path != current_path[0]:
-                sizes[0] += sizes[1]
-                current_path[0], sizes[1] = path, 0
-            sizes[1] = read
+            read_by_path[path] = read
             name = path.rsplit("/", 1)[-1]
-            bar.update(task, completed=sizes[0] + read, description=f"reading {name}")
+            bar.update(task, completed=sum(read_by_path.values()), description=f"reading {name}")
 
         yield update
 

@@ -460,14 +460,26 @@ def iter_members(
             yield from _open_file(walker, path, path.name, path.name)
 
 
-def _walk_dir(walker: _Walker, root: Path) -> Iterator[Member | Skipped]:
+def walk_dir(root: Path) -> Iterator[tuple[Path, str, str]]:
+    """(file, display path, path inside the bundle) for every file below ``root``, sorted;
+    links to directories are not followed."""
     base = root.name or str(root)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames.sort()
         for filename in sorted(filenames):
             full = Path(dirpath, filename)
             inner = full.relative_to(root).as_posix()
-            yield from _open_file(walker, full, f"{base}/{inner}", inner)
+            yield full, f"{base}/{inner}", inner
+
+
+def open_file(full: Path, display: str, inner: str, limits: Limits) -> Iterator[Member | Skipped]:
+    """The members of one file of a directory bundle (itself, or what its archive holds)."""
+    return _open_file(_Walker(limits), full, display, inner)
+
+
+def _walk_dir(walker: _Walker, root: Path) -> Iterator[Member | Skipped]:
+    for full, display, inner in walk_dir(root):
+        yield from _open_file(walker, full, display, inner)
 
 
 def _open_file(walker: _Walker, full: Path, display: str, inner: str) -> Iterator[Member | Skipped]:

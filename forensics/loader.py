@@ -11,14 +11,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
 from . import bundle, schemas
 from .bundle import Limits, Member, Skipped, iter_members
+from .clock import check_timezone
 from .consistency import overlap_warnings
-from .errors import InputError, UsageError
+from .errors import InputError
 from .nodes import NodeId, identify, resolve_ports
 from .parsers import tables, tracelog
 
@@ -107,16 +107,6 @@ class _Fingerprint:
         return self.length, digest
 
 
-def check_timezone(zone: str) -> str:
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(
-            f"unknown time zone {zone!r} (use an IANA name such as UTC or Europe/Berlin)"
-        ) from exc
-    return zone
-
-
 def _zone_for(node: NodeId, tz: str, node_tz: Mapping[str, str]) -> str:
     host = node.node.rsplit(":", 1)[0]
     return node_tz.get(node.node) or node_tz.get(host) or tz
@@ -167,21 +157,10 @@ def _sources(
     for given in paths:
         path = Path(given)
         if path.is_dir() and not path.is_symlink():
-            base = path.name or str(path)
-            for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-                dirnames.sort()
-                for filename in sorted(filenames):
-                    full = Path(dirpath, filename)
-                    inner = full.relative_to(path).as_posix()
-                    yield partial(_file_members, full, f"{base}/{inner}", inner, limits)
+            for full, display, inner in bundle.walk_dir(path):
+                yield partial(bundle.open_file, full, display, inner, limits)
         else:
             yield partial(iter_members, [given], limits)
-
-
-def _file_members(
-    full: Path, display: str, inner: str, limits: Limits
-) -> Iterator[Member | Skipped]:
-    return bundle._open_file(bundle._Walker(limits), full, display, inner)
 
 
 def _locked(progress: Progress | None) -> Progress | None:

@@ -68,12 +68,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
 from .. import grammars, schemas
-from ..errors import UsageError
+from ..clock import check_timezone
 
 NAME = "memsql_log"
 
@@ -444,6 +443,7 @@ class _Piece:
     first_backwards: int | None
     first_parsed: tuple[int, datetime] | None  # line, local_ts
     first_uptime: tuple[int, datetime, int] | None  # first parsed line with an uptime
+    first_uptime_prev_ts: datetime | None  # parsed line before it in the piece, if any
     last_ts: datetime | None
     last_uptime: int | None
     last_minute: datetime | None
@@ -488,6 +488,7 @@ def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
         first_backwards=None,
         first_parsed=None,
         first_uptime=None,
+        first_uptime_prev_ts=None,
         last_ts=None,
         last_uptime=None,
         last_minute=None,
@@ -535,6 +536,7 @@ def _order(piece: _Piece, parsed: pl.DataFrame) -> None:
     with_up = parsed.filter(up.is_not_null())
     if with_up.height:
         piece.first_uptime = tuple(with_up.row(0))
+        piece.first_uptime_prev_ts = marked.filter(up.is_not_null()).item(0, "prev_ts")
         piece.last_uptime = int(with_up.item(-1, "uptime"))
     stamps = parsed.get_column("local_ts")
     piece.last_ts = stamps[-1]
@@ -605,7 +607,9 @@ class _Acc:
                     "local_ts": up_ts,
                     "uptime": uptime,
                     "prev_uptime": self.last_uptime,
-                    "prev_ts": self.last_ts,
+                    # the line before the reset: earlier in this piece, else the last
+                    # parsed line of the pieces before
+                    "prev_ts": p.first_uptime_prev_ts or self.last_ts,
                 }
                 self.restarts.append(
                     pl.DataFrame([row], schema=_RESTART_SCHEMA).with_columns(pl.col("line") + first)
@@ -635,15 +639,6 @@ _RESTART_SCHEMA = pl.Schema(
 
 
 # ----------------------------------------------------------------------------- assembly
-
-
-def _check_tz(tz: str) -> None:
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise UsageError(
-            f"unknown time zone {tz!r} (use an IANA name such as Europe/Berlin)"
-        ) from exc
 
 
 def _to_utc(expr: pl.Expr, tz: str) -> pl.Expr:
@@ -881,7 +876,7 @@ def parse_tracelog(
     ``keep_all`` keeps every parsed line as an event (not only the kept vocabulary);
     ``chunk_bytes`` overrides the working piece size (tests use tiny pieces).
     """
-    _check_tz(tz)
+    check_timezone(tz)
     acc = _Acc(keep_all=keep_all)
     pieces = _rechunk(chunks, chunk_bytes or _layout().chunk_bytes)
     # Pieces are split, classified and reduced on worker threads (Polars releases the

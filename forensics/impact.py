@@ -196,10 +196,16 @@ def resolve_redundancy(
     return Redundancy(None, "inferred", tuple(warnings))
 
 
+#: SingleStore's redundancy_level is 1 or 2: an inferred value is never larger.
+MAX_REDUNDANCY = 2
+
+
 def infer_redundancy(copy_counts: dict[int, int]) -> int:
-    """Most common master+replica count per partition; ties go to the larger."""
+    """Most common master+replica count per partition (ties go to the larger), at most
+    MAX_REDUNDANCY: extra copies left by a failed step must not raise the expectation."""
     tally = Counter(copy_counts.values())
-    return max(tally, key=lambda count: (tally[count], count)) if tally else 0
+    mode = max(tally, key=lambda count: (tally[count], count)) if tally else 0
+    return min(mode, MAX_REDUNDANCY)
 
 
 # --------------------------------------------------------------------------- sizes

@@ -433,3 +433,12 @@ def test_statements_for_each_phase(phase: str) -> None:
                                 failing_phases={"a": phase}))  # fmt: skip
     assert db["phase"] == phase and db["phase_statements"]
     assert any("(ordinals 0)" in s for s in db["phase_statements"])
+
+
+def test_inferred_redundancy_is_never_above_two() -> None:
+    from forensics.impact import infer_redundancy
+
+    # one partition with an extra copy left by a failed step, one with the usual two
+    assert infer_redundancy({4: 3, 2: 2}) == 2
+    assert infer_redundancy({0: 3, 1: 3, 2: 3}) == 2
+    assert infer_redundancy({0: 1, 1: 1, 2: 2}) == 1

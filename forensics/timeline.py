@@ -132,11 +132,8 @@ def _outcome(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> tuple[str, str]
     if "failed" in statuses or "rebalance_failure" in said:
         return "failed", basis
     if "running" in statuses and "rebalance_success" not in said:
-        return (
-            ("failed", "log")
-            if basis == "log" and _ended_after(db_steps, db_events)
-            else ("running", basis)
-        )
+        # a step reported failed or a rebalance failure line returned "failed" above
+        return "running", basis
     if "cancelled" in statuses:
         return "cancelled", basis
     if statuses and statuses <= {"success"}:
@@ -144,11 +141,6 @@ def _outcome(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> tuple[str, str]
     if "rebalance_success" in said:
         return "succeeded", basis
     return "unknown", basis
-
-
-def _ended_after(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> bool:
-    """A log-only step still 'running' when the rebalance was reported over or the log went on."""
-    return db_events.filter(pl.col("step_event") == "rebalance_failure").height > 0
 
 
 def _first_failed(db_steps: pl.DataFrame) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from . import __version__
+from . import __version__, allocator
 from .errors import ForensicsError, UsageError
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -74,6 +74,7 @@ def main(debug: bool) -> None:
     Point it at a support bundle (folder, archive or files) to learn what failed, why,
     what it cost and what to do next.
     """
+    allocator.tune()
 
 
 def _load(

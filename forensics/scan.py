@@ -25,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from . import allocator
 from .errors import ForensicsError
 from .schemas import make_schema
 
@@ -283,7 +284,9 @@ def _run(
                 on_progress(done, len(todo), str(path))
         return results
     with ProcessPoolExecutor(
-        max_workers=min(jobs, len(todo)), mp_context=get_context("spawn")
+        max_workers=min(jobs, len(todo)),
+        mp_context=get_context("spawn"),
+        initializer=allocator.tune,
     ) as pool:
         futures = {pool.submit(scan_file, path, input_hash=key): path for path, key in todo}
         for done, future in enumerate(as_completed(futures), start=1):

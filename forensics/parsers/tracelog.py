@@ -73,6 +73,7 @@ import polars as pl
 
 from .. import grammars, schemas
 from ..clock import check_timezone
+from . import linescan
 
 NAME = "memsql_log"
 
@@ -454,35 +455,19 @@ class _Piece:
 def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
     """Split, classify and reduce one piece (runs on a worker thread)."""
     data = parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
-    raw, invalid = _read_lines(data)
-    nul = int(raw.str.contains("\x00", literal=True).sum()) if b"\x00" in data else 0
-    fields = _fields(data, lossy=invalid > 0)
+    scanned = _fast_path(data, keep_all)
+    invalid = 0
+    if scanned is None:
+        scanned, invalid = _polars_path(data, keep_all)
     del data
-    if fields is not None and fields.height == raw.len():
-        frame = _classify_fields(raw, fields, keep_all)
-    else:
-        frame = _classify(raw, keep_all)
-    del raw, fields
-    n_parsed = int(frame.get_column("parsed").sum())
-    n_cont = int(frame.get_column("continuation").sum())
-    kinds = {
-        "parsed": n_parsed,
-        "continuation": n_cont,
-        "unparsed": frame.height - n_parsed - n_cont,
-    }
-    parsed = frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime")
-    # concat_str copies the text: a filtered string column would otherwise keep views
-    # into (and so the memory of) the whole piece.
-    own_text = pl.concat_str(pl.col("raw"), pl.lit("")).alias("raw")
-    kept = frame.filter(pl.col("keep")).select("line", own_text, "uptime", "local_ts", "level")
     piece = _Piece(
-        lines=frame.height,
+        lines=scanned.lines,
         invalid_utf8=invalid,
-        nul_lines=nul,
-        kinds=kinds,
-        samples=_samples(frame, kinds["unparsed"]),
-        counts=_counts(frame),
-        kept=kept,
+        nul_lines=scanned.nul_lines,
+        kinds=scanned.kinds,
+        samples=scanned.samples,
+        counts=scanned.counts,
+        kept=scanned.kept,
         restarts=pl.DataFrame(),
         backwards=0,
         first_backwards=None,
@@ -495,9 +480,57 @@ def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
         ts_min=None,
         ts_max=None,
     )
-    if parsed.height:
-        _order(piece, parsed)
+    if scanned.parsed.height:
+        _order(piece, scanned.parsed)
     return piece
+
+
+def _fast_path(data: bytes, keep_all: bool) -> linescan.Scanned | None:
+    """The piece from the byte-level fast path, or None where it does not apply."""
+    lay = _layout()
+    return linescan.classify(
+        data,
+        keep_all=keep_all,
+        levels=lay.levels,
+        keep_levels=lay.keep_levels,
+        words=lay.vocabulary,
+        slow=_classify,
+        max_samples=lay.max_samples,
+        sample_chars=lay.sample_chars,
+    )
+
+
+def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
+    """The piece from Polars string columns (without Hyperscan, or invalid UTF-8), and the
+    number of lines with invalid UTF-8."""
+    raw, invalid = _read_lines(data)
+    nul = int(raw.str.contains("\x00", literal=True).sum()) if b"\x00" in data else 0
+    fields = _fields(data, lossy=invalid > 0)
+    if fields is not None and fields.height == raw.len():
+        frame = _classify_fields(raw, fields, keep_all)
+    else:
+        frame = _classify(raw, keep_all)
+    del raw, fields
+    n_parsed = int(frame.get_column("parsed").sum())
+    n_cont = int(frame.get_column("continuation").sum())
+    kinds = {
+        "parsed": n_parsed,
+        "continuation": n_cont,
+        "unparsed": frame.height - n_parsed - n_cont,
+    }
+    # concat_str copies the text: a filtered string column would otherwise keep views
+    # into (and so the memory of) the whole piece.
+    own_text = pl.concat_str(pl.col("raw"), pl.lit("")).alias("raw")
+    scanned = linescan.Scanned(
+        lines=frame.height,
+        nul_lines=nul,
+        kinds=kinds,
+        samples=_samples(frame, kinds["unparsed"]),
+        counts=_counts(frame),
+        kept=frame.filter(pl.col("keep")).select("line", own_text, "uptime", "local_ts", "level"),
+        parsed=frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime"),
+    )
+    return scanned, invalid
 
 
 def _samples(frame: pl.DataFrame, unparsed: int) -> pl.DataFrame:

@@ -27,7 +27,7 @@ import zstandard
 from .errors import InputError, LimitExceeded
 
 HEAD_BYTES = 64 * 1024
-CHUNK_BYTES = 32 * 1024 * 1024
+CHUNK_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * 1024**3  # decompressed bytes per run; bombs stop here
 MAX_ARCHIVE_DEPTH = 2  # the bundle archive plus one nested archive (SPEC §2.1)
 MAX_LAYERS = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -267,8 +268,12 @@ def analyze(
     from .rules import load_rules
 
     zone, _ = _split_tz(tz)
-    ruleset = load_rules([Path(d) for d in rules_dir])
-    loaded = _load(bundle, tz, node, max_bytes)
+    # The rule conditions are parsed (pure Python) while the bundle loads (mostly native
+    # code that releases the GIL): that hides the rule loading time.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rules = pool.submit(load_rules, [Path(d) for d in rules_dir])
+        loaded = _load(bundle, tz, node, max_bytes)
+        ruleset = rules.result()
     report = analyze_bundle(
         loaded,
         rules=ruleset,

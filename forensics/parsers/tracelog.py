@@ -121,6 +121,7 @@ class _Layout:
     max_samples: int
     sample_chars: int
     chunk_bytes: int
+    fast_min_bytes: int
 
 
 @cache
@@ -138,6 +139,7 @@ def _layout() -> _Layout:
         max_samples=int(g["unparsed"]["max_samples"]),
         sample_chars=int(g["unparsed"]["sample_chars"]),
         chunk_bytes=int(g["chunks"]["target_bytes"]),
+        fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
     )
 
 
@@ -273,7 +275,9 @@ def _classify(raw: pl.Series, keep_all: bool) -> pl.DataFrame:
         ts_text.str.slice(20, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).alias("_us"),
     )
     minutes = frame.get_column("_minute").drop_nulls().unique()
-    parsed_minutes = minutes.str.strptime(schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False)
+    parsed_minutes = pl.select(
+        _from_year_one(minutes.str.strptime(schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False))
+    ).to_series()
     minute = pl.col("_minute").replace_strict(
         minutes, parsed_minutes, default=None, return_dtype=schemas.LOCAL_US
     )
@@ -367,13 +371,21 @@ def _minute_ts() -> pl.Expr:
     """``_minute`` ('YYYY-MM-DD HH:MM', parsed once per distinct value) + ``_sec`` + ``_us``.
 
     Same results as strptime("%Y-%m-%d %H:%M:%S%.f"): an invalid date, hour or minute or
-    seconds > 60 give null, :60 rolls over, the fraction is truncated to microseconds.
+    seconds > 60 give null, :60 rolls over, the fraction is truncated to microseconds;
+    and year 0 gives null.
     """
     minute = pl.col("_minute").str.strptime(
         schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False, cache=True
     )
     offset = pl.duration(seconds=pl.col("_sec"), microseconds=pl.col("_us"), time_unit="us")
-    return pl.when(pl.col("_sec") <= 60).then(minute + offset)
+    return pl.when(pl.col("_sec") <= 60).then(_from_year_one(minute) + offset)
+
+
+def _from_year_one(stamp: pl.Expr | pl.Series) -> pl.Expr:
+    """Null for times before year 1 (strptime reads year 0; Python's datetime, which
+    reports and rules use, starts at year 1): such a line is not in the layout."""
+    stamp = pl.lit(stamp) if isinstance(stamp, pl.Series) else stamp
+    return pl.when(stamp.dt.year() >= 1).then(stamp)
 
 
 def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.DataFrame:
@@ -430,7 +442,7 @@ def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
 class _Piece:
     """What one piece contributes, computed on a worker thread. Line numbers are 0-based
     within the piece; the fold (:meth:`_Acc.add`) shifts them and joins the piece to the
-    one before it (first/last timestamps and uptimes)."""
+    one before it (first/last timestamps and uptimes, in ``order``)."""
 
     lines: int
     invalid_utf8: int
@@ -439,28 +451,18 @@ class _Piece:
     samples: pl.DataFrame  # line, text
     counts: pl.DataFrame  # minute (null before the first parsed line), level, lines
     kept: pl.DataFrame  # _KEPT_SCHEMA
-    restarts: pl.DataFrame  # line, local_ts, uptime, prev_uptime (within the piece)
-    backwards: int  # within the piece
-    first_backwards: int | None
-    first_parsed: tuple[int, datetime] | None  # line, local_ts
-    first_uptime: tuple[int, datetime, int] | None  # first parsed line with an uptime
-    first_uptime_prev_ts: datetime | None  # parsed line before it in the piece, if any
-    last_ts: datetime | None
-    last_uptime: int | None
-    last_minute: datetime | None
-    ts_min: datetime | None
-    ts_max: datetime | None
+    order: linescan.Order
 
 
 def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
     """Split, classify and reduce one piece (runs on a worker thread)."""
     data = parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
-    scanned = _fast_path(data, keep_all)
+    scanned = _fast_path(data, keep_all) if len(data) >= _layout().fast_min_bytes else None
     invalid = 0
     if scanned is None:
         scanned, invalid = _polars_path(data, keep_all)
     del data
-    piece = _Piece(
+    return _Piece(
         lines=scanned.lines,
         invalid_utf8=invalid,
         nul_lines=scanned.nul_lines,
@@ -468,25 +470,12 @@ def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
         samples=scanned.samples,
         counts=scanned.counts,
         kept=scanned.kept,
-        restarts=pl.DataFrame(),
-        backwards=0,
-        first_backwards=None,
-        first_parsed=None,
-        first_uptime=None,
-        first_uptime_prev_ts=None,
-        last_ts=None,
-        last_uptime=None,
-        last_minute=None,
-        ts_min=None,
-        ts_max=None,
+        order=scanned.order,
     )
-    if scanned.parsed.height:
-        _order(piece, scanned.parsed)
-    return piece
 
 
 def _fast_path(data: bytes, keep_all: bool) -> linescan.Scanned | None:
-    """The piece from the byte-level fast path, or None where it does not apply."""
+    """The piece from the compiled fast path, or None where it does not apply."""
     lay = _layout()
     return linescan.classify(
         data,
@@ -497,12 +486,13 @@ def _fast_path(data: bytes, keep_all: bool) -> linescan.Scanned | None:
         slow=_classify,
         max_samples=lay.max_samples,
         sample_chars=lay.sample_chars,
+        restart_tolerance_us=lay.restart_tolerance_us,
     )
 
 
 def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
-    """The piece from Polars string columns (without Hyperscan, or invalid UTF-8), and the
-    number of lines with invalid UTF-8."""
+    """The piece from Polars string columns (small pieces, no Hyperscan or Numba, or
+    invalid UTF-8), and the number of lines with invalid UTF-8."""
     raw, invalid = _read_lines(data)
     nul = int(raw.str.contains("\x00", literal=True).sum()) if b"\x00" in data else 0
     fields = _fields(data, lossy=invalid > 0)
@@ -528,7 +518,7 @@ def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
         samples=_samples(frame, kinds["unparsed"]),
         counts=_counts(frame),
         kept=frame.filter(pl.col("keep")).select("line", own_text, "uptime", "local_ts", "level"),
-        parsed=frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime"),
+        order=_order(frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime")),
     )
     return scanned, invalid
 
@@ -549,8 +539,10 @@ def _counts(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.group_by(minute.alias("minute"), level.alias("level")).len("lines")
 
 
-def _order(piece: _Piece, parsed: pl.DataFrame) -> None:
+def _order(parsed: pl.DataFrame) -> linescan.Order:
     """Backwards timestamps and uptime resets between consecutive parsed lines of the piece."""
+    if not parsed.height:
+        return linescan.Order(restarts=pl.DataFrame(schema=linescan.RESTART_SCHEMA))
     ts, up = pl.col("local_ts"), pl.col("uptime")
     prev_up = up.shift(1).forward_fill()
     marked = parsed.with_columns(
@@ -560,21 +552,23 @@ def _order(piece: _Piece, parsed: pl.DataFrame) -> None:
         ((prev_up - up) > _layout().restart_tolerance_us).fill_null(False).alias("restart"),
     )
     back = marked.filter(pl.col("backwards")).get_column("line")
-    piece.backwards = back.len()
-    piece.first_backwards = int(back[0]) if back.len() else None
-    piece.restarts = marked.filter(pl.col("restart")).select(
-        "line", "local_ts", "uptime", "prev_uptime", "prev_ts"
+    stamps = parsed.get_column("local_ts")
+    order = linescan.Order(
+        restarts=marked.filter(pl.col("restart")).select(*linescan.RESTART_SCHEMA),
+        backwards=back.len(),
+        first_backwards=int(back[0]) if back.len() else None,
+        first_parsed=(int(parsed.item(0, "line")), parsed.item(0, "local_ts")),
+        last_ts=stamps[-1],
+        last_minute=stamps.dt.truncate("1m")[-1],
+        ts_min=stamps.min(),  # type: ignore[arg-type]
+        ts_max=stamps.max(),  # type: ignore[arg-type]
     )
-    piece.first_parsed = (int(parsed.item(0, "line")), parsed.item(0, "local_ts"))
     with_up = parsed.filter(up.is_not_null())
     if with_up.height:
-        piece.first_uptime = tuple(with_up.row(0))
-        piece.first_uptime_prev_ts = marked.filter(up.is_not_null()).item(0, "prev_ts")
-        piece.last_uptime = int(with_up.item(-1, "uptime"))
-    stamps = parsed.get_column("local_ts")
-    piece.last_ts = stamps[-1]
-    piece.last_minute = stamps.dt.truncate("1m")[-1]
-    piece.ts_min, piece.ts_max = stamps.min(), stamps.max()  # type: ignore[assignment]
+        order.first_uptime = tuple(with_up.row(0))
+        order.first_uptime_prev_ts = marked.filter(up.is_not_null()).item(0, "prev_ts")
+        order.last_uptime = int(with_up.item(-1, "uptime"))
+    return order
 
 
 # ----------------------------------------------------------------------------- accumulation
@@ -621,11 +615,11 @@ class _Acc:
             counts = counts.with_columns(fill)
         self.counts.append(counts)
         self.kept.append(p.kept.with_columns(shift))
-        if p.first_parsed is not None:
-            self._join(p, first)
-        self.last_minute = p.last_minute or self.last_minute
+        if p.order.first_parsed is not None:
+            self._join(p.order, first)
+        self.last_minute = p.order.last_minute or self.last_minute
 
-    def _join(self, p: _Piece, first: int) -> None:
+    def _join(self, p: linescan.Order, first: int) -> None:
         """Comparisons across the piece boundary, then the piece's own findings."""
         line, ts = p.first_parsed  # type: ignore[misc]
         if self.last_ts is not None and ts < self.last_ts:
@@ -645,7 +639,9 @@ class _Acc:
                     "prev_ts": p.first_uptime_prev_ts or self.last_ts,
                 }
                 self.restarts.append(
-                    pl.DataFrame([row], schema=_RESTART_SCHEMA).with_columns(pl.col("line") + first)
+                    pl.DataFrame([row], schema=linescan.RESTART_SCHEMA).with_columns(
+                        pl.col("line") + first
+                    )
                 )
         if p.restarts.height:
             self.restarts.append(p.restarts.with_columns(pl.col("line") + first))
@@ -658,17 +654,6 @@ class _Acc:
         if self.first_out_of_order is None:
             self.first_out_of_order = line
         self.out_of_order += n
-
-
-_RESTART_SCHEMA = pl.Schema(
-    {
-        "line": pl.Int64(),
-        "local_ts": schemas.LOCAL_US,
-        "uptime": pl.Int64(),
-        "prev_uptime": pl.Int64(),
-        "prev_ts": schemas.LOCAL_US,
-    }
-)
 
 
 # ----------------------------------------------------------------------------- assembly

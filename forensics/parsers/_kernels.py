@@ -1,0 +1,346 @@
+"""Compiled (Numba) loops of the tracelog fast path: one pass over the bytes of a piece.
+
+Imported lazily by :mod:`forensics.parsers.linescan` (importing Numba costs about half a
+second, worth it only for large pieces). ``cache=True`` keeps the machine code beside this
+file (or in Numba's user cache), so only the first run on an installation compiles.
+
+:func:`lines` reads the layout prefix of every line,
+``[<uptime> ]YYYY-MM-DD HH:MM:SS[.f{1,9}] +LEVEL:``, and accepts a strict subset of what
+the layout regex of ``grammars/tracelog.toml`` accepts: a line it is not sure about (a
+tab, a long counter, ten fraction digits, an impossible date, year 0, second 60, an
+unknown level word) is marked ``SLOW`` and the caller sends it through that regex. So
+every accepted line gets exactly the values the regex path would give.
+
+:func:`order` reduces the per-line arrays: lines per (minute, level), timestamps going
+backwards, uptime-counter resets (restarts) and the first/last values the per-file fold
+needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PARSED, CONTINUATION, SLOW = 0, 1, 2
+MAX_COUNTER = 18  # digits that always fit an Int64
+_US_DAY = 86_400_000_000
+_US_MINUTE = 60_000_000
+NO_MINUTE = -(1 << 62)  # lines before the first parsed line
+_SCALE = np.array([100_000, 10_000, 1_000, 100, 10, 1], dtype=np.int64)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _days_from_civil(y: int, m: int, d: int) -> int:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    if m <= 2:
+        y -= 1
+    era = (y if y >= 0 else y - 399) // 400
+    yoe = y - era * 400
+    mp = m - 3 if m > 2 else m + 9
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _month_days(y: int, m: int) -> int:
+    if m == 2:
+        leap = (y % 4 == 0 and y % 100 != 0) or y % 400 == 0
+        return 29 if leap else 28
+    if m == 4 or m == 6 or m == 9 or m == 11:
+        return 30
+    return 31
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _digits(raw: np.ndarray, at: int, width: int) -> int:
+    """Value of ``width`` ASCII digits at ``at``; -1 if one is not a digit."""
+    value = 0
+    for k in range(at, at + width):
+        c = raw[k] - 48
+        if c < 0 or c > 9:
+            return -1
+        value = value * 10 + c
+    return value
+
+
+@njit(cache=True, nogil=True)
+def lines(raw: np.ndarray, words: np.ndarray, word_lens: np.ndarray, word_codes: np.ndarray):
+    """Split ``raw`` into lines and read each line's prefix.
+
+    Returns per line: ``ends`` (offset of its newline, or the end of ``raw``),
+    ``text_ends`` (without a trailing CR), ``kind`` (PARSED / CONTINUATION / SLOW); for
+    PARSED lines ``level`` (a code of ``word_codes``), ``local_us`` (microseconds since the
+    epoch, local time), ``uptime`` and ``counter`` (whether there is one). ``words`` is a
+    (k, w) matrix of level words followed by ':' (``word_lens`` bytes each)."""
+    ends = _newlines(raw)
+    n = ends.size
+    text_ends = np.empty(n, dtype=np.int64)
+    kind = np.empty(n, dtype=np.uint8)
+    level = np.zeros(n, dtype=np.uint8)
+    local_us = np.zeros(n, dtype=np.int64)
+    uptime = np.zeros(n, dtype=np.int64)
+    counter = np.zeros(n, dtype=np.bool_)
+    s = 0
+    for i in range(n):
+        e = ends[i]
+        te = e - 1 if e > s and raw[e - 1] == 13 else e
+        text_ends[i] = te
+        kind[i] = SLOW
+        if te == s or raw[s] == 32 or raw[s] == 9:
+            kind[i] = CONTINUATION
+        else:
+            _prefix(
+                raw, s, te, i, words, word_lens, word_codes, kind, level, local_us, uptime, counter
+            )
+        s = e + 1
+    return ends, text_ends, kind, level, local_us, uptime, counter
+
+
+@njit(cache=True, nogil=True)
+def _newlines(raw: np.ndarray) -> np.ndarray:
+    """Offset of the end of every line: its newline, or the end of ``raw`` for an
+    unterminated last line. Counted, then written: two passes testing eight bytes at a
+    time (a growing array in one pass is several times slower)."""
+    count = _scan_newlines(raw, np.empty(0, dtype=np.int64))
+    unterminated = raw.size > 0 and raw[raw.size - 1] != 10
+    ends = np.empty(count + (1 if unterminated or count == 0 else 0), dtype=np.int64)
+    _scan_newlines(raw, ends)
+    if ends.size > count:
+        ends[count] = raw.size
+    return ends
+
+
+@njit(cache=True, nogil=True)
+def _scan_newlines(raw: np.ndarray, ends: np.ndarray) -> int:
+    """Number of newlines in ``raw``; their offsets go to ``ends`` unless it is empty."""
+    body = raw.size - raw.size % 8
+    words = raw[:body].view(np.uint64)
+    ones = np.uint64(0x0101010101010101)
+    highs = np.uint64(0x8080808080808080)
+    newline = np.uint64(0x0A0A0A0A0A0A0A0A)
+    write = ends.size > 0
+    n = 0
+    for j in range(words.size):
+        x = words[j] ^ newline
+        if (x - ones) & ~x & highs:  # some byte of these eight is a newline
+            for k in range(j * 8, j * 8 + 8):
+                if raw[k] == 10:
+                    if write:
+                        ends[n] = k
+                    n += 1
+    for k in range(body, raw.size):
+        if raw[k] == 10:
+            if write:
+                ends[n] = k
+            n += 1
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _prefix(raw, s, te, n, words, word_lens, word_codes, kind, level, local_us, uptime, counter):
+    run = 0
+    while s + run < te and run <= MAX_COUNTER + 1 and 48 <= raw[s + run] <= 57:
+        run += 1
+    if s + run >= te:
+        return
+    after = raw[s + run]
+    if run == 4 and after == 45:
+        d = s
+    elif 1 <= run <= MAX_COUNTER and after == 32:
+        d = s + run + 1
+        counter[n] = True
+        uptime[n] = _digits(raw, s, run)
+    else:
+        return
+    if d + 19 > te:
+        return
+    if (
+        raw[d + 4] != 45
+        or raw[d + 7] != 45
+        or raw[d + 10] != 32
+        or raw[d + 13] != 58
+        or raw[d + 16] != 58
+    ):
+        return
+    y = _digits(raw, d, 4)
+    mo = _digits(raw, d + 5, 2)
+    dd = _digits(raw, d + 8, 2)
+    hh = _digits(raw, d + 11, 2)
+    mi = _digits(raw, d + 14, 2)
+    ss = _digits(raw, d + 17, 2)
+    if y < 1 or mo < 1 or mo > 12 or dd < 1 or hh < 0 or hh > 23 or mi < 0 or mi > 59:
+        return
+    if ss < 0 or ss > 59 or dd > _month_days(y, mo):
+        return
+    p = d + 19
+    micros = 0
+    if p < te and raw[p] == 46:
+        k = 0
+        while p + 1 + k < te and k < 10 and 48 <= raw[p + 1 + k] <= 57:
+            if k < 6:
+                micros += (raw[p + 1 + k] - 48) * _SCALE[k]
+            k += 1
+        if k == 0 or k == 10:
+            return
+        p += 1 + k
+    blanks = 0
+    while p + blanks < te and raw[p + blanks] == 32:
+        blanks += 1
+    if blanks == 0:
+        return
+    p += blanks
+    for w in range(words.shape[0]):
+        width = word_lens[w]
+        if p + width > te:
+            continue
+        same = True
+        for k in range(width):
+            if raw[p + k] != words[w, k]:
+                same = False
+                break
+        if same:
+            level[n] = word_codes[w]
+            kind[n] = PARSED
+            local_us[n] = (
+                _days_from_civil(y, mo, dd) * _US_DAY
+                + (hh * 3600 + mi * 60 + ss) * 1_000_000
+                + micros
+            )
+            return
+
+
+STATS = (
+    "backwards",
+    "first_backwards",
+    "first_parsed",
+    "first_parsed_ts",
+    "first_uptime",
+    "first_uptime_ts",
+    "first_uptime_value",
+    "first_uptime_prev_ts",
+    "has_first_uptime_prev",
+    "last_uptime",
+    "has_uptime",
+    "last_ts",
+    "ts_min",
+    "ts_max",
+)
+
+
+@njit(cache=True, nogil=True)
+def order(parsed, level, local_us, uptime, has_uptime, n_levels, tolerance):
+    """One pass over the lines of a piece, in order. ``level`` holds codes below
+    ``n_levels`` (lines that are not parsed carry their kind's code there).
+
+    Returns ``stats`` (see :data:`STATS`), ``restarts`` (rows of line, local_us, uptime,
+    prev_uptime, prev_ts where the uptime counter fell by more than ``tolerance`` against
+    the last parsed line with one) and the counts as three columns (minute, level,
+    lines): one row per level seen in each run of lines of one minute; a line that is not
+    parsed counts in the minute of the last parsed line before it, minute
+    :data:`NO_MINUTE` before the first one."""
+    n = parsed.size
+    stats = np.zeros(len(STATS), dtype=np.int64)
+    restarts = np.zeros((n, 5), dtype=np.int64)
+    count_minute = np.empty(n + n_levels, dtype=np.int64)
+    count_level = np.empty(n + n_levels, dtype=np.uint8)
+    count_lines = np.empty(n + n_levels, dtype=np.int64)
+    tally = np.zeros(n_levels, dtype=np.int64)
+    minute = NO_MINUTE
+    rows = 0
+    n_restarts = 0
+    prev_ts = 0
+    have_prev = False
+    last_up = 0
+    have_up = False
+    backwards = 0
+    first_backwards = -1
+    first_parsed = -1
+    first_up = -1
+    first_up_prev_ts = -1
+    have_first_up_prev = False
+    ts_min = 0
+    ts_max = 0
+    for i in range(parsed.size):
+        if parsed[i]:
+            ts = local_us[i]
+            m = ts // _US_MINUTE
+            if m != minute:
+                rows = _flush(tally, minute, rows, count_minute, count_level, count_lines)
+                minute = m
+            if first_parsed < 0:
+                first_parsed = i
+                ts_min = ts
+                ts_max = ts
+            else:
+                ts_min = min(ts_min, ts)
+                ts_max = max(ts_max, ts)
+            if have_prev and ts < prev_ts:
+                backwards += 1
+                if first_backwards < 0:
+                    first_backwards = i
+            if has_uptime[i]:
+                up = uptime[i]
+                if first_up < 0:
+                    first_up = i
+                    have_first_up_prev = have_prev
+                    first_up_prev_ts = prev_ts
+                if have_up and last_up - up > tolerance:
+                    restarts[n_restarts, 0] = i
+                    restarts[n_restarts, 1] = ts
+                    restarts[n_restarts, 2] = up
+                    restarts[n_restarts, 3] = last_up
+                    restarts[n_restarts, 4] = prev_ts
+                    n_restarts += 1
+                last_up = up
+                have_up = True
+            prev_ts = ts
+            have_prev = True
+        tally[level[i]] += 1
+    rows = _flush(tally, minute, rows, count_minute, count_level, count_lines)
+    stats[0] = backwards
+    stats[1] = first_backwards
+    stats[2] = first_parsed
+    stats[3] = local_us[first_parsed] if first_parsed >= 0 else 0
+    stats[4] = first_up
+    stats[5] = local_us[first_up] if first_up >= 0 else 0
+    stats[6] = uptime[first_up] if first_up >= 0 else 0
+    stats[7] = first_up_prev_ts
+    stats[8] = 1 if have_first_up_prev else 0
+    stats[9] = last_up
+    stats[10] = 1 if have_up else 0
+    stats[11] = prev_ts  # the last parsed line's time
+    stats[12] = ts_min
+    stats[13] = ts_max
+    return (
+        stats,
+        restarts[:n_restarts],
+        count_minute[:rows],
+        count_level[:rows],
+        count_lines[:rows],
+    )
+
+
+@njit(cache=True, nogil=True)
+def _flush(tally, minute, rows, count_minute, count_level, count_lines):
+    for lv in range(tally.size):
+        if tally[lv]:
+            count_minute[rows] = minute
+            count_level[rows] = lv
+            count_lines[rows] = tally[lv]
+            rows += 1
+            tally[lv] = 0
+    return rows
+
+
+@njit(cache=True, nogil=True)
+def gather(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray):
+    """The bytes of lines ``rows`` laid end to end, and their Arrow offsets."""
+    offsets = np.zeros(rows.size + 1, dtype=np.int64)
+    for k in range(rows.size):
+        offsets[k + 1] = offsets[k] + ends[rows[k]] - starts[rows[k]]
+    out = np.empty(offsets[-1], dtype=np.uint8)
+    for k in range(rows.size):
+        a = starts[rows[k]]
+        out[offsets[k] : offsets[k + 1]] = raw[a : ends[rows[k]]]
+    return out, offsets

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import mmap
 import os
 import tarfile
 import zipfile
@@ -167,8 +168,19 @@ class Member:
             self._head = _read_up_to(self.stream, HEAD_BYTES)
         return self._head
 
-    def chunks(self, size: int = CHUNK_BYTES) -> Iterator[bytes]:
-        """The whole content in chunks, starting with the sniffed head."""
+    def chunks(
+        self, size: int = CHUNK_BYTES, *, lines: int | None = None
+    ) -> Iterator[bytes | memoryview]:
+        """The whole content in chunks, starting with the sniffed head.
+
+        With ``lines``, a plain file on disk is memory-mapped instead of read: the chunks
+        are read-only views of about ``lines`` bytes, each ending at a newline (or at the
+        end of the file). Nothing is copied and no buffer is allocated, which matters for
+        gigabyte logs; compressed or archived members are read as usual."""
+        mapped = self._mapped() if lines else None
+        if mapped is not None:
+            yield from _aligned_views(mapped, lines or size)
+            return
         head = self.head()
         if head:
             yield head
@@ -180,6 +192,34 @@ class Member:
 
     def read_all(self) -> bytes:
         return b"".join(self.chunks())
+
+    def _mapped(self) -> mmap.mmap | None:
+        raw = self.stream
+        if not (isinstance(raw, io.BufferedReader) and isinstance(raw.raw, io.FileIO)):
+            return None
+        try:
+            if os.fstat(raw.fileno()).st_size == 0:
+                return None
+            mapped = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # not mappable (a pipe, a special file): read it
+            return None
+        if hasattr(mapped, "madvise"):
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+        return mapped
+
+
+def _aligned_views(mapped: mmap.mmap, target: int) -> Iterator[memoryview]:
+    """Views of ``mapped`` of about ``target`` bytes that end just after a newline."""
+    view = memoryview(mapped)
+    start, end_of_file = 0, len(mapped)
+    while start < end_of_file:
+        end = start + target
+        if end < end_of_file:
+            newline = mapped.find(b"\n", end - 1)
+            end = end_of_file if newline < 0 else newline + 1
+        end = min(end, end_of_file)
+        yield view[start:end]
+        start = end
 
 
 @dataclass(frozen=True)

@@ -94,10 +94,10 @@ class _Fingerprint:
         self.head = b""
         self.tail = b""
 
-    def wrap(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+    def wrap(self, chunks: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
         for chunk in chunks:
             if not self.head:
-                self.head = chunk[:65536]
+                self.head = bytes(chunk[:65536])
             self.tail = (self.tail + chunk[-65536:])[-65536:]
             self.length += len(chunk)
             yield chunk
@@ -256,7 +256,9 @@ def _binary(path: str, node: NodeId, size: int, acc: _Acc) -> None:
     acc.warnings.append(f"{path}: binary content, skipped")
 
 
-def _counted(chunks: Iterator[bytes], path: str, progress: Progress | None) -> Iterator[bytes]:
+def _counted(
+    chunks: Iterator[bytes | memoryview], path: str, progress: Progress | None
+) -> Iterator[bytes | memoryview]:
     total = 0
     for chunk in chunks:
         total += len(chunk)
@@ -274,7 +276,8 @@ def _duplicate_of(acc: _Acc, key: tuple[int, str], path: str) -> str | None:
 
 def _read_tracelog(member: Member, node: NodeId, zone: str, progress: Progress | None) -> Outcome:
     finger = _Fingerprint()
-    chunks = finger.wrap(_counted(member.chunks(), member.path, progress))
+    pieces = member.chunks(lines=tracelog.piece_bytes())
+    chunks = finger.wrap(_counted(pieces, member.path, progress))
     result = tracelog.parse_tracelog(chunks, path=member.path, node=node.node, tz=zone)
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result)
 
@@ -353,7 +356,7 @@ def _add_tables(
     )
 
 
-def _bounded(member: Member, limit: int) -> Iterator[bytes]:
+def _bounded(member: Member, limit: int) -> Iterator[bytes | memoryview]:
     total = 0
     for chunk in member.chunks():
         total += len(chunk)

@@ -138,3 +138,30 @@ def test_head_does_not_consume(tmp_path: Path) -> None:
     assert isinstance(member, Member)
     assert member.head() == LOG * 3
     assert member.read_all() == LOG * 3
+
+
+@pytest.mark.parametrize("tail", [b"", b"2022-09-30 16:01:44.000   WARN: no newline at the end"])
+def test_plain_files_are_mapped_in_line_aligned_views(tmp_path: Path, tail: bytes) -> None:
+    content = LOG * 50 + b"x" * 300 + b"\n" + LOG * 20 + tail
+    path = tmp_path / "memsql.log"
+    path.write_bytes(content)
+    members = iter_members([path])  # kept: the member's file closes with the walk
+    member = next(members)
+    assert isinstance(member, Member)
+    member.head()  # sniffing first, as the loader does
+    views = list(member.chunks(lines=1000))
+    assert all(isinstance(v, memoryview) for v in views)
+    assert b"".join(views) == content
+    assert all(bytes(v).endswith(b"\n") for v in views[:-1])
+    assert all(len(v) >= 1000 for v in views[:-1])
+
+
+def test_compressed_members_are_read_not_mapped(tmp_path: Path) -> None:
+    path = tmp_path / "memsql.log.gz"
+    path.write_bytes(gzip.compress(LOG * 10))
+    members = iter_members([path])
+    member = next(members)
+    assert isinstance(member, Member)
+    chunks = list(member.chunks(lines=100))
+    assert all(isinstance(c, bytes) for c in chunks)
+    assert b"".join(chunks) == LOG * 10

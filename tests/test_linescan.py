@@ -145,6 +145,31 @@ def test_nul_bytes_and_unterminated_last_line():
     assert fast.nul_lines == 1 and fast.lines == 2
 
 
+def test_many_short_lines():
+    """More lines than the first guess of room (32 bytes a line) takes a second pass."""
+    data = b"2026-02-11 01:12:55.373   WARN: x\n" + b"\n \n" * 500 + b"x\n"
+    fast = _assert_same(data)
+    assert fast.lines == 1002 and fast.kinds["continuation"] == 1000
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b"2026-02-11 01:12:57.5  ERROR: caf\xc3\xa9 \x00"])
+def test_memory_mapped_views_read_like_bytes(tail):
+    """Views of a mapped file (read-only buffers) give what the same bytes give."""
+    data = (
+        b"".join(
+            b"%d 2026-02-11 01:12:%02d.%03d   INFO: partition db:%d copy\n" % (i, i % 60, i, i % 8)
+            for i in range(1, 300)
+        )
+        + tail
+    )
+    view = memoryview(data)[:]
+    fast = _fast(view)
+    same = _assert_same(data)
+    assert fast is not None
+    assert_frame_equal(fast.kept, same.kept)
+    assert (fast.lines, fast.nul_lines, fast.kinds) == (same.lines, same.nul_lines, same.kinds)
+
+
 def test_invalid_utf8_falls_back():
     assert _fast(b"2026-02-11 01:12:55.373   WARN: \xff\xfe\n") is None
 

@@ -571,3 +571,13 @@ def test_property_never_raises_and_lines_add_up(data, piece):
     assert result.events.schema == schemas.EVENTS
     whole = parse_tracelog([data], path="p", node="n:1")
     assert whole.events.equals(result.events)
+
+
+@pytest.mark.parametrize("start", [b"(\xb5/\xfd", b"\x1f\x8b", b"x^ "])
+def test_text_that_starts_like_compressed_data_is_read_as_lines(start):
+    """The line splitter must not try to decompress a piece that starts with a gzip,
+    zstd or zlib magic number (found by the property test below)."""
+    data = start + b"junk\n2026-02-11 01:12:55.373   WARN: after the junk\n"
+    result = parse_tracelog([data], path="p", node="n:1", chunk_bytes=8)
+    assert (result.lines, result.unparsed_lines) == (2, 1)
+    assert result.events.get_column("message").to_list() == ["after the junk"]

@@ -68,12 +68,13 @@ def _digits(raw: np.ndarray, at: int, width: int) -> int:
 def lines(raw: np.ndarray, words: np.ndarray, word_lens: np.ndarray, word_codes: np.ndarray):
     """Split ``raw`` into lines and read each line's prefix.
 
-    Returns per line: ``ends`` (offset of its newline, or the end of ``raw``),
+    Returns per line (and then whether ``raw`` is all ASCII and has a NUL byte):
+    ``ends`` (offset of its newline, or the end of ``raw``),
     ``text_ends`` (without a trailing CR), ``kind`` (PARSED / CONTINUATION / SLOW); for
     PARSED lines ``level`` (a code of ``word_codes``), ``local_us`` (microseconds since the
     epoch, local time), ``uptime`` and ``counter`` (whether there is one). ``words`` is a
     (k, w) matrix of level words followed by ':' (``word_lens`` bytes each)."""
-    ends = _newlines(raw)
+    ends, ascii_only, nul = _newlines(raw)
     n = ends.size
     text_ends = np.empty(n, dtype=np.int64)
     kind = np.empty(n, dtype=np.uint8)
@@ -94,47 +95,67 @@ def lines(raw: np.ndarray, words: np.ndarray, word_lens: np.ndarray, word_codes:
                 raw, s, te, i, words, word_lens, word_codes, kind, level, local_us, uptime, counter
             )
         s = e + 1
-    return ends, text_ends, kind, level, local_us, uptime, counter
+    return ends, text_ends, kind, level, local_us, uptime, counter, ascii_only, nul
 
 
 @njit(cache=True, nogil=True)
-def _newlines(raw: np.ndarray) -> np.ndarray:
-    """Offset of the end of every line: its newline, or the end of ``raw`` for an
-    unterminated last line. Counted, then written: two passes testing eight bytes at a
-    time (a growing array in one pass is several times slower)."""
-    count = _scan_newlines(raw, np.empty(0, dtype=np.int64))
-    unterminated = raw.size > 0 and raw[raw.size - 1] != 10
-    ends = np.empty(count + (1 if unterminated or count == 0 else 0), dtype=np.int64)
-    _scan_newlines(raw, ends)
-    if ends.size > count:
+def _newlines(raw: np.ndarray):
+    """Offset of the end of every line (its newline, or the end of ``raw`` for an
+    unterminated last line), whether ``raw`` is all ASCII and whether it has a NUL byte.
+
+    One pass, eight bytes at a time, into room for lines of 32 bytes on average; a second
+    pass only when there are more lines than that."""
+    ends = np.empty(raw.size // 32 + 16, dtype=np.int64)
+    count, ascii_only, nul = _scan_newlines(raw, ends)
+    if count > ends.size:
+        ends = np.empty(count, dtype=np.int64)
+        _scan_newlines(raw, ends)
+    if count == 0 or ends[count - 1] != raw.size - 1:  # an unterminated last line
+        if count == ends.size:
+            more = np.empty(count + 1, dtype=np.int64)
+            more[:count] = ends[:count]
+            ends = more
         ends[count] = raw.size
-    return ends
+        count += 1
+    return ends[:count], ascii_only, nul
 
 
 @njit(cache=True, nogil=True)
-def _scan_newlines(raw: np.ndarray, ends: np.ndarray) -> int:
-    """Number of newlines in ``raw``; their offsets go to ``ends`` unless it is empty."""
+def _scan_newlines(raw: np.ndarray, ends: np.ndarray) -> tuple[int, bool, bool]:
+    """(newlines in ``raw``, all ASCII, some NUL byte); the offsets of as many newlines as
+    fit go to ``ends``. A word ``x`` has a zero byte exactly when
+    ``(x - 0x0101..) & ~x & 0x8080..`` is not zero; ``x ^ 0x0a0a..`` turns newlines into
+    zero bytes."""
     body = raw.size - raw.size % 8
     words = raw[:body].view(np.uint64)
     ones = np.uint64(0x0101010101010101)
     highs = np.uint64(0x8080808080808080)
     newline = np.uint64(0x0A0A0A0A0A0A0A0A)
-    write = ends.size > 0
+    room = ends.size
+    high = np.uint64(0)
+    zero = np.uint64(0)
     n = 0
     for j in range(words.size):
-        x = words[j] ^ newline
+        w = words[j]
+        high |= w
+        zero |= (w - ones) & ~w
+        x = w ^ newline
         if (x - ones) & ~x & highs:  # some byte of these eight is a newline
             for k in range(j * 8, j * 8 + 8):
                 if raw[k] == 10:
-                    if write:
+                    if n < room:
                         ends[n] = k
                     n += 1
+    ascii_only = (high & highs) == 0
+    nul = (zero & highs) != 0
     for k in range(body, raw.size):
+        ascii_only = ascii_only and raw[k] < 128
+        nul = nul or raw[k] == 0
         if raw[k] == 10:
-            if write:
+            if n < room:
                 ends[n] = k
             n += 1
-    return n
+    return n, ascii_only, nul
 
 
 @njit(cache=True, nogil=True, inline="always")

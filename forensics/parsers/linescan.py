@@ -26,6 +26,7 @@ valid UTF-8, :func:`classify` returns None and the caller uses the Polars path.
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 from collections.abc import Callable, Sequence
@@ -65,7 +66,7 @@ class _Vocabulary:
         )
         self._local = threading.local()
 
-    def newlines(self, data: bytes) -> np.ndarray:
+    def newlines(self, data: bytes | memoryview) -> np.ndarray:
         """Offsets of the newline ending each matching line (``data`` ends with one)."""
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
@@ -147,7 +148,7 @@ class Scanned:
 
 
 def classify(
-    data: bytes,
+    data: bytes | memoryview,
     *,
     keep_all: bool,
     levels: dict[str, str],
@@ -163,13 +164,14 @@ def classify(
     read)."""
     matcher = vocabulary(words)
     k = kernels()
-    if matcher is None or k is None or not data or not _valid_utf8(data):
+    if matcher is None or k is None or not data:
         return None
     raw = np.frombuffer(data, dtype=np.uint8)
     table = _LevelTable.of(levels)
-    ends, text_ends, kind, level, local_us, uptime, has_uptime = k.lines(
-        raw, table.words, table.lengths, table.codes
-    )
+    per_line = k.lines(raw, table.words, table.lengths, table.codes)
+    ends, text_ends, kind, level, local_us, uptime, has_uptime, ascii_only, has_nul = per_line
+    if not ascii_only and not _valid_utf8(data):
+        return None
     n = int(ends.size)
     starts = np.zeros(n, dtype=np.int64)
     starts[1:] = ends[:-1] + 1
@@ -182,7 +184,9 @@ def classify(
 
     terminated = data[-1:] == b"\n"
     vocab = np.zeros(n, dtype=bool)
-    vocab[np.searchsorted(ends, matcher.newlines(data if terminated else data + b"\n"))] = True
+    vocab[np.searchsorted(ends, matcher.newlines(data if terminated else bytes(data) + b"\n"))] = (
+        True
+    )
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     keep = parsed & (keep_all | vocab | np.isin(level, keep_codes))
     texts: dict[int, str] = {}
@@ -237,7 +241,7 @@ def classify(
     n_parsed, n_cont = int(parsed.sum()), int(continuation.sum())
     return Scanned(
         lines=n,
-        nul_lines=_lines_with(raw, ends, 0) if b"\x00" in data else 0,
+        nul_lines=_lines_with(raw, ends, 0) if has_nul else 0,
         kinds={"parsed": n_parsed, "continuation": n_cont, "unparsed": n - n_parsed - n_cont},
         samples=samples,
         counts=counts,
@@ -325,11 +329,9 @@ class _LevelTable:
         return cls._build(tuple(levels.items()))
 
 
-def _valid_utf8(data: bytes) -> bool:
-    if data.isascii():
-        return True
+def _valid_utf8(data: bytes | memoryview) -> bool:
     try:
-        data.decode("utf-8")
+        codecs.utf_8_decode(data, "strict", True)
     except UnicodeDecodeError:
         return False
     return True
@@ -347,9 +349,11 @@ def _strings(
     return pl.Series(pl.from_arrow(array)).cast(pl.String)
 
 
-def _texts(data: bytes, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray) -> list[str]:
+def _texts(
+    data: bytes | memoryview, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray
+) -> list[str]:
     return [
-        data[a:b].decode("utf-8")
+        str(data[a:b], "utf-8")
         for a, b in zip(starts[rows].tolist(), ends[rows].tolist(), strict=True)
     ]
 

@@ -164,11 +164,14 @@ def sniff(head: bytes) -> bool:
 # ----------------------------------------------------------------------------- reading
 
 
-def _rechunk(chunks: Iterable[bytes], target: int) -> Iterator[list[bytes | memoryview]]:
+def _rechunk(
+    chunks: Iterable[bytes | memoryview], target: int
+) -> Iterator[list[bytes | memoryview]]:
     """Re-cut a byte stream into pieces of about ``target`` bytes ending at a newline.
 
     A piece is given as the list of its parts; whoever parses it joins them (on a worker
-    thread), so the reading thread never copies the bytes.
+    thread), so the reading thread never copies the bytes. A chunk that is already a
+    whole piece (the line-aligned views of a memory-mapped log) is passed on as is.
     """
     pending: list[bytes | memoryview] = []
     size = 0
@@ -176,13 +179,11 @@ def _rechunk(chunks: Iterable[bytes], target: int) -> Iterator[list[bytes | memo
     for chunk in chunks:
         if not chunk:
             continue
-        if not isinstance(chunk, bytes):
-            chunk = bytes(chunk)
         pending.append(chunk)
         size += len(chunk)
         if size < threshold:
             continue
-        cut = chunk.rfind(b"\n") + 1
+        cut = _last_line_end(chunk)
         if cut == 0:  # no line end in the newest chunk: keep reading
             threshold = size + target
             continue
@@ -194,12 +195,23 @@ def _rechunk(chunks: Iterable[bytes], target: int) -> Iterator[list[bytes | memo
         yield pending
 
 
+def _last_line_end(chunk: bytes | memoryview) -> int:
+    """Offset just after the last newline of ``chunk`` (0 when there is none)."""
+    if isinstance(chunk, bytes):
+        return chunk.rfind(b"\n") + 1
+    if chunk[-1:] == b"\n":
+        return len(chunk)
+    return bytes(chunk).rfind(b"\n") + 1
+
+
 def _read_lines(data: bytes) -> tuple[pl.Series, int]:
     """Physical lines of ``data`` (no terminators) and the number with invalid UTF-8."""
     sep = next((s for s in _SEPARATORS if s.encode() not in data), None)
     raw = None
     invalid = 0
-    if sep is not None:
+    # read_csv decompresses what starts like gzip, zlib or zstd: such text (a damaged
+    # log, or "x^" at the start of a piece) goes to the plain splitter instead.
+    if sep is not None and not data.startswith(_COMPRESSED_MAGIC):
         try:
             raw = _read_csv_lines(data, sep, "utf8")
         except pl.exceptions.ComputeError:
@@ -208,6 +220,16 @@ def _read_lines(data: bytes) -> tuple[pl.Series, int]:
     if raw is None:
         raw, invalid = _split_lines(data)
     return raw, invalid
+
+
+_COMPRESSED_MAGIC = (
+    b"\x1f\x8b",
+    b"\x28\xb5\x2f\xfd",
+    b"\x78\x01",
+    b"\x78\x5e",
+    b"\x78\x9c",
+    b"\x78\xda",
+)
 
 
 def _read_csv_lines(data: bytes, sep: str, encoding: str) -> pl.Series:
@@ -311,6 +333,8 @@ def _fields(data: bytes, *, lossy: bool) -> pl.DataFrame | None:
     classifying a line needs no regex over its text. None when the reader refuses the
     piece; the caller then uses the regex path (:func:`_classify`).
     """
+    if data.startswith(_COMPRESSED_MAGIC):  # read_csv would try to decompress it
+        return None
     try:
         return pl.read_csv(
             data,
@@ -456,11 +480,11 @@ class _Piece:
 
 def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
     """Split, classify and reduce one piece (runs on a worker thread)."""
-    data = parts[0] if len(parts) == 1 and isinstance(parts[0], bytes) else b"".join(parts)
+    data = parts[0] if len(parts) == 1 else b"".join(parts)
     scanned = _fast_path(data, keep_all) if len(data) >= _layout().fast_min_bytes else None
     invalid = 0
     if scanned is None:
-        scanned, invalid = _polars_path(data, keep_all)
+        scanned, invalid = _polars_path(bytes(data), keep_all)
     del data
     return _Piece(
         lines=scanned.lines,
@@ -474,7 +498,7 @@ def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
     )
 
 
-def _fast_path(data: bytes, keep_all: bool) -> linescan.Scanned | None:
+def _fast_path(data: bytes | memoryview, keep_all: bool) -> linescan.Scanned | None:
     """The piece from the compiled fast path, or None where it does not apply."""
     lay = _layout()
     return linescan.classify(
@@ -880,8 +904,19 @@ def _outcome_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
 # ----------------------------------------------------------------------------- public API
 
 
+def piece_bytes() -> int:
+    """The working piece size (grammars/tracelog.toml); memory-mapped logs come in views
+    of this size, so that a piece is one view and nothing is copied."""
+    return _layout().chunk_bytes
+
+
+def fast_min_bytes() -> int:
+    """Pieces of at least this size take the compiled fast path (grammars/tracelog.toml)."""
+    return _layout().fast_min_bytes
+
+
 def parse_tracelog(
-    chunks: Iterable[bytes],
+    chunks: Iterable[bytes | memoryview],
     *,
     path: str,
     node: str,

@@ -29,6 +29,7 @@ from .errors import InputError, LimitExceeded
 
 HEAD_BYTES = 64 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
+MAPPED_BEHIND = 4  # views of a mapped file kept resident after they were given out
 DEFAULT_MAX_BYTES = 32 * 1024**3  # decompressed bytes per run; bombs stop here
 MAX_ARCHIVE_DEPTH = 2  # the bundle archive plus one nested archive (SPEC §2.1)
 MAX_LAYERS = (
@@ -209,9 +210,15 @@ class Member:
 
 
 def _aligned_views(mapped: mmap.mmap, target: int) -> Iterator[memoryview]:
-    """Views of ``mapped`` of about ``target`` bytes that end just after a newline."""
+    """Views of ``mapped`` of about ``target`` bytes that end just after a newline.
+
+    The pages of views given out :data:`MAPPED_BEHIND` views ago are dropped from the
+    process (``MADV_DONTNEED``): a parser keeps only a few pieces in flight, and a page
+    touched again after that is simply read again from the page cache. So a mapped log
+    does not count in full against the process's resident memory."""
     view = memoryview(mapped)
     start, end_of_file = 0, len(mapped)
+    given: list[tuple[int, int]] = []
     while start < end_of_file:
         end = start + target
         if end < end_of_file:
@@ -219,7 +226,17 @@ def _aligned_views(mapped: mmap.mmap, target: int) -> Iterator[memoryview]:
             end = end_of_file if newline < 0 else newline + 1
         end = min(end, end_of_file)
         yield view[start:end]
+        given.append((start, end))
+        if len(given) > MAPPED_BEHIND:
+            _drop(mapped, *given.pop(0))
         start = end
+
+
+def _drop(mapped: mmap.mmap, start: int, end: int) -> None:
+    page = mmap.PAGESIZE
+    first = -(-start // page) * page  # whole pages only
+    if hasattr(mmap, "MADV_DONTNEED") and end > first:
+        mapped.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
 @dataclass(frozen=True)

@@ -144,39 +144,28 @@ def iso(ts: datetime | None) -> str | None:
     return ts.isoformat() if ts is not None else None
 
 
+_VERDICT_KEYS = (
+    "database", "status", "phase", "cause", "finding", "summary", "confidence", "time", "error"
+)  # fmt: skip
+_FINDING_KEYS = (
+    "id", "rule", "role", "cause", "factor", "phase", "database", "ordinal", "node", "time",
+    "severity", "confidence", "title", "explanation", "remediation", "references", "lines",
+)  # fmt: skip
+
+
+def _attributes(obj: object, keys: Sequence[str]) -> dict[str, Any]:
+    """The ``keys`` attributes of ``obj`` in that order, times as ISO text."""
+    values = {k: getattr(obj, k) for k in keys}
+    return {k: iso(v) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
 def verdict_dict(v: Verdict) -> dict[str, Any]:
-    return {
-        "database": v.database,
-        "status": v.status,
-        "phase": v.phase,
-        "cause": v.cause,
-        "finding": v.finding,
-        "summary": v.summary,
-        "confidence": v.confidence,
-        "time": iso(v.time),
-        "error": v.error,
-    }
+    return _attributes(v, _VERDICT_KEYS)
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
     return {
-        "id": f.id,
-        "rule": f.rule,
-        "role": f.role,
-        "cause": f.cause,
-        "factor": f.factor,
-        "phase": f.phase,
-        "database": f.database,
-        "ordinal": f.ordinal,
-        "node": f.node,
-        "time": iso(f.time),
-        "severity": f.severity,
-        "confidence": f.confidence,
-        "title": f.title,
-        "explanation": f.explanation,
-        "remediation": f.remediation,
-        "references": f.references,
-        "lines": f.lines,
+        **_attributes(f, _FINDING_KEYS),
         "evidence": [{**e, "time": iso(e.get("time"))} for e in f.evidence],
         "alternatives": f.alternatives,
     }

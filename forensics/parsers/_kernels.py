@@ -160,18 +160,26 @@ def _scan_newlines(raw: np.ndarray, ends: np.ndarray) -> tuple[int, bool, bool]:
 
 @njit(cache=True, nogil=True, inline="always")
 def _prefix(raw, s, te, n, words, word_lens, word_codes, kind, level, local_us, uptime, counter):
-    run = 0
-    while s + run < te and run <= MAX_COUNTER + 1 and 48 <= raw[s + run] <= 57:
-        run += 1
-    if s + run >= te:
+    # the leading digits (a counter, or the year), read and valued in one loop
+    value = 0
+    p = s
+    limit = min(te, s + MAX_COUNTER + 2)
+    while p < limit:
+        c = np.int64(raw[p]) - 48
+        if c < 0 or c > 9:
+            break
+        value = value * 10 + c
+        p += 1
+    run = p - s
+    if p >= te:
         return
-    after = raw[s + run]
+    after = raw[p]
     if run == 4 and after == 45:
         d = s
     elif 1 <= run <= MAX_COUNTER and after == 32:
-        d = s + run + 1
+        d = p + 1
         counter[n] = True
-        uptime[n] = _digits(raw, s, run)
+        uptime[n] = value
     else:
         return
     if d + 19 > te:

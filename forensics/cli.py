@@ -104,13 +104,18 @@ def _load(
     return loaded
 
 
-def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...]) -> Any:
-    """The rules; on the way, import what the analysis and the reports need and, for
-    large inputs, the compiled tracelog fast path (the first piece would wait for it)."""
+def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...], reports: list[str]) -> Any:
+    """The rules; on the way, import what the analysis and the requested ``reports``
+    need and, for large inputs, the compiled tracelog fast path (the first piece would
+    wait for it)."""
+    import importlib
+
     from . import analysis, outputs  # noqa: F401
     from .parsers import linescan, tracelog
-    from .report import html, json, markdown, terminal  # noqa: F401
     from .rules import load_rules
+
+    for name in reports:
+        importlib.import_module(f".report.{name}", __package__)
 
     if _input_bytes(bundle) >= tracelog.fast_min_bytes():
         linescan.kernels()
@@ -308,7 +313,9 @@ def analyze(
     # The rule conditions are parsed and the later stages imported (pure Python) while
     # the bundle loads (mostly native code that releases the GIL): that hides their time.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rules = pool.submit(_prepare, bundle, rules_dir)
+        reports = ["json", "html" if html_out else "", "markdown" if md_out else ""]
+        reports.append({"text": "terminal", "markdown": "markdown"}.get(fmt, ""))
+        rules = pool.submit(_prepare, bundle, rules_dir, [r for r in reports if r])
         loaded = _load(bundle, tz, node, max_bytes)
         ruleset = rules.result()
     from .analysis import analyze_bundle

@@ -19,8 +19,9 @@ def write_outputs(
     stdout_format: str,
     redact: bool = False,
 ) -> None:
+    # each report module is imported only when its format is asked for (the HTML one
+    # brings plotly and jinja2, the terminal one rich)
     from .report import json as json_report
-    from .report import markdown, terminal
 
     if redact:
         from .redact import redact_report
@@ -29,6 +30,8 @@ def write_outputs(
     if json_path:
         write_text(Path(json_path), json_report.render(report))
     if md:
+        from .report import markdown
+
         write_text(Path(md), markdown.render(report))
     if html:
         from .report import html as html_report
@@ -37,6 +40,10 @@ def write_outputs(
     if stdout_format == "json":
         click.echo(json_report.render(report), nl=False)
     elif stdout_format == "markdown":
+        from .report import markdown
+
         click.echo(markdown.render(report), nl=False)
     else:
+        from .report import terminal
+
         terminal.show(report)

@@ -165,7 +165,7 @@ def _prefix(raw, s, te, n, words, word_lens, word_codes, kind, level, local_us, 
     p = s
     limit = min(te, s + MAX_COUNTER + 2)
     while p < limit:
-        c = np.int64(raw[p]) - 48
+        c = int(raw[p]) - 48
         if c < 0 or c > 9:
             break
         value = value * 10 + c

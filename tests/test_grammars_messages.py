@@ -63,3 +63,22 @@ def test_mask_sample(sample):
     frame = pl.DataFrame({"message": [sample["message"]]})
     masked = frame.select(_masked(pl.col("message"), MESSAGES["mask"]["patterns"])).item()
     assert masked == sample["masked"]
+
+
+FIELDS = ["database", "ordinal", "action", "target", "error_code", "phase_kind", "step_event"]
+
+
+def test_fields_do_not_depend_on_a_leading_thread_designator():
+    """extract_fields runs the patterns once per text without its designator: that is
+    only right if no pattern reads the designator, which every sample checks here."""
+    messages = [s["message"] for group in GROUPS for s in MESSAGES[group]["samples"]]
+    designators = ["", "Thread 115163: ", "Thread 7 (ntid 49, conn id -1): ", "Thread 9:\t"]
+    lines = [
+        f"12345678 2024-03-04 10:00:00.{i:03d}   WARN: {d}{m}"
+        for i, (m, d) in enumerate((m, d) for m in messages for d in designators)
+    ]
+    fields = parse_lines(lines).select(FIELDS).rows()
+    n = len(designators)
+    per_message = [fields[i : i + n] for i in range(0, len(fields), n)]
+    for message, rows in zip(messages, per_message, strict=True):
+        assert len(set(rows)) == 1, message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -126,18 +127,22 @@ def analyze(
     max_bytes: int | None = None,
     progress: Any = None,
 ) -> Report:
-    """Load a bundle and diagnose it: the library call behind ``forensics analyze``."""
-    bundle = load_bundle(
-        paths,
-        tz=tz,
-        node_tz=node_tz,
-        node_overrides=node_overrides,
-        max_bytes=max_bytes,
-        progress=progress,
-    )
-    return analyze_bundle(
-        bundle, rules=load_rules(list(rules_dirs)), redundancy=redundancy, since=since, until=until
-    )
+    """Load a bundle and diagnose it: the library call behind ``forensics analyze``.
+
+    The rules are parsed (pure Python) on a second thread while the bundle loads (mostly
+    native code that releases the GIL)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rules = pool.submit(load_rules, list(rules_dirs))
+        bundle = load_bundle(
+            paths,
+            tz=tz,
+            node_tz=node_tz,
+            node_overrides=node_overrides,
+            max_bytes=max_bytes,
+            progress=progress,
+        )
+        ruleset = rules.result()
+    return analyze_bundle(bundle, rules=ruleset, redundancy=redundancy, since=since, until=until)
 
 
 def iso(ts: datetime | None) -> str | None:

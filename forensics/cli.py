@@ -105,21 +105,21 @@ def _load(
 
 
 def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...], reports: list[str]) -> Any:
-    """The rules; on the way, import what the analysis and the requested ``reports``
-    need and, for large inputs, the compiled tracelog fast path (the first piece would
-    wait for it)."""
+    """The rules. First, for large inputs, the compiled tracelog fast path is loaded (the
+    first pieces wait for it); then the rules are parsed and what the analysis and the
+    requested ``reports`` need is imported."""
     import importlib
 
-    from . import analysis, outputs  # noqa: F401
-    from .parsers import linescan, tracelog
-    from .rules import load_rules
-
-    for name in reports:
-        importlib.import_module(f".report.{name}", __package__)
+    from .parsers import tracelog
 
     if _input_bytes(bundle) >= tracelog.fast_min_bytes():
-        linescan.kernels()
-    return load_rules([Path(d) for d in rules_dir])
+        tracelog.warm_up()
+    from .rules import load_rules
+
+    rules = load_rules([Path(d) for d in rules_dir])
+    for name in ["analysis", "outputs", *(f"report.{r}" for r in reports)]:
+        importlib.import_module(f".{name}", __package__)
+    return rules
 
 
 def _input_bytes(paths: tuple[str, ...]) -> int:

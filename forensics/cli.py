@@ -110,9 +110,14 @@ def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...], reports: list[
     requested ``reports`` need is imported."""
     import importlib
 
-    from .parsers import tracelog
+    from .grammars import load as grammar
 
-    if _input_bytes(bundle) >= tracelog.fast_min_bytes():
+    if _input_bytes(bundle) >= grammar("tracelog")["chunks"]["fast_min_bytes"]:
+        # Numba first: its import overlaps Polars' import on the main thread
+        with contextlib.suppress(ImportError):
+            importlib.import_module(".parsers._kernels", __package__)
+        from .parsers import tracelog
+
         tracelog.warm_up()
     from .rules import load_rules
 

@@ -165,3 +165,25 @@ def test_compressed_members_are_read_not_mapped(tmp_path: Path) -> None:
     chunks = list(member.chunks(lines=100))
     assert all(isinstance(c, bytes) for c in chunks)
     assert b"".join(chunks) == LOG * 10
+
+
+def test_gzip_members_inflate_like_the_gzip_module(tmp_path: Path) -> None:
+    """Several gzip members in one file (as `cat a.gz b.gz` makes), large enough to need
+    many feeds and output steps: the same bytes as the gzip module gives."""
+    parts = [LOG * 20_000, b"", LOG[::-1] * 3 + b"\n", bytes(range(256)) * 9_000]
+    path = tmp_path / "memsql.log.gz"
+    path.write_bytes(b"".join(gzip.compress(p, mtime=0) for p in parts))
+    members = iter_members([path])
+    member = next(members)
+    assert isinstance(member, Member)
+    assert member.read_all() == gzip.decompress(path.read_bytes())
+
+
+def test_gzip_with_a_bad_checksum_is_reported(tmp_path: Path) -> None:
+    data = bytearray(gzip.compress(LOG * 1000, mtime=0))
+    data[-6] ^= 1  # the CRC-32 of the trailer
+    path = tmp_path / "memsql.log.gz"
+    path.write_bytes(bytes(data))
+    out = _read([path])
+    skipped = [v for v in out.values() if isinstance(v, str)]
+    assert any("truncated or corrupt compressed data" in v for v in skipped), out

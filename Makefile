@@ -11,6 +11,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(VENV)/bin/forensics warm-up || echo "(large logs will use Numba's just-in-time kernels)"
 	touch $(STAMP)
 
 demo: $(STAMP)

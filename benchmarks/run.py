@@ -211,8 +211,10 @@ def run(size_mb: float, *, append: bool, compressed: bool, out: Path | None) -> 
 
 
 def _compile_warm() -> None:
-    """Numba compiles the fast-path kernels once per installation (then loads them from
-    its cache): do that before timing, as any second run on an installation would."""
+    """The fast-path kernels are compiled once per installation (``forensics warm-up``,
+    which ``make`` runs after installing; else Numba compiles them on first use and then
+    loads them from its cache): do that before timing, as any second run would."""
+    subprocess.run([_forensics(), "warm-up"], check=False, capture_output=True)
     code = "from forensics.parsers import tracelog; print(tracelog.warm_up())"
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
 

@@ -113,11 +113,11 @@ def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...], reports: list[
     from .grammars import load as grammar
 
     if _input_bytes(bundle) >= grammar("tracelog")["chunks"]["fast_min_bytes"]:
-        # Numba first: its import overlaps Polars' import on the main thread
-        with contextlib.suppress(ImportError):
-            importlib.import_module(".parsers._kernels", __package__)
-        from .parsers import tracelog
+        # The kernels first (without an ahead-of-time build, that imports Numba, which
+        # then overlaps Polars' import on the main thread).
+        from .parsers import linescan, tracelog
 
+        linescan.kernels()
         tracelog.warm_up()
     from .rules import load_rules
 
@@ -373,6 +373,26 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
         f"wrote {output} and {stats_path(Path(output))}",
         err=True,
     )
+
+
+@main.command("warm-up")
+@error_boundary
+def warm_up() -> None:
+    """Compile the tracelog fast path once for this installation (about 20 s).
+
+    Later runs then load it in a millisecond. Needs Numba and a C compiler; without
+    them, large logs are still read, through Numba's just-in-time kernels or Polars.
+    """
+    from .parsers import compiled
+
+    try:
+        folder = compiled.build()
+    except ImportError as exc:
+        raise UsageError(f"cannot compile the fast path: {exc}") from exc
+    except Exception as exc:  # numba.pycc or the C compiler failed
+        first = str(exc).strip().splitlines()[:1] or [""]
+        raise UsageError(f"cannot compile the fast path: {type(exc).__name__}: {first[0]}") from exc
+    click.echo(f"fast path compiled in {folder}", err=True)
 
 
 def pl_col_not_null(name: str) -> Any:

@@ -21,11 +21,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-PARSED, CONTINUATION, SLOW = 0, 1, 2
-MAX_COUNTER = 18  # digits that always fit an Int64
+from ._codes import CONTINUATION, MAX_COUNTER, NO_MINUTE, PARSED, SLOW, STATS
+
+__all__ = ["CONTINUATION", "NO_MINUTE", "PARSED", "SLOW", "STATS", "gather", "lines", "order"]
+
+source = "just-in-time"  # see compiled.py for the other one
 _US_DAY = 86_400_000_000
 _US_MINUTE = 60_000_000
-NO_MINUTE = -(1 << 62)  # lines before the first parsed line
 _SCALE = np.array([100_000, 10_000, 1_000, 100, 10, 1], dtype=np.int64)
 
 
@@ -239,24 +241,6 @@ def _prefix(raw, s, te, n, words, word_lens, word_codes, kind, level, local_us, 
             return
 
 
-STATS = (
-    "backwards",
-    "first_backwards",
-    "first_parsed",
-    "first_parsed_ts",
-    "first_uptime",
-    "first_uptime_ts",
-    "first_uptime_value",
-    "first_uptime_prev_ts",
-    "has_first_uptime_prev",
-    "last_uptime",
-    "has_uptime",
-    "last_ts",
-    "ts_min",
-    "ts_max",
-)
-
-
 @njit(cache=True, nogil=True)
 def order(parsed, level, local_us, uptime, has_uptime, n_levels, tolerance):
     """One pass over the lines of a piece, in order. ``level`` holds codes below
@@ -275,7 +259,7 @@ def order(parsed, level, local_us, uptime, has_uptime, n_levels, tolerance):
     count_level = np.empty(n + n_levels, dtype=np.uint8)
     count_lines = np.empty(n + n_levels, dtype=np.int64)
     tally = np.zeros(n_levels, dtype=np.int64)
-    minute = NO_MINUTE
+    minute = np.int64(NO_MINUTE)
     rows = 0
     n_restarts = 0
     prev_ts = 0

@@ -916,9 +916,10 @@ def _outcome_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
 
 
 def warm_up() -> bool:
-    """Compile (or load from Numba's cache) the fast-path kernels on a few lines; True when
-    the fast path is available. ``make bench`` calls it first so that the one-time
-    compilation after an installation is not counted as parsing time."""
+    """Load the fast-path kernels (their ahead-of-time build, else Numba's, compiled or
+    from its cache) and the vocabulary, on a few lines; True when the fast path is
+    available. ``make bench`` calls it first so that a one-time compilation after an
+    installation is not counted as parsing time."""
     sample = b"1 2026-01-01 00:00:00.000   INFO: partition warm-up\n" * 4
     return _fast_path(sample, False) is not None
 

@@ -126,11 +126,12 @@ def analyze(
     until: datetime | None = None,
     max_bytes: int | None = None,
     progress: Any = None,
+    lean: bool = False,
 ) -> Report:
     """Load a bundle and diagnose it: the library call behind ``forensics analyze``.
 
     The rules are parsed (pure Python) on a second thread while the bundle loads (mostly
-    native code that releases the GIL)."""
+    native code that releases the GIL). ``lean``: see :func:`forensics.load_bundle`."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         rules = pool.submit(load_rules, list(rules_dirs))
         bundle = load_bundle(
@@ -140,6 +141,7 @@ def analyze(
             node_overrides=node_overrides,
             max_bytes=max_bytes,
             progress=progress,
+            lean=lean,
         )
         ruleset = rules.result()
     return analyze_bundle(bundle, rules=ruleset, redundancy=redundancy, since=since, until=until)

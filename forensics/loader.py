@@ -120,11 +120,14 @@ def load_bundle(
     node_overrides: Mapping[str, str] | None = None,
     max_bytes: int | None = None,
     progress: Progress | None = None,
+    lean: bool = False,
 ) -> Bundle:
     """Read a bundle (directory, archive, file, or several) into frames.
 
     Raises :class:`InputError` only when nothing usable is found; per-file problems
     become rows of ``files`` with a ``skipped_reason`` and entries in ``warnings``.
+    ``lean`` (``forensics scan``) reads large tracelogs with the lean pass: the same
+    events, but no per-minute line counts and no unparsed-line figures for them.
     """
     path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not path_list:
@@ -134,7 +137,7 @@ def load_bundle(
         check_timezone(zone)
     limits = Limits() if max_bytes is None else Limits(max_bytes=max_bytes)
     acc = _Acc()
-    reader = _MemberReader(tz, node_tz or {}, node_overrides, _locked(progress))
+    reader = _MemberReader(tz, node_tz or {}, node_overrides, _locked(progress), lean)
     # Files of a directory are read on worker threads (Polars releases the GIL), each
     # file's members in order; contributions are folded in the walk order, so the result
     # does not depend on timing. An archive given as one file is read sequentially.
@@ -181,6 +184,7 @@ class _MemberReader:
     node_tz: Mapping[str, str]
     overrides: Mapping[str, str] | None
     progress: Progress | None
+    lean: bool = False
 
     def read_all(self, source: Callable[[], Iterator[Member | Skipped]]) -> list[Outcome]:
         out: list[Outcome] = []
@@ -188,7 +192,11 @@ class _MemberReader:
             if isinstance(item, Skipped):
                 out.append(partial(_skipped_item, item, self.overrides))
             else:
-                out.append(_read_member(item, self.tz, self.node_tz, self.overrides, self.progress))
+                out.append(
+                    _read_member(
+                        item, self.tz, self.node_tz, self.overrides, self.progress, self.lean
+                    )
+                )
         return out
 
 
@@ -229,6 +237,7 @@ def _read_member(
     node_tz: Mapping[str, str],
     overrides: Mapping[str, str] | None,
     progress: Progress | None,
+    lean: bool = False,
 ) -> Outcome:
     """Read one member (any thread); returns what it adds to the accumulator."""
     node = identify(member.inner, overrides)
@@ -236,7 +245,7 @@ def _read_member(
     if not head:
         return partial(_skip, path=member.path, node=node, reason="empty file", size=0)
     if tracelog.sniff(head):
-        return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress)
+        return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress, lean)
     if _looks_binary(head):
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head.decode("utf-8", "replace")):
@@ -274,11 +283,13 @@ def _duplicate_of(acc: _Acc, key: tuple[int, str], path: str) -> str | None:
     return None
 
 
-def _read_tracelog(member: Member, node: NodeId, zone: str, progress: Progress | None) -> Outcome:
+def _read_tracelog(
+    member: Member, node: NodeId, zone: str, progress: Progress | None, lean: bool
+) -> Outcome:
     finger = _Fingerprint()
     pieces = member.chunks(lines=tracelog.piece_bytes())
     chunks = finger.wrap(_counted(pieces, member.path, progress))
-    result = tracelog.parse_tracelog(chunks, path=member.path, node=node.node, tz=zone)
+    result = tracelog.parse_tracelog(chunks, path=member.path, node=node.node, tz=zone, lean=lean)
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result)
 
 

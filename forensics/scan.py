@@ -168,7 +168,9 @@ def scan_file(path: str | os.PathLike[str], *, input_hash: str | None = None) ->
     key = input_hash or content_hash(path)
     started = time.perf_counter()
     try:
-        report = analyze(path)
+        # The lean pass: the same events and verdicts, without the per-minute line
+        # counts that only the HTML report draws.
+        report = analyze(path, lean=True)
     except ForensicsError as exc:
         return ScanResult(
             pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=str(exc))

@@ -189,3 +189,87 @@ def test_parse_tracelog_same_events_either_path(monkeypatch):
     assert_frame_equal(fast.counts, slow.counts)
     assert (fast.lines, fast.restarts, fast.warnings) == (slow.lines, slow.restarts, slow.warnings)
     assert fast.events.height == 400 and fast.events.filter(pl.col("ordinal") == 3).height == 50
+
+
+# ----------------------------------------------------------------------------- lean pass
+
+_JOINED = ("first_parsed", "first_uptime", "first_uptime_prev_ts", "last_ts", "last_uptime")
+
+
+def _lean(data: bytes) -> linescan.Scanned | None:
+    return tracelog._lean_path(data)
+
+
+def _assert_lean_same(data: bytes) -> linescan.Scanned | None:
+    """When the lean pass applies, it gives what reading every line gives: kept lines,
+    line count, restarts and the values the per-file fold joins pieces on."""
+    lean, full = _lean(data), _fast(data)
+    if lean is None or full is None:
+        return lean
+    assert not lean.measured and full.measured
+    assert lean.lines == full.lines
+    assert_frame_equal(lean.kept, full.kept)
+    assert_frame_equal(lean.order.restarts, full.order.restarts)
+    for name in _JOINED:
+        assert getattr(lean.order, name) == getattr(full.order, name), name
+    if not full.order.backwards:
+        assert (lean.order.ts_min, lean.order.ts_max) == (full.order.ts_min, full.order.ts_max)
+    return lean
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(tracelog_lines(), min_size=1, max_size=30),
+    crlf=st.booleans(),
+    terminated=st.booleans(),
+)
+def test_lean_pass_equals_reading_every_line(lines, crlf, terminated):
+    data = ("\r\n" if crlf else "\n").join(lines) + ("\n" if terminated else "")
+    _assert_lean_same(data.encode())
+
+
+def _log(n: int, *, restart_at: int | None = None, start: int = 0) -> bytes:
+    out = []
+    for i in range(start, start + n):
+        up = 5_000_000_000 + i * 10_000 if restart_at is None or i < restart_at else i * 10
+        level = "ERROR" if i % 97 == 0 else "INFO"
+        text = "partition db:3 copy" if i % 13 == 0 else "heartbeat ok"
+        ts = f"2026-02-11 01:{i // 6000 % 60:02d}:{i // 100 % 60:02d}.{i % 100 * 10:03d}"
+        out.append(f"{up} {ts}  {level}: Thread {i}: {text} {i}\n")
+    return "".join(out).encode()
+
+
+def test_lean_pass_reads_few_lines_and_numbers_them_all():
+    data = _log(5000)
+    lean = _assert_lean_same(data)
+    assert lean is not None and lean.lines == 5000
+    lines = lean.kept.get_column("line").to_list()
+    assert lines[:3] == [0, 13, 26]  # vocabulary lines and ERROR lines, numbered exactly
+    assert 97 in lines
+
+
+def test_a_restart_inside_a_piece_sends_it_to_the_full_pass():
+    data = _log(3000, restart_at=2000)
+    assert _lean(data) is None  # the counter fell: every line must be read
+    full = _fast(data)
+    assert full is not None and full.order.restarts.height == 1
+
+
+@pytest.mark.parametrize("restart_at", [4000, 4700], ids=["between pieces", "inside a piece"])
+def test_parse_tracelog_lean_gives_the_same_events_and_restarts(monkeypatch, restart_at):
+    text = _log(4000) + _log(3000, restart_at=restart_at, start=4000)
+    small = dataclasses.replace(tracelog._layout(), fast_min_bytes=0)
+    monkeypatch.setattr(tracelog, "_layout", lambda: small)
+    lines = text.splitlines(keepends=True)
+    chunks = [b"".join(lines[i : i + 500]) for i in range(0, len(lines), 500)]
+    args = {"path": "m.log", "node": "n:1", "chunk_bytes": 30_000}  # a piece per chunk
+    lean = tracelog.parse_tracelog(chunks, lean=True, **args)
+    full = tracelog.parse_tracelog(chunks, **args)
+    assert_frame_equal(lean.events, full.events)
+    assert lean.restarts == full.restarts == 1
+    assert lean.lines == full.lines == 7000
+    assert (lean.first_ts, lean.last_ts) == (full.first_ts, full.last_ts)
+    assert not lean.measured and lean.unparsed_lines is None
+    # per-minute counts only for a piece read in full (the one with a restart inside)
+    assert lean.counts.get_column("lines").sum() == (500 if restart_at == 4700 else 0)
+    assert full.measured and full.unparsed_lines == 0

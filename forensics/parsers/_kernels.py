@@ -23,7 +23,10 @@ from numba import njit
 
 from ._codes import CONTINUATION, MAX_COUNTER, NO_MINUTE, PARSED, SLOW, STATS
 
-__all__ = ["CONTINUATION", "NO_MINUTE", "PARSED", "SLOW", "STATS", "gather", "lines", "order"]
+__all__ = [
+    "CONTINUATION", "NO_MINUTE", "PARSED", "SLOW", "STATS", "gather", "lines", "order",
+    "sample_lines",
+]  # fmt: skip
 
 source = "just-in-time"  # see compiled.py for the other one
 _US_DAY = 86_400_000_000
@@ -78,24 +81,13 @@ def lines(raw: np.ndarray, words: np.ndarray, word_lens: np.ndarray, word_codes:
     (k, w) matrix of level words followed by ':' (``word_lens`` bytes each)."""
     ends, ascii_only, nul = _newlines(raw)
     n = ends.size
-    text_ends = np.empty(n, dtype=np.int64)
-    kind = np.empty(n, dtype=np.uint8)
-    level = np.zeros(n, dtype=np.uint8)
-    local_us = np.zeros(n, dtype=np.int64)
-    uptime = np.zeros(n, dtype=np.int64)
-    counter = np.zeros(n, dtype=np.bool_)
+    text_ends, kind, level, local_us, uptime, counter = _line_arrays(n)
     s = 0
     for i in range(n):
         e = ends[i]
-        te = e - 1 if e > s and raw[e - 1] == 13 else e
-        text_ends[i] = te
-        kind[i] = SLOW
-        if te == s or raw[s] == 32 or raw[s] == 9:
-            kind[i] = CONTINUATION
-        else:
-            _prefix(
-                raw, s, te, i, words, word_lens, word_codes, kind, level, local_us, uptime, counter
-            )
+        text_ends[i] = _read(
+            raw, s, e, i, words, word_lens, word_codes, kind, level, local_us, uptime, counter
+        )
         s = e + 1
     return ends, text_ends, kind, level, local_us, uptime, counter, ascii_only, nul
 
@@ -158,6 +150,32 @@ def _scan_newlines(raw: np.ndarray, ends: np.ndarray) -> tuple[int, bool, bool]:
                 ends[n] = k
             n += 1
     return n, ascii_only, nul
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _line_arrays(n):
+    """Per-line outputs: text end, kind, level, local_us, uptime, counter."""
+    return (
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.uint8),
+        np.zeros(n, dtype=np.uint8),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.int64),
+        np.zeros(n, dtype=np.bool_),
+    )
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _read(raw, s, e, n, words, word_lens, word_codes, kind, level, local_us, uptime, counter):
+    """Classify line ``n`` (``raw[s:e]``, ``e`` its newline or the end) into the arrays;
+    returns its text end (without a trailing CR)."""
+    te = e - 1 if e > s and raw[e - 1] == 13 else e
+    kind[n] = SLOW
+    if te == s or raw[s] == 32 or raw[s] == 9:
+        kind[n] = CONTINUATION
+    else:
+        _prefix(raw, s, te, n, words, word_lens, word_codes, kind, level, local_us, uptime, counter)
+    return te
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -357,3 +375,102 @@ def gather(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarr
         a = starts[rows[k]]
         out[offsets[k] : offsets[k + 1]] = raw[a : ends[rows[k]]]
     return out, offsets
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _line_end(raw, at):
+    """Offset of the newline ending the line that holds ``at`` (``raw.size`` when that
+    line is unterminated, or when ``at`` is past the end)."""
+    while at < raw.size and raw[at] != 10:
+        at += 1
+    return at
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _count_newlines(raw, blocks, a, b):
+    """Newlines in ``raw[a:b]``; ``blocks`` is ``raw`` seen as 64-bit words. In a word
+    ``x = w ^ 0x0a0a..``, a byte is zero (a newline in ``w``) exactly when the high bit of
+    that byte of ``~(((x & 0x7f7f..) + 0x7f7f..) | x | 0x7f7f..)`` is set (no carry
+    crosses bytes), and a multiply adds up the eight bits."""
+    count = 0
+    wa = (a + 7) // 8
+    wb = b // 8
+    if wa >= wb:
+        for i in range(a, b):
+            if raw[i] == 10:
+                count += 1
+        return count
+    for i in range(a, wa * 8):
+        if raw[i] == 10:
+            count += 1
+    low = np.uint64(0x7F7F7F7F7F7F7F7F)
+    newline = np.uint64(0x0A0A0A0A0A0A0A0A)
+    ones = np.uint64(0x0101010101010101)
+    seven = np.uint64(7)
+    total = np.uint64(0)
+    for j in range(wa, wb):
+        x = blocks[j] ^ newline
+        y = ~(((x & low) + low) | x | low)
+        total += ((y >> seven) * ones) >> np.uint64(56)
+    count += int(total)
+    for i in range(wb * 8, b):
+        if raw[i] == 10:
+            count += 1
+    return count
+
+
+@njit(cache=True, nogil=True)
+def sample_lines(raw, hits, stride, words, word_lens, word_codes):
+    """The lean pass: read the prefix of some lines only, and count all of them.
+
+    The lines read are those ending at the newline offsets ``hits`` (sorted; an offset
+    equal to ``raw.size`` stands for an unterminated last line), the first and the last
+    line, and the line holding each multiple of ``stride``. Returns the number of lines
+    in ``raw``, then per line read, in file order: its number (0-based), start, end (as
+    in ``hits``) and text end, and ``kind``, ``level``, ``local_us``, ``uptime`` and
+    ``counter`` as :func:`lines` gives them."""
+    size = raw.size
+    last_end = size - 1 if size > 0 and raw[size - 1] == 10 else size
+    room = hits.size + size // max(stride, 1) + 3
+    ends = np.empty(room, dtype=np.int64)
+    # merge the hit lines with the sampled ones (the line holding each multiple of stride)
+    n = 0
+    h = 0
+    point = 0
+    sample = _line_end(raw, point)
+    while h < hits.size or point < size:
+        if h < hits.size and (point >= size or hits[h] <= sample):
+            e = min(hits[h], last_end)
+            h += 1
+        else:
+            e = sample
+            while point < size and point <= e:
+                point += stride
+            sample = _line_end(raw, point)
+        if n == 0 or ends[n - 1] != e:
+            ends[n] = e
+            n += 1
+    if size > 0 and (n == 0 or ends[n - 1] != last_end):
+        ends[n] = last_end
+        n += 1
+    rows = np.empty(n, dtype=np.int64)
+    starts = np.empty(n, dtype=np.int64)
+    text_ends, kind, level, local_us, uptime, counter = _line_arrays(n)
+    line = 0
+    pos = 0
+    blocks = raw[: size - size % 8].view(np.uint64)
+    for k in range(n):
+        e = ends[k]
+        line += _count_newlines(raw, blocks, pos, e)
+        s = e
+        while s > 0 and raw[s - 1] != 10:
+            s -= 1
+        rows[k] = line
+        starts[k] = s
+        text_ends[k] = _read(
+            raw, s, e, k, words, word_lens, word_codes, kind, level, local_us, uptime, counter
+        )
+        line += 1
+        pos = e + 1
+    total = line if size > 0 else 0
+    return total, rows, starts, ends[:n].copy(), text_ends, kind, level, local_us, uptime, counter

@@ -39,7 +39,12 @@ SIGNATURES = {
         "Tuple((int64[::1], int64[:, ::1], int64[::1], uint8[::1], int64[::1]))"
         "(boolean[::1], uint8[::1], int64[::1], int64[::1], boolean[::1], int64, int64)"
     ),
-    "gather": ("Tuple((uint8[::1], int64[::1]))(uint8[::1], int64[::1], int64[::1], int64[::1])"),
+    "gather": "Tuple((uint8[::1], int64[::1]))(uint8[::1], int64[::1], int64[::1], int64[::1])",
+    "sample_lines": (
+        "Tuple((int64, int64[::1], int64[::1], int64[::1], int64[::1], uint8[::1], uint8[::1],"
+        " int64[::1], int64[::1], boolean[::1]))"
+        "(uint8[::1], int64[::1], int64, uint8[:, ::1], int64[::1], uint8[::1])"
+    ),
 }
 _HERE = Path(__file__).resolve().parent
 _SOURCES = ("_kernels.py", "_codes.py", "compiled.py")
@@ -101,9 +106,7 @@ def load(base: Path | None = None) -> Any | None:
     if module is None:
         return None
     return SimpleNamespace(
-        lines=module.lines,
-        order=module.order,
-        gather=module.gather,
+        **{name: getattr(module, name) for name in SIGNATURES},
         PARSED=_codes.PARSED,
         CONTINUATION=_codes.CONTINUATION,
         SLOW=_codes.SLOW,

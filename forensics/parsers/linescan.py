@@ -49,43 +49,60 @@ Slow = Callable[[pl.Series, bool], pl.DataFrame]
 
 
 class _Vocabulary:
-    """Lines containing one of ``words`` (ASCII case-insensitive), found with Hyperscan.
+    """Lines containing one of ``words`` (ASCII case-insensitive; id 0), or one of
+    ``exact`` (case-sensitive; id 1), found with Hyperscan.
 
     One compiled database; one scratch space per thread (Hyperscan's rule), so pieces can
     be scanned concurrently (the scan releases the GIL)."""
 
-    def __init__(self, hyperscan: Any, words: Sequence[str]) -> None:
-        if any(ch in w for w in words for ch in "\r\n") or not words:
+    def __init__(self, hyperscan: Any, words: Sequence[str], exact: Sequence[str] = ()) -> None:
+        if any(ch in w for w in (*words, *exact) for ch in "\r\n") or not words:
             raise ValueError("vocabulary literals must be non-empty and single-line")
-        alternation = "|".join(re.escape(w) for w in words)
         self._hs = hyperscan
         self._db = hyperscan.Database()
-        pattern = f"(?:{alternation})[^\\n]*\\n".encode()
+        groups = [(words, hyperscan.HS_FLAG_CASELESS), (exact, 0)]
+        patterns = [
+            (f"(?:{'|'.join(re.escape(w) for w in group)})[^\\n]*\\n".encode(), i, flag)
+            for i, (group, flag) in enumerate(groups)
+            if group
+        ]
         self._db.compile(
-            expressions=[pattern], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_CASELESS]
+            expressions=[p for p, _, _ in patterns],
+            ids=[i for _, i, _ in patterns],
+            elements=len(patterns),
+            flags=[f for _, _, f in patterns],
         )
         self._local = threading.local()
 
     def newlines(self, data: bytes | memoryview) -> np.ndarray:
-        """Offsets of the newline ending each matching line (``data`` ends with one)."""
+        """Offsets of the newline ending each line with a word (``data`` ends with one)."""
+        ends, ids = self.matches(data)
+        return ends[ids == 0]
+
+    def matches(self, data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets of the newline ending each matching line (``data`` ends with one) and
+        the id of the group that matched (a line can come once per group)."""
         scratch = getattr(self._local, "scratch", None)
         if scratch is None:
             scratch = self._local.scratch = self._hs.Scratch(self._db)
         hits: list[int] = []
         self._db.scan(
-            data, match_event_handler=lambda _i, _f, to, _fl, _c: hits.append(to), scratch=scratch
+            data,
+            match_event_handler=lambda i, _f, to, _fl, _c: hits.extend((to, i)),
+            scratch=scratch,
         )
-        return np.asarray(hits, dtype=np.int64) - 1
+        both = np.asarray(hits, dtype=np.int64).reshape(-1, 2)
+        return both[:, 0] - 1, both[:, 1]
 
 
 @cache
-def vocabulary(words: tuple[str, ...]) -> _Vocabulary | None:
-    """The matcher for ``words``, or None when Hyperscan is not installed."""
+def vocabulary(words: tuple[str, ...], exact: tuple[str, ...] = ()) -> _Vocabulary | None:
+    """The matcher for ``words`` (and ``exact``), or None without Hyperscan."""
     try:
         import hyperscan
     except ImportError:  # pragma: no cover - depends on the platform's wheels
         return None
-    return _Vocabulary(hyperscan, words)
+    return _Vocabulary(hyperscan, words, exact)
 
 
 @cache
@@ -151,6 +168,7 @@ class Scanned:
     counts: pl.DataFrame  # minute (null before the first parsed line), level, lines
     kept: pl.DataFrame  # line, raw, uptime, local_ts, level
     order: Order
+    measured: bool = True  # False: the lean pass (no counts, kinds, samples, NULs, order)
 
 
 def classify(
@@ -186,7 +204,7 @@ def classify(
     slow_rows = np.flatnonzero(kind == k.SLOW)
     if slow_rows.size > _SLOW_SHARE * n:
         return None
-    unparsed_code, continuation_code = table.size, table.size + 1
+    continuation_code = table.size + 1
 
     terminated = data[-1:] == b"\n"
     vocab = np.zeros(n, dtype=bool)
@@ -195,38 +213,14 @@ def classify(
     )
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     keep = parsed & (keep_all | vocab | np.isin(level, keep_codes))
-    texts: dict[int, str] = {}
-    if slow_rows.size:
-        lines = _texts(data, starts, text_ends, slow_rows)
-        fixed = slow(pl.Series("raw", lines, dtype=pl.String), keep_all)
-        ok = fixed.get_column("parsed").to_numpy()
-        parsed[slow_rows] = ok
-        keep[slow_rows] = fixed.get_column("keep").to_numpy()
-        stamps = fixed.get_column("local_ts").cast(pl.Int64).fill_null(0).to_numpy()
-        local_us[slow_rows] = stamps
-        ups = fixed.get_column("uptime")
-        uptime[slow_rows] = ups.fill_null(0).to_numpy()
-        has_uptime[slow_rows] = ups.is_not_null().to_numpy() & ok
-        codes = (
-            fixed.get_column("level")
-            .replace_strict(table.code, default=unparsed_code, return_dtype=pl.UInt8)
-            .fill_null(unparsed_code)
-        )
-        level[slow_rows] = np.where(ok, codes.to_numpy(), np.uint8(unparsed_code))
-        texts = dict(zip(slow_rows.tolist(), lines, strict=True))
+    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime)
+    texts = _resolve_slow(data, lines, slow_rows, slow, keep_all, table)
     level[continuation] = continuation_code
     has_uptime &= parsed
 
     kept_rows = np.flatnonzero(keep)
-    kept = pl.DataFrame(
-        {
-            "line": kept_rows,
-            "raw": _strings(k, raw, starts, text_ends, kept_rows),
-            "uptime": _nullable(uptime[kept_rows], has_uptime[kept_rows]),
-            "local_ts": pl.Series(local_us[kept_rows]).cast(schemas.LOCAL_US),
-            "level": table.names.gather(level[kept_rows]),
-        }
-    )
+    kept = _kept(k, raw, lines, kept_rows, kept_rows, table)
+    assert kept is not None  # (None only when validating)
     stats, restarts, minute, lv, count = k.order(
         parsed, level, local_us, uptime, has_uptime, table.size + 2, restart_tolerance_us
     )
@@ -254,6 +248,184 @@ def classify(
         kept=kept,
         order=_order(k, stats, restarts),
     )
+
+
+def _kept(
+    k: Any,
+    raw: np.ndarray,
+    lines: Lines,
+    rows: np.ndarray,
+    numbers: np.ndarray,
+    t: _LevelTable,
+    validate: bool = False,
+) -> pl.DataFrame | None:
+    """The kept frame of ``rows`` of ``lines`` (0-based line numbers ``numbers``); with
+    ``validate``, None when their text is not valid UTF-8."""
+    text = _strings(k, raw, lines.starts, lines.text_ends, rows, validate)
+    if text is None:
+        return None
+    return pl.DataFrame(
+        {
+            "line": numbers,
+            "raw": text,
+            "uptime": _nullable(lines.uptime[rows], lines.has_uptime[rows]),
+            "local_ts": pl.Series(lines.local_us[rows]).cast(schemas.LOCAL_US),
+            "level": t.names.gather(lines.level[rows]),
+        }
+    )
+
+
+def classify_lean(
+    data: bytes | memoryview,
+    *,
+    levels: dict[str, str],
+    keep_levels: Sequence[str],
+    words: tuple[str, ...],
+    slow: Slow,
+    restart_tolerance_us: int,
+) -> Scanned | None:
+    """The kept lines and restarts of ``data`` without reading every line: what
+    ``forensics scan`` needs. None when this does not apply, and the caller then uses
+    :func:`classify`, which reads every line (see :meth:`_Lean.check`).
+
+    One Hyperscan pass finds the lines holding a keep-vocabulary word or a kept level
+    word (``WARN:``, ...; a line the layout gives such a level always holds it); the
+    compiled lean pass counts all lines and reads the prefix of those, of the first and
+    last line and of one line every :data:`LEAN_STRIDE` bytes. Kept lines, line numbers,
+    restarts and the first/last values the per-file fold joins on are exactly those of
+    :func:`classify`. Not measured: per-minute counts, unparsed and continuation lines,
+    NUL bytes, lines out of time order (``Scanned.measured`` is False); the smallest and
+    largest time are those of the lines read."""
+    k = kernels()
+    keep_words = tuple(f"{w}:" for w, lv in levels.items() if lv in keep_levels)
+    matcher = vocabulary(words, keep_words)
+    if matcher is None or k is None or not data or not hasattr(k, "sample_lines"):
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    table = _LevelTable.of(levels)
+    terminated = data[-1:] == b"\n"
+    ends, ids = matcher.matches(data if terminated else bytes(data) + b"\n")
+    hits = np.unique(ends)
+    total, rows, starts, line_ends, text_ends, kind, level, local_us, uptime, has_uptime = (
+        k.sample_lines(raw, hits, LEAN_STRIDE, table.words, table.lengths, table.codes)
+    )
+    parsed = kind == k.PARSED
+    keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
+    vocab = np.isin(line_ends, ends[ids == 0])
+    keep = parsed & (vocab | np.isin(level, keep_codes))
+    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime)
+    slow_rows = np.flatnonzero(kind == k.SLOW)
+    _resolve_slow(data, lines, slow_rows, slow, False, table)
+    has_uptime &= parsed
+    if not _Lean(parsed, local_us, uptime, has_uptime).check(restart_tolerance_us):
+        return None
+    kept_rows = np.flatnonzero(keep)
+    kept = _kept(k, raw, lines, kept_rows, rows[kept_rows], table, validate=True)
+    if kept is None:  # invalid UTF-8 in a kept line: the caller's paths replace it
+        return None
+    read = np.flatnonzero(parsed)
+    stats, restarts, *_ = k.order(
+        parsed[read],
+        level[read],
+        local_us[read],
+        uptime[read],
+        has_uptime[read],
+        table.size + 2,
+        restart_tolerance_us,
+    )
+    if restarts.size:  # (a clock step hid it from the check): read every line
+        return None
+    at = [k.STATS.index(name) for name in ("first_backwards", "first_parsed", "first_uptime")]
+    stats[at] = np.where(stats[at] >= 0, rows[read][np.maximum(stats[at], 0)], -1)
+    stats[k.STATS.index("backwards")] = 0  # lines out of time order: not measured
+    return Scanned(
+        lines=int(total),
+        nul_lines=0,
+        kinds={},
+        samples=pl.DataFrame(schema={"line": pl.Int64, "raw": pl.String}),
+        counts=pl.DataFrame(
+            schema={"minute": schemas.LOCAL_US, "level": pl.String, "lines": pl.UInt32}
+        ),
+        kept=kept,
+        order=_order(k, stats, restarts),
+        measured=False,
+    )
+
+
+LEAN_STRIDE = 256 * 1024  # bytes between the lines the lean pass reads anyway
+
+
+@dataclass
+class _Lean:
+    """The lines the lean pass read (all parsed ones, in file order)."""
+
+    parsed: np.ndarray
+    local_us: np.ndarray
+    uptime: np.ndarray
+    has_uptime: np.ndarray
+
+    def check(self, tolerance_us: int) -> bool:
+        """Whether what the lines read show is what every line would show.
+
+        The first and last lines must be parsed, and carry the uptime counter if any line
+        read does (the fold joins pieces on them). The counter counts microseconds since
+        the process started, so within one process ``time - counter`` (its start time)
+        stays put, and a restart moves it forward by the old process's uptime at least:
+        when it moves by more than half the restart tolerance between two lines read, a
+        restart (or a clock step) may lie between them, and every line must be read."""
+        parsed, has_up = self.parsed, self.has_uptime
+        if not (parsed[0] and parsed[-1]):
+            return False
+        if has_up.any() and not (has_up[0] and has_up[-1]):
+            return False
+        start = (self.local_us - self.uptime)[has_up]
+        return not (start.size > 1 and np.abs(np.diff(start)).max() > tolerance_us // 2)
+
+
+@dataclass
+class Lines:
+    """Per-line arrays of the lines a pass read (updated in place for slow lines)."""
+
+    starts: np.ndarray
+    text_ends: np.ndarray
+    parsed: np.ndarray
+    keep: np.ndarray
+    level: np.ndarray
+    local_us: np.ndarray
+    uptime: np.ndarray
+    has_uptime: np.ndarray
+
+
+def _resolve_slow(
+    data: bytes | memoryview,
+    lines: Lines,
+    slow_rows: np.ndarray,
+    slow: Slow,
+    keep_all: bool,
+    table: _LevelTable,
+) -> dict[int, str]:
+    """Send the lines the prefix check was unsure of through the exact regex classifier
+    and write its answers into ``lines``; their texts by row."""
+    if not slow_rows.size:
+        return {}
+    unparsed_code = table.size
+    texts = _texts(data, lines.starts, lines.text_ends, slow_rows)
+    fixed = slow(pl.Series("raw", texts, dtype=pl.String), keep_all)
+    ok = fixed.get_column("parsed").to_numpy()
+    lines.parsed[slow_rows] = ok
+    lines.keep[slow_rows] = fixed.get_column("keep").to_numpy()
+    stamps = fixed.get_column("local_ts").cast(pl.Int64).fill_null(0).to_numpy()
+    lines.local_us[slow_rows] = stamps
+    ups = fixed.get_column("uptime")
+    lines.uptime[slow_rows] = ups.fill_null(0).to_numpy()
+    lines.has_uptime[slow_rows] = ups.is_not_null().to_numpy() & ok
+    codes = (
+        fixed.get_column("level")
+        .replace_strict(table.code, default=unparsed_code, return_dtype=pl.UInt8)
+        .fill_null(unparsed_code)
+    )
+    lines.level[slow_rows] = np.where(ok, codes.to_numpy(), np.uint8(unparsed_code))
+    return dict(zip(slow_rows.tolist(), texts, strict=True))
 
 
 def _order(k: Any, stats: np.ndarray, restarts: np.ndarray) -> Order:
@@ -344,13 +516,21 @@ def _valid_utf8(data: bytes | memoryview) -> bool:
 
 
 def _strings(
-    k: Any, raw: np.ndarray, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray
-) -> pl.Series:
+    k: Any,
+    raw: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    rows: np.ndarray,
+    validate: bool = False,
+) -> pl.Series | None:
     """The text of lines ``rows`` as a String column, built from one gathered buffer
-    (the piece is valid UTF-8, and lines end at newlines, so each slice is too)."""
+    (the piece is valid UTF-8, and lines end at newlines, so each slice is too). With
+    ``validate``, the buffer is checked first: None when it is not valid UTF-8."""
     import pyarrow as pa
 
     blob, offsets = k.gather(raw, starts, ends, rows)
+    if validate and blob.size and blob.max() >= 128 and not _valid_utf8(blob.data):
+        return None
     array = pa.LargeStringArray.from_buffers(rows.size, pa.py_buffer(offsets), pa.py_buffer(blob))
     return pl.Series(pl.from_arrow(array)).cast(pl.String)
 

@@ -92,7 +92,7 @@ class TracelogResult:
     events: pl.DataFrame
     counts: pl.DataFrame
     lines: int = 0
-    unparsed_lines: int = 0
+    unparsed_lines: int | None = 0  # None when not measured (lean pieces)
     unparsed_samples: list[tuple[int, str]] = field(default_factory=list)
     first_ts: datetime | None = None
     last_ts: datetime | None = None
@@ -100,6 +100,7 @@ class TracelogResult:
     warnings: list[str] = field(default_factory=list)
     parsed_lines: int = 0
     continuation_lines: int = 0
+    measured: bool = True  # False: some pieces were read by the lean pass
 
 
 # ----------------------------------------------------------------------------- grammar
@@ -476,12 +477,18 @@ class _Piece:
     counts: pl.DataFrame  # minute (null before the first parsed line), level, lines
     kept: pl.DataFrame  # _KEPT_SCHEMA
     order: linescan.Order
+    measured: bool = True  # False: from the lean pass (see linescan.classify_lean)
 
 
-def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
+def _piece(parts: list[bytes | memoryview], keep_all: bool, lean: bool = False) -> _Piece:
     """Split, classify and reduce one piece (runs on a worker thread)."""
     data = parts[0] if len(parts) == 1 else b"".join(parts)
-    scanned = _fast_path(data, keep_all) if len(data) >= _layout().fast_min_bytes else None
+    scanned = None
+    if len(data) >= _layout().fast_min_bytes:
+        if lean and not keep_all:
+            scanned = _lean_path(data)
+        if scanned is None:
+            scanned = _fast_path(data, keep_all)
     invalid = 0
     if scanned is None:
         scanned, invalid = _polars_path(bytes(data), keep_all)
@@ -495,6 +502,20 @@ def _piece(parts: list[bytes | memoryview], keep_all: bool) -> _Piece:
         counts=scanned.counts,
         kept=scanned.kept,
         order=scanned.order,
+        measured=scanned.measured,
+    )
+
+
+def _lean_path(data: bytes | memoryview) -> linescan.Scanned | None:
+    """The piece from the lean pass (kept lines and restarts only), or None."""
+    lay = _layout()
+    return linescan.classify_lean(
+        data,
+        levels=lay.levels,
+        keep_levels=lay.keep_levels,
+        words=lay.vocabulary,
+        slow=_classify,
+        restart_tolerance_us=lay.restart_tolerance_us,
     )
 
 
@@ -620,12 +641,14 @@ class _Acc:
     last_minute: datetime | None = None
     ts_min: datetime | None = None
     ts_max: datetime | None = None
+    lean_pieces: int = 0
 
     def add(self, p: _Piece) -> None:
         """Fold in the next piece (pieces come in file order)."""
         first = self.lines + 1  # 1-based number of the piece's first line
         shift = pl.col("line") + first
         self.lines += p.lines
+        self.lean_pieces += not p.measured
         self.invalid_utf8 += p.invalid_utf8
         self.nul_lines += p.nul_lines
         for kind, n in p.kinds.items():
@@ -943,11 +966,15 @@ def parse_tracelog(
     tz: str = "UTC",
     keep_all: bool = False,
     chunk_bytes: int | None = None,
+    lean: bool = False,
 ) -> TracelogResult:
     """Parse one memsql.log given as a stream of byte chunks (any sizes).
 
     ``keep_all`` keeps every parsed line as an event (not only the kept vocabulary);
-    ``chunk_bytes`` overrides the working piece size (tests use tiny pieces).
+    ``chunk_bytes`` overrides the working piece size (tests use tiny pieces); ``lean``
+    reads large pieces with the lean pass (``forensics scan``): the same events,
+    restarts and line count, but no per-minute counts, unparsed-line or out-of-order
+    figures for those pieces (``TracelogResult.measured`` is False).
     """
     check_timezone(tz)
     acc = _Acc(keep_all=keep_all)
@@ -957,7 +984,7 @@ def parse_tracelog(
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         in_flight: deque[Future[_Piece]] = deque()
         for parts in pieces:
-            in_flight.append(pool.submit(_piece, parts, keep_all))
+            in_flight.append(pool.submit(_piece, parts, keep_all, lean))
             while len(in_flight) >= _WORKERS:
                 acc.add(in_flight.popleft().result())
         while in_flight:
@@ -972,7 +999,8 @@ def _result(acc: _Acc, *, path: str, node: str, tz: str) -> TracelogResult:
         events=events,
         counts=_build_counts(acc, path=path, node=node, tz=tz),
         lines=acc.lines,
-        unparsed_lines=acc.kinds["unparsed"],
+        unparsed_lines=None if acc.lean_pieces else acc.kinds["unparsed"],
+        measured=not acc.lean_pieces,
         unparsed_samples=acc.samples,
         first_ts=_utc_scalar(acc.ts_min, tz),
         last_ts=_utc_scalar(acc.ts_max, tz),

@@ -60,8 +60,8 @@ rows (whose text is copied out of the piece buffers).
 from __future__ import annotations
 
 import os
-import threading
 import re
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor

@@ -16,6 +16,10 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
+# NumPy's OpenBLAS starts a thread per core at import that spins now and then; nothing
+# here does linear algebra.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import click
 
 from . import __version__, allocator

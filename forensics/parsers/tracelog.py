@@ -731,9 +731,13 @@ def _to_utc(expr: pl.Expr, tz: str) -> pl.Expr:
 def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
     kept = pl.concat(acc.kept) if acc.kept else pl.DataFrame(schema=_KEPT_SCHEMA)
     layout = _layout_fields(kept.lazy())
-    events = extract_fields(layout).with_columns(pl.lit(1, dtype=pl.Int8).alias("_order"))
-    restarts = _restart_rows(acc.restarts).with_columns(pl.lit(0, dtype=pl.Int8).alias("_order"))
-    both = pl.concat([events, restarts], how="diagonal_relaxed").sort("line", "_order")
+    both = extract_fields(layout)  # in line order already
+    if acc.restarts:  # each restart row goes before the line it was found on
+        events = both.with_columns(pl.lit(1, dtype=pl.Int8).alias("_order"))
+        restarts = _restart_rows(acc.restarts).with_columns(
+            pl.lit(0, dtype=pl.Int8).alias("_order")
+        )
+        both = pl.concat([events, restarts], how="diagonal_relaxed").sort("line", "_order")
     both = both.with_columns(
         pl.lit(node, dtype=pl.String).alias("node"),
         pl.lit(path, dtype=pl.String).alias("file"),

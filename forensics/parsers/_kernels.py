@@ -31,7 +31,6 @@ __all__ = [
 source = "just-in-time"  # see compiled.py for the other one
 _US_DAY = 86_400_000_000
 _US_MINUTE = 60_000_000
-_SCALE = np.array([100_000, 10_000, 1_000, 100, 10, 1], dtype=np.int64)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -57,18 +56,6 @@ def _month_days(y: int, m: int) -> int:
     return 31
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _digits(raw: np.ndarray, at: int, width: int) -> int:
-    """Value of ``width`` ASCII digits at ``at``; -1 if one is not a digit."""
-    value = 0
-    for k in range(at, at + width):
-        c = raw[k] - 48
-        if c < 0 or c > 9:
-            return -1
-        value = value * 10 + c
-    return value
-
-
 @njit(cache=True, nogil=True)
 def lines(raw: np.ndarray, words: np.ndarray, word_lens: np.ndarray, word_codes: np.ndarray):
     """Split ``raw`` into lines and read each line's prefix.
@@ -80,15 +67,13 @@ def lines(raw: np.ndarray, words: np.ndarray, word_lens: np.ndarray, word_codes:
     epoch, local time), ``uptime`` and ``counter`` (whether there is one). ``words`` is a
     (k, w) matrix of level words followed by ':' (``word_lens`` bytes each)."""
     ends, ascii_only, nul = _newlines(raw)
-    n = ends.size
-    text_ends, kind, level, local_us, uptime, counter = _line_arrays(n)
-    s = 0
-    for i in range(n):
-        e = ends[i]
-        text_ends[i] = _read(
-            raw, s, e, i, words, word_lens, word_codes, kind, level, local_us, uptime, counter
-        )
-        s = e + 1
+    starts = np.empty(ends.size, dtype=np.int64)
+    if ends.size:
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    text_ends, kind, level, local_us, uptime, counter = _decode(
+        raw, starts, ends, words, word_lens, word_codes
+    )
     return ends, text_ends, kind, level, local_us, uptime, counter, ascii_only, nul
 
 
@@ -153,110 +138,131 @@ def _scan_newlines(raw: np.ndarray, ends: np.ndarray) -> tuple[int, bool, bool]:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _line_arrays(n):
-    """Per-line outputs: text end, kind, level, local_us, uptime, counter."""
-    return (
-        np.empty(n, dtype=np.int64),
-        np.empty(n, dtype=np.uint8),
-        np.zeros(n, dtype=np.uint8),
-        np.zeros(n, dtype=np.int64),
-        np.zeros(n, dtype=np.int64),
-        np.zeros(n, dtype=np.bool_),
-    )
+def _two(a, b):
+    """The value of two ASCII digit bytes, or -1 (scalars only: an array handed to an
+    inlined helper costs two atomic reference-count updates per call)."""
+    x = int(a) - 48
+    y = int(b) - 48
+    if x < 0 or x > 9 or y < 0 or y > 9:
+        return -1
+    return x * 10 + y
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _read(raw, s, e, n, words, word_lens, word_codes, kind, level, local_us, uptime, counter):
-    """Classify line ``n`` (``raw[s:e]``, ``e`` its newline or the end) into the arrays;
-    returns its text end (without a trailing CR)."""
-    te = e - 1 if e > s and raw[e - 1] == 13 else e
-    kind[n] = SLOW
-    if te == s or raw[s] == 32 or raw[s] == 9:
-        kind[n] = CONTINUATION
-    else:
-        _prefix(raw, s, te, n, words, word_lens, word_codes, kind, level, local_us, uptime, counter)
-    return te
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _prefix(raw, s, te, n, words, word_lens, word_codes, kind, level, local_us, uptime, counter):
-    # the leading digits (a counter, or the year), read and valued in one loop
-    value = 0
-    p = s
-    limit = min(te, s + MAX_COUNTER + 2)
-    while p < limit:
-        c = int(raw[p]) - 48
-        if c < 0 or c > 9:
-            break
-        value = value * 10 + c
-        p += 1
-    run = p - s
-    if p >= te:
-        return
-    after = raw[p]
-    if run == 4 and after == 45:
-        d = s
-    elif 1 <= run <= MAX_COUNTER and after == 32:
-        d = p + 1
-        counter[n] = True
-        uptime[n] = value
-    else:
-        return
-    if d + 19 > te:
-        return
-    if (
-        raw[d + 4] != 45
-        or raw[d + 7] != 45
-        or raw[d + 10] != 32
-        or raw[d + 13] != 58
-        or raw[d + 16] != 58
-    ):
-        return
-    y = _digits(raw, d, 4)
-    mo = _digits(raw, d + 5, 2)
-    dd = _digits(raw, d + 8, 2)
-    hh = _digits(raw, d + 11, 2)
-    mi = _digits(raw, d + 14, 2)
-    ss = _digits(raw, d + 17, 2)
-    if y < 1 or mo < 1 or mo > 12 or dd < 1 or hh < 0 or hh > 23 or mi < 0 or mi > 59:
-        return
-    if ss < 0 or ss > 59 or dd > _month_days(y, mo):
-        return
-    p = d + 19
-    micros = 0
-    if p < te and raw[p] == 46:
-        k = 0
-        while p + 1 + k < te and k < 10 and 48 <= raw[p + 1 + k] <= 57:
-            if k < 6:
-                micros += (raw[p + 1 + k] - 48) * _SCALE[k]
-            k += 1
-        if k == 0 or k == 10:
-            return
-        p += 1 + k
-    blanks = 0
-    while p + blanks < te and raw[p + blanks] == 32:
-        blanks += 1
-    if blanks == 0:
-        return
-    p += blanks
-    for w in range(words.shape[0]):
-        width = word_lens[w]
-        if p + width > te:
+@njit(cache=True, nogil=True)
+def _decode(raw, starts, ends, words, word_lens, word_codes):
+    """Read the layout prefix of the lines ``raw[starts[i]:ends[i]]`` (``ends[i]`` the
+    newline, or the end of ``raw``). Per line: text end (without a trailing CR), kind,
+    level code, local_us, uptime and counter (whether there is one). The whole check is
+    written out in this loop, with no array passed to a helper."""
+    n = starts.size
+    text_ends = np.empty(n, dtype=np.int64)
+    kind = np.empty(n, dtype=np.uint8)
+    level = np.zeros(n, dtype=np.uint8)
+    local_us = np.zeros(n, dtype=np.int64)
+    uptime = np.zeros(n, dtype=np.int64)
+    counter = np.zeros(n, dtype=np.bool_)
+    n_words = words.shape[0]
+    minute_at = -1  # where the last date and minute that passed the check start
+    minute_us = 0  # and their value
+    for i in range(n):
+        s = starts[i]
+        e = ends[i]
+        te = e - 1 if e > s and raw[e - 1] == 13 else e
+        text_ends[i] = te
+        kind[i] = SLOW
+        if te == s or raw[s] == 32 or raw[s] == 9:
+            kind[i] = CONTINUATION
             continue
-        same = True
-        for k in range(width):
-            if raw[p + k] != words[w, k]:
-                same = False
+        # the leading digits (a counter, or the year), read and valued in one loop
+        value = 0
+        p = s
+        limit = min(te, s + MAX_COUNTER + 2)
+        while p < limit:
+            c = int(raw[p]) - 48
+            if c < 0 or c > 9:
                 break
+            value = value * 10 + c
+            p += 1
+        run = p - s
+        if p >= te:
+            continue
+        after = raw[p]
+        has = False
+        if run == 4 and after == 45:
+            d = s
+        elif 1 <= run <= MAX_COUNTER and after == 32:
+            d = p + 1
+            has = True
+        else:
+            continue
+        if d + 19 > te or raw[d + 16] != 58:
+            continue
+        ss = _two(raw[d + 17], raw[d + 18])
+        if ss < 0 or ss > 59:
+            continue
+        # "YYYY-MM-DD HH:MM": most lines repeat the one of the line before, already
+        # checked and valued; compare the 16 bytes instead of reading them again.
+        same = minute_at >= 0
         if same:
-            level[n] = word_codes[w]
-            kind[n] = PARSED
-            local_us[n] = (
-                _days_from_civil(y, mo, dd) * _US_DAY
-                + (hh * 3600 + mi * 60 + ss) * 1_000_000
-                + micros
-            )
-            return
+            for k in range(16):
+                if raw[d + k] != raw[minute_at + k]:
+                    same = False
+                    break
+        if not same:
+            if raw[d + 4] != 45 or raw[d + 7] != 45 or raw[d + 10] != 32 or raw[d + 13] != 58:
+                continue
+            hi = _two(raw[d], raw[d + 1])
+            lo = _two(raw[d + 2], raw[d + 3])
+            mo = _two(raw[d + 5], raw[d + 6])
+            dd = _two(raw[d + 8], raw[d + 9])
+            hh = _two(raw[d + 11], raw[d + 12])
+            mi = _two(raw[d + 14], raw[d + 15])
+            if hi < 0 or lo < 0:
+                continue
+            y = hi * 100 + lo
+            if y < 1 or mo < 1 or mo > 12 or dd < 1 or hh < 0 or hh > 23 or mi < 0 or mi > 59:
+                continue
+            if dd > _month_days(y, mo):
+                continue
+            minute_at = d
+            minute_us = _days_from_civil(y, mo, dd) * _US_DAY + (hh * 60 + mi) * _US_MINUTE
+        p = d + 19
+        micros = 0
+        if p < te and raw[p] == 46:
+            k = 0
+            while p + 1 + k < te and k < 10 and 48 <= raw[p + 1 + k] <= 57:
+                if k < 6:
+                    micros = micros * 10 + (int(raw[p + 1 + k]) - 48)
+                k += 1
+            if k == 0 or k == 10:
+                continue
+            for _ in range(k, 6):  # fewer than six digits: scale to microseconds
+                micros *= 10
+            p += 1 + k
+        blanks = 0
+        while p + blanks < te and raw[p + blanks] == 32:
+            blanks += 1
+        if blanks == 0:
+            continue
+        p += blanks
+        for w in range(n_words):
+            width = word_lens[w]
+            if p + width > te:
+                continue
+            same = True
+            for k in range(width):
+                if raw[p + k] != words[w, k]:
+                    same = False
+                    break
+            if same:
+                kind[i] = PARSED
+                level[i] = word_codes[w]
+                local_us[i] = minute_us + ss * 1_000_000 + micros
+                if has:
+                    counter[i] = True
+                    uptime[i] = value
+                break
+    return text_ends, kind, level, local_us, uptime, counter
 
 
 @njit(cache=True, nogil=True)
@@ -455,7 +461,6 @@ def sample_lines(raw, hits, stride, words, word_lens, word_codes):
         n += 1
     rows = np.empty(n, dtype=np.int64)
     starts = np.empty(n, dtype=np.int64)
-    text_ends, kind, level, local_us, uptime, counter = _line_arrays(n)
     line = 0
     pos = 0
     blocks = raw[: size - size % 8].view(np.uint64)
@@ -467,10 +472,11 @@ def sample_lines(raw, hits, stride, words, word_lens, word_codes):
             s -= 1
         rows[k] = line
         starts[k] = s
-        text_ends[k] = _read(
-            raw, s, e, k, words, word_lens, word_codes, kind, level, local_us, uptime, counter
-        )
         line += 1
         pos = e + 1
+    read = ends[:n].copy()
+    text_ends, kind, level, local_us, uptime, counter = _decode(
+        raw, starts, read, words, word_lens, word_codes
+    )
     total = line if size > 0 else 0
-    return total, rows, starts, ends[:n].copy(), text_ends, kind, level, local_us, uptime, counter
+    return total, rows, starts, read, text_ends, kind, level, local_us, uptime, counter

@@ -16,6 +16,7 @@ from . import __version__
 from .diagnose import Finding, Verdict, decide, group_findings
 from .impact import Impact, compute_impact, plan_vs_actual
 from .loader import Bundle, load_bundle
+from .parsers import tracelog
 from .recovery import build_runbook
 from .rules import RuleSet, load_rules, match
 from .timeline import Rebalance, build_timeline, log_steps
@@ -133,7 +134,8 @@ def analyze(
     The rules are parsed (pure Python) on a second thread while the bundle loads (mostly
     native code that releases the GIL). ``lean``: see :func:`forensics.load_bundle`."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rules = pool.submit(load_rules, list(rules_dirs))
+        given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        rules = pool.submit(_prepare, given, list(rules_dirs))
         bundle = load_bundle(
             paths,
             tz=tz,
@@ -145,6 +147,12 @@ def analyze(
         )
         ruleset = rules.result()
     return analyze_bundle(bundle, rules=ruleset, redundancy=redundancy, since=since, until=until)
+
+
+def _prepare(paths: list[str | os.PathLike[str]], rules_dirs: list[Path]) -> RuleSet:
+    """On the helper thread: the tracelog fast path for a large input, then the rules."""
+    tracelog.warm_up_for(paths)
+    return load_rules(rules_dirs)
 
 
 def iso(ts: datetime | None) -> str | None:

@@ -6,7 +6,6 @@ failure or redundancy risk found; 2 usage or unreadable input; 3 internal error.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import traceback
@@ -114,30 +113,15 @@ def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...], reports: list[
     requested ``reports`` need is imported."""
     import importlib
 
-    from .grammars import load as grammar
+    from .parsers import tracelog
 
-    if _input_bytes(bundle) >= grammar("tracelog")["chunks"]["fast_min_bytes"]:
-        # The kernels first (without an ahead-of-time build, that imports Numba, which
-        # then overlaps Polars' import on the main thread).
-        from .parsers import linescan, tracelog
-
-        linescan.kernels()
-        tracelog.warm_up()
+    tracelog.warm_up_for(bundle)
     from .rules import load_rules
 
     rules = load_rules([Path(d) for d in rules_dir])
     for name in ["analysis", "outputs", *(f"report.{r}" for r in reports)]:
         importlib.import_module(f".{name}", __package__)
     return rules
-
-
-def _input_bytes(paths: tuple[str, ...]) -> int:
-    total = 0
-    for path in map(Path, paths):
-        files = path.rglob("*") if path.is_dir() else [path]
-        with contextlib.suppress(OSError):  # reported by the loader
-            total += sum(f.stat().st_size for f in files if f.is_file())
-    return total
 
 
 def run() -> None:

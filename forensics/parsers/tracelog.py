@@ -59,15 +59,17 @@ rows (whose text is copied out of the piece buffers).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -966,6 +968,21 @@ def warm_up() -> bool:
     installation is not counted as parsing time."""
     sample = b"1 2026-01-01 00:00:00.000   INFO: partition warm-up\n" * 4
     return _fast_path(sample, False) is not None
+
+
+def warm_up_for(paths: Sequence[str | os.PathLike[str]]) -> bool:
+    """:func:`warm_up` when the input files (directories walked) hold at least
+    :func:`fast_min_bytes`, so that the first pieces do not wait for it; True if done.
+    Run on a helper thread while the bundle starts loading."""
+    total = 0
+    for path in map(Path, paths):
+        with contextlib.suppress(OSError):  # reported by the loader
+            files = path.rglob("*") if path.is_dir() else [path]
+            total += sum(f.stat().st_size for f in files if f.is_file())
+    if total < fast_min_bytes():
+        return False
+    linescan.kernels()
+    return warm_up()
 
 
 def piece_bytes() -> int:

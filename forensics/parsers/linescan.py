@@ -20,8 +20,14 @@ below 60); every other line that is not a continuation goes through the exact re
 classifier (the ``slow`` callback), so the result is identical to the Polars path
 whatever the input (a property test checks it).
 
-Without Hyperscan (``pip`` has wheels for x86-64) or Numba, or for a piece that is not
-valid UTF-8, :func:`classify` returns None and the caller uses the Polars path.
+:func:`classify_lean` (``forensics scan``) reads the prefix of the kept lines only (and
+of a sample), counting the other lines without reading them: the same kept rows, line
+numbers and restarts, without the per-minute counts.
+
+The kernels are the ahead-of-time build of :mod:`.compiled` when there is one, else
+Numba's just-in-time ones. Without Hyperscan (``pip`` has wheels for x86-64) or Numba, or
+for a piece that is not valid UTF-8, :func:`classify` returns None and the caller uses
+the Polars path.
 """
 
 from __future__ import annotations

@@ -97,3 +97,22 @@ def test_the_key_follows_the_kernels_source(monkeypatch, tmp_path):
         (tmp_path / name).write_bytes((Path(compiled.__file__).parent / name).read_bytes())
     assert compiled.key() != before
     assert compiled.load(tmp_path) is None  # nothing built for that source
+
+
+def test_warm_up_names_the_problem_when_it_cannot_build(monkeypatch, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("FORENSICS_CACHE_DIR", str(blocker / "cache"))
+    result = CliRunner().invoke(main, ["warm-up"])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("forensics: cannot compile the fast path:")
+
+
+def test_warm_up_for_loads_the_fast_path_only_for_large_inputs(monkeypatch, tmp_path):
+    log = tmp_path / "memsql.log"
+    log.write_bytes(b"1 2026-01-01 00:00:00.000   INFO: partition db:1 copy\n" * 100)
+    assert not tracelog.warm_up_for([tmp_path])  # 5 kB: the Polars path will be used
+    monkeypatch.setattr(tracelog, "fast_min_bytes", lambda: 1024)
+    assert tracelog.warm_up_for([tmp_path]) and tracelog.warm_up_for([log])
+    assert not tracelog.warm_up_for([tmp_path / "missing"])  # reported by the loader

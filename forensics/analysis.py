@@ -137,7 +137,7 @@ def analyze(
         given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         rules = pool.submit(_prepare, given, list(rules_dirs))
         bundle = load_bundle(
-            paths,
+            given,
             tz=tz,
             node_tz=node_tz,
             node_overrides=node_overrides,

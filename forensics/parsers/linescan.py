@@ -190,6 +190,7 @@ class Scanned:
     kept: pl.DataFrame  # line, raw, uptime, local_ts, level
     order: Order
     measured: bool = True  # False: the lean pass (no counts, kinds, samples, NULs, order)
+    invalid_utf8: int = 0  # lines whose invalid UTF-8 was replaced (Polars path only)
 
 
 def classify(

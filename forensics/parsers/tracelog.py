@@ -482,25 +482,10 @@ def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
 # ----------------------------------------------------------------------------- one piece
 
 
-@dataclass
-class _Piece:
-    """What one piece contributes, computed on a worker thread. Line numbers are 0-based
-    within the piece; the fold (:meth:`_Acc.add`) shifts them and joins the piece to the
-    one before it (first/last timestamps and uptimes, in ``order``)."""
-
-    lines: int
-    invalid_utf8: int
-    nul_lines: int
-    kinds: dict[str, int]
-    samples: pl.DataFrame  # line, text
-    counts: pl.DataFrame  # minute (null before the first parsed line), level, lines
-    kept: pl.DataFrame  # _KEPT_SCHEMA
-    order: linescan.Order
-    measured: bool = True  # False: from the lean pass (see linescan.classify_lean)
-
-
-def _piece(parts: list[bytes | memoryview], keep_all: bool, lean: bool = False) -> _Piece:
-    """Split, classify and reduce one piece (runs on a worker thread)."""
+def _piece(parts: list[bytes | memoryview], keep_all: bool, lean: bool = False) -> linescan.Scanned:
+    """Split, classify and reduce one piece (runs on a worker thread). Line numbers are
+    0-based within the piece; the fold (:meth:`_Acc.add`) shifts them and joins the piece
+    to the one before it (first/last timestamps and uptimes, in ``order``)."""
     data = parts[0] if len(parts) == 1 else b"".join(parts)
     scanned = None
     if len(data) >= _layout().fast_min_bytes:
@@ -508,21 +493,10 @@ def _piece(parts: list[bytes | memoryview], keep_all: bool, lean: bool = False) 
             scanned = _lean_path(data)
         if scanned is None:
             scanned = _fast_path(data, keep_all)
-    invalid = 0
     if scanned is None:
         scanned, invalid = _polars_path(bytes(data), keep_all)
-    del data
-    return _Piece(
-        lines=scanned.lines,
-        invalid_utf8=invalid,
-        nul_lines=scanned.nul_lines,
-        kinds=scanned.kinds,
-        samples=scanned.samples,
-        counts=scanned.counts,
-        kept=scanned.kept,
-        order=scanned.order,
-        measured=scanned.measured,
-    )
+        scanned.invalid_utf8 = invalid
+    return scanned
 
 
 def _lean_path(data: bytes | memoryview) -> linescan.Scanned | None:
@@ -662,7 +636,7 @@ class _Acc:
     ts_max: datetime | None = None
     lean_pieces: int = 0
 
-    def add(self, p: _Piece) -> None:
+    def add(self, p: linescan.Scanned) -> None:
         """Fold in the next piece (pieces come in file order)."""
         first = self.lines + 1  # 1-based number of the piece's first line
         shift = pl.col("line") + first
@@ -1020,7 +994,7 @@ def parse_tracelog(
     # Pieces are split, classified and reduced on the worker threads (the compiled
     # passes, Hyperscan and Polars release the GIL) and folded here in file order.
     pool = _pool()
-    in_flight: deque[Future[_Piece]] = deque()
+    in_flight: deque[Future[linescan.Scanned]] = deque()
     try:
         for parts in pieces:
             in_flight.append(pool.submit(_piece, parts, keep_all, lean))

@@ -591,8 +591,8 @@ def _actual_steps(steps: pl.DataFrame) -> dict[tuple[Any, ...], dict[str, Any]]:
 
 def _residue(row: dict[str, Any], latest: pl.DataFrame) -> dict[str, Any] | None:
     message = RESIDUE_KINDS.get(row.get("phase_kind") or "")
-    if message is None or row.get("ordinal") is None or row.get("target") is None:
-        return None
+    if message is None or any(row.get(k) is None for k in ("database", "ordinal", "target")):
+        return None  # (a step that names no database matches no copy)
     hit = latest.filter(
         (pl.col("database") == row["database"])
         & (pl.col("ordinal") == row["ordinal"])

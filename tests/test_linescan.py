@@ -80,6 +80,8 @@ MESSAGE = st.sampled_from(
         "kIlL query 55",
         "",
         "héllo wörld — not ascii",
+        "peer said WARN: slow reply",  # a level literal in the text, no vocabulary word
+        "FATAL: seen in quoted text",
     ]
 )
 
@@ -226,6 +228,24 @@ def _assert_lean_same(data: bytes) -> linescan.Scanned | None:
 def test_lean_pass_equals_reading_every_line(lines, crlf, terminated):
     data = ("\r\n" if crlf else "\n").join(lines) + ("\n" if terminated else "")
     _assert_lean_same(data.encode())
+
+
+def test_one_match_per_line_and_no_exact_literal_a_word_already_finds():
+    vocab = linescan.vocabulary(("error", "lock", "ETIMEDOUT"), ("ERROR:", "WARN:", "etimedout:"))
+    assert vocab is not None
+    assert vocab.exact == ("WARN:",)  # ERROR: holds "error"; case does not matter for words
+    data = b"a ERROR: lock\nb warn: x\nc WARN: y\nd LOCK WARN: z\ne ETIMEDOUT\n"
+    assert [data[: e + 1].count(b"\n") for e in vocab.newlines(data)] == [1, 3, 4, 5]
+
+
+def test_lean_pass_drops_an_info_line_found_by_a_level_literal_only():
+    data = (
+        b"2026-02-11 01:12:55.373   INFO: peer said WARN: slow reply\n"
+        b"2026-02-11 01:12:55.374   WARN: slow reply\n"
+        b"2026-02-11 01:12:55.375   INFO: peer said WARN: lock wait\n"
+    )
+    lean = _assert_lean_same(data)
+    assert lean is not None and lean.kept.get_column("line").to_list() == [1, 2]
 
 
 def _log(n: int, *, restart_at: int | None = None, start: int = 0) -> bytes:

@@ -55,40 +55,34 @@ Slow = Callable[[pl.Series, bool], pl.DataFrame]
 
 
 class _Vocabulary:
-    """Lines containing one of ``words`` (ASCII case-insensitive; id 0), or one of
-    ``exact`` (case-sensitive; id 1), found with Hyperscan.
+    """Lines containing one of ``words`` (ASCII case-insensitive) or one of ``exact``
+    (case-sensitive), found with Hyperscan.
 
-    One compiled database; one scratch space per thread (Hyperscan's rule), so pieces can
-    be scanned concurrently. The scan releases the GIL, but the binding calls back into
-    Python, taking the GIL, once per matching line: two threads scanning at once hand
-    the GIL to and fro and together go no faster than one (measured: 8 pieces in 147 ms
-    on one thread, 144 ms on two; 128 and 64 ms without callbacks)."""
+    One compiled database of one pattern, so that a line is reported by one match; one
+    scratch space per thread (Hyperscan's rule), so pieces can be scanned concurrently.
+    The scan releases the GIL, but the binding calls back into Python, taking the GIL,
+    once per match: two threads scanning at once hand the GIL to and fro and together go
+    no faster than one (measured: 8 pieces in 147 ms on one thread, 144 ms on two; 128
+    and 64 ms without callbacks). Hence one match per line, and no exact literal that
+    holds a word (``ERROR:`` holds ``error``): it would only report a line again."""
 
     def __init__(self, hyperscan: Any, words: Sequence[str], exact: Sequence[str] = ()) -> None:
         if any(ch in w for w in (*words, *exact) for ch in "\r\n") or not words:
             raise ValueError("vocabulary literals must be non-empty and single-line")
         self._hs = hyperscan
-        self._exact = bool(exact)
-        self._db = hyperscan.Database()
-        groups = [(words, hyperscan.HS_FLAG_CASELESS), (exact, 0)]
-        patterns = [
-            (f"(?:{'|'.join(re.escape(w) for w in group)})[^\\n]*\\n".encode(), i, flag)
-            for i, (group, flag) in enumerate(groups)
-            if group
-        ]
-        self._db.compile(
-            expressions=[p for p, _, _ in patterns],
-            ids=[i for _, i, _ in patterns],
-            elements=len(patterns),
-            flags=[f for _, _, f in patterns],
+        folded = [_ascii_lower(w) for w in words]
+        #: the exact literals that can find a line no word finds
+        self.exact = tuple(e for e in exact if not any(w in _ascii_lower(e) for w in folded))
+        alternation = "|".join(
+            [f"(?i:{'|'.join(re.escape(w) for w in words)})", *map(re.escape, self.exact)]
         )
+        self._db = hyperscan.Database()
+        self._db.compile(expressions=[f"(?:{alternation})[^\\n]*\\n".encode()], ids=[0], elements=1)
         self._local = threading.local()
 
     def newlines(self, data: bytes | memoryview) -> np.ndarray:
-        """Offsets of the newline ending each line with a word (``data`` ends with one)."""
-        if self._exact:
-            ends, ids = self.matches(data)
-            return ends[ids == 0]
+        """Offsets of the newline ending each line with a word or an exact literal
+        (``data`` ends with a newline), in order."""
         hits: list[int] = []  # (the cheapest callback: it runs once per matching line)
         self._db.scan(
             data,
@@ -103,17 +97,12 @@ class _Vocabulary:
             scratch = self._local.scratch = self._hs.Scratch(self._db)
         return scratch
 
-    def matches(self, data: bytes | memoryview) -> tuple[np.ndarray, np.ndarray]:
-        """Offsets of the newline ending each matching line (``data`` ends with one) and
-        the id of the group that matched (a line can come once per group)."""
-        hits: list[int] = []
-        self._db.scan(
-            data,
-            match_event_handler=lambda i, _f, to, _fl, _c: hits.extend((to, i)),
-            scratch=self._scratch(),
-        )
-        both = np.asarray(hits, dtype=np.int64).reshape(-1, 2)
-        return both[:, 0] - 1, both[:, 1]
+
+def _ascii_lower(text: str) -> str:
+    return text.translate(_ASCII_LOWER)
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 @cache
@@ -326,15 +315,14 @@ def classify_lean(
     raw = np.frombuffer(data, dtype=np.uint8)
     table = _LevelTable.of(levels)
     terminated = data[-1:] == b"\n"
-    ends, ids = matcher.matches(data if terminated else bytes(data) + b"\n")
-    hits = np.unique(ends)
+    hits = matcher.newlines(data if terminated else bytes(data) + b"\n")
     total, rows, starts, line_ends, text_ends, kind, level, local_us, uptime, has_uptime = (
         k.sample_lines(raw, hits, LEAN_STRIDE, table.words, table.lengths, table.codes)
     )
     parsed = kind == k.PARSED
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
-    vocab = np.isin(line_ends, ends[ids == 0])
-    keep = parsed & (vocab | np.isin(level, keep_codes))
+    # a line found by a level literal only ("... WARN: ..." in an INFO line) is dropped below
+    keep = parsed & (np.isin(line_ends, hits) | np.isin(level, keep_codes))
     lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime)
     slow_rows = np.flatnonzero(kind == k.SLOW)
     _resolve_slow(data, lines, slow_rows, slow, False, table)
@@ -345,6 +333,9 @@ def classify_lean(
     kept = _kept(k, raw, lines, kept_rows, rows[kept_rows], table, validate=True)
     if kept is None:  # invalid UTF-8 in a kept line: the caller's paths replace it
         return None
+    if matcher.exact:
+        word = pl.col("raw").str.contains_any(list(words), ascii_case_insensitive=True)
+        kept = kept.filter(pl.col("level").is_in(list(keep_levels)) | word)
     read = np.flatnonzero(parsed)
     stats, restarts, *_ = k.order(
         parsed[read],

@@ -25,6 +25,7 @@ from . import __version__, allocator
 from .errors import ForensicsError, UsageError
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_PIPE = 141  # the reader of the output went away, as for a process ended by SIGPIPE
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -50,6 +51,9 @@ def error_boundary(func: F) -> F:
             raise
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except BrokenPipeError:  # `forensics events ... | head`: not an error, just stop
+            _drop_stdout()
+            sys.exit(EXIT_PIPE)
         except Exception as exc:  # the boundary: nothing gets past as a traceback
             if debug:
                 traceback.print_exc()
@@ -57,6 +61,13 @@ def error_boundary(func: F) -> F:
             _fail(message, code)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def describe(exc: BaseException) -> tuple[str, int]:
@@ -136,7 +147,11 @@ def run() -> None:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if isinstance(exc.code, str):
             click.echo(exc.code, err=True)
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _drop_stdout()
+        code = code or EXIT_PIPE
     sys.stderr.flush()
     os._exit(code)
 

@@ -83,3 +83,21 @@ def test_every_command_has_help(command: tuple[str, ...]) -> None:
     result = CliRunner().invoke(main, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.output and len(result.output.splitlines()) > 3
+
+
+def test_a_reader_that_stops_early_ends_the_output_quietly() -> None:
+    """`forensics events BUNDLE | head -1`: no error message, the exit status of SIGPIPE."""
+    command = [str(EXE)] if EXE.exists() else [sys.executable, "-m", "forensics.cli"]
+    bundle = ROOT / "fixtures" / "copy_kill_script"
+    with subprocess.Popen(
+        [*command, "events", str(bundle)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline()  # the output is far larger than the pipe's buffer
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        code = proc.wait(timeout=120)
+    assert err == ""
+    assert code == 141

@@ -315,7 +315,8 @@ def classify_lean(
     raw = np.frombuffer(data, dtype=np.uint8)
     table = _LevelTable.of(levels)
     terminated = data[-1:] == b"\n"
-    hits = matcher.newlines(data if terminated else bytes(data) + b"\n")
+    # (in order and once each already: Hyperscan reports by end offset; kept cheap insurance)
+    hits = np.unique(matcher.newlines(data if terminated else bytes(data) + b"\n"))
     total, rows, starts, line_ends, text_ends, kind, level, local_us, uptime, has_uptime = (
         k.sample_lines(raw, hits, LEAN_STRIDE, table.words, table.lengths, table.codes)
     )

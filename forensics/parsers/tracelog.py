@@ -219,9 +219,17 @@ def _last_line_end(chunk: bytes | memoryview) -> int:
     """Offset just after the last newline of ``chunk`` (0 when there is none)."""
     if isinstance(chunk, bytes):
         return chunk.rfind(b"\n") + 1
-    if chunk[-1:] == b"\n":
-        return len(chunk)
-    return bytes(chunk).rfind(b"\n") + 1
+    end = len(chunk)
+    while end > 0:  # a view has no rfind: copy its tail, a window at a time, not all of it
+        start = max(0, end - _TAIL_WINDOW)
+        found = bytes(chunk[start:end]).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        end = start
+    return 0
+
+
+_TAIL_WINDOW = 64 * 1024
 
 
 def _read_lines(data: bytes) -> tuple[pl.Series, int]:

@@ -33,8 +33,6 @@ the Polars path.
 from __future__ import annotations
 
 import codecs
-import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,74 +43,11 @@ import numpy as np
 import polars as pl
 
 from .. import schemas
+from .vocab import vocabulary
 
 _SLOW_SHARE = 0.5  # above this share of lines for the regex path, give up on the fast path
 
 Slow = Callable[[pl.Series, bool], pl.DataFrame]
-
-
-# ----------------------------------------------------------------------------- vocabulary
-
-
-class _Vocabulary:
-    """Lines containing one of ``words`` (ASCII case-insensitive) or one of ``exact``
-    (case-sensitive), found with Hyperscan.
-
-    One compiled database of one pattern, so that a line is reported by one match; one
-    scratch space per thread (Hyperscan's rule), so pieces can be scanned concurrently.
-    The scan releases the GIL, but the binding calls back into Python, taking the GIL,
-    once per match: two threads scanning at once hand the GIL to and fro and together go
-    no faster than one (measured: 8 pieces in 147 ms on one thread, 144 ms on two; 128
-    and 64 ms without callbacks). Hence one match per line, and no exact literal that
-    holds a word (``ERROR:`` holds ``error``): it would only report a line again."""
-
-    def __init__(self, hyperscan: Any, words: Sequence[str], exact: Sequence[str] = ()) -> None:
-        if any(ch in w for w in (*words, *exact) for ch in "\r\n") or not words:
-            raise ValueError("vocabulary literals must be non-empty and single-line")
-        self._hs = hyperscan
-        folded = [_ascii_lower(w) for w in words]
-        #: the exact literals that can find a line no word finds
-        self.exact = tuple(e for e in exact if not any(w in _ascii_lower(e) for w in folded))
-        alternation = "|".join(
-            [f"(?i:{'|'.join(re.escape(w) for w in words)})", *map(re.escape, self.exact)]
-        )
-        self._db = hyperscan.Database()
-        self._db.compile(expressions=[f"(?:{alternation})[^\\n]*\\n".encode()], ids=[0], elements=1)
-        self._local = threading.local()
-
-    def newlines(self, data: bytes | memoryview) -> np.ndarray:
-        """Offsets of the newline ending each line with a word or an exact literal
-        (``data`` ends with a newline), in order."""
-        hits: list[int] = []  # (the cheapest callback: it runs once per matching line)
-        self._db.scan(
-            data,
-            match_event_handler=lambda _i, _f, to, _fl, _c: hits.append(to),
-            scratch=self._scratch(),
-        )
-        return np.asarray(hits, dtype=np.int64) - 1
-
-    def _scratch(self) -> Any:
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = self._hs.Scratch(self._db)
-        return scratch
-
-
-def _ascii_lower(text: str) -> str:
-    return text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-@cache
-def vocabulary(words: tuple[str, ...], exact: tuple[str, ...] = ()) -> _Vocabulary | None:
-    """The matcher for ``words`` (and ``exact``), or None without Hyperscan."""
-    try:
-        import hyperscan
-    except ImportError:  # pragma: no cover - depends on the platform's wheels
-        return None
-    return _Vocabulary(hyperscan, words, exact)
 
 
 @cache

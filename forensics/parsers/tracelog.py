@@ -77,10 +77,12 @@ import polars as pl
 from .. import grammars, schemas
 from ..clock import check_timezone
 from . import linescan
+from .layout import Layout as _Layout
+from .layout import layout as _layout
+from .layout import sniff as sniff
 
 NAME = "memsql_log"
 
-_SNIFF_LINES = 10
 # Pieces of all files being read go to one pool of threads, one per core (more threads
 # only add GIL hand-offs: measured 90k context switches per GB with 4, 35k with 2), and
 # each file keeps at most _IN_FLIGHT of them queued or running.
@@ -98,7 +100,6 @@ def _pool() -> ThreadPoolExecutor:
         return _POOL
 
 
-_LEVEL_TOKEN = "@LEVELS@"
 # Bytes that never occur in text logs; read_csv needs a separator absent from the data.
 _SEPARATORS = [chr(c) for c in (*range(1, 9), 11, 12, *range(14, 32))]
 
@@ -125,60 +126,9 @@ class TracelogResult:
 # ----------------------------------------------------------------------------- grammar
 
 
-@dataclass(frozen=True)
-class _Layout:
-    line: str
-    prefix: str
-    date: str
-    level: str
-    timestamp_format: str
-    thread: str
-    bare_component: str
-    levels: dict[str, str]
-    keep_levels: tuple[str, ...]
-    vocabulary: tuple[str, ...]
-    restart_tolerance_us: int
-    max_samples: int
-    sample_chars: int
-    chunk_bytes: int
-    fast_min_bytes: int
-
-
-@cache
-def _layout() -> _Layout:
-    g = grammars.load("tracelog")
-    levels = dict(g["levels"])
-    alternation = "|".join(sorted(map(re.escape, levels), key=len, reverse=True))
-    lay = {k: v.replace(_LEVEL_TOKEN, alternation) for k, v in g["layout"].items()}
-    return _Layout(
-        **lay,
-        levels=levels,
-        keep_levels=tuple(g["keep"]["levels"]),
-        vocabulary=tuple(g["keep"]["vocabulary"]),
-        restart_tolerance_us=int(g["restarts"]["tolerance_us"]),
-        max_samples=int(g["unparsed"]["max_samples"]),
-        sample_chars=int(g["unparsed"]["sample_chars"]),
-        chunk_bytes=int(g["chunks"]["target_bytes"]),
-        fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
-    )
-
-
 @cache
 def _messages() -> dict[str, Any]:
     return grammars.load("messages")
-
-
-# ----------------------------------------------------------------------------- sniff
-
-
-def sniff(head: bytes) -> bool:
-    """True when one of the first non-empty lines of ``head`` has the tracelog layout."""
-    if not head:
-        return False
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    prefix = re.compile(_layout().prefix)
-    candidates = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
-    return any(prefix.match(ln) for ln in candidates[:_SNIFF_LINES])
 
 
 # ----------------------------------------------------------------------------- reading

@@ -1,0 +1,71 @@
+"""The tracelog layout of ``grammars/tracelog.toml`` and the sniff test, without Polars.
+
+Kept apart from :mod:`.tracelog` so that the Hyperscan helper process
+(:mod:`.prefilter`) can read the same grammar, vocabulary and sniff test without
+importing the frame machinery.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from .. import grammars
+
+_SNIFF_LINES = 10
+_LEVEL_TOKEN = "@LEVELS@"
+
+
+@dataclass(frozen=True)
+class Layout:
+    line: str
+    prefix: str
+    date: str
+    level: str
+    timestamp_format: str
+    thread: str
+    bare_component: str
+    levels: dict[str, str]
+    keep_levels: tuple[str, ...]
+    vocabulary: tuple[str, ...]
+    restart_tolerance_us: int
+    max_samples: int
+    sample_chars: int
+    chunk_bytes: int
+    fast_min_bytes: int
+
+    @property
+    def keep_words(self) -> tuple[str, ...]:
+        """The level words of kept levels with their colon (``WARN:``, ...): a line the
+        layout gives such a level holds one."""
+        return tuple(f"{w}:" for w, lv in self.levels.items() if lv in self.keep_levels)
+
+
+@cache
+def layout() -> Layout:
+    g = grammars.load("tracelog")
+    levels = dict(g["levels"])
+    alternation = "|".join(sorted(map(re.escape, levels), key=len, reverse=True))
+    lay = {k: v.replace(_LEVEL_TOKEN, alternation) for k, v in g["layout"].items()}
+    return Layout(
+        **lay,
+        levels=levels,
+        keep_levels=tuple(g["keep"]["levels"]),
+        vocabulary=tuple(g["keep"]["vocabulary"]),
+        restart_tolerance_us=int(g["restarts"]["tolerance_us"]),
+        max_samples=int(g["unparsed"]["max_samples"]),
+        sample_chars=int(g["unparsed"]["sample_chars"]),
+        chunk_bytes=int(g["chunks"]["target_bytes"]),
+        fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
+    )
+
+
+def sniff(head: bytes) -> bool:
+    """True when one of the first non-empty lines of ``head`` has the tracelog layout."""
+    if not head:
+        return False
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    prefix = re.compile(layout().prefix)
+    candidates = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
+    return any(prefix.match(ln) for ln in candidates[:_SNIFF_LINES])

@@ -205,6 +205,21 @@ class Member:
     def read_all(self) -> bytes:
         return b"".join(self.chunks())
 
+    def source_file(self) -> tuple[str, tuple[int, int, int, int]] | None:
+        """For a plain file on disk (its bytes are the member's, from offset 0): its path
+        and identity (device, inode, size, mtime in ns); None for anything else."""
+        raw = self.stream
+        if not (isinstance(raw, io.BufferedReader) and isinstance(raw.raw, io.FileIO)):
+            return None
+        name = raw.raw.name
+        if not isinstance(name, str):
+            return None
+        try:
+            st = os.fstat(raw.fileno())
+        except OSError:
+            return None
+        return os.path.abspath(name), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
     def _mapped(self) -> mmap.mmap | None:
         raw = self.stream
         if not (isinstance(raw, io.BufferedReader) and isinstance(raw.raw, io.FileIO)):

@@ -94,6 +94,14 @@ def main(debug: bool) -> None:
     allocator.tune()
 
 
+def _start_helper(paths: tuple[str, ...]) -> None:
+    """For large inputs, the helper process that finds the lines with keep words starts
+    now, and reads ahead while this process imports Polars (forensics/parsers/prefilter.py)."""
+    from .parsers import prefilter
+
+    prefilter.start(paths)
+
+
 def _load(
     bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...], max_bytes: int | None
 ) -> Any:
@@ -317,6 +325,7 @@ def analyze(
     Exit code 0: no failure or risk found; 1: failure or redundancy risk found;
     2: unusable input; 3: internal error.
     """
+    _start_helper(bundle)
     zone, _ = _split_tz(tz)
     # The rule conditions are parsed and the later stages imported (pure Python) while
     # the bundle loads (mostly native code that releases the GIL): that hides their time.
@@ -363,6 +372,7 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
 
     Inputs already in OUTPUT (same content hash) are skipped, so re-running is cheap.
     """
+    _start_helper(paths)
     from .progress import count_reporter
     from .scan import scan as run_scan
     from .scan import stats_path

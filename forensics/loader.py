@@ -20,7 +20,7 @@ from .clock import check_timezone
 from .consistency import overlap_warnings
 from .errors import InputError
 from .nodes import NodeId, identify, resolve_ports
-from .parsers import tables, tracelog
+from .parsers import prefilter, tables, tracelog
 
 Progress = Callable[[str, int], None]  # (member path, bytes read so far in this member)
 
@@ -136,6 +136,7 @@ def load_bundle(
     for zone in (node_tz or {}).values():
         check_timezone(zone)
     limits = Limits() if max_bytes is None else Limits(max_bytes=max_bytes)
+    prefilter.start(path_list)  # (already running when the command line started it)
     acc = _Acc()
     reader = _MemberReader(tz, node_tz or {}, node_overrides, _locked(progress), lean)
     # Files of a directory are read on worker threads (Polars releases the GIL), each
@@ -289,7 +290,14 @@ def _read_tracelog(
     finger = _Fingerprint()
     pieces = member.chunks(lines=tracelog.piece_bytes())
     chunks = finger.wrap(_counted(pieces, member.path, progress))
-    result = tracelog.parse_tracelog(chunks, path=member.path, node=node.node, tz=zone, lean=lean)
+    result = tracelog.parse_tracelog(
+        chunks,
+        path=member.path,
+        node=node.node,
+        tz=zone,
+        lean=lean,
+        hits=tracelog.helper_hits(member.source_file()),
+    )
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result)
 
 

@@ -8,6 +8,7 @@ importing the frame machinery.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -34,12 +35,18 @@ class Layout:
     sample_chars: int
     chunk_bytes: int
     fast_min_bytes: int
+    helper_min_bytes: int
 
     @property
     def keep_words(self) -> tuple[str, ...]:
         """The level words of kept levels with their colon (``WARN:``, ...): a line the
         layout gives such a level holds one."""
-        return tuple(f"{w}:" for w, lv in self.levels.items() if lv in self.keep_levels)
+        return keep_words(self.levels, self.keep_levels)
+
+
+def keep_words(levels: dict[str, str], keep_levels: Sequence[str]) -> tuple[str, ...]:
+    """The level words of ``keep_levels`` with their colon (``WARN:``, ...)."""
+    return tuple(f"{w}:" for w, lv in levels.items() if lv in keep_levels)
 
 
 @cache
@@ -58,6 +65,7 @@ def layout() -> Layout:
         sample_chars=int(g["unparsed"]["sample_chars"]),
         chunk_bytes=int(g["chunks"]["target_bytes"]),
         fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
+        helper_min_bytes=int(g["chunks"]["helper_min_bytes"]),
     )
 
 

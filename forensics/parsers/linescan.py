@@ -43,7 +43,9 @@ import numpy as np
 import polars as pl
 
 from .. import schemas
-from .vocab import vocabulary
+from . import prefilter
+from .layout import keep_words
+from .vocab import Vocabulary, vocabulary
 
 _SLOW_SHARE = 0.5  # above this share of lines for the regex path, give up on the fast path
 
@@ -128,10 +130,12 @@ def classify(
     max_samples: int,
     sample_chars: int,
     restart_tolerance_us: int,
+    hits: np.ndarray | None = None,
 ) -> Scanned | None:
     """Classify every line of ``data`` (see the module docstring); None when the fast
     path does not apply (no Hyperscan or Numba, invalid UTF-8, or mostly lines it cannot
-    read)."""
+    read). ``hits``: the helper process's answer for the piece (:mod:`.prefilter`): the
+    lines holding a word or a kept level word; used when it fits the piece."""
     matcher = vocabulary(words)
     k = kernels()
     if matcher is None or k is None or not data:
@@ -152,11 +156,9 @@ def classify(
         return None
     continuation_code = table.size + 1
 
-    terminated = data[-1:] == b"\n"
+    helped = hits if hits is not None and not keep_all and prefilter.usable(hits, raw) else None
     vocab = np.zeros(n, dtype=bool)
-    vocab[np.searchsorted(ends, matcher.newlines(data if terminated else bytes(data) + b"\n"))] = (
-        True
-    )
+    vocab[np.searchsorted(ends, _newlines(matcher, data) if helped is None else helped)] = True
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     keep = parsed & (keep_all | vocab | np.isin(level, keep_codes))
     lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime)
@@ -167,6 +169,8 @@ def classify(
     kept_rows = np.flatnonzero(keep)
     kept = _kept(k, raw, lines, kept_rows, kept_rows, table)
     assert kept is not None  # (None only when validating)
+    if helped is not None and _literals_find_more(words, levels, keep_levels):
+        kept = _without_literal_only(kept, words, keep_levels)
     stats, restarts, minute, lv, count = k.order(
         parsed, level, local_us, uptime, has_uptime, table.size + 2, restart_tolerance_us
     )
@@ -229,6 +233,7 @@ def classify_lean(
     words: tuple[str, ...],
     slow: Slow,
     restart_tolerance_us: int,
+    hits: np.ndarray | None = None,
 ) -> Scanned | None:
     """The kept lines and restarts of ``data`` without reading every line: what
     ``forensics scan`` needs. None when this does not apply, and the caller then uses
@@ -243,15 +248,14 @@ def classify_lean(
     NUL bytes, lines out of time order (``Scanned.measured`` is False); the smallest and
     largest time are those of the lines read."""
     k = kernels()
-    keep_words = tuple(f"{w}:" for w, lv in levels.items() if lv in keep_levels)
-    matcher = vocabulary(words, keep_words)
+    matcher = vocabulary(words, keep_words(levels, keep_levels))
     if matcher is None or k is None or not data or not hasattr(k, "sample_lines"):
         return None
     raw = np.frombuffer(data, dtype=np.uint8)
     table = _LevelTable.of(levels)
-    terminated = data[-1:] == b"\n"
-    # (in order and once each already: Hyperscan reports by end offset; kept cheap insurance)
-    hits = np.unique(matcher.newlines(data if terminated else bytes(data) + b"\n"))
+    if not prefilter.usable(hits, raw):
+        hits = _newlines(matcher, data)
+    assert hits is not None
     total, rows, starts, line_ends, text_ends, kind, level, local_us, uptime, has_uptime = (
         k.sample_lines(raw, hits, LEAN_STRIDE, table.words, table.lengths, table.codes)
     )
@@ -270,8 +274,7 @@ def classify_lean(
     if kept is None:  # invalid UTF-8 in a kept line: the caller's paths replace it
         return None
     if matcher.exact:
-        word = pl.col("raw").str.contains_any(list(words), ascii_case_insensitive=True)
-        kept = kept.filter(pl.col("level").is_in(list(keep_levels)) | word)
+        kept = _without_literal_only(kept, words, keep_levels)
     read = np.flatnonzero(parsed)
     stats, restarts, *_ = k.order(
         parsed[read],
@@ -299,6 +302,34 @@ def classify_lean(
         order=_order(k, stats, restarts),
         measured=False,
     )
+
+
+def _newlines(matcher: Vocabulary, data: bytes | memoryview) -> np.ndarray:
+    """The newlines ending the lines ``matcher`` finds (in order, once each)."""
+    terminated = data[-1:] == b"\n"
+    found = matcher.newlines(data if terminated else bytes(data) + b"\n")
+    # (Hyperscan reports by end offset, so in order and once each: cheap insurance)
+    if found.size > 1 and not (np.diff(found) > 0).all():
+        found = np.unique(found)
+    return found
+
+
+def _literals_find_more(
+    words: tuple[str, ...], levels: dict[str, str], keep_levels: Sequence[str]
+) -> bool:
+    """Whether the helper's lines (words and kept level words) can include lines that
+    the words alone do not find."""
+    matcher = vocabulary(words, keep_words(levels, keep_levels))
+    return matcher is not None and bool(matcher.exact)
+
+
+def _without_literal_only(
+    kept: pl.DataFrame, words: tuple[str, ...], keep_levels: Sequence[str]
+) -> pl.DataFrame:
+    """Without the lines found by a kept level word alone ("peer said WARN: ..." in an
+    INFO line): a kept line has a kept level or holds a word."""
+    word = pl.col("raw").str.contains_any(list(words), ascii_case_insensitive=True)
+    return kept.filter(pl.col("level").is_in(list(keep_levels)) | word)
 
 
 LEAN_STRIDE = 256 * 1024  # bytes between the lines the lean pass reads anyway

@@ -64,19 +64,20 @@ import os
 import re
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from .. import grammars, schemas
 from ..clock import check_timezone
-from . import linescan
+from . import linescan, prefilter
 from .layout import Layout as _Layout
 from .layout import layout as _layout
 from .layout import sniff as sniff
@@ -440,24 +441,45 @@ def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
 # ----------------------------------------------------------------------------- one piece
 
 
-def _piece(parts: list[bytes | memoryview], keep_all: bool, lean: bool = False) -> linescan.Scanned:
+def _piece(
+    parts: list[bytes | memoryview],
+    keep_all: bool,
+    lean: bool = False,
+    ahead: Future[np.ndarray | None] | None = None,
+) -> linescan.Scanned:
     """Split, classify and reduce one piece (runs on a worker thread). Line numbers are
     0-based within the piece; the fold (:meth:`_Acc.add`) shifts them and joins the piece
-    to the one before it (first/last timestamps and uptimes, in ``order``)."""
+    to the one before it (first/last timestamps and uptimes, in ``order``). ``ahead``:
+    the helper process's answer for the piece (:mod:`.prefilter`), if it was asked."""
     data = parts[0] if len(parts) == 1 else b"".join(parts)
     scanned = None
     if len(data) >= _layout().fast_min_bytes:
+        found = _answer(ahead)
         if lean and not keep_all:
-            scanned = _lean_path(data)
+            scanned = _lean_path(data, found)
         if scanned is None:
-            scanned = _fast_path(data, keep_all)
+            scanned = _fast_path(data, keep_all, found)
     if scanned is None:
         scanned, invalid = _polars_path(bytes(data), keep_all)
         scanned.invalid_utf8 = invalid
     return scanned
 
 
-def _lean_path(data: bytes | memoryview) -> linescan.Scanned | None:
+def _answer(ahead: Future[np.ndarray | None] | None) -> np.ndarray | None:
+    if ahead is None:
+        return None
+    try:
+        return ahead.result(timeout=_HELPER_PATIENCE_S)
+    except TimeoutError:  # a helper that stalls: the piece is scanned here instead
+        return None
+
+
+_HELPER_PATIENCE_S = 60
+
+
+def _lean_path(
+    data: bytes | memoryview, found: np.ndarray | None = None
+) -> linescan.Scanned | None:
     """The piece from the lean pass (kept lines and restarts only), or None."""
     lay = _layout()
     return linescan.classify_lean(
@@ -467,10 +489,13 @@ def _lean_path(data: bytes | memoryview) -> linescan.Scanned | None:
         words=lay.vocabulary,
         slow=_classify,
         restart_tolerance_us=lay.restart_tolerance_us,
+        hits=found,
     )
 
 
-def _fast_path(data: bytes | memoryview, keep_all: bool) -> linescan.Scanned | None:
+def _fast_path(
+    data: bytes | memoryview, keep_all: bool, found: np.ndarray | None = None
+) -> linescan.Scanned | None:
     """The piece from the compiled fast path, or None where it does not apply."""
     lay = _layout()
     return linescan.classify(
@@ -483,6 +508,7 @@ def _fast_path(data: bytes | memoryview, keep_all: bool) -> linescan.Scanned | N
         max_samples=lay.max_samples,
         sample_chars=lay.sample_chars,
         restart_tolerance_us=lay.restart_tolerance_us,
+        hits=found,
     )
 
 
@@ -928,6 +954,21 @@ def fast_min_bytes() -> int:
     return _layout().fast_min_bytes
 
 
+HitSource = Callable[[int, int], "Future[np.ndarray | None]"]
+
+
+def helper_hits(source: tuple[str, prefilter.Ident] | None) -> HitSource | None:
+    """Requests to the running helper process (:mod:`.prefilter`) for the pieces of the
+    plain file ``source`` (path, identity), by offset range; None without one."""
+    if source is None:
+        return None
+    lay = _layout()
+    helper = prefilter.current((lay.vocabulary, lay.keep_words))
+    if helper is None:
+        return None
+    return partial(helper.request, *source)
+
+
 def parse_tracelog(
     chunks: Iterable[bytes | memoryview],
     *,
@@ -937,6 +978,7 @@ def parse_tracelog(
     keep_all: bool = False,
     chunk_bytes: int | None = None,
     lean: bool = False,
+    hits: HitSource | None = None,
 ) -> TracelogResult:
     """Parse one memsql.log given as a stream of byte chunks (any sizes).
 
@@ -944,7 +986,9 @@ def parse_tracelog(
     ``chunk_bytes`` overrides the working piece size (tests use tiny pieces); ``lean``
     reads large pieces with the lean pass (``forensics scan``): the same events,
     restarts and line count, but no per-minute counts, unparsed-line or out-of-order
-    figures for those pieces (``TracelogResult.measured`` is False).
+    figures for those pieces (``TracelogResult.measured`` is False). ``hits``: where
+    to ask the helper process for each large piece's matching lines (the chunks are
+    then the file's bytes from its start; see :func:`helper_hits`).
     """
     check_timezone(tz)
     acc = _Acc(keep_all=keep_all)
@@ -953,9 +997,15 @@ def parse_tracelog(
     # passes, Hyperscan and Polars release the GIL) and folded here in file order.
     pool = _pool()
     in_flight: deque[Future[linescan.Scanned]] = deque()
+    offset = 0
     try:
         for parts in pieces:
-            in_flight.append(pool.submit(_piece, parts, keep_all, lean))
+            size = sum(map(len, parts))
+            ahead = None
+            if hits is not None and not keep_all and size >= _layout().fast_min_bytes:
+                ahead = hits(offset, offset + size)
+            offset += size
+            in_flight.append(pool.submit(_piece, parts, keep_all, lean, ahead))
             while len(in_flight) >= _IN_FLIGHT:
                 acc.add(in_flight.popleft().result())
         while in_flight:

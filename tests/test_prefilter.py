@@ -1,0 +1,170 @@
+"""The Hyperscan helper process: its answers are the lines the parser would find itself,
+and anything wrong with it (a changed file, a dead helper, an answer that does not fit)
+makes the parser scan the piece itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from polars.testing import assert_frame_equal
+
+from forensics import load_bundle
+from forensics.parsers import layout, linescan, prefilter, tracelog
+
+pytestmark = pytest.mark.skipif(
+    not linescan.available(tracelog._layout().vocabulary), reason="Hyperscan not installed"
+)
+
+LAY = tracelog._layout()
+WORDS, EXACT = LAY.vocabulary, LAY.keep_words
+
+
+@pytest.fixture(autouse=True)
+def _no_helper_left():
+    yield
+    prefilter.stop()
+
+
+def _log(n: int, *, terminated: bool = True) -> bytes:
+    """A tracelog of n lines: routine INFO noise, kept lines of every kind, an INFO line
+    holding only a level literal, CRLF lines and wrapped continuation lines."""
+    kinds = [
+        "INFO: Thread 115175: Heartbeat: node answered in 0.588 ms",
+        "INFO: Thread 9: COPY PARTITION orders:{i} ON 10.0.1.12:3306 started",
+        "WARN: Thread 3: slow reply from peer",
+        "INFO: peer said WARN: nothing to see",
+        "ERROR: Thread 4: lock wait timeout exceeded\r",
+        "INFO: Query app.'SELECT 1' submitted",
+        "  at backtrace frame {i} partition",
+        "FATAL: out of MEMORY",
+    ]
+    lines = [
+        f"{1000 + i} 2026-02-11 01:{i // 3600 % 60:02d}:{i // 60 % 60:02d}.{i % 1000:03d}   "
+        + kinds[i % len(kinds)].format(i=i)
+        if not kinds[i % len(kinds)].startswith(" ")
+        else kinds[i % len(kinds)].format(i=i)
+        for i in range(n)
+    ]
+    return ("\n".join(lines) + ("\n" if terminated else "")).encode()
+
+
+def _pieces(data: bytes, sizes: list[int]) -> list[tuple[int, int]]:
+    """Line-aligned [start, end) ranges of about the given sizes, covering ``data``."""
+    out, start, k = [], 0, 0
+    while start < len(data):
+        end = min(len(data), start + sizes[k % len(sizes)])
+        if end < len(data):
+            newline = data.find(b"\n", end - 1)
+            end = len(data) if newline < 0 else newline + 1
+        out.append((start, end))
+        start, k = end, k + 1
+    return out
+
+
+def _expected(data: bytes) -> np.ndarray:
+    vocab = linescan.vocabulary(WORDS, EXACT)
+    assert vocab is not None
+    return vocab.newlines(data if data.endswith(b"\n") else data + b"\n")
+
+
+def _ident(path: Path) -> prefilter.Ident:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return prefilter.ident_of(fd)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("read_ahead", [False, True], ids=["on request", "read ahead"])
+@pytest.mark.parametrize("terminated", [True, False])
+def test_the_helper_answers_the_lines_the_piece_scan_finds(tmp_path, read_ahead, terminated):
+    data = _log(3000, terminated=terminated)
+    path = tmp_path / "memsql.log"
+    path.write_bytes(data)
+    paths = [str(tmp_path)] if read_ahead else []
+    helper = prefilter.Prefilter(WORDS, EXACT, paths, block=5000, min_bytes=0)
+    try:
+        pieces = _pieces(data, [7000, 1, 30000, 4096])
+        futures = [helper.request(str(path), _ident(path), a, b) for a, b in pieces]
+        for (a, b), future in zip(pieces, futures, strict=True):
+            hits = future.result(timeout=30)
+            assert hits is not None
+            np.testing.assert_array_equal(hits, _expected(data[a:b]))
+            assert prefilter.usable(hits, np.frombuffer(data[a:b], dtype=np.uint8))
+    finally:
+        helper.close()
+
+
+def test_a_file_changed_since_it_was_opened_gets_no_answer(tmp_path):
+    path = tmp_path / "memsql.log"
+    path.write_bytes(_log(100))
+    dev, ino, size, mtime = _ident(path)
+    helper = prefilter.Prefilter(WORDS, EXACT, [], block=4096, min_bytes=0)
+    try:
+        assert helper.request(str(path), (dev, ino, size + 1, mtime), 0, size).result(30) is None
+        assert helper.request(str(path), (dev, ino, size, mtime), 0, size).result(30) is not None
+    finally:
+        helper.close()
+
+
+def test_a_helper_that_died_answers_none(tmp_path):
+    path = tmp_path / "memsql.log"
+    path.write_bytes(_log(100))
+    helper = prefilter.Prefilter(WORDS, EXACT, [], block=4096, min_bytes=0)
+    helper._proc.kill()
+    helper._proc.wait()
+    assert helper.request(str(path), _ident(path), 0, 10).result(timeout=30) is None
+    helper.close()
+
+
+def test_an_answer_that_does_not_fit_the_piece_is_not_used():
+    data = np.frombuffer(b"a error\nb\nc lock", dtype=np.uint8)
+    assert prefilter.usable(np.array([7, 16]), data)  # (16: the end, no final newline)
+    assert prefilter.usable(np.array([], dtype=np.int64), data)
+    assert not prefilter.usable(None, data)
+    assert not prefilter.usable(np.array([6]), data)  # not a newline
+    assert not prefilter.usable(np.array([9, 7]), data)  # not increasing
+    assert not prefilter.usable(np.array([17]), data)  # past the end
+    terminated = np.frombuffer(b"a error\n", dtype=np.uint8)
+    assert not prefilter.usable(np.array([8]), terminated)  # the end of a terminated piece
+
+
+def _bundle(tmp_path: Path) -> Path:
+    """A bundle with one tracelog big enough for the compiled fast path (several pieces)."""
+    logs = tmp_path / "bundle" / "10.0.1.12_3306" / "tracelogs"
+    logs.mkdir(parents=True)
+    data = _log(5000)
+    while len(data) < 2 * LAY.fast_min_bytes + 1000:
+        data += _log(5000)
+    (logs / "memsql.log").write_bytes(data)
+    return tmp_path / "bundle"
+
+
+@pytest.mark.parametrize("lean", [False, True], ids=["analyze", "scan"])
+def test_load_bundle_with_the_helper_gives_the_same_events(tmp_path, monkeypatch, lean):
+    root = _bundle(tmp_path)
+    monkeypatch.setenv("FORENSICS_PREFILTER", "0")
+    alone = load_bundle(root, lean=lean)
+
+    monkeypatch.setenv("FORENSICS_PREFILTER", "1")
+    small = dataclasses.replace(LAY, helper_min_bytes=0, chunk_bytes=LAY.fast_min_bytes)
+    monkeypatch.setattr(layout, "layout", lambda: small)
+    monkeypatch.setattr(tracelog, "_layout", lambda: small)
+    answered = []
+    real_usable = prefilter.usable
+
+    def spy(hits, data):
+        answered.append(real_usable(hits, data))
+        return answered[-1]
+
+    monkeypatch.setattr(prefilter, "usable", spy)
+    helped = load_bundle(root, lean=lean)
+
+    assert len(answered) >= 2 and all(answered)  # every large piece had the helper's answer
+    assert_frame_equal(helped.events, alone.events)
+    assert_frame_equal(helped.line_counts, alone.line_counts)
+    assert helped.events.filter(helped.events["message"].str.contains("peer said")).height == 0

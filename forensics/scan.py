@@ -27,6 +27,7 @@ import polars as pl
 
 from . import allocator
 from .errors import ForensicsError
+from .parsers import prefilter
 from .schemas import make_schema
 
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip")
@@ -285,6 +286,7 @@ def _run(
             if on_progress:
                 on_progress(done, len(todo), str(path))
         return results
+    prefilter.stop()  # (the workers start their own helpers: this one would read in vain)
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(todo)),
         mp_context=get_context("spawn"),

@@ -168,3 +168,32 @@ def test_load_bundle_with_the_helper_gives_the_same_events(tmp_path, monkeypatch
     assert_frame_equal(helped.events, alone.events)
     assert_frame_equal(helped.line_counts, alone.line_counts)
     assert helped.events.filter(helped.events["message"].str.contains("peer said")).height == 0
+
+
+def test_the_helper_reads_ahead_two_files_at_most_and_forgets_those_left_behind(tmp_path):
+    logs = []
+    for name in ("a", "b", "c", "d"):
+        path = tmp_path / name / "memsql.log"
+        path.parent.mkdir()
+        path.write_bytes(_log(300))
+        logs.append(str(path))
+    (tmp_path / "e.log.gz").write_bytes(b"\x1f\x8b" + _log(300))  # compressed: not read
+    (tmp_path / "notes.txt").write_bytes(b"not a tracelog\n" * 500)
+    helper = prefilter._Helper(
+        {"words": WORDS, "exact": EXACT, "paths": [str(tmp_path)], "block": 4096, "min_bytes": 0}
+    )
+    steps = 0
+    while helper.read_ahead():
+        steps += 1
+    assert steps > 2 and sorted(helper.files) == logs[:2]  # both read to the end, then idle
+    assert all(log.done for log in helper.files.values())
+
+    size = Path(logs[2]).stat().st_size
+    hits = helper.answer(
+        {"id": 1, "path": logs[2], "ident": _ident(Path(logs[2])), "start": 0, "end": size}
+    )
+    np.testing.assert_array_equal(hits, _expected(Path(logs[2]).read_bytes()))
+    assert logs[0] in helper.finished and logs[2] in helper.finished  # left behind; read
+    while helper.read_ahead():
+        pass
+    assert sorted(helper.files) == [logs[1], logs[3]]

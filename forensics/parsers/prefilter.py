@@ -179,8 +179,8 @@ _SHARED_LOCK = threading.Lock()
 
 def start(paths: Sequence[str | os.PathLike[str]]) -> Prefilter | None:
     """The helper for ``paths`` (started, or told about them), when they hold at least
-    ``helper_min_bytes`` of files (grammars/tracelog.toml) and Hyperscan is installed;
-    cheap enough to call before Polars is imported."""
+    ``helper_min_bytes`` of uncompressed files (grammars/tracelog.toml) and Hyperscan is
+    installed; cheap enough to call before Polars is imported."""
     global _SHARED
     from importlib.util import find_spec
 
@@ -194,7 +194,7 @@ def start(paths: Sequence[str | os.PathLike[str]]) -> Prefilter | None:
         if _SHARED is not None and _SHARED.alive and _SHARED.key == key:
             _SHARED.add([str(p) for p in paths])
             return _SHARED
-        if _input_bytes(paths, lay.helper_min_bytes) < lay.helper_min_bytes:
+        if _plain_bytes(paths, lay.helper_min_bytes) < lay.helper_min_bytes:
             return None
         if _SHARED is not None:
             _SHARED.close()
@@ -218,13 +218,16 @@ def stop() -> None:
         _SHARED = None
 
 
-def _input_bytes(paths: Sequence[str | os.PathLike[str]], enough: int) -> int:
-    """Bytes of the files under ``paths`` (the walk stops at ``enough``)."""
+def _plain_bytes(paths: Sequence[str | os.PathLike[str]], enough: int) -> int:
+    """Bytes of the uncompressed files under ``paths`` (the walk stops at ``enough``)."""
     total = 0
     for given in paths:
         for full in _files(Path(given)):
             try:
-                total += full.stat().st_size
+                with full.open("rb") as fh:
+                    if fh.read(8).startswith(_COMPRESSED):
+                        continue
+                    total += os.fstat(fh.fileno()).st_size
             except OSError:
                 continue
             if total >= enough:
@@ -335,6 +338,7 @@ class _Helper:
         self.files: dict[str, _File] = {}
         self.order: list[str] = []  # read-ahead candidates, in walk order
         self.finished: set[str] = set()  # read to the end by the caller (or unreadable)
+        self.walked: set[str] = set()  # the candidates found in the inputs
         self._walks: deque[Iterator[str]] = deque()
         self.add(hello.get("paths", []))
 
@@ -346,6 +350,7 @@ class _Helper:
         ident = tuple(request["ident"])
         if start < 0 or end < start:
             return None
+        self._passed(path)
         log = self.files.get(path)
         if log is None or log.ident != ident:
             if log is not None:
@@ -359,34 +364,57 @@ class _Helper:
             log.advance(self.scan, end, self.block)
         hits = log.hits(start, end)
         if end >= log.size:  # the caller has read the whole file
-            log.close()
-            del self.files[path]
-            self.finished.add(path)
+            self._finish(path)
         return hits
 
     def read_ahead(self) -> bool:
-        """Scan one block of one of the first unfinished candidates; False: nothing left."""
-        active = [p for p in self.order if p not in self.finished and not self._done(p)]
-        while len(active) < _AHEAD_FILES and self._walks:
-            found = next(self._walks[0], None)
-            if found is None:
-                self._walks.popleft()
-                continue
-            if found not in self.order:
-                self.order.append(found)
-                active.append(found)
-        if not active:
+        """Scan one block in the first files the caller has not read to the end (at most
+        :data:`_AHEAD_FILES` of them); False: nothing to do until the next request."""
+        window = [p for p in self.order if p not in self.finished]
+        while len(window) < _AHEAD_FILES and (found := self._pull()):
+            window.append(found)
+        todo = [p for p in window[:_AHEAD_FILES] if not self._done(p)]
+        if not todo:
             return False
-        path = min(active[:_AHEAD_FILES], key=lambda p: self._covered(p))
+        path = min(todo, key=self._covered)
         log = self.files.get(path)
         if log is None:
             try:
                 log = self.files[path] = _File(path)
             except OSError:
-                self.finished.add(path)
+                self._finish(path)
                 return True
         log.advance(self.scan, None, self.block)
         return True
+
+    def _passed(self, path: str) -> None:
+        """The caller asks for ``path``: the candidates well before it (the loader reads
+        two files at once, in walk order) were skipped by it or are done; forget them."""
+        while path not in self.walked and self._pull():
+            pass
+        if path not in self.walked:
+            return
+        at = self.order.index(path)
+        for stale in self.order[: max(0, at - _AHEAD_FILES + 1)]:
+            self._finish(stale)
+
+    def _pull(self) -> str | None:
+        """The next candidate of the inputs (added to the order), or None: no more."""
+        while self._walks:
+            found = next(self._walks[0], None)
+            if found is None:
+                self._walks.popleft()
+            elif found not in self.order:
+                self.order.append(found)
+                self.walked.add(found)
+                return found
+        return None
+
+    def _finish(self, path: str) -> None:
+        log = self.files.pop(path, None)
+        if log is not None:
+            log.close()
+        self.finished.add(path)
 
     def _done(self, path: str) -> bool:
         log = self.files.get(path)
@@ -453,6 +481,7 @@ def serve(inp: int, out: IO[bytes]) -> None:
             if hits is not None and hits.size:
                 out.write(hits.astype("<i8").tobytes())
             out.flush()
+            more = True  # (the window of files to read ahead may have moved)
         elif more:
             more = helper.read_ahead()
 

@@ -169,8 +169,8 @@ def classify(
     kept_rows = np.flatnonzero(keep)
     kept = _kept(k, raw, lines, kept_rows, kept_rows, table)
     assert kept is not None  # (None only when validating)
-    if helped is not None and _literals_find_more(words, levels, keep_levels):
-        kept = _without_literal_only(kept, words, keep_levels)
+    if helped is not None:  # (the helper's lines include those of the kept level words)
+        kept = _without_literal_only(kept, words, levels, keep_levels)
     stats, restarts, minute, lv, count = k.order(
         parsed, level, local_us, uptime, has_uptime, table.size + 2, restart_tolerance_us
     )
@@ -273,8 +273,7 @@ def classify_lean(
     kept = _kept(k, raw, lines, kept_rows, rows[kept_rows], table, validate=True)
     if kept is None:  # invalid UTF-8 in a kept line: the caller's paths replace it
         return None
-    if matcher.exact:
-        kept = _without_literal_only(kept, words, keep_levels)
+    kept = _without_literal_only(kept, words, levels, keep_levels)
     read = np.flatnonzero(parsed)
     stats, restarts, *_ = k.order(
         parsed[read],
@@ -314,22 +313,29 @@ def _newlines(matcher: Vocabulary, data: bytes | memoryview) -> np.ndarray:
     return found
 
 
-def _literals_find_more(
-    words: tuple[str, ...], levels: dict[str, str], keep_levels: Sequence[str]
-) -> bool:
-    """Whether the helper's lines (words and kept level words) can include lines that
-    the words alone do not find."""
-    matcher = vocabulary(words, keep_words(levels, keep_levels))
-    return matcher is not None and bool(matcher.exact)
-
-
 def _without_literal_only(
-    kept: pl.DataFrame, words: tuple[str, ...], keep_levels: Sequence[str]
+    kept: pl.DataFrame, words: tuple[str, ...], levels: dict[str, str], keep_levels: Sequence[str]
 ) -> pl.DataFrame:
-    """Without the lines found by a kept level word alone ("peer said WARN: ..." in an
-    INFO line): a kept line has a kept level or holds a word."""
-    word = pl.col("raw").str.contains_any(list(words), ascii_case_insensitive=True)
-    return kept.filter(pl.col("level").is_in(list(keep_levels)) | word)
+    """``kept`` without the lines found by a kept level word alone ("peer said WARN: ..."
+    in an INFO line): a kept line has a kept level or holds a word. Only lines with such
+    a literal and another level can be those, so the words are looked for in them only."""
+    matcher = vocabulary(words, keep_words(levels, keep_levels))
+    if matcher is None or not matcher.exact or not kept.height:
+        return kept
+    raw = pl.col("raw")
+    other_level = ~pl.col("level").is_in(list(keep_levels)).fill_null(False)
+    suspect = kept.select(other_level & raw.str.contains_any(list(matcher.exact))).to_series()
+    rows = suspect.arg_true()
+    if not rows.len():
+        return kept
+    text = kept.get_column("raw").gather(rows)
+    word = text.str.contains_any(list(words), ascii_case_insensitive=True)
+    drop = rows.filter(~word).to_numpy()
+    if not drop.size:
+        return kept
+    keep = np.ones(kept.height, dtype=bool)
+    keep[drop] = False
+    return kept.filter(pl.Series(keep))
 
 
 LEAN_STRIDE = 256 * 1024  # bytes between the lines the lean pass reads anyway

@@ -161,6 +161,9 @@ def run() -> None:
         _drop_stdout()
         code = code or EXIT_PIPE
     sys.stderr.flush()
+    helper = sys.modules.get(f"{__package__}.parsers.prefilter")
+    if helper is not None:  # ended and waited for, so that its time counts as this run's
+        helper.stop()
     os._exit(code)
 
 

@@ -2,7 +2,9 @@
 
 Generates (once, cached under ``benchmarks/data/``) a ~1 GB bundle of 4 padded node
 tracelogs with a failed rebalance buried in it (``gen_bundle.py``), then times, as
-subprocesses and by wall clock, in one run:
+subprocesses and by wall clock, in ``--repeat`` interleaved rounds (default 3; the table
+gives each command's median run, with the fastest and slowest, because the speed of a
+shared 2-core machine drifts by tens of percent between minutes):
 
 * ``grep -c`` over the same bytes — the floor;
 * ``lnav`` indexing the same files with ``benchmarks/lnav/formats/memsql/memsql_log.json``
@@ -16,12 +18,13 @@ count too), and cross-checked with ``wait4``'s ``ru_maxrss`` (largest single pro
 Results are printed and appended to ``BENCHMARKS.md``.
 
     python benchmarks/run.py                   # the 1 GB bundle
-    python benchmarks/run.py --size-mb 8 --no-append   # smoke run
+    python benchmarks/run.py --size-mb 8 --no-append --repeat 1   # smoke run
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -56,6 +59,7 @@ class Run:
     cpu: float  # user + system seconds of the process and its children (wait4)
     returncode: int
     stdout: str
+    spread: str = ""  # the fastest and slowest of the rounds, when there were several
 
 
 def _tree_rss(root: int) -> int:
@@ -171,43 +175,76 @@ def _decompress_grep(tool: str, files: list[Path]) -> str:
     return f"{tool} -dc {quoted} | grep -c ERROR"
 
 
-def run(size_mb: float, *, append: bool, compressed: bool, out: Path | None) -> int:
+def run(
+    size_mb: float, *, append: bool, compressed: bool, out: Path | None, repeat: int = 3
+) -> int:
     t0 = time.perf_counter()
     bundles = gen_bundle.build(size_mb, out)
     plain = bundles["plain"]
     mb = sum(p.stat().st_size for p in _files(plain)) / 1e6
-    logs = _logs(plain)
-    fx = _forensics()
-    rows: list[tuple[str, str, Run, str]] = []  # (input, tool, run, check)
+    kinds = ("plain", "gz", "zst") if compressed else ("plain",)
+    rounds: list[list[tuple[str, str, Run, str]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        _cache_warm(_files(plain))
         _compile_warm()
-        grep = measure("grep -c", ["grep", "-c", "ERROR", *map(str, logs)])
-        rows.append(("plain", "grep -c (floor)", grep, ""))
-        lnav = _lnav(logs, work)
-        if lnav is not None:
-            rows.append(
-                ("plain", "lnav index", lnav, lnav.stdout.split()[-1] if lnav.stdout else "?")
-            )
-        kinds = ("plain", "gz", "zst") if compressed else ("plain",)
-        for kind in kinds:
-            folder = bundles[kind]
-            if kind != "plain":
-                _cache_warm(_files(folder))
-                tool = "gzip" if kind == "gz" else "zstd"
-                floor = measure(f"{tool} -dc → grep -c", _decompress_grep(tool, _logs(folder)))
-                rows.append((kind, f"{tool} -dc → grep -c", floor, ""))
-            an = measure("analyze", [fx, "analyze", str(folder), "--format", "json"])
-            rows.append((kind, "forensics analyze", an, _verdict(an.stdout)))
-            sc = measure("scan", [fx, "scan", str(folder), "-o", str(work / f"{kind}.parquet")])
-            rows.append((kind, "forensics scan", sc, _scan_check(work / f"{kind}.parquet")))
+        for _ in range(repeat):  # interleaved, so that a slow spell of the machine hits all
+            rounds.append(_round(bundles, kinds, work))
+    rows = _medians(rounds)
+    lnav = next((r for kind, tool, r, _ in rows if tool == "lnav index"), None)
     table = _table(rows, mb, lnav)
     print(table)
     print(f"\n{mb:,.0f} MB; bench wall time {time.perf_counter() - t0:.0f} s")
     if append:
-        _append(table, mb, size_mb)
+        _append(table, mb, size_mb, repeat)
     return 0
+
+
+def _round(
+    bundles: dict[str, Path], kinds: tuple[str, ...], work: Path
+) -> list[tuple[str, str, Run, str]]:
+    """One run of every command: (input, command, run, check) rows."""
+    plain = bundles["plain"]
+    logs = _logs(plain)
+    fx = _forensics()
+    rows: list[tuple[str, str, Run, str]] = []
+    _cache_warm(_files(plain))
+    grep = measure("grep -c", ["grep", "-c", "ERROR", *map(str, logs)])
+    rows.append(("plain", "grep -c (floor)", grep, ""))
+    lnav = _lnav(logs, work)
+    if lnav is not None:
+        rows.append(("plain", "lnav index", lnav, lnav.stdout.split()[-1] if lnav.stdout else "?"))
+    for kind in kinds:
+        folder = bundles[kind]
+        if kind != "plain":
+            _cache_warm(_files(folder))
+            tool = "gzip" if kind == "gz" else "zstd"
+            floor = measure(f"{tool} -dc → grep -c", _decompress_grep(tool, _logs(folder)))
+            rows.append((kind, f"{tool} -dc → grep -c", floor, ""))
+        an = measure("analyze", [fx, "analyze", str(folder), "--format", "json"])
+        rows.append((kind, "forensics analyze", an, _verdict(an.stdout)))
+        table = work / f"{kind}.parquet"
+        for stale in (table, table.with_name(f"{kind}.inputs.parquet")):
+            stale.unlink(missing_ok=True)  # (else the next round skips the input)
+        sc = measure("scan", [fx, "scan", str(folder), "-o", str(table)])
+        rows.append((kind, "forensics scan", sc, _scan_check(table)))
+    return rows
+
+
+def _medians(rounds: list[list[tuple[str, str, Run, str]]]) -> list[tuple[str, str, Run, str]]:
+    """Per command, the run of median time (its check; "spread" in its name when more
+    than one round ran), in the order of the first round."""
+    rows = []
+    for i, (kind, tool, _run, _check) in enumerate(rounds[0]):
+        runs = sorted((r[i] for r in rounds), key=lambda row: row[2].seconds)
+        median = runs[len(runs) // 2]
+        checks = {row[3] for row in runs}
+        check = median[3] if len(checks) == 1 else " / ".join(sorted(checks))
+        run = median[2]
+        if len(runs) > 1:
+            low, high = runs[0][2].seconds, runs[-1][2].seconds
+            run = dataclasses.replace(run, spread=f" ({low:.1f}–{high:.1f})")
+        rows.append((kind, tool, run, check))
+    return rows
 
 
 def _compile_warm() -> None:
@@ -241,7 +278,7 @@ def _table(rows: list[tuple[str, str, Run, str]], mb: float, lnav: Run | None) -
     lnav_speed = mb / lnav.seconds if lnav else None
     grep_s = rows[0][2].seconds
     head = (
-        "| input | command | s | CPU s | MB/s | peak RSS MB (tree / largest) | RSS per GB | "
+        "| input | command | s (median; min–max) | CPU s | MB/s | peak RSS MB (tree / largest) | RSS per GB | "
         "× lnav (target) | grep time ÷ this | result |"
     )
     lines = [head, "|" + "---|" * 10]
@@ -257,14 +294,14 @@ def _table(rows: list[tuple[str, str, Run, str]], mb: float, lnav: Run | None) -
             target += " ✓" if ok else " ✗"
         rc = f"rc={r.returncode}" if r.returncode not in (0, 1) else ""
         lines.append(
-            f"| {kind} | {tool} | {r.seconds:.1f} | {r.cpu:.1f} | {speed:,.0f} | "
+            f"| {kind} | {tool} | {r.seconds:.1f}{r.spread} | {r.cpu:.1f} | {speed:,.0f} | "
             f"{r.peak_rss / 1e6:,.0f} / {r.max_rss / 1e6:,.0f} | {r.peak_rss / (mb * 1e6):.2f} | "
             f"{vs_lnav}{target} | {grep_s / r.seconds:.3f} | {check} {rc} |"
         )
     return "\n".join(lines)
 
 
-def _append(table: str, mb: float, size_mb: float) -> None:
+def _append(table: str, mb: float, size_mb: float, repeat: int) -> None:
     commit = (
         subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True, capture_output=True
@@ -283,7 +320,8 @@ def _append(table: str, mb: float, size_mb: float) -> None:
         f"\n## {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} — {mb:,.0f} MB "
         f"(gen_bundle --size-mb {size_mb:g})\n\n"
         f"Machine: {os.cpu_count()} CPUs, {_cpu_model()}; Python {platform.python_version()}, "
-        f"Polars {pl.__version__}; commit {commit}{' + local changes' if dirty else ''}.\n\n"
+        f"Polars {pl.__version__}; commit {commit}{' + local changes' if dirty else ''}; "
+        f"median of {repeat} interleaved rounds.\n\n"
     )
     if not RESULTS.exists():
         RESULTS.write_text("# Benchmarks\n\nAppended by `make bench` (benchmarks/run.py).\n")
@@ -297,9 +335,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="bundle folder (default: cached)")
     parser.add_argument("--no-append", action="store_true", help="do not write BENCHMARKS.md")
     parser.add_argument("--no-compressed", action="store_true", help="skip the .gz/.zst runs")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="rounds of every command (medians are reported)"
+    )
     args = parser.parse_args(argv)
     return run(
-        args.size_mb, append=not args.no_append, compressed=not args.no_compressed, out=args.out
+        args.size_mb,
+        append=not args.no_append,
+        compressed=not args.no_compressed,
+        out=args.out,
+        repeat=max(1, args.repeat),
     )
 
 

@@ -20,6 +20,8 @@ def test_bench_runs_on_a_tiny_bundle(tmp_path):
             "--size-mb",
             "4",
             "--no-append",
+            "--repeat",
+            "2",
             "--out",
             str(tmp_path / "bundle"),
         ],

@@ -48,13 +48,16 @@ in the text (counted in a warning), CRLF is accepted, a truncated last line is a
 timestamps going backwards are counted (warning with the first ``file:line``). Nothing
 here raises on bad bytes; only an unknown time-zone name raises ``UsageError``.
 
-Hot path: the input is re-cut into ~32 MB pieces at newlines (``[chunks]``), each piece
-is split into lines by Polars' CSV reader (a separator byte absent from the piece, no
-quoting), and every line gets only match tests and literal searches (layout prefix,
-position of date and level, keep-vocabulary, strptime). Capturing regexes (thread,
-component, message fields) run on kept rows only. Pieces are classified on worker
-threads and folded in file order, so memory stays bounded by a few pieces plus the kept
-rows (whose text is copied out of the piece buffers).
+Hot path: the input is re-cut into pieces of ``[chunks] target_bytes`` at newlines
+(memory-mapped logs come as line-aligned views, so nothing is copied). Pieces of at least
+``fast_min_bytes`` take the compiled fast path (:mod:`.linescan`: a Numba line pass and
+one Hyperscan scan for the keep vocabulary, done ahead by a helper process for large plain
+logs, :mod:`.prefilter`); smaller ones are split into lines by Polars' CSV reader (a
+separator byte absent from the piece, no quoting) and get only match tests and literal
+searches. Both give the same result. Capturing regexes (thread, component, message
+fields) run on kept rows only. Pieces are classified on worker threads and folded in file
+order, so memory stays bounded by a few pieces plus the kept rows (whose text is copied
+out of the piece buffers).
 """
 
 from __future__ import annotations

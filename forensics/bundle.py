@@ -102,8 +102,11 @@ class _Guarded(io.RawIOBase):
         self._inner = inner
         self._piece = piece  # archive readers lose a whole request at the damage: keep it small
         # read1 makes at most one read below: a short read before the damage is kept
-        # instead of being lost with the exception of a read that wanted more.
+        # instead of being lost with the exception of a read that wanted more. readinto1,
+        # where there is one, does the same straight into the caller's buffer (a copy less
+        # of every decompressed byte).
         self._read = getattr(inner, "read1", inner.read)
+        self._read_into = getattr(inner, "readinto1", None)
         self.error: str | None = None
         self.bytes_read = 0
 
@@ -114,12 +117,15 @@ class _Guarded(io.RawIOBase):
         if self.error is not None:
             return 0
         try:
-            data = self._read(min(len(buffer), self._piece))
+            if self._read_into is not None:
+                n = self._read_into(memoryview(buffer)[: self._piece]) or 0
+            else:
+                data = self._read(min(len(buffer), self._piece))
+                n = len(data)
+                buffer[:n] = data
         except DATA_ERRORS as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             return 0
-        n = len(data)
-        buffer[:n] = data
         self.bytes_read += n
         self._charge(n)
         return n
@@ -188,10 +194,14 @@ class Member:
         With ``lines``, a plain file on disk is memory-mapped instead of read: the chunks
         are read-only views of about ``lines`` bytes, each ending at a newline (or at the
         end of the file). Nothing is copied and no buffer is allocated, which matters for
-        gigabyte logs; compressed or archived members are read as usual."""
+        gigabyte logs. Compressed or archived members are then read straight into
+        buffers of about that size, also cut after a newline (:func:`_read_views`)."""
         mapped = self._mapped() if lines else None
         if mapped is not None:
             yield from _aligned_views(mapped, lines or size)
+            return
+        if lines and hasattr(self.stream, "readinto"):
+            yield from _read_views(self.head(), self.stream, lines)
             return
         head = self.head()
         if head:
@@ -258,6 +268,57 @@ def _aligned_views(mapped: mmap.mmap, target: int) -> Iterator[memoryview]:
         start = end
 
 
+def _read_views(first: bytes, stream: BinaryIO, target: int) -> Iterator[memoryview]:
+    """``first`` then the rest of ``stream``, as views that end just after a newline (the
+    last one at the end of the stream), each read straight into a buffer of its own, of
+    ``target`` + :data:`READ_SLACK` bytes: nothing is copied but the part line carried over
+    to the next buffer. A view is at least ``target`` bytes long when a newline follows
+    that far into its buffer; a buffer without any newline (a line longer than the
+    buffer) is given whole."""
+    import numpy as np  # (an uninitialised buffer: nothing to zero before it is read into)
+
+    carry = first
+    while True:
+        buffer = np.empty(max(target + READ_SLACK, 2 * len(carry)), dtype=np.uint8)
+        view = buffer.data
+        n = len(carry)
+        view[:n] = carry
+        while n < len(view):
+            got = stream.readinto(view[n:])  # type: ignore[attr-defined]
+            if not got:
+                break
+            n += got
+        if n < len(view):  # the end of the stream
+            if n:
+                yield view[:n]
+            return
+        cut = last_line_end(view)
+        if cut == 0:  # no newline in the whole buffer: one very long line
+            cut = n
+        carry = bytes(view[cut:n])
+        yield view[:cut]
+
+
+READ_SLACK = 1024 * 1024  # bytes read beyond the target to find a newline after it
+
+
+def last_line_end(chunk: bytes | memoryview) -> int:
+    """Offset just after the last newline of ``chunk`` (0 when there is none)."""
+    if isinstance(chunk, bytes):
+        return chunk.rfind(b"\n") + 1
+    end = len(chunk)
+    while end > 0:  # a view has no rfind: copy its tail, a window at a time, not all of it
+        start = max(0, end - _TAIL_WINDOW)
+        found = bytes(chunk[start:end]).rfind(b"\n")
+        if found >= 0:
+            return start + found + 1
+        end = start
+    return 0
+
+
+_TAIL_WINDOW = 64 * 1024
+
+
 def _drop(mapped: mmap.mmap, start: int, end: int) -> None:
     page = mmap.PAGESIZE
     first = -(-start // page) * page  # whole pages only
@@ -304,6 +365,8 @@ class _Inflate(io.RawIOBase):
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
+
+    readinto1 = readinto  # (one inflate step at most: what a guarded reader wants)
 
     def _inflate(self) -> bool:
         """Make some output; False at the end of the stream."""
@@ -353,6 +416,9 @@ class _Prefixed(io.RawIOBase):
             buffer[:n] = self._prefix[:n]
             self._prefix = self._prefix[n:]
             return n
+        read_into = getattr(self._rest, "readinto", None)
+        if read_into is not None:
+            return read_into(buffer) or 0
         data = self._rest.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)

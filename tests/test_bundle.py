@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import zstandard
 
+from forensics import bundle
 from forensics.bundle import Limits, Member, Skipped, iter_members
 from forensics.errors import InputError, LimitExceeded
 
@@ -156,15 +157,31 @@ def test_plain_files_are_mapped_in_line_aligned_views(tmp_path: Path, tail: byte
     assert all(len(v) >= 1000 for v in views[:-1])
 
 
-def test_compressed_members_are_read_not_mapped(tmp_path: Path) -> None:
-    path = tmp_path / "memsql.log.gz"
-    path.write_bytes(gzip.compress(LOG * 10))
+@pytest.mark.parametrize("suffix", [".gz", ".zst"])
+def test_compressed_members_are_read_into_line_aligned_pieces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
+) -> None:
+    monkeypatch.setattr(bundle, "READ_SLACK", 64)
+    long_line = b"2022-09-30 16:01:44.000   INFO: " + b"y" * 5000 + b"\n"  # longer than a buffer
+    tail = b"2022-09-30 16:01:45.000   WARN: no newline"
+    content = LOG * 2000 + long_line + LOG * 800 + tail  # (more than the sniffed head)
+    compress = gzip.compress if suffix == ".gz" else zstandard.ZstdCompressor().compress
+    path = tmp_path / f"memsql.log{suffix}"
+    path.write_bytes(compress(content))
     members = iter_members([path])
     member = next(members)
     assert isinstance(member, Member)
-    chunks = list(member.chunks(lines=100))
-    assert all(isinstance(c, bytes) for c in chunks)
-    assert b"".join(chunks) == LOG * 10
+    assert member.source_file() is None  # not the bytes of a file on disk
+    member.head()  # sniffing first, as the loader does
+    views = list(member.chunks(lines=100))
+    assert b"".join(views) == content
+    whole = [bytes(v) for v in views[:-1]]
+    cut = [not v.endswith(b"\n") for v in whole]
+    assert any(cut)  # the long line did not fit a buffer: whole buffers, no newline
+    # the others end at a line end, at or after the target, but next to the long line
+    near = [a or b for a, b in zip([False, *cut[:-1]], [*cut[1:], False], strict=True)]
+    assert all(len(v) >= 100 for v, c, n in zip(whole, cut, near, strict=True) if not (c or n))
+    assert sum(not c for c in cut) > 100
 
 
 def test_gzip_members_inflate_like_the_gzip_module(tmp_path: Path) -> None:

@@ -79,6 +79,7 @@ import numpy as np
 import polars as pl
 
 from .. import grammars, schemas
+from ..bundle import last_line_end
 from ..clock import check_timezone
 from . import linescan, prefilter
 from .layout import Layout as _Layout
@@ -157,7 +158,7 @@ def _rechunk(
         size += len(chunk)
         if size < threshold:
             continue
-        cut = _last_line_end(chunk)
+        cut = last_line_end(chunk)
         if cut == 0:  # no line end in the newest chunk: keep reading
             threshold = size + target
             continue
@@ -167,23 +168,6 @@ def _rechunk(
         pending, size, threshold = ([rest] if len(rest) else []), len(rest), target
     if size:
         yield pending
-
-
-def _last_line_end(chunk: bytes | memoryview) -> int:
-    """Offset just after the last newline of ``chunk`` (0 when there is none)."""
-    if isinstance(chunk, bytes):
-        return chunk.rfind(b"\n") + 1
-    end = len(chunk)
-    while end > 0:  # a view has no rfind: copy its tail, a window at a time, not all of it
-        start = max(0, end - _TAIL_WINDOW)
-        found = bytes(chunk[start:end]).rfind(b"\n")
-        if found >= 0:
-            return start + found + 1
-        end = start
-    return 0
-
-
-_TAIL_WINDOW = 64 * 1024
 
 
 def _read_lines(data: bytes) -> tuple[pl.Series, int]:

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap
 import os
 import select
 import struct
@@ -267,18 +266,23 @@ def usable(hits: np.ndarray | None, data: np.ndarray) -> bool:
 
 
 class _File:
-    """One log being read: the newline offsets found so far, up to ``covered``."""
+    """One log being read: the newline offsets found so far, up to ``covered``.
 
-    def __init__(self, path: str) -> None:
+    Read with ``pread`` into one reused buffer a block at a time (a memory map cost this
+    process a page fault per 64 kB and the unmapping after), each block cut after its last
+    newline so that no line is split between two scans."""
+
+    def __init__(self, path: str, block: int) -> None:
         self.path = path
-        fd = os.open(path, os.O_RDONLY)
+        self.fd = os.open(path, os.O_RDONLY)
         try:
-            self.ident = ident_of(fd)
-            self.size = self.ident[2]
-            self.map = mmap.mmap(fd, 0, access=mmap.ACCESS_READ) if self.size else None
-        finally:
-            os.close(fd)
+            self.ident = ident_of(self.fd)
+        except OSError:
+            os.close(self.fd)
+            raise
+        self.size = self.ident[2]
         self.covered = 0
+        self._buffer = bytearray(block + 1)  # (+1: room for the newline an unterminated end lacks)
         self._parts: list[np.ndarray] = []
         self._all: np.ndarray | None = None
 
@@ -286,31 +290,40 @@ class _File:
     def done(self) -> bool:
         return self.covered >= self.size
 
-    def advance(self, scan: Callable[[Any], list[int]], end: int | None, block: int) -> None:
-        """Scan from ``covered`` to ``end`` (a line start), or about a block further."""
-        start = self.covered
-        if self.map is None or start >= self.size:
-            return
+    def advance(self, scan: Callable[[Any], list[int]], end: int | None) -> None:
+        """Scan from ``covered`` to ``end`` (a line start, or the end of the file), or one
+        block further when ``end`` is None."""
         if end is None:
-            end = min(self.size, start + block)
-            if end < self.size:
-                newline = self.map.find(b"\n", end - 1)
-                end = self.size if newline < 0 else newline + 1
-        end = min(end, self.size)
-        if end <= start:
+            self._step(scan, self.size)
             return
+        end = min(end, self.size)
+        while self.covered < end:
+            self._step(scan, end)
+
+    def _step(self, scan: Callable[[Any], list[int]], limit: int) -> None:
+        """Scan one buffer's worth of the lines from ``covered`` towards ``limit``."""
         import numpy as np
 
-        with memoryview(self.map) as whole, whole[start:end] as view:
-            unterminated = end == self.size and view[-1] != 10
-            found = scan(bytes(view) + b"\n" if unterminated else view)
+        start = self.covered
+        want = min(limit, start + len(self._buffer) - 1) - start
+        view = memoryview(self._buffer)
+        n = _pread_into(self.fd, view[:want], start)
+        if n < want:
+            raise OSError(f"{self.path}: shorter than when it was opened")
+        if start + n < limit:  # cut after the last newline read: the next step goes on from it
+            cut = self._buffer.rfind(b"\n", 0, n) + 1
+            if cut == 0:  # a line longer than the buffer: read it again into a larger one
+                self._buffer = bytearray(2 * len(self._buffer))
+                return
+            n = cut
+        elif start + n == self.size and n and self._buffer[n - 1] != 10:
+            self._buffer[n] = 10  # the end of a file without a final newline: as if it had one
+            n += 1
+        found = scan(view[:n])
+        view.release()
         self._parts.append(np.asarray(found, dtype=np.int64) + (start - 1))
         self._all = None
-        self.covered = end
-        page = mmap.PAGESIZE
-        first, last = start // page * page, end // page * page
-        if last > first and hasattr(mmap, "MADV_DONTNEED"):
-            self.map.madvise(mmap.MADV_DONTNEED, first, last - first)
+        self.covered = min(start + n, self.size)
 
     def hits(self, start: int, end: int) -> np.ndarray:
         import numpy as np
@@ -322,8 +335,23 @@ class _File:
         return self._all[lo:hi] - start
 
     def close(self) -> None:
-        if self.map is not None:
-            self.map.close()
+        os.close(self.fd)
+
+
+def _pread_into(fd: int, view: memoryview, offset: int) -> int:
+    """Read ``len(view)`` bytes at ``offset`` into ``view`` (fewer at the end of the file)."""
+    done = 0
+    while done < len(view):
+        if hasattr(os, "preadv"):
+            got = os.preadv(fd, [view[done:]], offset + done)
+        else:  # pragma: no cover - platforms without preadv
+            data = os.pread(fd, len(view) - done, offset + done)
+            got = len(data)
+            view[done : done + got] = data
+        if not got:
+            break
+        done += got
+    return done
 
 
 class _Helper:
@@ -355,13 +383,13 @@ class _Helper:
         if log is None or log.ident != ident:
             if log is not None:
                 log.close()
-            log = self.files[path] = _File(path)
+            log = self.files[path] = _File(path, self.block)
             if path not in self.order:
                 self.order.append(path)
             if log.ident != ident:  # changed since the caller opened it
                 return None
         if log.covered < end:
-            log.advance(self.scan, end, self.block)
+            log.advance(self.scan, end)
         hits = log.hits(start, end)
         if end >= log.size:  # the caller has read the whole file
             self._finish(path)
@@ -380,11 +408,14 @@ class _Helper:
         log = self.files.get(path)
         if log is None:
             try:
-                log = self.files[path] = _File(path)
+                log = self.files[path] = _File(path, self.block)
             except OSError:
                 self._finish(path)
                 return True
-        log.advance(self.scan, None, self.block)
+        try:
+            log.advance(self.scan, None)
+        except OSError:  # (a file cut short while read: the caller scans it itself)
+            self._finish(path)
         return True
 
     def _passed(self, path: str) -> None:

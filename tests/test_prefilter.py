@@ -197,3 +197,21 @@ def test_the_helper_reads_ahead_two_files_at_most_and_forgets_those_left_behind(
     while helper.read_ahead():
         pass
     assert sorted(helper.files) == [logs[1], logs[3]]
+
+
+def test_a_log_cut_short_while_read_is_an_error_not_a_wrong_answer(tmp_path):
+    data = _log(3000)
+    path = tmp_path / "memsql.log"
+    path.write_bytes(data)
+    vocab = linescan.vocabulary(WORDS, EXACT)
+    assert vocab is not None
+    log = prefilter._File(str(path), 4096)
+    try:
+        log.advance(vocab.ends, None)  # one block
+        assert 0 < log.covered < len(data)
+        with path.open("r+b") as fh:  # truncated in place: same file, fewer bytes
+            fh.truncate(log.covered + 10)
+        with pytest.raises(OSError, match="shorter than when it was opened"):
+            log.advance(vocab.ends, len(data))
+    finally:
+        log.close()

@@ -215,3 +215,29 @@ def test_a_log_cut_short_while_read_is_an_error_not_a_wrong_answer(tmp_path):
             log.advance(vocab.ends, len(data))
     finally:
         log.close()
+
+
+def test_the_helper_starts_only_when_it_can_pay_off(tmp_path, monkeypatch):
+    root = tmp_path / "bundle"
+    root.mkdir()
+    (root / "memsql.log").write_bytes(_log(200))
+    (root / "big.log.gz").write_bytes(b"\x1f\x8b" + b"\0" * 5000)  # compressed: not counted
+    assert prefilter.start([root]) is None  # far below helper_min_bytes
+
+    size = (root / "memsql.log").stat().st_size
+    small = dataclasses.replace(LAY, helper_min_bytes=size)
+    monkeypatch.setattr(layout, "layout", lambda: small)
+    monkeypatch.setenv("FORENSICS_PREFILTER", "0")
+    assert prefilter.start([root]) is None  # turned off
+    monkeypatch.delenv("FORENSICS_PREFILTER")
+
+    def no_process(*args, **kwargs):
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(prefilter.subprocess, "Popen", no_process)
+    assert prefilter.start([root]) is None  # the parser scans every piece itself
+    monkeypatch.undo()
+    monkeypatch.setattr(layout, "layout", lambda: small)
+    helper = prefilter.start([root])
+    assert helper is not None and helper.alive
+    assert prefilter.start([root]) is helper  # one helper, told about more inputs

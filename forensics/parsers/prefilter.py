@@ -88,13 +88,17 @@ class Prefilter:
         self._waiting: dict[int, Future[np.ndarray | None]] = {}
         self._next = 0
         self.alive = True
-        hello = {"words": words, "exact": exact, "paths": _absolute(paths), **opts}
+        self._given = dict.fromkeys(_absolute(paths))  # (in the order given: the walk order)
+        hello = {"words": words, "exact": exact, "paths": list(self._given), **opts}
         self._send(hello)
         threading.Thread(target=self._read, name="prefilter", daemon=True).start()
 
     def add(self, paths: Sequence[str]) -> None:
-        """More inputs to read ahead."""
-        self._send({"paths": _absolute(paths)})
+        """More inputs to read ahead (those it was given already are not walked again)."""
+        fresh = [p for p in dict.fromkeys(_absolute(paths)) if p not in self._given]
+        if fresh:
+            self._given.update(dict.fromkeys(fresh))
+            self._send({"paths": fresh})
 
     def request(self, path: str, ident: Ident, start: int, end: int) -> Future[np.ndarray | None]:
         """The matching newlines of [start, end) of the file, relative to start (None:

@@ -457,7 +457,8 @@ def _answer(ahead: Future[np.ndarray | None] | None) -> np.ndarray | None:
         return None
     try:
         return ahead.result(timeout=_HELPER_PATIENCE_S)
-    except TimeoutError:  # a helper that stalls: the piece is scanned here instead
+    except TimeoutError:  # a helper that stalls: ended, and the pieces are scanned here
+        prefilter.stop()
         return None
 
 

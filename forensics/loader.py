@@ -150,7 +150,7 @@ def load_bundle(
     return _assemble(acc, [str(p) for p in path_list], tz)
 
 
-_FILE_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_FILE_WORKERS = prefilter.FILES_AT_ONCE
 Outcome = Callable[[_Acc], None]  # a member's contribution, folded into the accumulator
 
 

@@ -170,7 +170,7 @@ def test_load_bundle_with_the_helper_gives_the_same_events(tmp_path, monkeypatch
     assert helped.events.filter(helped.events["message"].str.contains("peer said")).height == 0
 
 
-def test_the_helper_reads_ahead_two_files_at_most_and_forgets_those_left_behind(tmp_path):
+def test_the_helper_reads_ahead_as_many_files_as_the_loader_reads_and_forgets_the_rest(tmp_path):
     logs = []
     for name in ("a", "b", "c", "d"):
         path = tmp_path / name / "memsql.log"
@@ -180,7 +180,14 @@ def test_the_helper_reads_ahead_two_files_at_most_and_forgets_those_left_behind(
     (tmp_path / "e.log.gz").write_bytes(b"\x1f\x8b" + _log(300))  # compressed: not read
     (tmp_path / "notes.txt").write_bytes(b"not a tracelog\n" * 500)
     helper = prefilter._Helper(
-        {"words": WORDS, "exact": EXACT, "paths": [str(tmp_path)], "block": 4096, "min_bytes": 0}
+        {
+            "words": WORDS,
+            "exact": EXACT,
+            "paths": [str(tmp_path)],
+            "block": 4096,
+            "min_bytes": 0,
+            "files": 2,  # (as a loader that reads two files at once)
+        }
     )
     steps = 0
     while helper.read_ahead():

@@ -16,7 +16,7 @@ does not fit the piece, the parser scans the piece itself as before.
 
 Protocol, over the helper's standard input and output:
 
-* first line, JSON: ``{"words", "exact", "paths", "block", "min_bytes"}``;
+* first line, JSON: ``{"words", "exact", "paths", "block", "min_bytes", "files"}``;
 * then requests, one JSON object per line: ``{"id", "path", "ident", "start", "end"}``
   (``ident``: device, inode, size, mtime in ns of the file the caller opened; ``start``
   and ``end``: offsets of line starts, or ``end`` the end of the file), or
@@ -26,9 +26,10 @@ Protocol, over the helper's standard input and output:
   [``start``, ``end``) that holds a word or an exact literal (at the end of a file
   without a final newline: the offset of the end, as if it had one). *n* = -1: no answer.
 
-While no request waits, the helper reads ahead, a block at a time, in the first two
-unfinished tracelogs of the inputs in walk order (the loader reads two files at once);
-files of at least ``min_bytes`` whose head is not compressed and has the tracelog layout.
+While no request waits, the helper reads ahead, a block at a time, in the first
+unfinished tracelogs of the inputs in walk order, as many as the loader reads at once
+(``files``, :data:`FILES_AT_ONCE`): files of at least ``min_bytes`` whose head is not
+compressed and has the tracelog layout.
 """
 
 from __future__ import annotations
@@ -52,7 +53,10 @@ if TYPE_CHECKING:  # (imported where used: the command line starts the helper be
 
 _HEADER = struct.Struct("<qq")
 _BLOCK = 4 << 20  # bytes read ahead between two looks for requests
-_AHEAD_FILES = 2  # files read ahead at once
+#: Tracelogs the loader reads at once (:mod:`forensics.loader` uses it), and so the files
+#: the helper reads ahead at once: while two files build their events (Polars work that
+#: keeps little of the piece threads busy), the pieces of a third keep them going.
+FILES_AT_ONCE = max(2, min(4, (os.cpu_count() or 1) + 1))
 _COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"PK\x03\x04", b"BZh", b"\xfd7zXZ")
 _SWITCH = "FORENSICS_PREFILTER"  # "0": never start the helper
 
@@ -208,7 +212,11 @@ def start(paths: Sequence[str | os.PathLike[str]]) -> Prefilter | None:
             _SHARED.close()
         try:
             _SHARED = Prefilter(
-                *key, [str(p) for p in paths], block=_BLOCK, min_bytes=lay.fast_min_bytes
+                *key,
+                [str(p) for p in paths],
+                block=_BLOCK,
+                min_bytes=lay.fast_min_bytes,
+                files=FILES_AT_ONCE,
             )
         except OSError:  # (no process to be had: the parser scans every piece itself)
             _SHARED = None
@@ -375,6 +383,7 @@ class _Helper:
         self.scan = Vocabulary(hyperscan, hello["words"], hello["exact"]).ends
         self.block = int(hello.get("block", _BLOCK))
         self.min_bytes = int(hello.get("min_bytes", 0))
+        self.at_once = max(1, int(hello.get("files", FILES_AT_ONCE)))
         self.files: dict[str, _File] = {}
         self.order: list[str] = []  # read-ahead candidates, in walk order
         self.finished: set[str] = set()  # read to the end by the caller (or unreadable)
@@ -409,11 +418,12 @@ class _Helper:
 
     def read_ahead(self) -> bool:
         """Scan one block in the first files the caller has not read to the end (at most
-        :data:`_AHEAD_FILES` of them); False: nothing to do until the next request."""
+        ``files`` of them, as many as the loader reads at once); False: nothing to do until
+        the next request."""
         window = [p for p in self.order if p not in self.finished]
-        while len(window) < _AHEAD_FILES and (found := self._pull()):
+        while len(window) < self.at_once and (found := self._pull()):
             window.append(found)
-        todo = [p for p in window[:_AHEAD_FILES] if not self._done(p)]
+        todo = [p for p in window[: self.at_once] if not self._done(p)]
         if not todo:
             return False
         path = min(todo, key=self._covered)
@@ -432,13 +442,13 @@ class _Helper:
 
     def _passed(self, path: str) -> None:
         """The caller asks for ``path``: the candidates well before it (the loader reads
-        two files at once, in walk order) were skipped by it or are done; forget them."""
+        ``files`` at once, in walk order) were skipped by it or are done; forget them."""
         while path not in self.walked and self._pull():
             pass
         if path not in self.walked:
             return
         at = self.order.index(path)
-        for stale in self.order[: max(0, at - _AHEAD_FILES + 1)]:
+        for stale in self.order[: max(0, at - self.at_once + 1)]:
             self._finish(stale)
 
     def _pull(self) -> str | None:

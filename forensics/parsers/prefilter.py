@@ -200,6 +200,8 @@ def start(paths: Sequence[str | os.PathLike[str]]) -> Prefilter | None:
 
     if os.environ.get(_SWITCH) == "0" or find_spec("hyperscan") is None:
         return None
+    if not sys.executable or getattr(sys, "frozen", False):  # (no interpreter to start)
+        return None
     lay = layout()
     key = (lay.vocabulary, lay.keep_words)
     with _SHARED_LOCK:

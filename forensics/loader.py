@@ -404,7 +404,8 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         files = files.with_columns(pl.col("node").replace(rename))
         acc.node_roles = {rename.get(k, k): v for k, v in acc.node_roles.items()}
         acc.restarts = {rename.get(k, k): v for k, v in acc.restarts.items()}
-    events = events.sort(["ts", "node", "file", "line"], nulls_last=True)
+    # (one chunk first: sorting the per-file chunks as they are took 64-71 ms, 41-62 with it)
+    events = events.rechunk().sort(["ts", "node", "file", "line"], nulls_last=True)
     roles = _roles(acc.node_roles, events, frames["leaves"])
     files = files.with_columns(
         pl.col("node")

@@ -248,3 +248,13 @@ def test_the_helper_starts_only_when_it_can_pay_off(tmp_path, monkeypatch):
     helper = prefilter.start([root])
     assert helper is not None and helper.alive
     assert prefilter.start([root]) is helper  # one helper, told about more inputs
+
+
+def test_looking_at_the_inputs_does_not_open_fifos_or_follow_links(tmp_path):
+    root = tmp_path / "bundle"
+    root.mkdir()
+    os.mkfifo(root / "pipe")  # opening it for reading would wait for a writer
+    (root / "link").symlink_to(tmp_path / "elsewhere")
+    (root / "memsql.log").write_bytes(_log(50))
+    size = (root / "memsql.log").stat().st_size
+    assert prefilter._plain_bytes([root], 1 << 30) == size

@@ -245,6 +245,8 @@ def _plain_bytes(paths: Sequence[str | os.PathLike[str]], enough: int) -> int:
     for given in paths:
         for full in _files(Path(given)):
             try:
+                if full.is_symlink() or not full.is_file():  # (a FIFO would block the open)
+                    continue
                 with full.open("rb") as fh:
                     if fh.read(8).startswith(_COMPRESSED):
                         continue

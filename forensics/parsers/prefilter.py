@@ -34,6 +34,7 @@ compressed and has the tracelog layout.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -187,13 +188,14 @@ def _absolute(paths: Sequence[str | os.PathLike[str]]) -> list[str]:
 
 _SHARED: Prefilter | None = None
 _SHARED_LOCK = threading.Lock()
+_ENDED_AT_EXIT = False
 
 
 def start(paths: Sequence[str | os.PathLike[str]]) -> Prefilter | None:
     """The helper for ``paths`` (started, or told about them), when they hold at least
     ``helper_min_bytes`` of uncompressed files (grammars/tracelog.toml) and Hyperscan is
     installed; cheap enough to call before Polars is imported."""
-    global _SHARED
+    global _SHARED, _ENDED_AT_EXIT
     from importlib.util import find_spec
 
     from .layout import layout
@@ -212,6 +214,9 @@ def start(paths: Sequence[str | os.PathLike[str]]) -> Prefilter | None:
             return None
         if _SHARED is not None:
             _SHARED.close()
+        if not _ENDED_AT_EXIT:  # (library use: ended with the interpreter, not left behind)
+            atexit.register(stop)
+            _ENDED_AT_EXIT = True
         try:
             _SHARED = Prefilter(
                 *key,

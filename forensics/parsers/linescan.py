@@ -45,7 +45,7 @@ import polars as pl
 from .. import schemas
 from . import prefilter
 from .layout import keep_words
-from .vocab import Vocabulary, vocabulary
+from .vocab import Vocabulary, literals_beyond, vocabulary
 
 _SLOW_SHARE = 0.5  # above this share of lines for the regex path, give up on the fast path
 
@@ -319,12 +319,12 @@ def _without_literal_only(
     """``kept`` without the lines found by a kept level word alone ("peer said WARN: ..."
     in an INFO line): a kept line has a kept level or holds a word. Only lines with such
     a literal and another level can be those, so the words are looked for in them only."""
-    matcher = vocabulary(words, keep_words(levels, keep_levels))
-    if matcher is None or not matcher.exact or not kept.height:
+    exact = literals_beyond(words, keep_words(levels, keep_levels))
+    if not exact or not kept.height:
         return kept
     raw = pl.col("raw")
     other_level = ~pl.col("level").is_in(list(keep_levels)).fill_null(False)
-    suspect = kept.select(other_level & raw.str.contains_any(list(matcher.exact))).to_series()
+    suspect = kept.select(other_level & raw.str.contains_any(list(exact))).to_series()
     rows = suspect.arg_true()
     if not rows.len():
         return kept

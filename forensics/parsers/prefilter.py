@@ -49,6 +49,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from .. import bundle
+
 if TYPE_CHECKING:  # (imported where used: the command line starts the helper before NumPy)
     import numpy as np
 
@@ -58,7 +60,8 @@ _BLOCK = 4 << 20  # bytes read ahead between two looks for requests
 #: the helper reads ahead at once: while two files build their events (Polars work that
 #: keeps little of the piece threads busy), the pieces of a third keep them going.
 FILES_AT_ONCE = max(2, min(4, (os.cpu_count() or 1) + 1))
-_COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"PK\x03\x04", b"BZh", b"\xfd7zXZ")
+# what the loader decompresses or unpacks, and bzip2 and xz, which it does not read
+_COMPRESSED = (bundle.GZIP_MAGIC, bundle.ZSTD_MAGIC, bundle.ZIP_MAGIC, b"BZh", b"\xfd7zXZ")
 _SWITCH = "FORENSICS_PREFILTER"  # "0": never start the helper
 
 Ident = tuple[int, int, int, int]  # device, inode, size, mtime_ns
@@ -265,9 +268,7 @@ def _plain_bytes(paths: Sequence[str | os.PathLike[str]], enough: int) -> int:
 
 def _files(path: Path) -> Iterator[Path]:
     if path.is_dir() and not path.is_symlink():
-        from ..bundle import walk_dir
-
-        for full, _display, _inner in walk_dir(path):
+        for full, _display, _inner in bundle.walk_dir(path):
             yield full
     else:
         yield path

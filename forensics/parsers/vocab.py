@@ -33,9 +33,8 @@ class Vocabulary:
             raise ValueError("vocabulary literals must be non-empty and single-line")
         self._hs = hyperscan
         self.words = tuple(words)
-        folded = [ascii_lower(w) for w in words]
         #: the exact literals that can find a line no word finds
-        self.exact = tuple(e for e in exact if not any(w in ascii_lower(e) for w in folded))
+        self.exact = literals_beyond(words, exact)
         alternation = "|".join(
             [f"(?i:{'|'.join(re.escape(w) for w in words)})", *map(re.escape, self.exact)]
         )
@@ -63,6 +62,13 @@ class Vocabulary:
         if scratch is None:
             scratch = self._local.scratch = self._hs.Scratch(self._db)
         return scratch
+
+
+def literals_beyond(words: Sequence[str], exact: Sequence[str]) -> tuple[str, ...]:
+    """The literals of ``exact`` that hold none of ``words`` (ASCII case-insensitive):
+    only those can find a line that no word finds (``ERROR:`` holds ``error``)."""
+    folded = [ascii_lower(w) for w in words]
+    return tuple(e for e in exact if not any(w in ascii_lower(e) for w in folded))
 
 
 def ascii_lower(text: str) -> str:

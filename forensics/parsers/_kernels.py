@@ -64,17 +64,18 @@ def lines(raw: np.ndarray, words: np.ndarray, word_lens: np.ndarray, word_codes:
     ``ends`` (offset of its newline, or the end of ``raw``),
     ``text_ends`` (without a trailing CR), ``kind`` (PARSED / CONTINUATION / SLOW); for
     PARSED lines ``level`` (a code of ``word_codes``), ``local_us`` (microseconds since the
-    epoch, local time), ``uptime`` and ``counter`` (whether there is one). ``words`` is a
+    epoch, local time), ``uptime``, ``counter`` (whether there is one) and ``body`` (where
+    the message starts, see :func:`_decode`). ``words`` is a
     (k, w) matrix of level words followed by ':' (``word_lens`` bytes each)."""
     ends, ascii_only, nul = _newlines(raw)
     starts = np.empty(ends.size, dtype=np.int64)
     if ends.size:
         starts[0] = 0
         starts[1:] = ends[:-1] + 1
-    text_ends, kind, level, local_us, uptime, counter = _decode(
+    text_ends, kind, level, local_us, uptime, counter, body = _decode(
         raw, starts, ends, words, word_lens, word_codes
     )
-    return ends, text_ends, kind, level, local_us, uptime, counter, ascii_only, nul
+    return ends, text_ends, kind, level, local_us, uptime, counter, body, ascii_only, nul
 
 
 @njit(cache=True, nogil=True)
@@ -152,10 +153,13 @@ def _two(a, b):
 def _decode(raw, starts, ends, words, word_lens, word_codes):
     """Read the layout prefix of the lines ``raw[starts[i]:ends[i]]`` (``ends[i]`` the
     newline, or the end of ``raw``). Per line: text end (without a trailing CR), kind,
-    level code, local_us, uptime and counter (whether there is one). The whole check is
+    level code, local_us, uptime, counter (whether there is one) and, for a PARSED line,
+    where its message starts (after the level word's colon and at most one blank or tab,
+    as ``prefix[ \t]?`` of the layout ends; -1 for other lines). The whole check is
     written out in this loop, with no array passed to a helper."""
     n = starts.size
     text_ends = np.empty(n, dtype=np.int64)
+    body = np.full(n, -1, dtype=np.int64)
     kind = np.empty(n, dtype=np.uint8)
     level = np.zeros(n, dtype=np.uint8)
     local_us = np.zeros(n, dtype=np.int64)
@@ -261,8 +265,12 @@ def _decode(raw, starts, ends, words, word_lens, word_codes):
                 if has:
                     counter[i] = True
                     uptime[i] = value
+                b = p + width
+                if b < te and (raw[b] == 32 or raw[b] == 9):
+                    b += 1
+                body[i] = b
                 break
-    return text_ends, kind, level, local_us, uptime, counter
+    return text_ends, kind, level, local_us, uptime, counter, body
 
 
 @njit(cache=True, nogil=True)
@@ -434,7 +442,7 @@ def sample_lines(raw, hits, stride, words, word_lens, word_codes):
     line, and the line holding each multiple of ``stride``. Returns the number of lines
     in ``raw``, then per line read, in file order: its number (0-based), start, end (as
     in ``hits``) and text end, and ``kind``, ``level``, ``local_us``, ``uptime`` and
-    ``counter`` as :func:`lines` gives them."""
+    ``counter`` and ``body`` as :func:`lines` gives them."""
     size = raw.size
     last_end = size - 1 if size > 0 and raw[size - 1] == 10 else size
     room = hits.size + size // max(stride, 1) + 3
@@ -475,8 +483,8 @@ def sample_lines(raw, hits, stride, words, word_lens, word_codes):
         line += 1
         pos = e + 1
     read = ends[:n].copy()
-    text_ends, kind, level, local_us, uptime, counter = _decode(
+    text_ends, kind, level, local_us, uptime, counter, body = _decode(
         raw, starts, read, words, word_lens, word_codes
     )
     total = line if size > 0 else 0
-    return total, rows, starts, read, text_ends, kind, level, local_us, uptime, counter
+    return total, rows, starts, read, text_ends, kind, level, local_us, uptime, counter, body

@@ -33,7 +33,7 @@ MODULE = "forensics_kernels"
 SIGNATURES = {
     "lines": (
         "Tuple((int64[::1], int64[::1], uint8[::1], uint8[::1], int64[::1], int64[::1],"
-        " boolean[::1], boolean, boolean))(uint8[::1], uint8[:, ::1], int64[::1], uint8[::1])"
+        " boolean[::1], int64[::1], boolean, boolean))(uint8[::1], uint8[:, ::1], int64[::1], uint8[::1])"
     ),
     "order": (
         "Tuple((int64[::1], int64[:, ::1], int64[::1], uint8[::1], int64[::1]))"
@@ -42,7 +42,7 @@ SIGNATURES = {
     "gather": "Tuple((uint8[::1], int64[::1]))(uint8[::1], int64[::1], int64[::1], int64[::1])",
     "sample_lines": (
         "Tuple((int64, int64[::1], int64[::1], int64[::1], int64[::1], uint8[::1], uint8[::1],"
-        " int64[::1], int64[::1], boolean[::1]))"
+        " int64[::1], int64[::1], boolean[::1], int64[::1]))"
         "(uint8[::1], int64[::1], int64, uint8[:, ::1], int64[::1], uint8[::1])"
     ),
 }

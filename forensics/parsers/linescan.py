@@ -143,7 +143,7 @@ def classify(
     raw = np.frombuffer(data, dtype=np.uint8)
     table = _LevelTable.of(levels)
     per_line = k.lines(raw, table.words, table.lengths, table.codes)
-    ends, text_ends, kind, level, local_us, uptime, has_uptime, ascii_only, has_nul = per_line
+    ends, text_ends, kind, level, local_us, uptime, has_uptime, body, ascii_only, has_nul = per_line
     if not ascii_only and not _valid_utf8(data):
         return None
     n = int(ends.size)
@@ -161,7 +161,7 @@ def classify(
     vocab[np.searchsorted(ends, _newlines(matcher, data) if helped is None else helped)] = True
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     keep = parsed & (keep_all | vocab | np.isin(level, keep_codes))
-    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime)
+    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime, body)
     texts = _resolve_slow(data, lines, slow_rows, slow, keep_all, table)
     level[continuation] = continuation_code
     has_uptime &= parsed
@@ -214,6 +214,11 @@ def _kept(
     text = _strings(k, raw, lines.starts, lines.text_ends, rows, validate)
     if text is None:
         return None
+    # The message start in characters: the bytes before it (counter, date, time, blanks,
+    # level word) are ASCII when the level words are; otherwise the caller finds it.
+    body = lines.body[rows]
+    if t.ascii:
+        body = np.where(body >= 0, body - lines.starts[rows], -1)
     return pl.DataFrame(
         {
             "line": numbers,
@@ -221,6 +226,7 @@ def _kept(
             "uptime": _nullable(lines.uptime[rows], lines.has_uptime[rows]),
             "local_ts": pl.Series(lines.local_us[rows]).cast(schemas.LOCAL_US),
             "level": t.names.gather(lines.level[rows]),
+            "body": _nullable(body, (body >= 0) & t.ascii),
         }
     )
 
@@ -256,14 +262,14 @@ def classify_lean(
     if not prefilter.usable(hits, raw):
         hits = _newlines(matcher, data)
     assert hits is not None
-    total, rows, starts, line_ends, text_ends, kind, level, local_us, uptime, has_uptime = (
+    total, rows, starts, line_ends, text_ends, kind, level, local_us, uptime, has_uptime, body = (
         k.sample_lines(raw, hits, LEAN_STRIDE, table.words, table.lengths, table.codes)
     )
     parsed = kind == k.PARSED
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     # a line found by a level literal only ("... WARN: ..." in an INFO line) is dropped below
     keep = parsed & (np.isin(line_ends, hits) | np.isin(level, keep_codes))
-    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime)
+    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime, body)
     slow_rows = np.flatnonzero(kind == k.SLOW)
     _resolve_slow(data, lines, slow_rows, slow, False, table)
     has_uptime &= parsed
@@ -380,6 +386,7 @@ class Lines:
     local_us: np.ndarray
     uptime: np.ndarray
     has_uptime: np.ndarray
+    body: np.ndarray  # where the message starts, in characters from the line start; -1: not known
 
 
 def _resolve_slow(
@@ -411,6 +418,7 @@ def _resolve_slow(
         .fill_null(unparsed_code)
     )
     lines.level[slow_rows] = np.where(ok, codes.to_numpy(), np.uint8(unparsed_code))
+    lines.body[slow_rows] = -1  # (in characters, as _kept leaves the others: see there)
     return dict(zip(slow_rows.tolist(), texts, strict=True))
 
 
@@ -467,6 +475,7 @@ class _LevelTable:
     code: dict[str, int]  # level name -> code
     names: pl.Series  # code -> label
     size: int  # number of level names
+    ascii: bool  # whether every level word is ASCII
 
     @staticmethod
     @cache
@@ -486,6 +495,7 @@ class _LevelTable:
             code=code,
             names=pl.Series(labels, dtype=pl.String),
             size=len(names),
+            ascii=all(t.isascii() for t in tokens),
         )
 
     @classmethod

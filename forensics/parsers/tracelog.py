@@ -527,7 +527,9 @@ def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
         kinds=kinds,
         samples=_samples(frame, kinds["unparsed"]),
         counts=_counts(frame),
-        kept=frame.filter(pl.col("keep")).select("line", own_text, "uptime", "local_ts", "level"),
+        kept=frame.filter(pl.col("keep")).select(
+            "line", own_text, "uptime", "local_ts", "level", pl.lit(None, pl.Int64).alias("body")
+        ),
         order=_order(frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime")),
     )
     return scanned, invalid
@@ -678,7 +680,7 @@ def _to_utc(expr: pl.Expr, tz: str) -> pl.Expr:
 
 def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
     kept = pl.concat(acc.kept) if acc.kept else pl.DataFrame(schema=_KEPT_SCHEMA)
-    layout = _layout_fields(kept.lazy())
+    layout = _layout_fields(kept)
     both = extract_fields(layout)  # in line order already
     if acc.restarts:  # each restart row goes before the line it was found on
         events = both.with_columns(pl.lit(1, dtype=pl.Int8).alias("_order"))
@@ -702,21 +704,56 @@ _KEPT_SCHEMA = pl.Schema(
         "uptime": pl.Int64(),
         "local_ts": schemas.LOCAL_US,
         "level": pl.String(),
+        "body": pl.Int64(),  # where the message starts, in characters; null: not known
     }
 )
 
 
-def _layout_fields(kept: pl.LazyFrame) -> pl.LazyFrame:
+def _messages_of(kept: pl.DataFrame) -> pl.Series:
+    """The text after the layout prefix: a slice where the parser found where it starts
+    (``body``), the layout regex on the other rows only."""
+    raw, body = kept.get_column("raw"), kept.get_column("body")
+    unknown = body.is_null()
+    if not unknown.any():
+        return pl.select(raw.str.slice(body)).to_series().alias("message")
+    rows = unknown.arg_true()
+    found = raw.gather(rows).str.replace(_layout().prefix + r"[ \t]?", "")
+    message = pl.select(raw.str.slice(body.fill_null(0))).to_series()
+    return message.scatter(rows, found).alias("message")
+
+
+def _layout_fields(kept: pl.DataFrame) -> pl.LazyFrame:
     """message, thread and component of kept rows (regexes run on kept rows only)."""
     lay = _layout()
-    message = pl.col("raw").str.replace(lay.prefix + r"[ \t]?", "")
-    kept = kept.with_columns(message.alias("message"))
-    designator = _gated(pl.col("message"), lay.thread).str.extract_groups(lay.thread)
+    kept = kept.with_columns(_messages_of(kept)).drop("body")
+    message = kept.get_column("message")
+    thread, component = _designators(message, lay.thread)
     bare = _gated(pl.col("message"), lay.bare_component).str.extract(lay.bare_component, 1)
-    return kept.with_columns(
-        designator.struct.field("thread").cast(pl.Int64, strict=False).alias("thread"),
-        pl.coalesce(designator.struct.field("component"), bare).alias("component"),
+    return kept.lazy().with_columns(
+        thread.cast(pl.Int64, strict=False).alias("thread"),
+        pl.coalesce(pl.lit(component), bare).alias("component"),
     )
+
+
+def _designators(message: pl.Series, regex: str) -> tuple[pl.Series, pl.Series]:
+    """The ``thread`` and ``component`` groups of ``regex`` in each message.
+
+    Most designators open the message. The leftmost match is the one at the start when
+    there is one, so ``regex`` anchored there gives the same groups, and an anchored
+    search is the cheaper one (measured: 13.5 ms against 30 ms for 72k bench rows); the
+    unanchored search runs on the other rows only."""
+    found = message.str.extract_groups(f"^(?:{regex})")
+    thread, component = found.struct.field("thread"), found.struct.field("component")
+    rest = thread.is_null().arg_true()
+    if rest.len():
+        later = (
+            pl.DataFrame({"message": message.gather(rest)})
+            .select(_gated(pl.col("message"), regex).str.extract_groups(regex))
+            .to_series()
+        )
+        thread = thread.scatter(rest, later.struct.field("thread"))
+        component = component.scatter(rest, later.struct.field("component"))
+    return thread, component
 
 
 def _stamp(value: datetime | None) -> str:

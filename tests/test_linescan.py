@@ -190,7 +190,7 @@ def test_parse_tracelog_same_events_either_path(monkeypatch):
     small = dataclasses.replace(tracelog._layout(), fast_min_bytes=0)
     monkeypatch.setattr(tracelog, "_layout", lambda: small)
     fast = tracelog.parse_tracelog([text], path="m.log", node="n:1", chunk_bytes=4096)
-    monkeypatch.setattr(linescan, "vocabulary", lambda words: None)
+    monkeypatch.setattr(linescan, "have_hyperscan", lambda: False)  # the Polars path
     slow = tracelog.parse_tracelog([text], path="m.log", node="n:1", chunk_bytes=4096)
     assert_frame_equal(fast.events, slow.events)
     assert_frame_equal(fast.counts, slow.counts)

@@ -45,7 +45,7 @@ import polars as pl
 from .. import schemas
 from . import prefilter
 from .layout import keep_words
-from .vocab import Vocabulary, literals_beyond, vocabulary
+from .vocab import have_hyperscan, literals_beyond, vocabulary
 
 _SLOW_SHARE = 0.5  # above this share of lines for the regex path, give up on the fast path
 
@@ -136,9 +136,8 @@ def classify(
     path does not apply (no Hyperscan or Numba, invalid UTF-8, or mostly lines it cannot
     read). ``hits``: the helper process's answer for the piece (:mod:`.prefilter`): the
     lines holding a word or a kept level word; used when it fits the piece."""
-    matcher = vocabulary(words)
     k = kernels()
-    if matcher is None or k is None or not data:
+    if not have_hyperscan() or k is None or not data:
         return None
     raw = np.frombuffer(data, dtype=np.uint8)
     table = _LevelTable.of(levels)
@@ -158,7 +157,7 @@ def classify(
 
     helped = hits if hits is not None and not keep_all and prefilter.usable(hits, raw) else None
     vocab = np.zeros(n, dtype=bool)
-    vocab[np.searchsorted(ends, _newlines(matcher, data) if helped is None else helped)] = True
+    vocab[np.searchsorted(ends, _newlines(words, data) if helped is None else helped)] = True
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     keep = parsed & (keep_all | vocab | np.isin(level, keep_codes))
     lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime, body)
@@ -254,13 +253,12 @@ def classify_lean(
     NUL bytes, lines out of time order (``Scanned.measured`` is False); the smallest and
     largest time are those of the lines read."""
     k = kernels()
-    matcher = vocabulary(words, keep_words(levels, keep_levels))
-    if matcher is None or k is None or not data or not hasattr(k, "sample_lines"):
+    if not have_hyperscan() or k is None or not data or not hasattr(k, "sample_lines"):
         return None
     raw = np.frombuffer(data, dtype=np.uint8)
     table = _LevelTable.of(levels)
     if not prefilter.usable(hits, raw):
-        hits = _newlines(matcher, data)
+        hits = _newlines(words, data, keep_words(levels, keep_levels))
     assert hits is not None
     total, rows, starts, line_ends, text_ends, kind, level, local_us, uptime, has_uptime, body = (
         k.sample_lines(raw, hits, LEAN_STRIDE, table.words, table.lengths, table.codes)
@@ -309,8 +307,13 @@ def classify_lean(
     )
 
 
-def _newlines(matcher: Vocabulary, data: bytes | memoryview) -> np.ndarray:
-    """The newlines ending the lines ``matcher`` finds (in order, once each)."""
+def _newlines(
+    words: tuple[str, ...], data: bytes | memoryview, exact: tuple[str, ...] = ()
+) -> np.ndarray:
+    """The newlines ending the lines holding one of ``words`` or ``exact`` (in order,
+    once each), found by their Hyperscan matcher."""
+    matcher = vocabulary(words, exact)
+    assert matcher is not None  # (callers check have_hyperscan first)
     terminated = data[-1:] == b"\n"
     found = matcher.newlines(data if terminated else bytes(data) + b"\n")
     # (Hyperscan reports by end offset, so in order and once each: cheap insurance)

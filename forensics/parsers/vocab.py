@@ -80,9 +80,20 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 
 @cache
 def vocabulary(words: tuple[str, ...], exact: tuple[str, ...] = ()) -> Vocabulary | None:
-    """The matcher for ``words`` (and ``exact``), or None without Hyperscan."""
-    try:
-        import hyperscan
-    except ImportError:  # pragma: no cover - depends on the platform's wheels
+    """The matcher for ``words`` (and ``exact``), or None without Hyperscan. Compiling
+    it takes about 20 ms: callers whose lines the helper process found ask for it only
+    when they need it, and ask :func:`have_hyperscan` first."""
+    if not have_hyperscan():  # pragma: no cover - depends on the platform's wheels
         return None
+    import hyperscan
+
     return Vocabulary(hyperscan, words, exact)
+
+
+@cache
+def have_hyperscan() -> bool:
+    try:
+        import hyperscan  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the platform's wheels
+        return False
+    return True

@@ -44,6 +44,7 @@ import re._constants as _sre
 import re._parser as _sre_parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import polars as pl
@@ -129,15 +130,18 @@ class Condition:
     source: str
     root: Node
 
-    @property
+    # Derived once per condition (the prefilter parses its regexes in Python: about
+    # 35 ms for the built-in pack), and derived by load_rules, which the command line
+    # and analysis.analyze run on a second thread while the bundle loads.
+    @cached_property
     def expr(self) -> pl.Expr:
         return _compile(self.root)
 
-    @property
+    @cached_property
     def fields(self) -> frozenset[str]:
         return frozenset(_fields(self.root))
 
-    @property
+    @cached_property
     def prefilter(self) -> Prefilter | None:
         """A cheap necessary condition (see :class:`Prefilter`); None when there is none."""
         return _prefilter(self.root)

@@ -88,6 +88,10 @@ def load_rules(extra_dirs: Iterable[Path | str] = ()) -> RuleSet:
             if rule.id in by_id and by_id[rule.id].source == "builtin":
                 overridden.append(by_id[rule.id])
             by_id[rule.id] = rule
+    for rule in by_id.values():  # derived now, on the loading thread (see Condition)
+        for condition in (rule.when, rule.followed_by):
+            if condition is not None:
+                _ = condition.prefilter, condition.expr
     return RuleSet.of(by_id.values(), overridden)
 
 

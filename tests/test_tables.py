@@ -526,6 +526,12 @@ def test_role_normalisation(role: str | None, expected: str | None) -> None:
         ("scheduled", "scheduled"),
         ("weird", "unknown"),
         (None, "unknown"),
+        # a status word followed by the reason, as some renderings and tickets give it
+        ("failed: Lock wait timeout exceeded (1205)", "failed"),
+        ("Failed (1205)", "failed"),
+        ("error: 1205", "failed"),
+        ("In progress (3/8)", "running"),
+        ("failedover", "unknown"),  # a longer word is not the status word
     ],
 )
 def test_status_mapping(status: str | None, expected: str) -> None:
@@ -697,3 +703,58 @@ def test_mutated_tables_never_raise(text: str) -> None:
 def test_arbitrary_text_never_raises(text: str) -> None:
     to_frames(parse_tables(text, "a").tables)
     sniff(text)
+
+
+def test_markdown_table_pasted_into_a_ticket() -> None:
+    """The |---| line under the header is no data row, and no closing border is due."""
+    text = (
+        "mysql> SHOW REBALANCE STATUS ON sales;\n"
+        "| Action | Ordinal | Target_Host | Target_Port | Phase | Status |\n"
+        "|---|:---:|---|---:|---|---|\n"
+        "| COPY PARTITION | 4 | 10.0.0.14 | 3306 | 1 | failed |\n"
+        "\n"
+        "The customer ran it twice.\n"
+    )
+    result = parse_tables(text, "notes.md")
+    assert result.warnings == []
+    steps = to_frames(result.tables)["steps"]
+    assert steps.select("action", "target", "status").rows() == [
+        ("COPY PARTITION", "10.0.0.14:3306", "failed")
+    ]
+
+
+def test_cut_row_keeps_only_its_closed_cells() -> None:
+    """A row cut inside a cell ("| 33" of "| 3306 |") does not give the cut value."""
+    text = (
+        "+----------------+---------+-------------+-------------+\n"
+        "| Action         | Ordinal | Target_Host | Target_Port |\n"
+        "+----------------+---------+-------------+-------------+\n"
+        "| COPY PARTITION |       3 | 10.0.8.12   |        33"
+    )
+    table = parse_tables(text, "s.txt").tables[0]
+    assert table.truncated
+    assert table.rows[0]["Target_Host"] == "10.0.8.12" and table.rows[0]["Target_Port"] is None
+    whole = parse_tables(text + "06", "s.txt").tables[0]  # cut after the cell's text: kept
+    assert whole.truncated and whole.rows[0]["Target_Port"] == "3306"
+
+
+def test_integer_cells_beyond_64_bits_are_null_not_a_crash() -> None:
+    text = (
+        "mysql> SHOW PARTITIONS ON sales;\n"
+        "+---------+-----------+------+--------+\n"
+        "| Ordinal | Host      | Port | Role   |\n"
+        "+---------+-----------+------+--------+\n"
+        "| 99999999999999999999 | 10.0.0.1 | 3306 | Master |\n"
+        "|       1 | 10.0.0.1  | 3306 | Master |\n"
+        "+---------+-----------+------+--------+\n"
+    )
+    partitions = to_frames(parse_tables(text, "p.txt").tables)["partitions"]
+    assert partitions["ordinal"].to_list() == [None, 1]
+
+
+def test_csv_with_a_byte_order_mark() -> None:
+    text = "\ufeffHOST,PORT,DATABASE_NAME,ROLE,STATE\n10.0.0.11,3306,sales_4,Master,online\n"
+    assert sniff(text)
+    result = parse_tables(text, "cluster_status.csv")
+    assert result.tables[0].kind == "cluster_status"
+    assert result.tables[0].columns[0] == "HOST"

@@ -41,6 +41,7 @@ _JSON_KEY = re.compile(r'"([^"\\]{1,64})"\s*:')
 
 def parse_tables(text: str, path: str) -> TablesResult:
     """Every table in ``text`` (one file), classified, with line counts and warnings."""
+    text = text.removeprefix("\ufeff")  # a byte order mark (Excel's CSV export writes one)
     lines = len(split_lines(text))
     if looks_like_json(text):
         walker = scan_json(text, path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 import polars as pl
@@ -46,15 +47,21 @@ _PARTITION_DB = re.compile(r"^(.+)_(\d+)$")
 
 
 def to_int(text: str | None) -> int | None:
+    """The integer of a cell; None when there is none or it does not fit 64 bits (the
+    frames' integer columns)."""
     if text is None:
         return None
     try:
-        return int(text.strip())
+        value = int(text.strip())
     except ValueError:
         try:
-            return int(float(text.replace(",", "")))
+            value = int(float(text.replace(",", "")))
         except (ValueError, OverflowError):
             return None
+    return value if _INT64_MIN <= value <= _INT64_MAX else None
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def host_port(host: str | None, port: str | None) -> str | None:
@@ -84,6 +91,16 @@ class Cells:
 
     def has(self, canonical: str) -> bool:
         return canonical in self.map
+
+
+@cache
+def _by_length_of(items: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
+    return sorted(items, key=lambda item: -len(item[0]))
+
+
+def _by_length(mapping: dict[str, str]) -> list[tuple[str, str]]:
+    """(word, value) pairs, longest word first (so "in progress" wins over "in")."""
+    return _by_length_of(tuple(mapping.items()))
 
 
 class FrameBuilder:
@@ -153,7 +170,18 @@ class FrameBuilder:
         return self.vocab.roles.get(text.strip().lower(), text.strip().lower())
 
     def status(self, text: str | None) -> str:
-        return self.vocab.statuses.get(text.strip().lower(), "unknown") if text else "unknown"
+        """The step status of a cell: its whole text, or the status word it opens with
+        ("failed: Lock wait timeout exceeded (1205)", "Error 1205", "in progress (3/8)")."""
+        if not text:
+            return "unknown"
+        cell = text.strip().lower()
+        found = self.vocab.statuses.get(cell)
+        if found is not None:
+            return found
+        for word, status in _by_length(self.vocab.statuses):
+            if cell.startswith(word) and not cell[len(word) : len(word) + 1].isalnum():
+                return status
+        return "unknown"
 
     def split_db(
         self, name: str, always: bool, siblings: Counter[str] | None = None
@@ -167,7 +195,7 @@ class FrameBuilder:
         if name in self.known_dbs:
             return name, None
         match = _PARTITION_DB.match(name)
-        if match is None:
+        if match is None or to_int(match.group(2)) is None:
             return name, None
         prefix = match.group(1)
         if always or prefix in self.known_dbs or (siblings and siblings[prefix] > 1):

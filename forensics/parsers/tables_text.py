@@ -29,6 +29,8 @@ FIELD = pp.Regex(_FIELD_RE)  # "   Column: value" (vertical output)
 #: Header cell of a tab/CSV header: an identifier-like column name.
 _HEADER_CELL = re.compile(r"^[A-Za-z_@#$][\w @#$().%/:+-]*$")
 _TERMINATORS = (";", "\\G", "\\g")
+#: The line under a Markdown table's header: | --- | :---: | ---: |
+_MD_SEPARATOR = re.compile(r"\|(?:\s*:?-{3,}:?\s*\|)+")
 _MAX_BARE_CONTINUATION = 20
 _USE = re.compile(r"(?i)^USE\s")
 _ESCAPES = {"\\t": "\t", "\\n": "\n", "\\0": "\0", "\\\\": "\\"}
@@ -233,11 +235,15 @@ class TextScanner:
             return None
         block = _Block(unique_columns(header))
         i += 1
+        markdown = False
         if i < n and is_border(self.lines[i].strip()):
             border = border or self.lines[i].strip()
             i += 1
+        elif border is None and i < n and _MD_SEPARATOR.fullmatch(self.lines[i].strip()):
+            markdown = True  # a Markdown table (pasted into a ticket): no borders at all
+            i += 1
         i, closed = self._box_rows(i, block, border)
-        if not closed and block.truncated_at is None:
+        if not closed and not markdown and block.truncated_at is None:
             block.cut(i, "no closing border")
         self._emit(block, start)
         return i
@@ -260,7 +266,7 @@ class TextScanner:
         ncols = len(block.columns)
         if not text.endswith("|") or len(text) == 1:
             block.cut(i + 1, f"row cut at line {i + 1}")
-            return self._row(text[1:].split("|"), block.columns)
+            return self._row(_cut_cells(text, stops), block.columns)
         cells = text[1:-1].split("|")
         if len(cells) != ncols:
             cells = _slice_by_border(text, stops, ncols) or cells
@@ -385,6 +391,21 @@ def _open(parts: list[str]) -> bool:
     """An echoed statement still waiting for its terminator."""
     text = " ".join(p for p in parts if p)
     return bool(text) and not text.endswith(_TERMINATORS)
+
+
+def _cut_cells(text: str, stops: list[int]) -> list[str]:
+    """The cells of a row cut before its closing ``|``. Where the row lines up with the
+    border, the last cell is kept only if its text reaches its column's right edge: a
+    right-aligned "| 33" of "| 3306 |" is cut, not 33. Without a border that fits (copied
+    tables with collapsed blanks), the last cell is kept as it is."""
+    cells = text[1:].split("|")
+    last = len(cells) - 1
+    fits = last + 1 < len(stops) and all(
+        stops[j + 1] < len(text) and text[stops[j + 1]] == "|" for j in range(last)
+    )
+    if fits and len(text) < stops[last + 1] - 1:
+        return cells[:-1]
+    return cells
 
 
 def _slice_by_border(text: str, stops: list[int], ncols: int) -> list[str] | None:

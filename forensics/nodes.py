@@ -1,8 +1,9 @@
 """Node identity and role from a member's path (SPEC §2.3).
 
-Order: an sdb-report node folder ``<host>-<ROLE>``; a path part ``<host>_<port>``,
-``<host>:<port>`` or ``<host>-<port>``; a file name ``<host>_<port>_memsql.log``; the
-command-line override ``--node GLOB=HOST:PORT``; else the file's path in the bundle.
+Order: the command-line override ``--node GLOB=HOST:PORT`` (the user knows best); an
+sdb-report node folder ``<host>-<ROLE>``; a path part ``<host>_<port>``, ``<host>:<port>``
+or ``<host>-<port>``; a file name ``<host>_<port>_memsql.log``; else the file's path in the
+bundle. Ticket folders (``INC-20417``, ``case-48213``, ``ticket_40211``) are not nodes.
 A host found without a port is completed later from cluster tables (``resolve_ports``).
 """
 
@@ -51,10 +52,37 @@ def _valid_port(port: str) -> bool:
 
 
 def _plausible_host(host: str, separator: str) -> bool:
-    """Ticket folders such as ``INC-20417`` or ``CASE-881`` are not ``host-port``."""
+    """Ticket folders such as ``INC-20417``, ``CASE-881``, ``case-48213`` or
+    ``ticket_40211`` are not ``host-port``."""
+    if host.lower() in _TICKET_WORDS:
+        return False
     if separator != "-":
         return True
     return bool(_IPV4.match(host)) or any(c.islower() for c in host)
+
+
+#: Words that name a support case, not a host, in front of a number.
+_TICKET_WORDS = frozenset(
+    [
+        "bug",
+        "case",
+        "cs",
+        "escalation",
+        "inc",
+        "incident",
+        "issue",
+        "jira",
+        "req",
+        "request",
+        "sf",
+        "sr",
+        "support",
+        "task",
+        "ticket",
+        "zd",
+        "zendesk",
+    ]
+)
 
 
 def _clean_host(host: str) -> str:
@@ -86,11 +114,11 @@ def identify(inner: str, overrides: Mapping[str, str] | None = None) -> NodeId:
     """The node a member belongs to, from its path inside the bundle."""
     parts = [p for p in inner.split("/") if p]
     host, port, role = _from_parts(parts or [inner])
-    if host is not None and port is not None:
-        return NodeId(f"{host}:{port}", role)
     for glob, node in (overrides or {}).items():
         if fnmatch.fnmatch(inner, glob) or fnmatch.fnmatch(parts[-1] if parts else inner, glob):
             return NodeId(node, role)
+    if host is not None and port is not None:
+        return NodeId(f"{host}:{port}", role)
     if host is not None:
         return NodeId(host, role, host_only=True)
     return NodeId(inner, role, from_path=True)

@@ -39,6 +39,12 @@ def test_fallback_is_the_path_and_overrides_apply() -> None:
     assert identify("x/memsql.log", {"x/*": "10.1.1.1:3306"}).node == "10.1.1.1:3306"
 
 
+def test_an_override_wins_over_the_path() -> None:
+    """The user's --node names the node even where the path seems to tell another one."""
+    got = identify("box_4000/node3/memsql.log", {"box_4000/node3/*": "10.1.2.7:3306"})
+    assert got.node == "10.1.2.7:3306"
+
+
 def test_parse_overrides_rejects_bad_values() -> None:
     assert parse_overrides(["a*=h:1"]) == {"a*": "h:1"}
     with pytest.raises(ValueError):
@@ -58,6 +64,8 @@ def test_resolve_ports_only_when_unique() -> None:
             "10.0.4.10:3306",
         ),  # a ticket folder is no host
         ("CASE-881/memsql.log", "CASE-881/memsql.log"),
+        ("case-48213/node1/memsql.log", "case-48213/node1/memsql.log"),
+        ("ticket_40211/10.0.0.3_3306/memsql.log", "10.0.0.3:3306"),
         ("node-127.0.0.1-MA/memsqlTracelogs/127.0.0.1_3306_memsql.log", "127.0.0.1:3306"),
         (
             "r/node-sdb-leaf-1-LEAF/memsqlTracelogs/node-sdb-leaf-1_3306_memsql.log",

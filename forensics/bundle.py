@@ -11,8 +11,10 @@ yielded as :class:`Skipped` with a reason, never silently dropped.
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import mmap
 import os
 import tarfile
@@ -58,6 +60,7 @@ DATA_ERRORS: tuple[type[BaseException], ...] = (
     zlib.error,
     *_GZIP_ERRORS,
     zstandard.ZstdError,
+    lzma.LZMAError,
     zipfile.BadZipFile,
     tarfile.TarError,
 )
@@ -71,6 +74,8 @@ ZIP_MEMBER_ERRORS: tuple[type[BaseException], ...] = (
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 ZIP_MAGIC = b"PK\x03\x04"
+XZ_MAGIC = b"\xfd7zXZ\x00"
+BZIP2_MAGIC = b"BZh"
 ZIP_EMPTY_MAGIC = b"PK\x05\x06"
 ZIP_FILE, ZIP_DIR, ZIP_LINK = 0o100000, 0o040000, 0o120000  # st_mode types in external_attr
 MEMBER_PIECE = 64 * 1024  # read size inside tar/zip members: what a damaged read may lose
@@ -340,6 +345,17 @@ def _gunzip(stream: BinaryIO) -> IO[bytes]:
     return gzip.GzipFile(fileobj=stream)
 
 
+def _unxz(stream: BinaryIO) -> IO[bytes]:
+    """A decompressing reader of an xz stream (rotated logs compressed by logrotate's
+    ``compresscmd xz``); open as long as the member is read."""
+    return cast(IO[bytes], lzma.LZMAFile(stream))
+
+
+def _bunzip2(stream: BinaryIO) -> IO[bytes]:
+    """A decompressing reader of a bzip2 stream."""
+    return cast(IO[bytes], bz2.BZ2File(stream))
+
+
 class _Inflate(io.RawIOBase):
     """A gzip stream of one or more members, inflated with ISA-L's streaming API.
 
@@ -485,6 +501,14 @@ class _Walker:
             reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
             yield from self._decompressed(
                 display, inner, reader, depth, compressed, (".zst", ".zstd", ".tzst")
+            )
+        elif head.startswith(XZ_MAGIC):
+            yield from self._decompressed(
+                display, inner, _unxz(stream), depth, compressed, (".xz", ".txz")
+            )
+        elif head.startswith(BZIP2_MAGIC) and head[3:4].isdigit():
+            yield from self._decompressed(
+                display, inner, _bunzip2(stream), depth, compressed, (".bz2", ".tbz2", ".tbz")
             )
         elif _is_tar(head) or head.startswith((ZIP_MAGIC, ZIP_EMPTY_MAGIC)):
             yield from self._archive(display, inner, stream, head, depth)

@@ -30,7 +30,10 @@ from .errors import ForensicsError
 from .parsers import prefilter
 from .schemas import make_schema
 
-ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".zip")
+ARCHIVE_SUFFIXES = (
+    ".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.xz", ".txz", ".tar.bz2", ".tbz2",
+    ".zip",
+)  # fmt: skip
 FINGERPRINT_BYTES = 1024 * 1024
 
 INCIDENTS = make_schema(

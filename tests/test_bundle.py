@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
+import lzma
 import tarfile
 import zipfile
 from pathlib import Path
@@ -204,3 +206,21 @@ def test_gzip_with_a_bad_checksum_is_reported(tmp_path: Path) -> None:
     out = _read([path])
     skipped = [v for v in out.values() if isinstance(v, str)]
     assert any("truncated or corrupt compressed data" in v for v in skipped), out
+
+
+@pytest.mark.parametrize(("suffix", "compress"), [(".xz", lzma.compress), (".bz2", bz2.compress)])
+def test_xz_and_bzip2_members_and_archives(tmp_path: Path, suffix: str, compress) -> None:
+    """Rotated logs compressed with xz or bzip2, loose and as a compressed tarball."""
+    (tmp_path / f"memsql.log.1{suffix}").write_bytes(compress(LOG * 50))
+    (tmp_path / f"bundle.tar{suffix}").write_bytes(compress(_tar_bytes({"n/memsql.log": LOG})))
+    out = _read([tmp_path / f"memsql.log.1{suffix}", tmp_path / f"bundle.tar{suffix}"])
+    assert out == {"memsql.log.1": LOG * 50, "n/memsql.log": LOG}
+
+
+def test_corrupt_xz_is_reported_not_raised(tmp_path: Path) -> None:
+    data = bytearray(lzma.compress(LOG * 1000))
+    data[len(data) // 2] ^= 0xFF
+    path = tmp_path / "memsql.log.xz"
+    path.write_bytes(bytes(data))
+    out = _read([path])
+    assert any("corrupt" in v for v in out.values() if isinstance(v, str)), out

@@ -61,7 +61,13 @@ _BLOCK = 4 << 20  # bytes read ahead between two looks for requests
 #: keeps little of the piece threads busy), the pieces of a third keep them going.
 FILES_AT_ONCE = max(2, min(4, (os.cpu_count() or 1) + 1))
 # what the loader decompresses or unpacks, and bzip2 and xz, which it does not read
-_COMPRESSED = (bundle.GZIP_MAGIC, bundle.ZSTD_MAGIC, bundle.ZIP_MAGIC, b"BZh", b"\xfd7zXZ")
+_COMPRESSED = (
+    bundle.GZIP_MAGIC,
+    bundle.ZSTD_MAGIC,
+    bundle.ZIP_MAGIC,
+    bundle.BZIP2_MAGIC,
+    bundle.XZ_MAGIC,
+)
 _SWITCH = "FORENSICS_PREFILTER"  # "0": never start the helper
 
 Ident = tuple[int, int, int, int]  # device, inode, size, mtime_ns

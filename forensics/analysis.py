@@ -92,6 +92,7 @@ def analyze_bundle(
         redundancy=redundancy,
         failing_phases=failing,
         master_node=_master_aggregator(bundle),
+        leaves=bundle.leaves,
     )
     recovery = build_runbook(
         [verdict_dict(v) for v in verdicts], impact, [finding_dict(f) for f in findings]

@@ -158,16 +158,23 @@ def _snapshot_diff(db_rows: pl.DataFrame) -> dict[str, Any] | None:
 @dataclass(frozen=True)
 class Redundancy:
     value: int | None  # from the bundle or the option; None: infer per database
-    source: str  # "bundle" / "option" / "inferred"
+    source: str  # "bundle" / "option" / "leaves" (SHOW LEAVES pairs them) / "inferred"
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
 
 
 def resolve_redundancy(
-    variables: pl.DataFrame, override: int | None, *, master_node: str | None = None
+    variables: pl.DataFrame,
+    override: int | None,
+    *,
+    master_node: str | None = None,
+    leaves: pl.DataFrame | None = None,
 ) -> Redundancy:
     """``redundancy_level`` from SHOW VARIABLES (the master aggregator's value, else the
-    largest, with a warning when nodes disagree); else ``override``; else infer."""
+    largest, with a warning when nodes disagree); else ``override``; else 2 when SHOW
+    LEAVES pairs the leaves (two availability groups, or a pair host: only redundancy 2
+    does that, and it still shows when a leaf is lost, where counting the copies left
+    would not); else infer from the copies."""
     text = _text()["impact"]
     rows = variables.filter(pl.col("name").str.to_lowercase() == REDUNDANCY_VARIABLE)
     values: dict[str | None, int] = {}
@@ -193,7 +200,22 @@ def resolve_redundancy(
     if override is not None:
         note = text["assumptions"]["redundancy_option"].format(redundancy=override)
         return Redundancy(override, "option", tuple(warnings), (note,))
+    groups = _paired_groups(leaves)
+    if groups:
+        note = text["assumptions"]["redundancy_leaves"].format(groups=groups)
+        return Redundancy(2, "leaves", tuple(warnings), (note,))
     return Redundancy(None, "inferred", tuple(warnings))
+
+
+def _paired_groups(leaves: pl.DataFrame | None) -> str | None:
+    """The availability groups of SHOW LEAVES (e.g. "1, 2") when they pair the leaves."""
+    if leaves is None or not leaves.height:
+        return None
+    groups = sorted(leaves.get_column("availability_group").drop_nulls().unique().to_list())
+    paired = leaves.get_column("pair").drop_nulls().len() > 0
+    if len(groups) >= 2 or paired:
+        return ", ".join(map(str, groups)) or "pair hosts listed"
+    return None
 
 
 #: SingleStore's redundancy_level is 1 or 2: an inferred value is never larger.
@@ -388,7 +410,7 @@ def database_impact(
     impact = DatabaseImpact(
         database=database,
         redundancy=level,
-        redundancy_assumed=redundancy.value is None,
+        redundancy_assumed=redundancy.source in ("inferred", "leaves"),
         partitions=len(ordinals),
         partitions_without_master=[o for o in ordinals if o not in mastered],
         under_redundant=under,
@@ -541,10 +563,11 @@ def compute_impact(
     redundancy: int | None = None,
     failing_phases: dict[str, str | None] | None = None,
     master_node: str | None = None,
+    leaves: pl.DataFrame | None = None,
 ) -> Impact:
     """Impact per database from the latest partition snapshot (CONTRACTS.md)."""
     rows = normalise_partitions(partitions)
-    resolved = resolve_redundancy(variables, redundancy, master_node=master_node)
+    resolved = resolve_redundancy(variables, redundancy, master_node=master_node, leaves=leaves)
     warnings, assumptions = list(resolved.warnings), list(resolved.assumptions)
     if rows.is_empty():
         warnings.append(_text()["impact"]["warnings"]["no_snapshot"])

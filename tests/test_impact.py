@@ -157,6 +157,33 @@ def test_redundancy_inference_tie_goes_to_larger() -> None:
     assert db["redundancy"] == 2 and db["under_redundant"] == [0]
 
 
+def test_redundancy_two_when_show_leaves_pairs_the_leaves() -> None:
+    """A leaf died: the copies left look like redundancy 1, but SHOW LEAVES still shows
+    the availability groups of redundancy 2, so the partitions are under-redundant."""
+    rows = [copy("a", 0, NODES[1], "Master"), copy("a", 1, NODES[1], "Master"),
+            copy("a", 1, NODES[2], "Replica"), copy("a", 2, NODES[1], "Master")]  # fmt: skip
+    leaves = schemas.conform(
+        pl.DataFrame(
+            {
+                "node": [NODES[0], NODES[1], NODES[2], NODES[3]],
+                "availability_group": [1, 2, 1, 2],
+                "pair": [NODES[1], NODES[0], NODES[3], NODES[2]],
+                "state": ["offline", "online", "online", "online"],
+            }
+        ),
+        schemas.LEAVES,
+    )
+    impact = compute_impact(partitions(rows), variables(), disk(), leaves=leaves)
+    db = only_db(impact)
+    assert db["redundancy"] == 2 and db["redundancy_assumed"] is True
+    assert db["under_redundant"] == [0, 2] and db["over_redundant"] == []
+    assert any("availability groups (1, 2)" in a for a in impact.assumptions)
+    # without pairing (redundancy 1 clusters list one group), the copies decide as before
+    single = leaves.with_columns(pl.lit(1).alias("availability_group"), pl.lit(None).alias("pair"))
+    db = only_db(compute_impact(partitions(rows), variables(), disk(), leaves=single))
+    assert db["redundancy"] == 1
+
+
 def test_redundancy_option_used_when_bundle_has_none() -> None:
     impact = compute_impact(partitions(paired("a", 2)), variables(), disk(), redundancy=1)
     db = only_db(impact)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -247,6 +248,10 @@ def _read_member(
         return partial(_skip, path=member.path, node=node, reason="empty file", size=0)
     if tracelog.sniff(head):
         return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress, lean)
+    viewer = None if _looks_binary(head) else tracelog.viewer_prefix(head)
+    if viewer is not None:  # captured through a log viewer (kubectl, docker compose)
+        zone = _zone_for(node, tz, node_tz)
+        return _read_tracelog(member, node, zone, progress, lean, viewer=viewer)
     if _looks_binary(head):
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head.decode("utf-8", "replace")):
@@ -285,18 +290,27 @@ def _duplicate_of(acc: _Acc, key: tuple[int, str], path: str) -> str | None:
 
 
 def _read_tracelog(
-    member: Member, node: NodeId, zone: str, progress: Progress | None, lean: bool
+    member: Member,
+    node: NodeId,
+    zone: str,
+    progress: Progress | None,
+    lean: bool,
+    viewer: re.Pattern[bytes] | None = None,
 ) -> Outcome:
+    """``viewer``: a prefix on every line (see ``[viewers]`` in grammars/tracelog.toml),
+    removed before parsing; the line numbers stay those of the file."""
     finger = _Fingerprint()
     pieces = member.chunks(lines=tracelog.piece_bytes())
     chunks = finger.wrap(_counted(pieces, member.path, progress))
+    if viewer is not None:
+        chunks = (viewer.sub(b"", chunk) for chunk in chunks)
     result = tracelog.parse_tracelog(
         chunks,
         path=member.path,
         node=node.node,
         tz=zone,
         lean=lean,
-        hits=tracelog.helper_hits(member.source_file()),
+        hits=None if viewer is not None else tracelog.helper_hits(member.source_file()),
     )
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result)
 

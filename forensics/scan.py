@@ -117,7 +117,11 @@ def _recognised(path: Path) -> bool:
         for item in iter_members([path]):
             if isinstance(item, Member):
                 head = item.head()
-                return tracelog.sniff(head) or tables.sniff(head.decode("utf-8", "replace"))
+                return (
+                    tracelog.sniff(head)
+                    or tracelog.viewer_prefix(head) is not None
+                    or tables.sniff(head.decode("utf-8", "replace"))
+                )
             return False
     except ForensicsError:
         return False

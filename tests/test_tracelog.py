@@ -581,3 +581,38 @@ def test_text_that_starts_like_compressed_data_is_read_as_lines(start):
     result = parse_tracelog([data], path="p", node="n:1", chunk_bytes=8)
     assert (result.lines, result.unparsed_lines) == (2, 1)
     assert result.events.get_column("message").to_list() == ["after the junk"]
+
+
+def test_lines_captured_through_a_log_viewer_are_read_as_the_tracelog(tmp_path):
+    """kubectl/docker timestamps, docker-compose names and Docker Desktop's own time in
+    front of every line (singlestore-formats.md §1.2b, §1.2c): the same events as the
+    bare lines, with the file's own line numbers."""
+    from forensics.loader import load_bundle
+
+    warn = "06000000 2023-01-24 06:09:05.000   WARN: Thread 7: Fn: partition copy stalled"
+    compose = [line for line, _ in REFERENCE if line.startswith("tc-singlestore-1  | ")]
+    compose.append(f"tc-singlestore-1  | {warn}")
+    desktop = [
+        line for line, _ in REFERENCE if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \d+ ", line)
+    ]
+    desktop.append(f"2023-01-24 01:09:05 {warn}")
+    bare = [strip_viewer_prefix(line) for line in compose]
+    kubectl = [f"2026-03-05T14:10:{i:02d}.{i:09d}Z {line}" for i, line in enumerate(bare)]
+    assert compose and desktop
+
+    def events(lines: list[str], name: str) -> pl.DataFrame:
+        path = tmp_path / name / "memsql.log"
+        path.parent.mkdir()
+        path.write_text("\n".join(lines) + "\n")
+        bundle = load_bundle([path])
+        assert bundle.files.get_column("skipped_reason").to_list() == [None]
+        return bundle.events.drop("file", "node")
+
+    for name, lines, plain in (
+        ("compose", compose, [strip_viewer_prefix(line) for line in compose]),
+        ("desktop", desktop, [strip_viewer_prefix(line) for line in desktop]),
+        ("kubectl", kubectl, bare),
+    ):
+        expected = events(plain, f"{name}-bare")
+        got = events(lines, name)
+        assert got.height and got.equals(expected), name

@@ -36,6 +36,7 @@ class Layout:
     chunk_bytes: int
     fast_min_bytes: int
     helper_min_bytes: int
+    viewer_prefixes: tuple[str, ...]
 
     @property
     def keep_words(self) -> tuple[str, ...]:
@@ -66,14 +67,33 @@ def layout() -> Layout:
         chunk_bytes=int(g["chunks"]["target_bytes"]),
         fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
         helper_min_bytes=int(g["chunks"]["helper_min_bytes"]),
+        viewer_prefixes=tuple(g.get("viewers", {}).get("prefixes", ())),
     )
 
 
 def sniff(head: bytes) -> bool:
     """True when one of the first non-empty lines of ``head`` has the tracelog layout."""
-    if not head:
-        return False
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     prefix = re.compile(layout().prefix)
+    return any(prefix.match(ln) for ln in _first_lines(head))
+
+
+def viewer_prefix(head: bytes) -> re.Pattern[bytes] | None:
+    """For a file that :func:`sniff` refuses: the viewer prefix (``[viewers]``) that
+    every one of its first non-empty lines carries, when one of them then has the
+    tracelog layout; None otherwise."""
+    lines = _first_lines(head)
+    prefix = re.compile(layout().prefix)
+    for viewer in layout().viewer_prefixes:
+        front = re.compile(viewer)
+        rest = [ln[m.end() :] for ln in lines if (m := front.match(ln))]
+        if lines and len(rest) == len(lines) and any(prefix.match(r) for r in rest):
+            return re.compile(b"(?m)^" + viewer.encode())
+    return None
+
+
+def _first_lines(head: bytes) -> list[str]:
+    if not head:
+        return []
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     candidates = [ln.rstrip("\r") for ln in text.split("\n") if ln.strip()]
-    return any(prefix.match(ln) for ln in candidates[:_SNIFF_LINES])
+    return candidates[:_SNIFF_LINES]

@@ -85,6 +85,7 @@ from . import linescan, prefilter
 from .layout import Layout as _Layout
 from .layout import layout as _layout
 from .layout import sniff as sniff
+from .layout import viewer_prefix as viewer_prefix
 
 NAME = "memsql_log"
 

@@ -93,6 +93,7 @@ def analyze_bundle(
         failing_phases=failing,
         master_node=_master_aggregator(bundle),
         leaves=bundle.leaves,
+        databases=[rb.database for rb in rebalances],
     )
     recovery = build_runbook(
         [verdict_dict(v) for v in verdicts], impact, [finding_dict(f) for f in findings]

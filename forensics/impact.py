@@ -72,6 +72,26 @@ def normalise_partitions(partitions: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _unnamed_snapshots(
+    partitions: pl.DataFrame, databases: Iterable[str]
+) -> tuple[pl.DataFrame, list[str]]:
+    """A snapshot pasted without its statement names no database. When the bundle
+    concerns one database only (in the rebalances and the other snapshots), its rows are
+    read as that database's, with a warning; otherwise they stay unnamed (and unused)."""
+    unnamed = partitions.filter(pl.col("database").is_null())
+    if not unnamed.height:
+        return partitions, []
+    named = partitions.get_column("database").drop_nulls().unique().to_list()
+    candidates = sorted({*databases, *named})
+    if len(candidates) != 1:
+        return partitions, []
+    (database,) = candidates
+    sources = ", ".join(sorted(unnamed.get_column("snapshot").drop_nulls().unique().to_list()))
+    text = _text()["impact"]["warnings"]["snapshot_database_assumed"]
+    filled = partitions.with_columns(pl.col("database").fill_null(database))
+    return filled, [text.format(sources=sources or "a snapshot", database=database)]
+
+
 def _ordered_snapshots(frame: pl.DataFrame) -> list[str]:
     return sorted(frame["snapshot"].unique().to_list(), key=snapshot_order_key)
 
@@ -564,26 +584,30 @@ def compute_impact(
     failing_phases: dict[str, str | None] | None = None,
     master_node: str | None = None,
     leaves: pl.DataFrame | None = None,
+    databases: Iterable[str] = (),
 ) -> Impact:
-    """Impact per database from the latest partition snapshot (CONTRACTS.md)."""
+    """Impact per database from the latest partition snapshot (CONTRACTS.md).
+    ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`)."""
+    partitions, named = _unnamed_snapshots(partitions, databases)
     rows = normalise_partitions(partitions)
     resolved = resolve_redundancy(variables, redundancy, master_node=master_node, leaves=leaves)
     warnings, assumptions = list(resolved.warnings), list(resolved.assumptions)
+    warnings += named
     if rows.is_empty():
         warnings.append(_text()["impact"]["warnings"]["no_snapshot"])
         return Impact([], computed=False, warnings=warnings, assumptions=assumptions)
     phases = failing_phases or {}
-    databases = []
+    impacts: list[DatabaseImpact] = []
     for name in sorted(rows["database"].unique().to_list()):
         db, db_warnings, db_assumptions = database_impact(
             name, rows.filter(pl.col("database") == name), disk_usage, resolved
         )
         db.phase = phases.get(name)
         db.phase_statements = phase_statements(db, db.phase)
-        databases.append(db)
+        impacts.append(db)
         warnings += db_warnings
         assumptions += db_assumptions
-    return Impact(databases, computed=True, warnings=warnings, assumptions=assumptions)
+    return Impact(impacts, computed=True, warnings=warnings, assumptions=assumptions)
 
 
 # --------------------------------------------------------------------------- plan vs actual

@@ -184,6 +184,20 @@ def test_redundancy_two_when_show_leaves_pairs_the_leaves() -> None:
     assert db["redundancy"] == 1
 
 
+def test_snapshot_without_a_database_is_read_as_the_only_database() -> None:
+    """A SHOW PARTITIONS pasted without its statement: when the rebalance concerns one
+    database only, the snapshot is that database's (said in a warning); with two
+    candidates it names none and is not used."""
+    rows = [{**c, "database": None} for c in paired("a", 2)]
+    rows.append(copy("a", 1, NODES[3], "Replica", database=None))
+    impact = compute_impact(partitions(rows), variables(("n", "2")), disk(), databases=["a"])
+    db = only_db(impact)
+    assert db["database"] == "a" and db["over_redundant"] == [1]
+    assert any("names no database" in w and "read as a" in w for w in impact.warnings)
+    two = compute_impact(partitions(rows), variables(("n", "2")), disk(), databases=["a", "b"])
+    assert not two.computed
+
+
 def test_redundancy_option_used_when_bundle_has_none() -> None:
     impact = compute_impact(partitions(paired("a", 2)), variables(), disk(), redundancy=1)
     db = only_db(impact)

@@ -403,6 +403,42 @@ def _concat(frames: list[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
     return pl.concat(frames) if frames else schemas.empty(schema)
 
 
+def _beyond_partitions(
+    events: pl.DataFrame, partitions: pl.DataFrame, steps: pl.DataFrame
+) -> pl.DataFrame:
+    """``db_N`` names a partition of ``db`` or a database of its own (``events_2025``).
+    Where a SHOW PARTITIONS snapshot lists every partition of ``db`` and N is beyond
+    them (and beyond every step's ordinal), a line's ``db_N`` is read as the database
+    ``db_N`` (no ordinal): else a lock timeout on ``events_2025`` would count as evidence
+    about the partitions of ``events``. Cluster-status snapshots may be filtered, so
+    they do not bound the ordinals."""
+    if not partitions.height or not events.height:
+        return events
+    listed = partitions.filter(
+        (pl.col("snapshot_kind").fill_null("partitions") == "partitions")
+        & pl.col("ordinal").is_not_null()
+        & pl.col("database").is_not_null()
+    ).select("database", "ordinal")
+    if not listed.height:
+        return events
+    named = steps.filter(pl.col("database").is_in(listed.get_column("database").unique().implode()))
+    both = [f.select(pl.col("database").cast(pl.String), pl.col("ordinal").cast(pl.Int64))
+            for f in (listed, named.select("database", "ordinal").drop_nulls())]  # fmt: skip
+    last = pl.concat(both).group_by("database").agg(pl.col("ordinal").max().alias("_last"))
+    beyond = pl.col("_last").is_not_null() & (pl.col("ordinal") > pl.col("_last"))
+    return (
+        events.join(last, on="database", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(beyond)
+            .then(pl.concat_str("database", pl.lit("_"), pl.col("ordinal").cast(pl.String)))
+            .otherwise("database")
+            .alias("database"),
+            pl.when(beyond).then(None).otherwise("ordinal").alias("ordinal"),
+        )
+        .drop("_last")
+    )
+
+
 def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
     if not acc.files:
         raise InputError("empty bundle: no files found", paths[0])
@@ -418,6 +454,7 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         files = files.with_columns(pl.col("node").replace(rename))
         acc.node_roles = {rename.get(k, k): v for k, v in acc.node_roles.items()}
         acc.restarts = {rename.get(k, k): v for k, v in acc.restarts.items()}
+    events = _beyond_partitions(events, frames["partitions"], frames["steps"])
     # (one chunk first: sorting the per-file chunks as they are took 64-71 ms, 41-62 with it)
     events = events.rechunk().sort(["ts", "node", "file", "line"], nulls_last=True)
     roles = _roles(acc.node_roles, events, frames["leaves"])

@@ -144,3 +144,51 @@ def test_every_failed_status_step_is_in_plan_vs_actual(scenario: str) -> None:
         if p["kind"] == "failed"
     }
     assert failed <= listed
+
+
+def _small_bundle(root: Path, leaf_line: str, snapshot: bool) -> Path:
+    """An MA log with a failed COPY of events:3 to 10.0.0.14, a source-leaf log holding
+    ``leaf_line`` at the moment of the failure, and maybe SHOW PARTITIONS ON events."""
+    ma = root / "10.0.0.10_3306" / "memsql.log"
+    leaf = root / "10.0.0.11_3306" / "memsql.log"
+    ma.parent.mkdir(parents=True)
+    leaf.parent.mkdir(parents=True)
+    ma.write_text(
+        "100000 2026-03-05 14:10:00.000   INFO: Thread 5: Rebalance: REBALANCE PARTITIONS ON events starting\n"
+        "100001 2026-03-05 14:10:01.000   INFO: Thread 5: Rebalance: COPY PARTITION events:3 to '10.0.0.14':3306 started\n"
+        "100002 2026-03-05 14:11:52.500  ERROR: Thread 5: Rebalance: COPY PARTITION events:3 to '10.0.0.14':3306 failed\n"
+        "100003 2026-03-05 14:11:52.600  ERROR: Thread 5: Rebalance: REBALANCE PARTITIONS ON events failed\n"
+    )
+    leaf.write_text(f"300000 2026-03-05 14:11:52.000  ERROR: Thread 9: Fn: {leaf_line}\n")
+    if snapshot:
+        rows = "".join(
+            f"| {o:7d} | 10.0.0.11 | 3306 | Master |      0 |\n"
+            f"| {o:7d} | 10.0.0.12 | 3306 | Replica|      0 |\n"
+            for o in range(8)
+        )
+        border = "+---------+-----------+------+--------+--------+\n"
+        (root / "partitions.txt").write_text(
+            "mysql> SHOW PARTITIONS ON events;\n" + border
+            + "| Ordinal | Host      | Port | Role   | Locked |\n" + border + rows + border
+        )  # fmt: skip
+    return root
+
+
+def _causes(bundle: Path) -> list[tuple[str | None, str | None]]:
+    result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    return [(v["phase"], v["cause"]) for v in report["verdicts"] if v["status"] == "failure"]
+
+
+def test_a_date_suffixed_database_is_not_a_partition_of_the_failing_one(tmp_path: Path) -> None:
+    """`events_2025` is a database of its own when SHOW PARTITIONS lists events' eight
+    partitions; its lock timeout is no evidence about events:3. Without the snapshot the
+    name is ambiguous; `events_5` within the snapshot stays a partition of events."""
+    timeout = "Error 1205: Lock wait timeout exceeded; try restarting transaction"
+    dated = _small_bundle(tmp_path / "a", f"`events_2025` log: {timeout}", snapshot=True)
+    assert _causes(dated) == [("copy", "unknown")]
+    own = _small_bundle(tmp_path / "b", f"`eventsarchive` log: {timeout}", snapshot=False)
+    assert _causes(own) == [("copy", "unknown")]
+    partition = _small_bundle(tmp_path / "c", f"`events_3` log: {timeout}", snapshot=True)
+    assert _causes(partition) == [("copy", "lock_timeout")]

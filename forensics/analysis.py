@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from . import __version__
-from .diagnose import Finding, Verdict, decide, group_findings
+from .diagnose import Finding, Verdict, decide, group_findings, step_label
 from .impact import Impact, compute_impact, plan_vs_actual
 from .loader import Bundle, load_bundle
 from .parsers import tracelog
@@ -96,7 +96,10 @@ def analyze_bundle(
         databases=[rb.database for rb in rebalances],
     )
     recovery = build_runbook(
-        [verdict_dict(v) for v in verdicts], impact, [finding_dict(f) for f in findings]
+        # (the runbook names the failed step; the JSON verdicts do not carry it)
+        [{**verdict_dict(v), "step": step_label(v.database, v.step)} for v in verdicts],
+        impact,
+        [finding_dict(f) for f in findings],
     )
     warnings = list(bundle.warnings) + list(impact.warnings)
     warnings += [f"{rb.database}: {note}" for rb in rebalances for note in rb.notes]

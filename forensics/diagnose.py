@@ -498,16 +498,20 @@ def _why_not(loser: Finding, winner: Finding) -> dict[str, str]:
     }
 
 
+def step_label(database: str | None, step: dict[str, Any] | None) -> str | None:
+    """``COPY PARTITION sales:2 on 10.0.0.14:3306`` for a failed step; None without one."""
+    if not step:
+        return None
+    ordinal = step.get("ordinal")
+    name = (
+        f"{step.get('action')} {database}:{ordinal}" if ordinal is not None else step.get("action")
+    )
+    return f"{name} on {step['target']}" if step.get("target") else str(name)
+
+
 def _failure_verdict(rb: Rebalance, winner: Finding | None) -> Verdict:
     step = rb.failed_step or {}
-    where = (
-        (
-            f"{step.get('action')} {rb.database}:{step.get('ordinal')}"
-            + (f" on {step['target']}" if step.get("target") else "")
-        )
-        if step
-        else f"rebalance of {rb.database}"
-    )
+    where = step_label(rb.database, step) or f"rebalance of {rb.database}"
     phase = (rb.failed_phase or "unknown").upper()
     error = (rb.failure_line or {}).get("message")
     if winner is not None:

@@ -192,3 +192,11 @@ def test_a_date_suffixed_database_is_not_a_partition_of_the_failing_one(tmp_path
     assert _causes(own) == [("copy", "unknown")]
     partition = _small_bundle(tmp_path / "c", f"`events_3` log: {timeout}", snapshot=True)
     assert _causes(partition) == [("copy", "lock_timeout")]
+
+
+def test_runbook_step_one_names_the_failed_step() -> None:
+    """Step 1 of the runbook says which step failed, as the verdict's summary does."""
+    _, report = run("copy_out_of_memory")
+    step1 = report["recovery"][0]["detail"]
+    assert "in the copy phase (COPY PARTITION orders:7 on 10.0.1.14:3306)" in step1
+    assert "COPY PARTITION orders:7 on 10.0.1.14:3306" in report["verdicts"][0]["summary"]

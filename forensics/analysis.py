@@ -84,7 +84,11 @@ def analyze_bundle(
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)
     verdicts = decide(rebalances, findings)
-    failing = {rb.database: rb.failed_phase for rb in rebalances if rb.outcome == "failed"}
+    failing = {
+        rb.database: rb.failed_phase
+        for rb in rebalances
+        if rb.outcome == "failed" and rb.database is not None
+    }
     impact = compute_impact(
         bundle.partitions,
         bundle.variables,
@@ -93,7 +97,7 @@ def analyze_bundle(
         failing_phases=failing,
         master_node=_master_aggregator(bundle),
         leaves=bundle.leaves,
-        databases=[rb.database for rb in rebalances],
+        databases=[rb.database for rb in rebalances if rb.database is not None],
     )
     recovery = build_runbook(
         # (the runbook names the failed step; the JSON verdicts do not carry it)
@@ -102,7 +106,9 @@ def analyze_bundle(
         [finding_dict(f) for f in findings],
     )
     warnings = list(bundle.warnings) + list(impact.warnings)
-    warnings += [f"{rb.database}: {note}" for rb in rebalances for note in rb.notes]
+    warnings += [
+        f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
+    ]
     assumptions = [f"tracelog timestamps read as {bundle.timezone} (override with --tz)"]
     assumptions += list(impact.assumptions)
     plan = plan_vs_actual(pl.concat([bundle.steps, log_steps(events)]), bundle.partitions)

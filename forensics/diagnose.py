@@ -511,7 +511,9 @@ def step_label(database: str | None, step: dict[str, Any] | None) -> str | None:
 
 def _failure_verdict(rb: Rebalance, winner: Finding | None) -> Verdict:
     step = rb.failed_step or {}
-    where = step_label(rb.database, step) or f"rebalance of {rb.database}"
+    where = step_label(rb.database, step) or (
+        f"rebalance of {rb.database}" if rb.database else "a rebalance (no database named)"
+    )
     phase = (rb.failed_phase or "unknown").upper()
     error = (rb.failure_line or {}).get("message")
     if winner is not None:

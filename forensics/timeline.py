@@ -33,7 +33,7 @@ LEAD_TIME = timedelta(minutes=10)
 
 @dataclass
 class Rebalance:
-    database: str
+    database: str | None  # None: a failure line named no database, and no database was seen
     outcome: str  # failed / succeeded / running / cancelled / unknown
     basis: str  # status / log / partition_state / none: where the outcome came from
     steps: pl.DataFrame  # schemas.STEPS rows of this database, ordered
@@ -203,7 +203,11 @@ def build_timeline(
     partitions: pl.DataFrame,
     master_aggregator: str | None,
 ) -> list[Rebalance]:
-    """One Rebalance per database that the bundle shows being rebalanced."""
+    """One Rebalance per database that the bundle shows being rebalanced: its latest run
+    (earlier runs of the same database, ended before a new start, are left out and named
+    in a note); a rebalance failure line that names no database makes one Rebalance of
+    database None when no database is seen at all."""
+    events, earlier = _latest_runs(events)
     merged = merge_steps(steps, events)
     databases = set(merged.get_column("database").drop_nulls().to_list())
     rb_events = events.filter(
@@ -216,29 +220,77 @@ def build_timeline(
     out = []
     for database in sorted(databases):
         db_events = events.filter(pl.col("database") == database)
-        db_events = (
-            pl.concat([db_events, global_events]).sort("ts") if global_events.height else db_events
+        rb = _rebalance(
+            database,
+            merged.filter(pl.col("database") == database),
+            db_events,
+            partitions.filter(pl.col("database") == database),
+            master_aggregator,
+            global_events,
         )
+        rb.notes.extend(earlier.get(database, []))
+        out.append(rb)
+    if not out and "rebalance_failure" in set(global_events.get_column("step_event").to_list()):
         out.append(
-            _rebalance(
-                database,
-                merged.filter(pl.col("database") == database),
-                db_events,
-                partitions.filter(pl.col("database") == database),
-                master_aggregator,
-            )
+            _rebalance(None, merged.clear(), global_events, partitions.clear(), master_aggregator)
         )
+        out[-1].notes.append("the failure line names no database")
     return out
 
 
+def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """``events`` without the lines of earlier runs of each database, and a note per
+    database on what those runs ended with. A run starts at a rebalance start line of the
+    database that follows an end (success or failure line) of the database."""
+    said = events.filter(
+        pl.col("database").is_not_null()
+        & pl.col("step_event").is_in(["rebalance_start", "rebalance_success", "rebalance_failure"])
+    ).sort("ts")
+    cutoffs: dict[str, Any] = {}
+    ended: dict[str, dict[str, Any]] = {}
+    last_end: dict[str, dict[str, Any]] = {}
+    for row in said.iter_rows(named=True):
+        db, kind = row["database"], row["step_event"]
+        if kind == "rebalance_start":
+            if db in ended and row["ts"] is not None:
+                cutoffs[db] = row["ts"]
+                last_end[db] = ended.pop(db)
+        else:
+            ended[db] = row
+    if not cutoffs:
+        return events, {}
+    notes: dict[str, list[str]] = {}
+    for db, row in last_end.items():
+        outcome = "failed" if row["step_event"] == "rebalance_failure" else "ended"
+        notes[db] = [
+            f"an earlier rebalance of {db} {outcome} at {row['ts']} ({row['file']}:{row['line']}: "
+            f"{row['message']}); the latest run, started at {cutoffs[db]}, is the one reported"
+        ]
+    cut = pl.DataFrame(
+        {"database": list(cutoffs), "_cut": list(cutoffs.values())},
+        schema={"database": pl.String, "_cut": events.schema["ts"]},
+    )
+    kept = (
+        events.join(cut, on="database", how="left", maintain_order="left")
+        .filter(pl.col("_cut").is_null() | (pl.col("ts") >= pl.col("_cut")))
+        .drop("_cut")
+    )
+    return kept, notes
+
+
 def _rebalance(
-    database: str,
+    database: str | None,
     db_steps: pl.DataFrame,
     db_events: pl.DataFrame,
     db_parts: pl.DataFrame,
     ma: str | None,
+    global_events: pl.DataFrame | None = None,
 ) -> Rebalance:
     outcome, basis = _outcome(db_steps, db_events)
+    if global_events is not None and global_events.height:
+        if outcome in ("unknown", "running"):  # a failure line without a database decides
+            outcome, basis = _outcome(db_steps, pl.concat([db_events, global_events]))
+        db_events = pl.concat([db_events, global_events]).sort("ts")
     rb = Rebalance(
         database=database, outcome=outcome, basis=basis, steps=db_steps, master_aggregator=ma
     )

@@ -7,10 +7,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from click.testing import CliRunner
 
 from forensics.cli import main
+from forensics.report import json as json_report
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
@@ -200,3 +202,101 @@ def test_runbook_step_one_names_the_failed_step() -> None:
     step1 = report["recovery"][0]["detail"]
     assert "in the copy phase (COPY PARTITION orders:7 on 10.0.1.14:3306)" in step1
     assert "COPY PARTITION orders:7 on 10.0.1.14:3306" in report["verdicts"][0]["summary"]
+
+
+def _ma_only(root: Path, lines: list[str]) -> dict[str, Any]:
+    """Analyse a bundle of one master-aggregator log made of ``lines`` (time, level, text)."""
+    log = root / "10.0.0.10_3306_memsql.log"
+    root.mkdir(parents=True)
+    log.write_text("".join(f"{1000 + i} 2026-03-13 {line}\n" for i, line in enumerate(lines)))
+    result = CliRunner().invoke(main, ["analyze", str(root), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.stdout)
+    assert report["exit_code"] == result.exit_code
+    return report
+
+
+def _verdicts(report: dict[str, Any]) -> list[tuple[Any, ...]]:
+    return [(v["database"], v["status"], v["phase"], v["cause"]) for v in report["verdicts"]]
+
+
+OOM = "Leaf Error (10.0.0.14:3306): Not enough memory available to complete the current request."
+
+
+def test_a_failed_run_retried_successfully_is_reported_as_the_retry_with_a_note(
+    tmp_path: Path,
+) -> None:
+    report = _ma_only(
+        tmp_path / "r",
+        [
+            "10:00:00.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales started",
+            "10:00:01.000   INFO: Thread 5: COPY PARTITION sales:3 to '10.0.0.14':3306 started",
+            f"10:00:39.000  ERROR: Thread 5: COPY PARTITION sales:3 to '10.0.0.14':3306 failed: {OOM}",
+            "10:00:39.020  ERROR: Thread 5: REBALANCE PARTITIONS ON sales failed",
+            "11:05:00.000   INFO: Thread 6: REBALANCE PARTITIONS ON sales started",
+            "11:05:01.000   INFO: Thread 6: COPY PARTITION sales:3 to '10.0.0.14':3306 started",
+            "11:05:41.000   INFO: Thread 6: COPY PARTITION sales:3 to '10.0.0.14':3306 completed",
+            "11:05:42.000   INFO: Thread 6: REBALANCE PARTITIONS ON sales completed",
+        ],
+    )
+    assert _verdicts(report) == [("sales", "no_failure", None, None)]
+    assert report["exit_code"] == 0
+    assert any("an earlier rebalance of sales failed" in w for w in report["warnings"])
+
+
+def test_a_failure_line_naming_no_database_is_still_a_failure(tmp_path: Path) -> None:
+    """REBALANCE ALL DATABASES failing with nothing else in the log: a failure (database
+    unknown) with its cause, not "no rebalance found" and exit 0."""
+    report = _ma_only(
+        tmp_path / "r",
+        [f"14:31:30.000  ERROR: Thread 5: Rebalancer: REBALANCE ALL DATABASES failed: {OOM}"],
+    )
+    assert _verdicts(report) == [(None, "failure", None, "out_of_memory")]
+    assert report["exit_code"] == 1
+    validator = jsonschema.Draft202012Validator(json_report.schema())
+    assert not list(validator.iter_errors(report))
+
+
+def test_a_database_less_failure_does_not_fail_a_database_that_succeeded(tmp_path: Path) -> None:
+    report = _ma_only(
+        tmp_path / "r",
+        [
+            "14:30:00.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales started",
+            "14:30:00.100   INFO: Thread 5: REBALANCE PARTITIONS ON crm started",
+            "14:30:10.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales completed",
+            "14:30:20.000  ERROR: Thread 5: COPY PARTITION crm:2 to '10.0.0.14':3306 failed: "
+            "Query execution was interrupted (error 1317)",
+            "14:30:26.000  ERROR: Thread 5: REBALANCE ALL DATABASES failed: 1 of 2 databases failed",
+        ],
+    )
+    assert _verdicts(report) == [
+        ("crm", "failure", "copy", "kill"),
+        ("sales", "no_failure", None, None),
+    ]
+
+
+def test_step_outcome_wordings(tmp_path: Path) -> None:
+    """ "succeeded after 1 retry (first attempt failed ...)" is a success; "did not
+    complete" is a failure (not the success word "complete")."""
+    retried = _ma_only(
+        tmp_path / "a",
+        [
+            "10:00:00.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales started",
+            "10:00:01.000   INFO: Thread 5: COPY PARTITION sales:3 to '10.0.0.14':3306 started",
+            "10:00:20.000   INFO: Thread 5: COPY PARTITION sales:3 to '10.0.0.14':3306 succeeded "
+            "after 1 retry (first attempt failed: Connection reset by peer)",
+            "10:00:21.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales completed successfully",
+        ],
+    )
+    assert _verdicts(retried) == [("sales", "no_failure", None, None)]
+    stalled = _ma_only(
+        tmp_path / "b",
+        [
+            "10:00:00.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales started",
+            "10:00:01.000   INFO: Thread 5: COPY PARTITION sales:6 to '10.0.0.14':3306 started",
+            "10:10:01.000   WARN: Thread 5: COPY PARTITION sales:6 to '10.0.0.14':3306 did not "
+            "complete within 600 s",
+            "10:10:02.000  ERROR: Thread 5: REBALANCE PARTITIONS ON sales failed",
+        ],
+    )
+    assert _verdicts(stalled) == [("sales", "failure", "copy", "unknown")]

@@ -931,8 +931,10 @@ def _scope_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
 
 
 def _outcome_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
+    recovered = tokens.get("recovered")
+    expr: Any = pl.when(msg.str.contains(recovered)).then(pl.lit("success")) if recovered else pl
     return (
-        pl.when(msg.str.contains(tokens["failure"]))
+        expr.when(msg.str.contains(tokens["failure"]))
         .then(pl.lit("failure"))
         .when(msg.str.contains(tokens["success"]))
         .then(pl.lit("success"))

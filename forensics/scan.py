@@ -95,17 +95,52 @@ def _inputs_under(path: Path) -> Iterator[Path]:
         return
     if not path.is_dir():
         raise ForensicsError("no such file or directory", str(path))
-    children = sorted(path.iterdir())
-    if _looks_like_bundle(children):
+    children = [c for c in sorted(path.iterdir()) if not c.is_symlink()]
+    if _looks_like_bundle(children) and not _holds_bundles(children):
         yield path
         return
     for child in children:
+        if child.is_dir():
+            yield from _inputs_under(child)
+        elif _is_archive(child) or _recognised(child):  # (a loose log: an input of its own)
+            yield child
+
+
+def _holds_bundles(children: list[Path]) -> bool:
+    """A folder of tickets rather than one bundle, though it holds a loose log or table:
+    two or more archives or sub-folders that hold tracelogs (or node folders) of their
+    own, and no node folder of its own. (One archive or a folder of tables beside loose
+    logs is part of the bundle.)"""
+    from .nodes import identify
+
+    if any(c.is_dir() and not identify(f"{c.name}/x").from_path for c in children):
+        return False
+    bundles = sum(1 for c in children if c.is_file() and _is_archive(c))
+    bundles += sum(1 for c in children if c.is_dir() and _has_logs(c))
+    return bundles >= 2
+
+
+def _has_logs(folder: Path) -> bool:
+    """Whether ``folder`` directly holds a tracelog or a node folder."""
+    from .bundle import Member, iter_members
+    from .nodes import identify
+    from .parsers import tracelog
+
+    for child in sorted(folder.iterdir()):
         if child.is_symlink():
             continue
         if child.is_dir():
-            yield from _inputs_under(child)
-        elif _is_archive(child):
-            yield child
+            if not identify(f"{child.name}/x").from_path:
+                return True
+            continue
+        try:
+            for item in iter_members([child]):
+                if isinstance(item, Member) and tracelog.sniff(item.head()):
+                    return True
+                break
+        except ForensicsError:
+            continue
+    return False
 
 
 def _recognised(path: Path) -> bool:
@@ -271,6 +306,10 @@ def scan(
     todo = [(p, content_hash(p)) for p in find_inputs(paths)]
     fresh = [(p, h) for p, h in todo if h not in seen]
     skipped = len(todo) - len(fresh)
+    # an input whose content changed replaces its earlier rows
+    again = pl.Series([str(p) for p, _ in fresh], dtype=pl.String).implode()
+    old_incidents = old_incidents.filter(~pl.col("input").is_in(again))
+    old_stats = old_stats.filter(~pl.col("input").is_in(again))
     results = _run(fresh, jobs or os.cpu_count() or 1, on_progress)
     incidents = pl.concat([old_incidents, *[r.incidents for r in results]]).sort(
         ["input", "database"], nulls_last=True

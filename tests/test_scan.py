@@ -98,3 +98,39 @@ def test_unreadable_input_is_recorded_not_raised(tmp_path: Path) -> None:
     result = scan_file(bad)
     assert result.incidents.height == 0
     assert result.stats.item(0, "error")
+
+
+def test_a_folder_of_tickets_with_a_loose_log_is_several_inputs(tmp_path: Path) -> None:
+    """Bundles (a folder, an archive) and a loose rotated log side by side: each is an
+    input. One loose log must not make the whole folder one bundle."""
+    shutil.copytree(FIXTURES / "copy_out_of_memory", tmp_path / "case_1")
+    shutil.copyfile(
+        next((FIXTURES / "copy_kill_script").glob("*.tar.gz")), tmp_path / "case_2.tar.gz"
+    )
+    log = next((FIXTURES / "logs_only_promote_failure").glob("10.0.10.10_3306_memsql.log"))
+    shutil.copyfile(log, tmp_path / "10.0.10.10_3306_memsql.log.1")
+    names = sorted(p.name for p in find_inputs([tmp_path]))
+    assert names == ["10.0.10.10_3306_memsql.log.1", "case_1", "case_2.tar.gz"]
+    # a bundle folder with loose logs and one folder of tables stays one input
+    one = tmp_path / "one"
+    shutil.copytree(FIXTURES / "logs_only_promote_failure", one)
+    (one / "sql").mkdir()
+    shutil.move(one / "dp.txt", one / "sql" / "dp.txt")
+    assert find_inputs([one]) == [one]
+
+
+def test_an_input_that_changed_replaces_its_rows(tmp_path: Path) -> None:
+    bundle = tmp_path / "in" / "bundle"
+    shutil.copytree(FIXTURES / "logs_only_promote_failure", bundle)
+    out = tmp_path / "incidents.parquet"
+    first = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "-o", str(out)])
+    assert first.exit_code == 0, first.output
+    before = pl.read_parquet(stats_path(out))
+    incidents = pl.read_parquet(out).height
+    (bundle / "notes.txt").write_text("the customer retried at 11:00\n")
+    again = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "-o", str(out)])
+    assert again.exit_code == 0, again.output
+    stats = pl.read_parquet(stats_path(out))
+    assert stats.height == before.height == 1
+    assert stats.item(0, "input_hash") != before.item(0, "input_hash")
+    assert pl.read_parquet(out).height == incidents >= 1

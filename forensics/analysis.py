@@ -110,6 +110,10 @@ def analyze_bundle(
         f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
     ]
     assumptions = [f"tracelog timestamps read as {bundle.timezone} (override with --tz)"]
+    assumptions += [
+        f"tracelog timestamps of {node} read as {zone} (--tz {node}={zone})"
+        for node, zone in bundle.node_timezones.items()
+    ]
     assumptions += list(impact.assumptions)
     plan = plan_vs_actual(pl.concat([bundle.steps, log_steps(events)]), bundle.partitions)
     return Report(

@@ -45,6 +45,7 @@ class Bundle:
     disk_usage: pl.DataFrame
     nodes: pl.DataFrame
     warnings: list[str] = field(default_factory=list)
+    node_timezones: dict[str, str] = field(default_factory=dict)  # node -> its own zone
 
     def frame(self, kind: str) -> pl.DataFrame:
         frames = {
@@ -148,7 +149,12 @@ def load_bundle(
         for future in futures:
             for outcome in future.result():
                 outcome(acc)
-    return _assemble(acc, [str(p) for p in path_list], tz)
+    loaded = _assemble(acc, [str(p) for p in path_list], tz)
+    if node_tz:  # the nodes read in a zone of their own (--tz NODE=ZONE)
+        nodes = loaded.files.get_column("node").drop_nulls().unique().sort().to_list()
+        zones = {n: _zone_for(NodeId(n, "unknown"), tz, node_tz) for n in nodes}
+        loaded.node_timezones = {n: z for n, z in zones.items() if z != tz}
+    return loaded
 
 
 _FILE_WORKERS = prefilter.FILES_AT_ONCE

@@ -38,6 +38,14 @@ def test_tz_shifts_every_time_and_is_stated() -> None:
     )
 
 
+def test_a_node_zone_is_stated() -> None:
+    """--tz NODE=ZONE is said in the assumptions, for that node only."""
+    _, report = _analyze(str(LOGS_ONLY), "--tz", "10.0.10.21=Europe/Berlin")
+    mine = [a for a in report["assumptions"] if "Europe/Berlin" in a]
+    assert mine == ["tracelog timestamps of 10.0.10.21:3306 read as Europe/Berlin "
+                    "(--tz 10.0.10.21:3306=Europe/Berlin)"]  # fmt: skip
+
+
 def test_unknown_tz_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["analyze", str(LOGS_ONLY), "--tz", "Mars/Olympus"])
     assert result.exit_code == 2

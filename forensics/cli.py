@@ -94,6 +94,16 @@ def main(debug: bool) -> None:
     allocator.tune()
 
 
+def _check_outputs(*outputs: str | None) -> None:
+    """Before any work: every report goes to a file in an existing folder."""
+    for out in outputs:
+        if out is None or out == "-":
+            continue
+        folder = Path(out).parent
+        if not folder.is_dir():
+            raise UsageError(f"{out}: no such folder to write the report in: {folder}")
+
+
 def _start_helper(paths: tuple[str, ...]) -> None:
     """For large inputs, the helper process that finds the lines with keep words starts
     now, and reads ahead while this process imports Polars (forensics/parsers/prefilter.py)."""
@@ -328,6 +338,7 @@ def analyze(
     Exit code 0: no failure or risk found; 1: failure or redundancy risk found;
     2: unusable input; 3: internal error.
     """
+    _check_outputs(html_out, json_out, md_out)
     _start_helper(bundle)
     zone, _ = _split_tz(tz)
     # The rule conditions are parsed and the later stages imported (pure Python) while
@@ -375,6 +386,7 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
 
     Inputs already in OUTPUT (same content hash) are skipped, so re-running is cheap.
     """
+    _check_outputs(output)
     _start_helper(paths)
     from .progress import count_reporter
     from .scan import scan as run_scan

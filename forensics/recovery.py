@@ -174,7 +174,8 @@ def _failure_line(verdict: dict[str, Any], ctx: Context) -> str:
     phase = verdict.get("phase")
     step = verdict.get("step") or PHASE_ACTIONS.get(phase or "", "step unknown")
     if not verdict.get("step") and finding.get("ordinal") is not None:
-        step = f"{step} {verdict['database']}:{finding['ordinal']}"
+        at = f"{verdict['database']}:{finding['ordinal']}"
+        step = f"{step} {at}" if phase in PHASE_ACTIONS else f"{step}, partition {at}"
     if verdict.get("status") == "inconclusive":
         return text["inconclusive"].format(
             database=verdict.get("database") or "(database unknown)",
@@ -187,7 +188,9 @@ def _failure_line(verdict: dict[str, Any], ctx: Context) -> str:
         phase=phase or "unknown",
         step=step,
         cause=verdict.get("cause") or "unknown",
-        error=f" Error: {error}" if error else "",
+        error=f" Error: {error}{'' if error.rstrip().endswith(('.', '!', '?')) else '.'}"
+        if error
+        else "",
     )
 
 

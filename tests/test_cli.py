@@ -38,8 +38,11 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
         ("events", "{missing}", "--kind", "files"),
         ("scan", "{missing}", "-o", "{tmp}/s.parquet"),
         ("rules", "test", "{missing}"),
+        # a report into a folder that does not exist: refused before any work
+        ("analyze", str(GOOD), "--json", "{missing}/r.json"),
+        ("scan", str(GOOD), "-o", "{missing}/s.parquet"),
     ],
-    ids=lambda a: a[0] if a[0] != "rules" else "rules test",
+    ids=["analyze", "events", "scan", "rules test", "analyze output", "scan output"],
 )
 def test_each_command_unusable_input_exit_2_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
     places = {"missing": str(tmp_path / "nope"), "tmp": str(tmp_path)}

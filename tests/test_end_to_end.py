@@ -201,6 +201,8 @@ def test_runbook_step_one_names_the_failed_step() -> None:
     _, report = run("copy_out_of_memory")
     step1 = report["recovery"][0]["detail"]
     assert "in the copy phase (COPY PARTITION orders:7 on 10.0.1.14:3306)" in step1
+    error = step1.split(" Error: ", 1)[1].split("\n", 1)[0]
+    assert error.endswith((".", "!", "?"))  # (rendered on one line with the next sentence)
     assert "COPY PARTITION orders:7 on 10.0.1.14:3306" in report["verdicts"][0]["summary"]
 
 

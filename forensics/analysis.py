@@ -99,9 +99,17 @@ def analyze_bundle(
         leaves=bundle.leaves,
         databases=[rb.database for rb in rebalances if rb.database is not None],
     )
+    running = {rb.database for rb in rebalances if rb.outcome == "running"}
     recovery = build_runbook(
         # (the runbook names the failed step; the JSON verdicts do not carry it)
-        [{**verdict_dict(v), "step": step_label(v.database, v.step)} for v in verdicts],
+        [
+            {
+                **verdict_dict(v),
+                "step": step_label(v.database, v.step),
+                "running": v.database in running and v.status == "inconclusive",
+            }
+            for v in verdicts
+        ],
         impact,
         [finding_dict(f) for f in findings],
     )

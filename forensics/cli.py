@@ -101,7 +101,7 @@ def _check_outputs(*outputs: str | None) -> None:
             continue
         folder = Path(out).parent
         if not folder.is_dir():
-            raise UsageError(f"{out}: no such folder to write the report in: {folder}")
+            raise UsageError(f"cannot write here: no such folder {folder}", out)
 
 
 def _start_helper(paths: tuple[str, ...]) -> None:

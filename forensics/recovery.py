@@ -83,6 +83,12 @@ class Context:
         return bool(self.failed or self.inconclusive)
 
     @property
+    def running(self) -> str | None:
+        """The databases whose rebalance was still running (``running`` verdicts), listed."""
+        names = sorted(v.get("database") or "?" for v in self.inconclusive if v.get("running"))
+        return ", ".join(names) or None
+
+    @property
     def databases(self) -> list[str]:
         names = {v["database"] for v in self.failed + self.inconclusive if v.get("database")}
         if self.impact is not None:
@@ -282,12 +288,18 @@ def _step3(ctx: Context) -> dict[str, Any]:
     step = text["runbook"]["step3"]
     if not ctx.any_failure:
         return _step(3, [step["no_failure"]], [])
+    if ctx.running:
+        running = step["running"].format(databases=ctx.running)
+        if not ctx.failed:
+            return _step(3, [running], ["SHOW REBALANCE ALL DATABASES STATUS;"])
     lines, sql = [step["intro"]], []
     for cause in _causes(ctx):
         entry = text["causes"].get(cause) or text["causes"]["unknown"]
         lines.append(f"- {entry['title']}: " + " ".join(entry["actions"]))
         sql += entry.get("sql", [])
     lines.append(step["general"])
+    if ctx.running:
+        lines.insert(0, running)
     return _step(3, lines, sql)
 
 
@@ -301,6 +313,8 @@ def _step4(ctx: Context) -> dict[str, Any]:
         lines.append(text["no_snapshot_caution"])
     missing = _without_master(ctx)
     blocked = text["blocked"].format(**_targets(missing)) if missing else None
+    if ctx.running:
+        blocked = text["blocked_running"].format(databases=ctx.running)
     return _step(
         4, lines, ["EXPLAIN REBALANCE ALL DATABASES;", "REBALANCE ALL DATABASES;"], blocked
     )
@@ -309,6 +323,8 @@ def _step4(ctx: Context) -> dict[str, Any]:
 def step5_blocked_by(ctx: Context) -> str | None:
     """Why CLEAR ORPHAN DATABASES is unsafe now, or None: the safety gate of SPEC §5.2."""
     text = _text()["runbook"]["step5"]
+    if ctx.running:
+        return str(text["blocked_running"].format(databases=ctx.running))
     if ctx.impact is None:
         return str(text["blocked_no_snapshot"])
     if missing := _without_master(ctx):

@@ -302,3 +302,19 @@ def test_step_outcome_wordings(tmp_path: Path) -> None:
         ],
     )
     assert _verdicts(stalled) == [("sales", "failure", "copy", "unknown")]
+
+
+def test_a_rebalance_still_running_blocks_the_retry_and_the_cleanup(tmp_path: Path) -> None:
+    report = _ma_only(
+        tmp_path / "r",
+        [
+            "10:00:00.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales started",
+            "10:00:01.000   INFO: Thread 5: COPY PARTITION sales:3 to '10.0.0.14':3306 started",
+        ],
+    )
+    assert _verdicts(report) == [("sales", "inconclusive", None, None)]
+    assert report["exit_code"] == 0
+    steps = {s["step"]: s for s in report["recovery"]}
+    assert "still running" in steps[3]["detail"]
+    assert steps[4]["blocked_by"] and "still running" in steps[4]["blocked_by"]
+    assert steps[5]["blocked_by"] and "still running" in steps[5]["blocked_by"]

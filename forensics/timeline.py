@@ -64,12 +64,23 @@ def log_steps(events: pl.DataFrame) -> pl.DataFrame:
     )
     if not lines.height:
         return schemas.empty(schemas.STEPS)
+    # One step per target: a partition may be copied to two leaves in one rebalance. A
+    # line naming no target belongs to the step of the partition's only target, if one.
+    targets = lines.group_by(STEP_KEY).agg(pl.col("target").drop_nulls().unique().alias("_t"))
+    only = targets.filter(pl.col("_t").list.len() == 1).select(
+        *STEP_KEY, pl.col("_t").list.first().alias("_only")
+    )
+    lines = (
+        lines.join(only, on=STEP_KEY, how="left", nulls_equal=False, maintain_order="left")
+        .with_columns(pl.coalesce("target", "_only").alias("target"))
+        .drop("_only")
+    )
+    lines = _ends_to_open_steps(lines)
     rank = pl.col("step_event").replace_strict(
         {"step_failure": 0, "step_success": 1, "step_start": 2}, return_dtype=pl.Int64
     )
-    grouped = lines.group_by(STEP_KEY).agg(
+    grouped = lines.group_by([*STEP_KEY, "target"]).agg(
         pl.col("action").drop_nulls().first(),
-        pl.col("target").drop_nulls().first(),
         pl.col("ts").filter(pl.col("step_event") == "step_start").min().alias("started_at"),
         pl.col("ts").filter(pl.col("step_event") != "step_start").max().alias("ended_at"),
         pl.col("step_event").sort_by(rank).first().alias("last_event"),
@@ -85,17 +96,65 @@ def log_steps(events: pl.DataFrame) -> pl.DataFrame:
     return schemas.conform(grouped, schemas.STEPS)
 
 
+def _ends_to_open_steps(lines: pl.DataFrame) -> pl.DataFrame:
+    """Where a partition has steps to several targets, an end line naming no target
+    ("COPY PARTITION sales:1 finished in 45000 ms") ends the earliest of its steps that
+    started and has not ended yet."""
+    loose = lines.filter(pl.col("target").is_null() & (pl.col("step_event") != "step_start"))
+    if not loose.height:
+        return lines
+    lines = lines.with_row_index("_row")
+    groups = loose.select(STEP_KEY).unique()
+    involved = lines.join(groups, on=STEP_KEY, how="semi", nulls_equal=False).sort("ts", "_row")
+    found: dict[int, str] = {}
+    open_steps: dict[tuple[Any, ...], list[str]] = {}
+    for row in involved.iter_rows(named=True):
+        waiting = open_steps.setdefault(tuple(row[k] for k in STEP_KEY), [])
+        target, start = row["target"], row["step_event"] == "step_start"
+        if target is not None:
+            if start:
+                waiting.append(target)
+            elif target in waiting:
+                waiting.remove(target)
+        elif not start and waiting:
+            found[row["_row"]] = waiting.pop(0)
+    if found:
+        fill = pl.DataFrame(
+            {"_row": list(found), "_fill": list(found.values())},
+            schema={"_row": pl.UInt32, "_fill": pl.String},
+        )
+        lines = (
+            lines.join(fill, on="_row", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("target", "_fill").alias("target"))
+            .drop("_fill")
+        )
+    return lines.drop("_row")
+
+
 def _attach_times(table_steps: pl.DataFrame, from_log: pl.DataFrame) -> pl.DataFrame:
     """Give status/plan rows the start/end times of the matching log steps."""
     if not from_log.height or not table_steps.height:
         return table_steps
     times = from_log.select(
         *STEP_KEY,
+        "target",
         pl.col("started_at").alias("_s"),
         pl.col("ended_at").alias("_e"),
         pl.col("status").alias("_log_status"),
     )
-    joined = table_steps.join(times, on=STEP_KEY, how="left", nulls_equal=False)
+    # by target where the log names it; else by partition when the log has one step of it
+    by_target = times.filter(pl.col("target").is_not_null())
+    single = times.filter(pl.len().over(STEP_KEY) == 1).drop("target")
+    joined = table_steps.join(
+        by_target, on=[*STEP_KEY, "target"], how="left", nulls_equal=False, maintain_order="left"
+    )
+    fallback = joined.filter(pl.col("_s").is_null() & pl.col("_e").is_null()).drop(
+        "_s", "_e", "_log_status"
+    )
+    if fallback.height:
+        matched = joined.filter(pl.col("_s").is_not_null() | pl.col("_e").is_not_null())
+        fallback = fallback.join(single, on=STEP_KEY, how="left", nulls_equal=False)
+        joined = pl.concat([matched, fallback.select(matched.columns)])
     return joined.with_columns(
         pl.coalesce("started_at", "_s").alias("started_at"),
         pl.coalesce("ended_at", "_e").alias("ended_at"),

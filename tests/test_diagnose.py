@@ -239,3 +239,29 @@ def test_partition_state_is_the_last_resort() -> None:
     (rb,) = build_timeline(schemas.empty(schemas.STEPS), events, parts, MA)
     assert (rb.outcome, rb.basis, rb.failed_phase) == ("failed", "partition_state", "drop")
     assert any("low confidence" in n for n in rb.notes)
+
+
+def test_a_partition_copied_to_two_leaves_is_two_steps() -> None:
+    """A redundancy-2 rebalance copies one ordinal to two leaves; end lines that name no
+    target end the earliest open copy. The failed copy is the one to .14."""
+    lines = [
+        ("10:00:00.000", "   INFO", "REBALANCE PARTITIONS ON sales started"),
+        ("10:00:01.000", "   INFO", "Running 'COPY PARTITION sales:2 TO \"10.0.0.13\":3306'"),
+        ("10:00:40.000", "   INFO", "COPY PARTITION sales:2 finished in 39000 ms"),
+        ("10:00:41.000", "   INFO", "Running 'COPY PARTITION sales:2 TO \"10.0.0.14\":3306'"),
+        ("10:01:30.000", "  ERROR", "COPY PARTITION sales:2 to '10.0.0.14':3306 failed"),
+        ("10:01:31.000", "  ERROR", "REBALANCE PARTITIONS ON sales failed"),
+    ]
+    events = parse_lines(
+        [_line(1000 + i, f"2026-03-02 {t}", f"{lv}: Thread 5: Rebalancer: {text}")
+         for i, (t, lv, text) in enumerate(lines)],
+        path="ma/memsql.log",
+        node=MA,
+    )  # fmt: skip
+    (rb,) = build_timeline(
+        schemas.empty(schemas.STEPS), events, schemas.empty(schemas.PARTITIONS), MA
+    )
+    steps = rb.steps.sort("started_at").select("target", "status").rows()
+    assert steps == [("10.0.0.13:3306", "success"), ("10.0.0.14:3306", "failed")]
+    assert rb.failed_step is not None and rb.failed_step["target"] == "10.0.0.14:3306"
+    assert str(rb.failed_step["started_at"]).startswith("2026-03-02 10:00:41")

@@ -122,9 +122,12 @@ def test_readme_example_runs(line: str, tmp_path: Path, monkeypatch: pytest.Monk
     """Inputs are read from the repository, outputs land in a temporary folder."""
     args = _runnable(line)
     assert args is not None
-    absolute = [
-        str(ROOT / arg) if (ROOT / arg).exists() and not arg.startswith("-") else arg
-        for arg in args
+    absolute = [  # inputs from the repository; outputs stay relative (a `make demo` leaves
+        # report.json in the repository, which must not be overwritten)
+        str(ROOT / arg)
+        if (ROOT / arg).exists() and not arg.startswith("-") and previous not in OUTPUT_OPTIONS
+        else arg
+        for previous, arg in zip(["", *args], args, strict=False)
     ]
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(main, absolute)

@@ -43,13 +43,18 @@ def snapshot_order_key(snapshot: str) -> tuple[int, str, int]:
     path, sep, index = snapshot.rpartition("#")
     if not sep or not index.isdigit():
         path, index = snapshot, "0"
-    words = _WORD.findall(path.lower())
-    if any(w.startswith(SNAPSHOT_LATE) for w in words):
-        rank = 2
-    elif any(w.startswith(SNAPSHOT_EARLY) for w in words):
-        rank = 0
-    else:
-        rank = 1
+    rank = 1
+    # the file's own name first, then its folders from the nearest: a bundle named
+    # "sales-postmortem" must not make its partitions_before.txt the late one
+    for part in reversed(path.lower().split("/")):
+        words = _WORD.findall(part)
+        if any(w.startswith(SNAPSHOT_LATE) for w in words):
+            rank = 2
+        elif any(w.startswith(SNAPSHOT_EARLY) for w in words):
+            rank = 0
+        else:
+            continue
+        break
     return rank, path, int(index)
 
 
@@ -83,10 +88,11 @@ def _unnamed_snapshots(
         return partitions, []
     named = partitions.get_column("database").drop_nulls().unique().to_list()
     candidates = sorted({*databases, *named})
-    if len(candidates) != 1:
-        return partitions, []
-    (database,) = candidates
     sources = ", ".join(sorted(unnamed.get_column("snapshot").drop_nulls().unique().to_list()))
+    if len(candidates) != 1:
+        unused = _text()["impact"]["warnings"]["snapshot_database_unknown"]
+        return partitions, [unused.format(sources=sources or "a snapshot")]
+    (database,) = candidates
     text = _text()["impact"]["warnings"]["snapshot_database_assumed"]
     filled = partitions.with_columns(pl.col("database").fill_null(database))
     return filled, [text.format(sources=sources or "a snapshot", database=database)]
@@ -125,7 +131,10 @@ def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
     if clus is not None:
         pieces.append(_copies(db_rows, clus, ("orphan",) if part else PARTITION_ROLES))
     copies = (
-        pl.concat(pieces).select("ordinal", "node", "role").unique().sort("ordinal", "node", "role")
+        pl.concat(pieces)
+        .select("ordinal", "node", "role", "state")
+        .unique(subset=["ordinal", "node", "role"], keep="first", maintain_order=True)
+        .sort("ordinal", "node", "role")
     )
     return Snapshot(copies, part, clus)
 
@@ -329,16 +338,26 @@ class DatabaseImpact:
 
 
 def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[int]]:
-    """All ordinals, master+replica count per ordinal, ordinals with a master."""
+    """All ordinals, master+replica count per ordinal, ordinals with a working master (a
+    master whose state is offline or unrecoverable does not count: the cleanup gate must
+    not take it for the copy that keeps the data)."""
     ordinals = sorted(set(copies["ordinal"].to_list()))
     counts = dict.fromkeys(ordinals, 0)
     mastered: set[int] = set()
-    for ordinal, role in copies.select("ordinal", "role").iter_rows():
+    state = copies.get_column("state") if "state" in copies.columns else None
+    states = state.to_list() if state is not None else [None] * copies.height
+    for (ordinal, role), st in zip(
+        copies.select("ordinal", "role").iter_rows(), states, strict=True
+    ):
         if role in COPY_ROLES:
             counts[ordinal] += 1
-        if role == "master":
+        if role == "master" and (st or "").strip().lower() not in DEAD_STATES:
             mastered.add(ordinal)
     return ordinals, counts, mastered
+
+
+#: Copy states (SHOW CLUSTER STATUS, DISTRIBUTED_PARTITIONS) of a copy that serves nothing.
+DEAD_STATES = frozenset({"offline", "unrecoverable", "recovery_failed", "detached", "failed"})
 
 
 def _extra_holders(
@@ -386,13 +405,27 @@ def database_impact(
     db_rows: pl.DataFrame,
     disk_usage: pl.DataFrame,
     redundancy: Redundancy,
+    last_listed: int | None = None,
 ) -> tuple[DatabaseImpact, list[str], list[str]]:
-    """Impact of one database from its snapshot rows; also warnings and assumptions."""
+    """Impact of one database from its snapshot rows; also warnings and assumptions.
+    ``last_listed``: the highest ordinal any snapshot row names, with or without a copy."""
     text = _text()["impact"]
     warnings: list[str] = []
     assumptions: list[str] = []
     snap = latest_snapshot(db_rows)
     ordinals, counts, mastered = _copy_counts(snap.copies)
+    # Partitions are numbered from 0 without gaps: one the snapshot shows no copy of (not
+    # listed, or listed with no host) may have no copy left, and counts as without a master.
+    last = max([*ordinals, *([] if last_listed is None else [last_listed])], default=None)
+    gaps = sorted(set(range(last + 1)) - set(ordinals)) if last is not None else []
+    if gaps:
+        ordinals = sorted([*ordinals, *gaps])
+        counts.update(dict.fromkeys(gaps, 0))
+        warnings.append(
+            text["warnings"]["snapshot_gap"].format(
+                database=database, ordinals=", ".join(map(str, gaps))
+            )
+        )
     level = redundancy.value
     if level is None:
         level = infer_redundancy(counts)
@@ -438,7 +471,7 @@ def database_impact(
         orphans=orphans,
         extra_copies=sum(counts[o] - level for o in over) + len(orphans),
         extra_bytes_estimate=total,
-        copies=snap.copies.to_dicts(),
+        copies=snap.copies.select("ordinal", "node", "role").to_dicts(),
         copy_counts=counts,
         per_node_extra_bytes=per_node,
         snapshot={"partitions": snap.partitions_snapshot, "cluster_status": snap.cluster_snapshot},
@@ -598,9 +631,15 @@ def compute_impact(
         return Impact([], computed=False, warnings=warnings, assumptions=assumptions)
     phases = failing_phases or {}
     impacts: list[DatabaseImpact] = []
+    listed = dict(
+        partitions.filter(pl.col("database").is_not_null() & pl.col("ordinal").is_not_null())
+        .group_by("database")
+        .agg(pl.col("ordinal").max())
+        .iter_rows()
+    )
     for name in sorted(rows["database"].unique().to_list()):
         db, db_warnings, db_assumptions = database_impact(
-            name, rows.filter(pl.col("database") == name), disk_usage, resolved
+            name, rows.filter(pl.col("database") == name), disk_usage, resolved, listed.get(name)
         )
         db.phase = phases.get(name)
         db.phase_statements = phase_statements(db, db.phase)
@@ -654,9 +693,9 @@ def _residue(row: dict[str, Any], latest: pl.DataFrame) -> dict[str, Any] | None
 def _latest_copies(partitions: pl.DataFrame) -> pl.DataFrame:
     rows = normalise_partitions(partitions)
     frames = [
-        latest_snapshot(rows.filter(pl.col("database") == db)).copies.with_columns(
-            pl.lit(db).alias("database")
-        )
+        latest_snapshot(rows.filter(pl.col("database") == db))
+        .copies.select("ordinal", "node", "role")
+        .with_columns(pl.lit(db).alias("database"))
         for db in sorted(rows["database"].unique().to_list())
     ]
     empty = pl.DataFrame(

@@ -377,6 +377,9 @@ def _add_tables(
     kinds = sorted({t.kind for t in result.tables if t.kind})
     if node.role != "unknown" and not node.from_path:
         acc.node_roles.setdefault(node.node, node.role)
+    for table in result.tables:  # SHOW VARIABLES ran on the node whose folder holds it
+        if table.kind == "variables" and table.node is None and not node.from_path:
+            table.node = node.node
     acc.tables.extend(t for t in result.tables if t.kind)
     reason = (
         None if kinds else "tables of no known kind (not rebalance, partition or cluster output)"
@@ -409,12 +412,15 @@ def _concat(frames: list[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
     return pl.concat(frames) if frames else schemas.empty(schema)
 
 
+_FAR_ORDINAL = 100  # a db_N with N beyond this and the listed partitions is a database
+
+
 def _beyond_partitions(
     events: pl.DataFrame, partitions: pl.DataFrame, steps: pl.DataFrame
 ) -> pl.DataFrame:
     """``db_N`` names a partition of ``db`` or a database of its own (``events_2025``).
-    Where a SHOW PARTITIONS snapshot lists every partition of ``db`` and N is beyond
-    them (and beyond every step's ordinal), a line's ``db_N`` is read as the database
+    Where a SHOW PARTITIONS snapshot lists the partitions of ``db`` and N is far beyond
+    them (and every step's ordinal), a line's ``db_N`` is read as the database
     ``db_N`` (no ordinal): else a lock timeout on ``events_2025`` would count as evidence
     about the partitions of ``events``. Cluster-status snapshots may be filtered, so
     they do not bound the ordinals."""
@@ -431,7 +437,11 @@ def _beyond_partitions(
     both = [f.select(pl.col("database").cast(pl.String), pl.col("ordinal").cast(pl.Int64))
             for f in (listed, named.select("database", "ordinal").drop_nulls())]  # fmt: skip
     last = pl.concat(both).group_by("database").agg(pl.col("ordinal").max().alias("_last"))
-    beyond = pl.col("_last").is_not_null() & (pl.col("ordinal") > pl.col("_last"))
+    # far beyond only: a snapshot may miss a partition (one with no copy left), and a
+    # "db:N" a step names just past the listed ones is that partition
+    beyond = pl.col("_last").is_not_null() & (
+        pl.col("ordinal") > pl.max_horizontal(pl.lit(_FAR_ORDINAL), 4 * (pl.col("_last") + 1))
+    )
     return (
         events.join(last, on="database", how="left", maintain_order="left")
         .with_columns(

@@ -99,6 +99,16 @@ class Context:
     def impacts(self) -> list[DatabaseImpact]:
         return self.impact.databases if self.impact is not None else []
 
+    @property
+    def unseen(self) -> str | None:
+        """The failed databases the snapshot does not show (listed), when there is one:
+        another database's snapshot says nothing about theirs."""
+        if self.impact is None:
+            return None
+        seen = {db.database for db in self.impact.databases}
+        names = sorted({str(v["database"]) for v in self.failed if v.get("database")} - seen)
+        return ", ".join(names) or None
+
 
 def _factors(findings: Iterable[dict[str, Any]], failed_dbs: set[str]) -> list[str]:
     found = set()
@@ -313,6 +323,8 @@ def _step4(ctx: Context) -> dict[str, Any]:
         lines.append(text["no_snapshot_caution"])
     missing = _without_master(ctx)
     blocked = text["blocked"].format(**_targets(missing)) if missing else None
+    if ctx.unseen and not blocked:
+        blocked = text["blocked_unseen"].format(databases=ctx.unseen)
     if ctx.running:
         blocked = text["blocked_running"].format(databases=ctx.running)
     return _step(
@@ -327,6 +339,8 @@ def step5_blocked_by(ctx: Context) -> str | None:
         return str(text["blocked_running"].format(databases=ctx.running))
     if ctx.impact is None:
         return str(text["blocked_no_snapshot"])
+    if ctx.unseen:
+        return str(text["blocked_unseen"].format(databases=ctx.unseen))
     if missing := _without_master(ctx):
         return str(text["blocked_no_master"].format(**_targets(missing)))
     if under := _under(ctx):

@@ -198,6 +198,36 @@ def test_snapshot_without_a_database_is_read_as_the_only_database() -> None:
     assert not two.computed
 
 
+def test_a_partition_the_snapshot_shows_no_copy_of_has_no_master() -> None:
+    """Ordinal 1 missing between 0 and 2, or listed with NULL host and role (the row
+    SHOW PARTITIONS gives a partition with no master): both count as without a master."""
+    rows = [*paired("a", 1), copy("a", 2, NODES[0], "Master"), copy("a", 2, NODES[1], "Replica")]
+    impact = compute_impact(partitions(rows), variables(("n", "2")), disk())
+    db = only_db(impact)
+    assert db["partitions_without_master"] == [1] and db["partitions"] == 3
+    assert any("no copy of ordinal(s) 1" in w for w in impact.warnings)
+    listed_empty = [*paired("a", 1), copy("a", 1, None, None)]  # type: ignore[arg-type]
+    db = only_db(compute_impact(partitions(listed_empty), variables(("n", "2")), disk()))
+    assert db["partitions_without_master"] == [1]
+
+
+def test_before_and_after_are_read_from_the_file_name_before_its_folders() -> None:
+    """A bundle folder named "sales-postmortem" does not make every snapshot a late one."""
+    names = ["sales-postmortem/sql/partitions_after.txt#0",
+             "sales-postmortem/sql/partitions_before.txt#0", "x/after/p.txt#0", "x/before/p.txt#0"]  # fmt: skip
+    ordered = sorted(names, key=snapshot_order_key)
+    assert ordered.index("sales-postmortem/sql/partitions_before.txt#0") < ordered.index(
+        "sales-postmortem/sql/partitions_after.txt#0"
+    )
+    assert ordered.index("x/before/p.txt#0") < ordered.index("x/after/p.txt#0")
+
+
+def test_an_offline_master_is_no_master() -> None:
+    rows = [copy("a", 0, NODES[0], "Master", state="offline"), copy("a", 0, NODES[3], "Orphan")]
+    db = only_db(compute_impact(partitions(rows), variables(("n", "1")), disk()))
+    assert db["partitions_without_master"] == [0]
+
+
 def test_redundancy_option_used_when_bundle_has_none() -> None:
     impact = compute_impact(partitions(paired("a", 2)), variables(), disk(), redundancy=1)
     db = only_db(impact)
@@ -370,7 +400,8 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
     for db in draw(
         st.lists(st.sampled_from(["a", "b", "c_1"]), min_size=1, max_size=3, unique=True)
     ):
-        ordinals = draw(st.lists(st.integers(0, 15), min_size=1, max_size=8, unique=True))
+        # partitions are numbered 0..n-1 (a gap counts as a partition without a master)
+        ordinals = list(range(draw(st.integers(1, 8))))
         layout[db] = {}
         for o in ordinals:
             nodes = draw(st.permutations(NODES))

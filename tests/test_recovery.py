@@ -252,11 +252,29 @@ def test_step5_never_open_while_unsafe(
     assert_shape(runbook)
     steps = by_step(runbook)
     dbs = impact.to_json()["databases"]
-    unsafe = any(d["partitions_without_master"] or d["under_redundant"] for d in dbs)
+    # a failed database the snapshot does not show is unchecked: as unsafe as no master
+    unseen = status == "failure" and "a" not in {d["database"] for d in dbs}
+    unsafe = unseen or any(d["partitions_without_master"] or d["under_redundant"] for d in dbs)
     assert (steps[5]["blocked_by"] is not None) == unsafe
-    no_master = any(d["partitions_without_master"] for d in dbs)
+    no_master = unseen or any(d["partitions_without_master"] for d in dbs)
     assert (steps[4]["blocked_by"] is not None) == no_master
     attaches = [s for s in steps[2]["sql"] if s.startswith("ATTACH PARTITION")]
     for d in dbs:
         orphaned = {x["ordinal"] for x in d["orphans"]} & set(d["partitions_without_master"])
         assert len([s for s in attaches if f" {d['database']}:" in s]) == len(orphaned)
+
+
+def test_a_failed_database_without_its_own_snapshot_blocks_retry_and_cleanup() -> None:
+    """The snapshot shows another database only: nothing is known of the failed one's
+    masters, so steps 4 and 5 wait for step 2."""
+    rows = [
+        {"database": "crm", "ordinal": 0, "node": NODES[0], "role": "Master",
+         "snapshot": "p.txt#0", "snapshot_kind": "partitions"},
+        {"database": "crm", "ordinal": 0, "node": NODES[1], "role": "Replica",
+         "snapshot": "p.txt#0", "snapshot_kind": "partitions"},
+    ]  # fmt: skip
+    verdict = {"database": "sales", "status": "failure", "phase": "copy", "cause": "node_failure",
+               "finding": None}  # fmt: skip
+    steps = by_step(build_runbook([verdict], impact_of(rows, "2"), []))
+    assert "no partition snapshot of sales" in (steps[4]["blocked_by"] or "")
+    assert "no partition snapshot of sales" in (steps[5]["blocked_by"] or "")

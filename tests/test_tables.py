@@ -758,3 +758,14 @@ def test_csv_with_a_byte_order_mark() -> None:
     result = parse_tables(text, "cluster_status.csv")
     assert result.tables[0].kind == "cluster_status"
     assert result.tables[0].columns[0] == "HOST"
+
+
+def test_partition_database_column_names_the_database_of_each_row() -> None:
+    text = (
+        "| Partition_Database | Ordinal | Host      | Port | Role    |\n"
+        "|---|---|---|---|---|\n"
+        "| sales_0            | 0       | 10.1.0.11 | 3306 | master  |\n"
+        "| crm_2              | 2       | 10.1.0.11 | 3306 | master  |\n"
+    )
+    partitions = to_frames(parse_tables(text, "dp.md").tables)["partitions"]
+    assert partitions.select("database", "ordinal").rows() == [("sales", 0), ("crm", 2)]

@@ -235,6 +235,10 @@ class FrameBuilder:
                     cells(row, "database") or table.database,
                     to_int(cells(row, "ordinal")),
                 )
+                if database is None and (named := cells(row, "partition_database")):
+                    # "Partition_Database | sales_0": the database of the row
+                    database, from_name = self.split_db(named, always=True)
+                    ordinal = ordinal if ordinal is not None else from_name
             else:
                 name = cells(row, "database")
                 if name is None or name in self.vocab.system_databases:

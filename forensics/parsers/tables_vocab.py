@@ -6,6 +6,7 @@ size unit) lives in the TOML file; this module only compiles it.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -97,7 +98,8 @@ class Vocabulary:
                 return None
         else:
             factor = multiplier or 1
-        return round(float(match.group(1)) * factor)
+        value = float(match.group(1)) * factor
+        return round(value) if math.isfinite(value) else None  # ("1e400 MB": no size)
 
 
 def _reverse(table: dict[str, list[str]], key: Any = str.lower) -> dict[str, str]:

@@ -318,3 +318,27 @@ def test_a_rebalance_still_running_blocks_the_retry_and_the_cleanup(tmp_path: Pa
     assert "still running" in steps[3]["detail"]
     assert steps[4]["blocked_by"] and "still running" in steps[4]["blocked_by"]
     assert steps[5]["blocked_by"] and "still running" in steps[5]["blocked_by"]
+
+
+def test_show_variables_belongs_to_the_node_of_its_folder(tmp_path: Path) -> None:
+    """redundancy_level 2 on the master aggregator and 1 on a leaf: the conflict is said
+    and the master aggregator's value is used."""
+    root = tmp_path / "b"
+    for node, value in (("10.0.0.10_3306", 2), ("10.0.0.11_3306", 1)):
+        (root / node).mkdir(parents=True)
+        (root / node / "vars.txt").write_text(
+            "mysql> SHOW VARIABLES LIKE 'redundancy_level';\n"
+            "+------------------+-------+\n| Variable_name    | Value |\n"
+            "+------------------+-------+\n"
+            f"| redundancy_level | {value}     |\n+------------------+-------+\n"
+        )
+    (root / "10.0.0.10_3306" / "memsql.log").write_text(
+        "100 2026-03-05 10:00:00.000   INFO: Thread 5: REBALANCE PARTITIONS ON sales started\n"
+        "101 2026-03-05 10:00:09.000  ERROR: Thread 5: REBALANCE PARTITIONS ON sales failed\n"
+    )
+    result = CliRunner().invoke(main, ["analyze", str(root), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert any(
+        "redundancy_level differs between nodes (1, 2): using 2 (the master aggregator" in w
+        for w in report["warnings"]
+    ), report["warnings"]

@@ -225,6 +225,10 @@ def resolve_redundancy(
                     values=", ".join(map(str, distinct)), chosen=chosen, how=how
                 )
             )
+        if override is not None and override != chosen:
+            warnings.append(
+                text["warnings"]["redundancy_option_ignored"].format(option=override, chosen=chosen)
+            )
         return Redundancy(chosen, "bundle", tuple(warnings))
     if override is not None:
         note = text["assumptions"]["redundancy_option"].format(redundancy=override)

@@ -237,10 +237,10 @@ def test_redundancy_option_used_when_bundle_has_none() -> None:
 
 
 def test_bundle_redundancy_beats_option() -> None:
-    db = only_db(
-        compute_impact(partitions(paired("a", 2)), variables(("n", "2")), disk(), redundancy=1)
-    )
+    impact = compute_impact(partitions(paired("a", 2)), variables(("n", "2")), disk(), redundancy=1)
+    db = only_db(impact)
     assert db["redundancy"] == 2 and db["over_redundant"] == []
+    assert "--redundancy 1 not used: the bundle's redundancy_level is 2" in impact.warnings
 
 
 def test_conflicting_redundancy_takes_max_or_master_and_warns() -> None:

@@ -769,3 +769,13 @@ def test_partition_database_column_names_the_database_of_each_row() -> None:
     )
     partitions = to_frames(parse_tables(text, "dp.md").tables)["partitions"]
     assert partitions.select("database", "ordinal").rows() == [("sales", 0), ("crm", 2)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1,5 GB", 1610612736), ("1,024.5 MB", 1074266112), ("1,024 MB", 1073741824),
+     ("12,345,678", 12345678), ("1e400 MB", None)],
+)  # fmt: skip
+def test_size_commas_and_overflow(text: str, expected: int | None) -> None:
+    """A decimal comma ("1,5 GB") is no thousands separator; a size beyond a float is none."""
+    assert vocabulary().size_bytes(text, 1) == expected

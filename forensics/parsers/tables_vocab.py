@@ -88,7 +88,7 @@ class Vocabulary:
         """``"1.5 GB"`` -> 1610612736; a bare number is scaled by the column's unit."""
         if text is None:
             return None
-        match = _SIZE_VALUE.match(text.replace(",", ""))
+        match = _SIZE_VALUE.match(_decimal(text))
         if match is None:
             return None
         unit = match.group(2).lower()
@@ -100,6 +100,20 @@ class Vocabulary:
             factor = multiplier or 1
         value = float(match.group(1)) * factor
         return round(value) if math.isfinite(value) else None  # ("1e400 MB": no size)
+
+
+def _decimal(text: str) -> str:
+    """Thousands commas dropped ("1,024.5"), a decimal comma made a point ("1,5 GB"): a
+    comma is a thousands separator when three digits follow it and then no digit."""
+    if "," not in text:
+        return text
+    if _THOUSANDS.search(text) and not _DECIMAL_COMMA.search(text):
+        return text.replace(",", "")
+    return text.replace(",", ".", 1) if text.count(",") == 1 and "." not in text else text
+
+
+_THOUSANDS = re.compile(r"\d,\d{3}(?!\d)")
+_DECIMAL_COMMA = re.compile(r"\d,(?:\d{1,2}|\d{4,})(?!\d)")
 
 
 def _reverse(table: dict[str, list[str]], key: Any = str.lower) -> dict[str, str]:

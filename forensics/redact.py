@@ -18,6 +18,15 @@ import polars as pl
 from .analysis import Report
 
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
+# Full (eight groups) or compressed ("::") IPv6 addresses; times (10:00:20) have neither.
+_H4 = r"[0-9A-Fa-f]{1,4}"
+IPV6 = re.compile(
+    rf"(?<![\w:])(?:(?:{_H4}:){{7}}{_H4}|(?:{_H4}:){{0,6}}(?:{_H4})?::(?:{_H4}:){{0,6}}{_H4})"
+    r"(?![\w:])"
+)
+# A host's domain ("sdb-leaf-4.corp.example.com"): two or more dot-separated labels, the
+# last one starting with a letter (one label could be a file name's ".log").
+_DOMAIN = r"(?:\.[A-Za-z0-9-]+)+\.[A-Za-z][A-Za-z0-9-]*(?![A-Za-z0-9-])"
 # Where a name may sit inside a longer token: sdb-report node folders are
 # ``[node-]<host>-<ROLE>`` and other folders ``<host>-<port>`` (forensics/nodes.py), so
 # ``-LEAF`` or ``-3306`` after a host and ``node-`` before it still delimit the name; a dot
@@ -35,21 +44,39 @@ ROLE_PREFIX = {"master_aggregator": "ma", "child_aggregator": "agg", "leaf": "le
 
 
 class Redactor:
+    """Names are matched whatever their case (``SDB-LEAF-4`` is ``sdb-leaf-4``); a host
+    takes its domain with it (``sdb-leaf-4.corp.example.com``); IPv4 and IPv6 addresses
+    become ``ip-N`` / ``ip6-N``."""
+
     def __init__(self, hosts: dict[str, str], databases: dict[str, str]) -> None:
-        self.names = {**hosts, **databases}
+        self.names = {k.lower(): v for k, v in {**hosts, **databases}.items()}
         self.ips: dict[str, str] = {}
-        words = sorted(self.names, key=lambda w: (-len(w), w))
+        self.hosts = self._pattern([h for h in hosts if not IPV4.fullmatch(h)], _DOMAIN)
+        self.pattern = self._pattern([*hosts, *databases], "")
+
+    @staticmethod
+    def _pattern(names: list[str], tail: str) -> re.Pattern[str]:
+        words = sorted(set(names), key=lambda w: (-len(w), w))
         body = "|".join(re.escape(w) for w in words) if words else r"(?!x)x"
-        self.pattern = re.compile(rf"{_BEFORE}(?:{body}){_AFTER}")
+        return re.compile(rf"{_BEFORE}(?P<name>{body}){tail}{_AFTER}", re.IGNORECASE)
+
+    def _name(self, match: re.Match[str]) -> str:
+        return self.names[match.group("name").lower()]
 
     def _ip(self, match: re.Match[str]) -> str:
         ip = match.group(0)
-        if ip in self.names:
-            return self.names[ip]
+        if ip.lower() in self.names:
+            return self.names[ip.lower()]
         return self.ips.setdefault(ip, f"ip-{len(self.ips) + 1}")
 
+    def _ip6(self, match: re.Match[str]) -> str:
+        ip = match.group(0).lower()
+        return self.ips.setdefault(ip, f"ip6-{sum(k.count(':') > 1 for k in self.ips) + 1}")
+
     def text(self, value: str) -> str:
-        value = self.pattern.sub(lambda m: self.names[m.group(0)], value)
+        value = self.hosts.sub(self._name, value)
+        value = self.pattern.sub(self._name, value)
+        value = IPV6.sub(self._ip6, value)
         return IPV4.sub(self._ip, value)
 
 

@@ -193,6 +193,13 @@ def test_frames_are_redacted_too() -> None:
         ("version 10.0.0.7.1 and 10.0.0.70", "version 10.0.0.7.1 and ip-1"),
         ("sdb-leaf-10 is not sdb-leaf-1", "sdb-leaf-10 is not leaf-1"),
         ("sdb-leaf-1-3306/memsql.log, sales-report", "leaf-1-3306/memsql.log, sales-report"),
+        # any case; a host with its domain; IPv6 (times keep their colons)
+        ("SDB-LEAF-1 and Sales", "leaf-1 and db-1"),
+        ("sdb-leaf-1.corp.example.com:3306 down", "leaf-1:3306 down"),
+        ("sales.orders on sdb-leaf-1.", "db-1.orders on leaf-1."),
+        ("sdb-leaf-1.log", "leaf-1.log"),
+        ("peer fe80::1ff:fe23:4567:890a at 10:00:20.5", "peer ip6-1 at 10:00:20.5"),
+        ("2001:db8:0:0:0:0:2:1 and std::string", "ip6-1 and std::string"),
     ],
 )
 def test_redactor_boundaries(text: str, expected: str) -> None:

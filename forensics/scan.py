@@ -111,9 +111,7 @@ def _holds_bundles(children: list[Path]) -> bool:
     two or more archives or sub-folders that hold tracelogs (or node folders) of their
     own, and no node folder of its own. (One archive or a folder of tables beside loose
     logs is part of the bundle.)"""
-    from .nodes import identify
-
-    if any(c.is_dir() and not identify(f"{c.name}/x").from_path for c in children):
+    if any(_is_node_folder(c) for c in children):
         return False
     bundles = sum(1 for c in children if c.is_file() and _is_archive(c))
     bundles += sum(1 for c in children if c.is_dir() and _has_logs(c))
@@ -122,54 +120,57 @@ def _holds_bundles(children: list[Path]) -> bool:
 
 def _has_logs(folder: Path) -> bool:
     """Whether ``folder`` directly holds a tracelog or a node folder."""
-    from .bundle import Member, iter_members
-    from .nodes import identify
     from .parsers import tracelog
 
     for child in sorted(folder.iterdir()):
         if child.is_symlink():
             continue
         if child.is_dir():
-            if not identify(f"{child.name}/x").from_path:
+            if _is_node_folder(child):
                 return True
-            continue
-        try:
-            for item in iter_members([child]):
-                if isinstance(item, Member) and tracelog.sniff(item.head()):
-                    return True
-                break
-        except ForensicsError:
-            continue
+        elif (head := _head(child)) is not None and tracelog.sniff(head):
+            return True
     return False
 
 
-def _recognised(path: Path) -> bool:
-    """Whether a loose file is a tracelog or a table (decompressing a .gz/.zst head)."""
+def _is_node_folder(path: Path) -> bool:
+    """A folder whose name tells a node (``<host>_<port>``, ``<host>-MA``, ...)."""
+    from .nodes import identify
+
+    return path.is_dir() and not identify(f"{path.name}/x").from_path
+
+
+def _head(path: Path) -> bytes | None:
+    """The first bytes of a file's first member (decompressing a .gz/.zst head)."""
     from .bundle import Member, iter_members
-    from .parsers import tables, tracelog
 
     try:
         for item in iter_members([path]):
-            if isinstance(item, Member):
-                head = item.head()
-                return (
-                    tracelog.sniff(head)
-                    or tracelog.viewer_prefix(head) is not None
-                    or tables.sniff(head.decode("utf-8", "replace"))
-                )
-            return False
+            return item.head() if isinstance(item, Member) else None
     except ForensicsError:
+        return None
+    return None
+
+
+def _recognised(path: Path) -> bool:
+    """Whether a loose file is a tracelog or a table."""
+    from .parsers import tables, tracelog
+
+    head = _head(path)
+    if head is None:
         return False
-    return False
+    return (
+        tracelog.sniff(head)
+        or tracelog.viewer_prefix(head) is not None
+        or tables.sniff(head.decode("utf-8", "replace"))
+    )
 
 
 def _looks_like_bundle(children: list[Path]) -> bool:
-    from .nodes import identify
-
     for child in children:
         if child.is_symlink():
             continue
-        if child.is_dir() and not identify(f"{child.name}/x").from_path:
+        if _is_node_folder(child):
             return True
         if child.is_file() and not _is_archive(child) and _recognised(child):
             return True

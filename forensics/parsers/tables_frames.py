@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import Any
 
 import polars as pl
@@ -93,16 +92,6 @@ class Cells:
         return canonical in self.map
 
 
-@cache
-def _by_length_of(items: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
-    return sorted(items, key=lambda item: -len(item[0]))
-
-
-def _by_length(mapping: dict[str, str]) -> list[tuple[str, str]]:
-    """(word, value) pairs, longest word first (so "in progress" wins over "in")."""
-    return _by_length_of(tuple(mapping.items()))
-
-
 class FrameBuilder:
     """Accumulates frame rows over many tables; ``frames()`` conforms them."""
 
@@ -111,6 +100,8 @@ class FrameBuilder:
         self.tables = tables
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in FRAME_SCHEMAS}
         self.known_dbs = self._known_databases()
+        # status words, longest first (so "in progress" wins over a shorter word it opens with)
+        self._status_words = sorted(self.vocab.statuses.items(), key=lambda item: -len(item[0]))
         self.node_ids = self._node_ids()
 
     def frames(self) -> dict[str, pl.DataFrame]:
@@ -178,7 +169,7 @@ class FrameBuilder:
         found = self.vocab.statuses.get(cell)
         if found is not None:
             return found
-        for word, status in _by_length(self.vocab.statuses):
+        for word, status in self._status_words:
             if cell.startswith(word) and not cell[len(word) : len(word) + 1].isalnum():
                 return status
         return "unknown"

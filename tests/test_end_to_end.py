@@ -342,3 +342,16 @@ def test_show_variables_belongs_to_the_node_of_its_folder(tmp_path: Path) -> Non
         "redundancy_level differs between nodes (1, 2): using 2 (the master aggregator" in w
         for w in report["warnings"]
     ), report["warnings"]
+
+
+def test_a_cause_given_only_on_a_continuation_line_is_found(tmp_path: Path) -> None:
+    """Error detail logged on the indented lines under an error line is part of that
+    event: the out-of-memory cause below is named only there."""
+    detail = (
+        "`events_3` log: snapshot apply stopped:\n"
+        "    Leaf Error (10.0.0.14:3306): ERROR 1712 (HY000): Not enough memory available\n"
+        "    to complete the current request."
+    )
+    assert _causes(_small_bundle(tmp_path / "a", detail, snapshot=True)) == [
+        ("copy", "out_of_memory")
+    ]

@@ -96,7 +96,19 @@ def tracelog_lines(draw):
     kind = draw(st.integers(0, 9))
     if kind == 0:
         return draw(
-            st.sampled_from(["", "  at frame 1", "\tcontinued", "junk line", "12345", "\r", " "])
+            st.sampled_from(
+                [
+                    "",
+                    "  at frame 1",
+                    "\tcontinued",
+                    "junk line",
+                    "12345",
+                    "\r",
+                    " ",
+                    " \t ",
+                    "    Leaf error (10.0.0.5:3306): Out of memory — détail",
+                ]
+            )
         )
     return (
         draw(COUNTER)

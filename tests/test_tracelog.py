@@ -476,6 +476,10 @@ def _sample_log() -> bytes:
     lines[40] = "   continuation of something"
     lines[41] = "garbage line"
     lines[120] = "00000005 2024-03-04 09:00:09.000   INFO: restarted"
+    at = 200  # an error whose detail is on continuation lines (across piece boundaries too)
+    lines[at] = lines[at].split("   INFO: ")[0] + "  ERROR: COPY PARTITION sales:3 failed"
+    lines[at + 1] = "    Leaf error (10.0.0.5:3306): Out of memory"
+    lines[at + 2] = "\tat frame 2"
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -500,6 +504,50 @@ def test_chunk_boundaries_do_not_change_the_result(piece, chunk_bytes):
     assert split.warnings == whole.warnings
     assert whole.lines == data.count(b"\n")
     assert whole.restarts == 1 and whole.unparsed_samples == [(42, "garbage line")]
+    failed = whole.events.filter(pl.col("line") == 201).get_column("message").item()
+    assert (
+        failed
+        == "COPY PARTITION sales:3 failed\n    Leaf error (10.0.0.5:3306): Out of memory\n\tat frame 2"
+    )
+
+
+def _continued_log(extra: int) -> bytes:
+    lines = [
+        "2024-03-04 09:00:00.000  ERROR: Thread 12: CopyPartition: copy of `sales`:3 failed:",
+        "    Leaf error (10.0.0.5:3306): Out of memory",
+        *[f"\t  frame {i}" for i in range(extra)],
+        "2024-03-04 09:00:01.000   INFO: Heartbeat answered",
+        "    detail of a line that is not kept",
+        "2024-03-04 09:00:02.000   WARN: slow disk",
+        "",
+        "    after an empty line: not part of the warning",
+        "2024-03-04 09:00:03.000   WARN: last",
+        "   ",
+        "    after a line of blanks: not part of it either",
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_continuation_lines_are_part_of_the_kept_line_before_them():
+    result = parse_tracelog([_continued_log(2)], path="p", node="n:1")
+    messages = result.events.get_column("message").to_list()
+    assert messages == [
+        "Thread 12: CopyPartition: copy of `sales`:3 failed:\n"
+        "    Leaf error (10.0.0.5:3306): Out of memory\n\t  frame 0\n\t  frame 1",
+        "slow disk",
+        "last",
+    ]
+    # the first line is the event's line; the others are still counted as continuation
+    assert result.events.get_column("line").to_list() == [1, 7, 10]
+    assert result.events.get_column("component").to_list() == ["CopyPartition", None, None]
+    assert result.continuation_lines == 8
+
+
+def test_a_long_backtrace_is_cut_at_the_configured_number_of_lines():
+    limit = tracelog._layout().continuation_lines
+    result = parse_tracelog([_continued_log(limit + 5)], path="p", node="n:1")
+    first = result.events.get_column("message").item(0)
+    assert first.count("\n") == limit and first.endswith(f"frame {limit - 2}")
 
 
 def test_generator_buries_a_rebalance_failure():

@@ -37,6 +37,8 @@ class Layout:
     fast_min_bytes: int
     helper_min_bytes: int
     viewer_prefixes: tuple[str, ...]
+    continuation_lines: int
+    continuation_bytes: int
 
     @property
     def keep_words(self) -> tuple[str, ...]:
@@ -68,6 +70,8 @@ def layout() -> Layout:
         fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
         helper_min_bytes=int(g["chunks"]["helper_min_bytes"]),
         viewer_prefixes=tuple(g.get("viewers", {}).get("prefixes", ())),
+        continuation_lines=int(g["continuation"]["max_lines"]),
+        continuation_bytes=int(g["continuation"]["max_bytes"]),
     )
 
 

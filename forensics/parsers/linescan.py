@@ -117,6 +117,16 @@ class Scanned:
     order: Order
     measured: bool = True  # False: the lean pass (no counts, kinds, samples, NULs, order)
     invalid_utf8: int = 0  # lines whose invalid UTF-8 was replaced (Polars path only)
+    lead: str = ""  # continuation lines at the start of the piece (for the line before it)
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """How many lines continuing a kept line, and how many of their bytes, it takes into
+    its text (``[continuation]`` in tracelog.toml)."""
+
+    max_lines: int
+    max_bytes: int
 
 
 def classify(
@@ -130,6 +140,7 @@ def classify(
     max_samples: int,
     sample_chars: int,
     restart_tolerance_us: int,
+    continuation_limit: Continuation,
     hits: np.ndarray | None = None,
 ) -> Scanned | None:
     """Classify every line of ``data`` (see the module docstring); None when the fast
@@ -170,6 +181,9 @@ def classify(
     assert kept is not None  # (None only when validating)
     if helped is not None:  # (the helper's lines include those of the kept level words)
         kept = _without_literal_only(kept, words, levels, keep_levels)
+    kept = attach_continuations(
+        kept, data, raw, ends[kept.get_column("line").to_numpy()], continuation_limit
+    )
     stats, restarts, minute, lv, count = k.order(
         parsed, level, local_us, uptime, has_uptime, table.size + 2, restart_tolerance_us
     )
@@ -196,6 +210,7 @@ def classify(
         counts=counts,
         kept=kept,
         order=_order(k, stats, restarts),
+        lead=lead_continuation(data, raw, continuation_limit),
     )
 
 
@@ -238,6 +253,7 @@ def classify_lean(
     words: tuple[str, ...],
     slow: Slow,
     restart_tolerance_us: int,
+    continuation_limit: Continuation,
     hits: np.ndarray | None = None,
 ) -> Scanned | None:
     """The kept lines and restarts of ``data`` without reading every line: what
@@ -278,6 +294,9 @@ def classify_lean(
     if kept is None:  # invalid UTF-8 in a kept line: the caller's paths replace it
         return None
     kept = _without_literal_only(kept, words, levels, keep_levels)
+    numbers = rows[kept_rows]
+    where = np.searchsorted(numbers, kept.get_column("line").to_numpy())
+    kept = attach_continuations(kept, data, raw, line_ends[kept_rows][where], continuation_limit)
     read = np.flatnonzero(parsed)
     stats, restarts, *_ = k.order(
         parsed[read],
@@ -304,6 +323,7 @@ def classify_lean(
         kept=kept,
         order=_order(k, stats, restarts),
         measured=False,
+        lead=lead_continuation(data, raw, continuation_limit),
     )
 
 
@@ -345,6 +365,80 @@ def _without_literal_only(
     keep = np.ones(kept.height, dtype=bool)
     keep[drop] = False
     return kept.filter(pl.Series(keep))
+
+
+def attach_continuations(
+    kept: pl.DataFrame,
+    data: bytes | memoryview,
+    raw: np.ndarray,
+    newlines: np.ndarray,
+    limit: Continuation,
+) -> pl.DataFrame:
+    """``kept`` with the continuation lines after each row joined to its text (by
+    newlines); ``newlines``: where each row's line ends in ``data``."""
+    rows, texts = _continued(data, raw, newlines, limit)
+    if not rows.size:
+        return kept
+    text = kept.get_column("raw")
+    joined = pl.select(pl.lit(text.gather(rows)) + "\n" + pl.lit(pl.Series(texts))).to_series()
+    return kept.with_columns(text.scatter(rows, joined))
+
+
+def lead_continuation(data: bytes | memoryview, raw: np.ndarray, limit: Continuation) -> str:
+    """The continuation lines that open ``data``: they go with the last line of the piece
+    before it."""
+    _, texts = _continued(data, raw, np.array([-1], dtype=np.int64), limit)
+    return texts[0] if texts else ""
+
+
+_BLANKS = (0x20, 0x09)
+
+
+def _continued(
+    data: bytes | memoryview, raw: np.ndarray, newlines: np.ndarray, limit: Continuation
+) -> tuple[np.ndarray, list[str]]:
+    """The rows of ``newlines`` whose line is followed by continuation lines, and the
+    text of those (joined by newlines, within ``limit``). A loop in Python, but over the
+    lines that have any, which are few."""
+    after = newlines.astype(np.int64) + 1
+    inside = np.flatnonzero(after < raw.size)
+    candidates = inside[np.isin(raw[after[inside]], _BLANKS)]
+    rows: list[int] = []
+    texts: list[str] = []
+    for row in candidates.tolist():
+        text = _continuation(data, int(after[row]), limit)
+        if text:
+            rows.append(row)
+            texts.append(text)
+    return np.array(rows, dtype=np.int64), texts
+
+
+def _continuation(data: bytes | memoryview, at: int, limit: Continuation) -> str:
+    """The continuation lines starting at byte ``at``, joined by newlines ('' if none):
+    lines that start with a blank and hold more than blanks, at most ``limit.max_lines``
+    of them and ``limit.max_bytes`` bytes (each line's text and one newline)."""
+    size = len(data)
+    window = bytes(data[at : at + 2 * limit.max_bytes + 2])  # room for CRs
+    parts: list[bytes] = []
+    used = pos = 0
+    while len(parts) < limit.max_lines:
+        end = window.find(b"\n", pos)
+        if end < 0:
+            if at + len(window) < size:  # the line runs past the window
+                break
+            end = len(window)
+        line = window[pos:end]
+        line = line[:-1] if line.endswith(b"\r") else line
+        if line[:1] not in (b" ", b"\t") or not line.strip(b" \t"):
+            break
+        used += len(line) + 1
+        if used > limit.max_bytes:
+            break
+        parts.append(line)
+        pos = end + 1
+        if pos >= len(window):
+            break
+    return str(b"\n".join(parts), "utf-8", "replace")
 
 
 LEAN_STRIDE = 256 * 1024  # bytes between the lines the lean pass reads anyway

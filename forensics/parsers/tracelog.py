@@ -478,8 +478,14 @@ def _lean_path(
         words=lay.vocabulary,
         slow=_classify,
         restart_tolerance_us=lay.restart_tolerance_us,
+        continuation_limit=_continuation_limit(),
         hits=found,
     )
+
+
+def _continuation_limit() -> linescan.Continuation:
+    lay = _layout()
+    return linescan.Continuation(lay.continuation_lines, lay.continuation_bytes)
 
 
 def _fast_path(
@@ -497,6 +503,7 @@ def _fast_path(
         max_samples=lay.max_samples,
         sample_chars=lay.sample_chars,
         restart_tolerance_us=lay.restart_tolerance_us,
+        continuation_limit=_continuation_limit(),
         hits=found,
     )
 
@@ -522,18 +529,62 @@ def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
     # concat_str copies the text: a filtered string column would otherwise keep views
     # into (and so the memory of) the whole piece.
     own_text = pl.concat_str(pl.col("raw"), pl.lit("")).alias("raw")
+    kept = frame.filter(pl.col("keep")).select(
+        "line", own_text, "uptime", "local_ts", "level", pl.lit(None, pl.Int64).alias("body")
+    )
+    kept, lead = _with_continuations(frame, kept, _continuation_limit())
     scanned = linescan.Scanned(
         lines=frame.height,
         nul_lines=nul,
         kinds=kinds,
         samples=_samples(frame, kinds["unparsed"]),
         counts=_counts(frame),
-        kept=frame.filter(pl.col("keep")).select(
-            "line", own_text, "uptime", "local_ts", "level", pl.lit(None, pl.Int64).alias("body")
-        ),
+        kept=kept,
         order=_order(frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime")),
+        lead=lead,
     )
     return scanned, invalid
+
+
+def _with_continuations(
+    frame: pl.DataFrame, kept: pl.DataFrame, limit: linescan.Continuation
+) -> tuple[pl.DataFrame, str]:
+    """``kept`` with the continuation lines after each row joined to its text, and the
+    continuation lines that open the piece (what :func:`linescan.attach_continuations`
+    and :func:`linescan.lead_continuation` give from the bytes)."""
+    raw = pl.col("raw")
+    blank = raw.str.starts_with(" ") | raw.str.starts_with("\t")
+    attach = blank & (raw.str.strip_chars(" \t") != "")
+    if not frame.select(attach.any()).item():
+        return kept, ""
+    runs = frame.select("line", "keep", raw, attach.alias("attach")).with_columns(
+        (~pl.col("attach")).cum_sum().alias("run")  # a run: a line and the ones continuing it
+    )
+    heads = runs.filter(~pl.col("attach")).select("run", pl.col("line").alias("head"))
+    within = pl.col("attach").cum_sum().over("run")
+    used = (raw.str.len_bytes() + 1).cum_sum().over("run")
+    more = (
+        runs.filter(pl.col("attach"))
+        .filter((within <= limit.max_lines) & (used <= limit.max_bytes))
+        .group_by("run")
+        .agg(raw.str.join("\n").alias("more"))
+        .join(heads, on="run", how="left")
+    )
+    lead = more.filter(pl.col("run") == 0).get_column("more")
+    joined = kept.join(
+        more.select(pl.col("head").alias("line"), "more"), on="line", how="left"
+    ).select(
+        "line",
+        pl.when(pl.col("more").is_null())
+        .then(raw)
+        .otherwise(raw + "\n" + pl.col("more"))
+        .alias("raw"),
+        "uptime",
+        "local_ts",
+        "level",
+        "body",
+    )
+    return joined, lead.item() if lead.len() else ""
 
 
 def _samples(frame: pl.DataFrame, unparsed: int) -> pl.DataFrame:
@@ -610,10 +661,16 @@ class _Acc:
     ts_min: datetime | None = None
     ts_max: datetime | None = None
     lean_pieces: int = 0
+    tail_kept: bool = False  # whether the last line of the pieces so far is a kept one
 
     def add(self, p: linescan.Scanned) -> None:
         """Fold in the next piece (pieces come in file order)."""
         first = self.lines + 1  # 1-based number of the piece's first line
+        if p.lead and self.tail_kept:  # lines continuing the last line of the piece before
+            last = self.kept[-1]
+            text = last.get_column("raw")
+            self.kept[-1] = last.with_columns(text.scatter(text.len() - 1, f"{text[-1]}\n{p.lead}"))
+        self.tail_kept = bool(p.kept.height) and p.kept.item(-1, "line") == p.lines - 1
         shift = pl.col("line") + first
         self.lines += p.lines
         self.lean_pieces += not p.measured

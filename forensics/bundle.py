@@ -5,8 +5,11 @@ a single file, or several of these. Compression and archive formats are recognis
 their magic bytes, never by name. Nothing is extracted to disk: tar archives are read as
 streams, so each yielded :class:`Member` must be consumed before the next one is asked for.
 
-Unsafe or unreadable members (links, devices, ``..`` paths, archives nested too deep) are
-yielded as :class:`Skipped` with a reason, never silently dropped.
+Unsafe or unreadable members (links, devices, ``..`` paths, archives nested too deep,
+encrypted zips, 7z and rar archives) are yielded as :class:`Skipped` with a reason, never
+silently dropped. A link the user names on the command line is followed; a link inside a
+bundle (to a file or a folder) never is. Damage found while a member is read (a cut gzip
+or zstd stream) is reported after it, marked ``damaged_member``.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import os
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, BinaryIO, cast
@@ -77,6 +80,9 @@ ZIP_MAGIC = b"PK\x03\x04"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 BZIP2_MAGIC = b"BZh"
 ZIP_EMPTY_MAGIC = b"PK\x05\x06"
+#: Archive formats the standard library cannot read: recognised to say so, not read.
+UNSUPPORTED_ARCHIVES = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "rar"}
+ZIP_ENCRYPTED = 0x1  # general purpose flag bit: the member is encrypted
 ZIP_FILE, ZIP_DIR, ZIP_LINK = 0o100000, 0o040000, 0o120000  # st_mode types in external_attr
 MEMBER_PIECE = 64 * 1024  # read size inside tar/zip members: what a damaged read may lose
 NESTED_ZIP_BYTES = 1024**3  # a zip inside a stream is read into memory; larger ones are skipped
@@ -336,6 +342,10 @@ class Skipped:
     path: str
     inner: str
     reason: str
+    # True when this reports damage found while the member just yielded under the same
+    # path was read: its part before the damage was used, so this is a warning about
+    # that file, not a file of its own
+    damaged_member: bool = False
 
 
 def _gunzip(stream: BinaryIO) -> IO[bytes]:
@@ -343,6 +353,115 @@ def _gunzip(stream: BinaryIO) -> IO[bytes]:
     if _isal_zlib is not None:
         return cast(IO[bytes], _Inflate(stream))
     return gzip.GzipFile(fileobj=stream)
+
+
+def _unzstd(stream: BinaryIO) -> IO[bytes]:
+    """A decompressing reader of a zstd stream (several frames are read in turn)."""
+    return cast(IO[bytes], _Unzstd(stream))
+
+
+class _ZstdFrames:
+    """A zstd stream passed through unchanged while its frame structure is followed
+    (frame headers and block sizes only, nothing is decompressed), so that a stream cut
+    inside a frame can be told from a complete one: the zstandard reader just stops at
+    the cut, where gzip, xz and bzip2 raise."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._want = 4  # bytes of the next header to gather
+        self._gathered = b""
+        self._skip = 0  # bytes of content to pass before that header
+        self._state = self._magic
+        self._checksum = False
+        self.unknown = False  # not a zstd structure we know: zstandard will judge it
+        self.ended = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        if not data:
+            self.ended = True
+        elif not self.unknown:
+            self._follow(memoryview(data))
+        return data
+
+    @property
+    def complete(self) -> bool:
+        """Whether the stream so far ends at a frame boundary."""
+        at_boundary = self._state == self._magic and not self._gathered and not self._skip
+        return self.unknown or at_boundary
+
+    def _follow(self, data: memoryview) -> None:
+        i = 0
+        while i < len(data) and not self.unknown:
+            if self._skip:
+                step = min(self._skip, len(data) - i)
+                self._skip -= step
+                i += step
+                continue
+            step = min(self._want - len(self._gathered), len(data) - i)
+            self._gathered += bytes(data[i : i + step])
+            i += step
+            if len(self._gathered) == self._want:
+                header, self._gathered = self._gathered, b""
+                self._state(header)
+
+    def _magic(self, header: bytes) -> None:
+        if header == ZSTD_MAGIC:
+            self._want, self._state = 1, self._descriptor
+        elif header[0] & 0xF0 == 0x50 and header[1:] == b"\x2a\x4d\x18":  # skippable
+            self._want, self._state = 4, self._skippable
+        else:
+            self.unknown = True
+
+    def _skippable(self, header: bytes) -> None:
+        self._skip = int.from_bytes(header, "little")
+        self._want, self._state = 4, self._magic
+
+    def _descriptor(self, header: bytes) -> None:
+        fhd = header[0]
+        single_segment = bool(fhd & 0x20)
+        self._checksum = bool(fhd & 0x04)
+        dictionary = (0, 1, 2, 4)[fhd & 0x03]
+        content_size = (1 if single_segment else 0, 2, 4, 8)[fhd >> 6]
+        self._skip = (0 if single_segment else 1) + dictionary + content_size
+        self._want, self._state = 3, self._block
+
+    def _block(self, header: bytes) -> None:
+        value = int.from_bytes(header, "little")
+        last, kind, size = value & 1, (value >> 1) & 3, value >> 3
+        if kind == 3:  # reserved: corrupt, zstandard says so
+            self.unknown = True
+            return
+        self._skip = 1 if kind == 1 else size  # an RLE block holds one byte
+        if last:
+            self._skip += 4 if self._checksum else 0
+            self._want, self._state = 4, self._magic
+        else:
+            self._want = 3
+
+
+class _Unzstd(io.RawIOBase):
+    """A zstd stream decompressed; one that ends inside a frame raises EOFError at its
+    end, as a truncated gzip, xz or bzip2 stream does."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._frames = _ZstdFrames(raw)
+        self._reader = zstandard.ZstdDecompressor().stream_reader(
+            cast(IO[bytes], self._frames), read_across_frames=True
+        )
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._reader.readinto1(buffer)
+        while not n and not self._frames.ended:  # a frame without output (an empty one)
+            n = self._reader.readinto1(buffer)
+        if not n and not self._frames.complete:
+            raise EOFError("compressed file ended before the end of its last zstd frame")
+        return n
+
+    readinto1 = readinto
 
 
 def _unxz(stream: BinaryIO) -> IO[bytes]:
@@ -498,9 +617,8 @@ class _Walker:
                 (".gz", ".tgz"),
             )
         elif head.startswith(ZSTD_MAGIC):
-            reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
             yield from self._decompressed(
-                display, inner, reader, depth, compressed, (".zst", ".zstd", ".tzst")
+                display, inner, _unzstd(stream), depth, compressed, (".zst", ".zstd", ".tzst")
             )
         elif head.startswith(XZ_MAGIC):
             yield from self._decompressed(
@@ -512,6 +630,10 @@ class _Walker:
             )
         elif _is_tar(head) or head.startswith((ZIP_MAGIC, ZIP_EMPTY_MAGIC)):
             yield from self._archive(display, inner, stream, head, depth)
+        elif unsupported := _unsupported_archive(head):
+            yield Skipped(
+                display, inner, f"unsupported archive format ({unsupported}): extract it first"
+            )
         else:
             yield Member(display, inner, stream, compressed)
 
@@ -535,15 +657,18 @@ class _Walker:
         guard = _Counted(reader, self.limits, display, compressed)
         new_inner = _strip_suffix(inner, suffixes)
         self.layers += 1
+        read = False  # whether a member of this very path was given out (and read)
         try:
-            yield from self.open_stream(display, new_inner, _buffered(guard), depth, None)
+            for item in self.open_stream(display, new_inner, _buffered(guard), depth, None):
+                read = read or (isinstance(item, Member) and item.path == display)
+                yield item
         except DATA_ERRORS as exc:
-            yield Skipped(display, inner, f"corrupt compressed data: {exc}")
+            yield Skipped(display, inner, f"corrupt compressed data: {exc}", read)
         finally:
             self.layers -= 1
         damage = guard.damage("truncated or corrupt compressed data")
         if damage:
-            yield Skipped(display, inner, damage)
+            yield Skipped(display, inner, damage, read)
 
     def _archive(
         self, display: str, inner: str, stream: BinaryIO, head: bytes, depth: int
@@ -588,10 +713,13 @@ class _Walker:
         if fh is None:
             return
         guard = _Guarded(fh, MEMBER_PIECE)
-        yield from self.open_stream(f"{display}/{name}", name, _buffered(guard), depth, info.size)
+        where = f"{display}/{name}"
+        read = yield from _given_out(
+            self.open_stream(where, name, _buffered(guard), depth, info.size), where
+        )
         damage = guard.damage("tar member cut short")
         if damage:
-            yield Skipped(f"{display}/{name}", name, damage)
+            yield Skipped(where, name, damage, read)
 
     def _zip(self, display: str, stream: BinaryIO, depth: int) -> Iterator[Member | Skipped]:
         seekable: BinaryIO
@@ -614,7 +742,12 @@ class _Walker:
             yield Skipped(display, "", f"corrupt zip archive: {exc}")
             return
         with archive:
-            for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            infos = sorted(archive.infolist(), key=lambda i: i.filename)
+            files = [i for i in infos if not i.is_dir()]
+            if files and all(i.flag_bits & ZIP_ENCRYPTED for i in files):
+                yield Skipped(display, "", "password-protected (encrypted) zip: not read")
+                return
+            for info in infos:
                 yield from self._zip_member(display, archive, info, depth)
 
     def _zip_member(
@@ -639,6 +772,9 @@ class _Walker:
         if mode not in (0, ZIP_FILE):
             yield Skipped(f"{display}/{name}", name, "device or special member: ignored")
             return
+        if info.flag_bits & ZIP_ENCRYPTED:
+            yield Skipped(f"{display}/{name}", name, "password-protected (encrypted): not read")
+            return
         try:
             fh = archive.open(info)
         except ZIP_MEMBER_ERRORS as exc:
@@ -651,16 +787,37 @@ class _Walker:
             info.compress_size,
             MEMBER_PIECE,
         )
-        yield from self.open_stream(f"{display}/{name}", name, _buffered(guard), depth, None)
+        where = f"{display}/{name}"
+        read = yield from _given_out(
+            self.open_stream(where, name, _buffered(guard), depth, None), where
+        )
         damage = guard.damage("corrupt zip member")
         if damage:
-            yield Skipped(f"{display}/{name}", name, damage)
+            yield Skipped(where, name, damage, read)
 
     def _slurp(self, stream: BinaryIO) -> bytes | None:
         """A nested zip (zip needs random access) read into memory, or None if too big."""
         limit = min(self.limits.max_bytes, NESTED_ZIP_BYTES)
         data = _read_up_to(stream, limit + 1)
         return None if len(data) > limit else data
+
+
+def _given_out(
+    items: Iterator[Member | Skipped], path: str
+) -> Generator[Member | Skipped, None, bool]:
+    """``items`` passed on; returns whether a member of ``path`` itself was among them."""
+    given = False
+    for item in items:
+        given = given or (isinstance(item, Member) and item.path == path)
+        yield item
+    return given
+
+
+def _unsupported_archive(head: bytes) -> str | None:
+    """The name of an archive format that is recognised but not read (7z, rar)."""
+    return next(
+        (name for magic, name in UNSUPPORTED_ARCHIVES.items() if head.startswith(magic)), None
+    )
 
 
 def _is_seekable(stream: BinaryIO) -> bool:
@@ -680,19 +837,20 @@ def iter_members(
         path = Path(given)
         if not path.exists() and not path.is_symlink():
             raise InputError("no such file or directory", str(given))
-        if path.is_dir():
+        if path.is_dir():  # (a link the user names is followed: they chose it)
             yield from _walk_dir(walker, path)
         else:
-            yield from _open_file(walker, path, path.name, path.name)
+            yield from _open_file(walker, path, path.name, path.name, follow=True)
 
 
 def walk_dir(root: Path) -> Iterator[tuple[Path, str, str]]:
     """(file, display path, path inside the bundle) for every file below ``root``, sorted;
-    links to directories are not followed."""
+    links to directories are not followed but listed like files (to be reported skipped)."""
     base = root.name or str(root)
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames.sort()
-        for filename in sorted(filenames):
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = sorted(d for d in dirnames if d not in links)
+        for filename in sorted([*filenames, *links]):
             full = Path(dirpath, filename)
             inner = full.relative_to(root).as_posix()
             yield full, f"{base}/{inner}", inner
@@ -708,9 +866,17 @@ def _walk_dir(walker: _Walker, root: Path) -> Iterator[Member | Skipped]:
         yield from _open_file(walker, full, display, inner)
 
 
-def _open_file(walker: _Walker, full: Path, display: str, inner: str) -> Iterator[Member | Skipped]:
-    if full.is_symlink():
-        yield Skipped(display, inner, "symbolic link: ignored, never followed")
+def _open_file(
+    walker: _Walker, full: Path, display: str, inner: str, *, follow: bool = False
+) -> Iterator[Member | Skipped]:
+    """``follow``: read what a symbolic link points to (a path named on the command line);
+    a link inside a bundle is never followed."""
+    if full.is_symlink() and not follow:
+        what = "symbolic link to a folder" if full.is_dir() else "symbolic link"
+        yield Skipped(display, inner, f"{what}: ignored, never followed")
+        return
+    if full.is_symlink() and not full.exists():
+        yield Skipped(display, inner, "symbolic link to a missing file: ignored")
         return
     if not full.is_file():
         yield Skipped(display, inner, "not a regular file: ignored")

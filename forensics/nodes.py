@@ -1,10 +1,16 @@
 """Node identity and role from a member's path (SPEC §2.3).
 
 Order: the command-line override ``--node GLOB=HOST:PORT`` (the user knows best); an
-sdb-report node folder ``<host>-<ROLE>``; a path part ``<host>_<port>``, ``<host>:<port>``
-or ``<host>-<port>``; a file name ``<host>_<port>_memsql.log``; else the file's path in the
-bundle. Ticket folders (``INC-20417``, ``case-48213``, ``ticket_40211``) are not nodes.
-A host found without a port is completed later from cluster tables (``resolve_ports``).
+sdb-report node folder ``<host>-<ROLE>`` (ROLE as sdb-report writes it: ``MA``, ``LEAF``,
+...; a host called ``sg-ma`` keeps its name); a path part ``<host>_<port>``,
+``<host>:<port>`` or ``<host>-<port>``; a file name ``<host>_<port>_memsql.log``; a folder
+named by the host (``10.5.0.13/``, ``db-leaf-07.corp.example/``), the nearest one above the
+file once layout folders (``tracelogs/``, ``var/lib/memsql/<node id>/``) are passed; else
+the file's path in the bundle, rotations left out (``memsql.log.1``, ``memsql.log.2.gz``
+and ``memsql.log`` of one folder are one node). Ticket folders (``INC-20417``,
+``case-48213``, ``ticket_40211``) and report folders (``report-2026-03-02T101530``) are
+not nodes. A host found without a port is the node ``host`` until the cluster tables
+complete it (``resolve_ports``), as for an sdb-report folder.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ ROLE_SUFFIXES = {
 }
 
 _HOST = r"(?:\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z][A-Za-z0-9.\-]*?|[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z][A-Za-z0-9.\-]*?)"
+# Case matters: sdb-report writes the role in capitals (``leaf-1-LEAF``) and a host may
+# well be called ``sg-ma`` or ``prod-analytics-leaf``.
 _NODE_FOLDER = re.compile(
     rf"^(?P<host>{_HOST})-(?P<role>MA|CA|LEAF|AGGREGATOR|MASTER|MasterAggregator|"
-    r"master-aggregator|ChildAggregator|child-aggregator)$",
-    re.IGNORECASE,
+    r"master-aggregator|ChildAggregator|child-aggregator)$"
 )
 _HOST_PORT_PART = re.compile(rf"^(?P<host>{_HOST})(?P<sep>[_:\-])(?P<port>\d{{4,5}})$")
 _HOST_PORT_FILE = re.compile(rf"^(?P<host>{_HOST})[_:\-](?P<port>\d{{4,5}})[_\-.]")
@@ -58,6 +65,8 @@ def _plausible_host(host: str, separator: str) -> bool:
         return False
     if separator != "-":
         return True
+    if _DATE.search(host) or _REPORT_WORDS.intersection(re.split(r"[.\-_]", host.lower())):
+        return False  # report-20260410-1530 is a report folder, not host:port
     return bool(_IPV4.match(host)) or any(c.islower() for c in host)
 
 
@@ -83,6 +92,79 @@ _TICKET_WORDS = frozenset(
         "zendesk",
     ]
 )
+
+
+#: Folders between a node's folder and its logs, passed over when looking for the node
+#: (``<host>/tracelogs/``, ``<host>/var/lib/memsql/<node id>/tracelogs/``).
+_LAYOUT_FOLDERS = frozenset(
+    ["tracelogs", "memsqltracelogs", "log", "logs", "var", "lib", "opt", "memsql", "singlestore"]
+)
+_TRACELOG_FOLDERS = frozenset(["tracelogs", "memsqltracelogs"])
+_NODE_DIR_ID = re.compile(r"^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.IGNORECASE)
+_DNS_NAME = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?$")
+_DATE = re.compile(r"(?:19|20)\d\d-?[01]\d-?[0-3]\d")
+#: Words that name a folder of reports or bundles, not a host.
+_REPORT_WORDS = frozenset(
+    [
+        "archive",
+        "backup",
+        "bundle",
+        "bundles",
+        "cases",
+        "collect",
+        "dump",
+        "export",
+        "extract",
+        "output",
+        "outputs",
+        "report",
+        "reports",
+        "tickets",
+    ]
+)
+#: A log and its rotations: ``memsql.log.1``, ``memsql.log-20260310``, ``x_memsql.log.2``
+#: (the bundle reader already took ``.gz``/``.zst``/... off a decompressed member).
+_ROTATED = re.compile(
+    r"^(?P<base>.+?\.log)(?:[.\-_](?:\d+|\d{4}-\d\d-\d\d))*(?:\.(?:gz|xz|bz2|zst|zstd))?$",
+    re.IGNORECASE,
+)
+
+
+def _host_folder(parts: list[str]) -> str | None:
+    """The host named by the nearest folder above the file, layout folders passed over;
+    None when that folder names no host (a ticket, a report, a plain word)."""
+    holds_log = _ROTATED.match(parts[-1]) is not None
+    under_tracelogs = False
+    for part in reversed(parts[:-1]):
+        if part.lower() in _LAYOUT_FOLDERS or _NODE_DIR_ID.match(part):
+            under_tracelogs = under_tracelogs or part.lower() in _TRACELOG_FOLDERS
+            continue
+        host = _clean_host(part)
+        return host if _names_host(host, holds_log or under_tracelogs, under_tracelogs) else None
+    return None
+
+
+def _names_host(name: str, holds_logs: bool, under_tracelogs: bool) -> bool:
+    """An IP address names a host wherever it is. A host name only names the node of
+    logs: any folder of tables (``acme-prod/``) is not a host; and a single word
+    (``node1``, ``realdata``) only where it holds ``tracelogs/`` (memsql-report layout)."""
+    if _IPV4.match(name):
+        return True
+    if not holds_logs or not _DNS_NAME.match(name):
+        return False
+    words = re.split(r"[.\-]", name.lower())
+    if words[0] in _TICKET_WORDS or _DATE.search(name):
+        return False
+    if any(word in _REPORT_WORDS for word in words):
+        return False
+    return len(words) > 1 or under_tracelogs
+
+
+def _rotation_base(parts: list[str]) -> str:
+    """The member's path with the rotation taken off its file name: the node of logs
+    that tell no host (``memsql.log.1`` and ``memsql.log`` of one folder are one)."""
+    m = _ROTATED.match(parts[-1])
+    return "/".join([*parts[:-1], m["base"] if m else parts[-1]])
 
 
 def _clean_host(host: str) -> str:
@@ -112,16 +194,18 @@ def _from_parts(parts: list[str]) -> tuple[str | None, str | None, str]:
 
 def identify(inner: str, overrides: Mapping[str, str] | None = None) -> NodeId:
     """The node a member belongs to, from its path inside the bundle."""
-    parts = [p for p in inner.split("/") if p]
-    host, port, role = _from_parts(parts or [inner])
+    parts = [p for p in inner.split("/") if p] or [inner]
+    host, port, role = _from_parts(parts)
+    if host is None:
+        host = _host_folder(parts)
     for glob, node in (overrides or {}).items():
-        if fnmatch.fnmatch(inner, glob) or fnmatch.fnmatch(parts[-1] if parts else inner, glob):
+        if fnmatch.fnmatch(inner, glob) or fnmatch.fnmatch(parts[-1], glob):
             return NodeId(node, role)
     if host is not None and port is not None:
         return NodeId(f"{host}:{port}", role)
     if host is not None:
         return NodeId(host, role, host_only=True)
-    return NodeId(inner, role, from_path=True)
+    return NodeId(_rotation_base(parts), role, from_path=True)
 
 
 def parse_overrides(values: Iterable[str]) -> dict[str, str]:

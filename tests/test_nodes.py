@@ -80,3 +80,68 @@ def test_ticket_folders_and_node_prefixes(inner: str, node: str) -> None:
 def test_folder_and_file_name_agree_on_the_host() -> None:
     folder_only = identify("r/node-sdb-leaf-1-LEAF/showVariables.json")
     assert folder_only.node == "node-sdb-leaf-1" and folder_only.host_only
+
+
+@pytest.mark.parametrize(
+    "inner,node",
+    [
+        ("bundle/10.5.0.13/tracelogs/memsql.log.1", "10.5.0.13"),
+        ("10.5.0.13/memsql.log", "10.5.0.13"),
+        ("r/db-leaf-07.corp.example/memsql.log.2", "db-leaf-07.corp.example"),
+        ("r/sg-leaf-a/tracelogs/memsql.log", "sg-leaf-a"),
+        (
+            "memsql-report-2026-04-11_0800/sg-leaf-a/var/lib/memsql/"
+            "0f1e2d3c-1111-4ef3-9fc4-000000000001/tracelogs/memsql.log",
+            "sg-leaf-a",
+        ),
+        ("r/node1/tracelogs/memsql.log", "node1"),  # memsql-report layout: <node>/tracelogs/
+        ("bundle/10.5.0.10/show_partitions.txt", "10.5.0.10"),  # an IP names a host anywhere
+    ],
+)
+def test_a_folder_named_by_its_host_is_the_node(inner: str, node: str) -> None:
+    """Without a port the node is the bare host, as for ``leaf-1-LEAF/``: the cluster
+    tables complete it later (``resolve_ports``)."""
+    got = identify(inner)
+    assert (got.node, got.host_only, got.from_path) == (node, True, False)
+
+
+@pytest.mark.parametrize("folder", ["", "case-48213/", "bundle/", "x/node1/", "logs/"])
+def test_rotations_of_one_log_are_one_node(folder: str) -> None:
+    names = ["memsql.log", "memsql.log.1", "memsql.log.2.gz", "memsql.log-20260310.gz"]
+    assert {identify(folder + n).node for n in names} == {folder + "memsql.log"}
+    rotated = [identify(f"{folder}ma_memsql.log.{n}").node for n in (1, 2, 3)]
+    assert set(rotated) == {folder + "ma_memsql.log"}
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "case-48213/memsql.log",
+        "INC-20417/tracelogs/memsql.log",
+        "report-2026-03-02T101530/memsql.log",
+        "sdb-report-2026-04-10/memsql.log",
+        "report-20260410-1530/memsql.log",  # no host "report-20260410", port 1530
+        "support-bundle-7/memsql.log",
+        "acme-prod/showVariables.json",  # a host name names the node of logs only
+        "x/node1/memsql.log",  # a single word beside the logs is no host
+    ],
+)
+def test_ticket_and_report_folders_are_no_hosts(inner: str) -> None:
+    assert identify(inner).from_path
+
+
+@pytest.mark.parametrize(
+    "inner,node,role",
+    [
+        ("r/sg-ma/memsql.log", "sg-ma", "unknown"),
+        ("prod-analytics-leaf/memsql.log", "prod-analytics-leaf", "unknown"),
+        ("r/sg-ma/x", "r/sg-ma/x", "unknown"),
+        ("r/sg-MA/x", "sg", "master_aggregator"),
+        ("prod-analytics-LEAF/memsql.log", "prod-analytics", "leaf"),
+    ],
+)
+def test_role_suffixes_only_as_sdb_report_writes_them(inner: str, node: str, role: str) -> None:
+    """sdb-report names node folders ``<host>-MA``, ``<host>-LEAF`` (capitals): a host
+    really called ``sg-ma`` keeps its name."""
+    got = identify(inner)
+    assert (got.node, got.role) == (node, role)

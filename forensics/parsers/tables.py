@@ -11,6 +11,7 @@ and lines that belong to no table are counted as unparsed.
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from .tables_frames import FRAME_SCHEMAS, PHASE_KINDS, to_frames
@@ -26,8 +27,10 @@ __all__ = [
     "Row",
     "Table",
     "TablesResult",
+    "decode_text",
     "parse_tables",
     "sniff",
+    "text_encoding",
     "to_frames",
 ]
 
@@ -38,9 +41,41 @@ SNIFF_BYTES = 16384
 
 _JSON_KEY = re.compile(r'"([^"\\]{1,64})"\s*:')
 
+#: Byte order marks -> codec, longest first (the UTF-32 LE mark opens with UTF-16 LE's).
+#: Windows PowerShell's ``>`` / ``Out-File`` writes UTF-16 LE with a mark; Excel writes
+#: UTF-8 with one.
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
-def parse_tables(text: str, path: str) -> TablesResult:
-    """Every table in ``text`` (one file), classified, with line counts and warnings."""
+
+def text_encoding(data: bytes) -> str | None:
+    """The codec named by a leading byte order mark; None without one."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec
+    return None
+
+
+def decode_text(data: bytes) -> str:
+    """A table file's text: UTF-8, or the UTF-8/16/32 encoding its byte order mark
+    names (mark dropped). Undecodable bytes become U+FFFD; a head cut inside a
+    character loses only that character."""
+    codec = text_encoding(data)
+    if codec is None:
+        return data.decode("utf-8", "replace")
+    return data.decode(codec, "replace").removeprefix("\ufeff")
+
+
+def parse_tables(text: str | bytes, path: str) -> TablesResult:
+    """Every table in ``text`` (one file), classified, with line counts and warnings.
+    Bytes are decoded by ``decode_text`` (UTF-16 output of Windows PowerShell)."""
+    if isinstance(text, bytes):
+        text = decode_text(text)
     text = text.removeprefix("\ufeff")  # a byte order mark (Excel's CSV export writes one)
     lines = len(split_lines(text))
     if looks_like_json(text):
@@ -58,12 +93,15 @@ def parse_tables(text: str, path: str) -> TablesResult:
     return TablesResult(tables=tables, lines=lines, unparsed_lines=unparsed, warnings=warnings)
 
 
-def sniff(head: str) -> bool:
+def sniff(head: str | bytes) -> bool:
     """True when the first KBs hold a table rendering with a recognisable header.
 
     Recognisable: the header classifies to a kind, or names at least two known columns
-    (a table cut by the end of the head, an unknown table next to known ones).
+    (a table cut by the end of the head, an unknown table next to known ones). Bytes are
+    decoded by ``decode_text``.
     """
+    if isinstance(head, bytes):
+        head = decode_text(head[: SNIFF_BYTES * 4])
     head = head[:SNIFF_BYTES]
     if "\0" in head[:1024]:
         return False

@@ -240,7 +240,7 @@ class FrameBuilder:
                 "ordinal": ordinal,
                 "node": self.node(table, cells, row),
                 "role": role,
-                "state": lower(cells(row, "state")),
+                "state": _state(cells(row, "state"), cells(row, "is_offline")),
                 "snapshot": snapshot,
                 "snapshot_kind": kind,
             }
@@ -292,3 +292,10 @@ class FrameBuilder:
 def to_frames(tables: list[Table]) -> dict[str, pl.DataFrame]:
     """steps / partitions / leaves / variables / disk_usage frames, conformed; empty when nothing."""
     return FrameBuilder(tables).frames()
+
+
+def _state(state: str | None, is_offline: str | None) -> str | None:
+    """A copy's state; ``IS_OFFLINE`` = 1 (DISTRIBUTED_PARTITIONS) makes it offline."""
+    if (is_offline or "").strip().lower() in ("1", "true", "yes"):
+        return "offline"
+    return lower(state)

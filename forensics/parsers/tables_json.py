@@ -4,7 +4,14 @@ Shapes: ``{"columns": [...], "rows": [{...}]}``; the same nested under node-id a
 database keys (showPartitions.json: memsqlId -> dbName -> table); a list of
 ``{"rows": [...], "MemsqlID": ...}`` (showVariables.json); section keys
 (clusterTopology.json ``ShowLeaves``); a plain list of row objects. Several concatenated
-JSON documents (JSON Lines) are read one after another.
+JSON documents (JSON Lines) are read one after another; flat objects printed back to back
+(MySQL Shell ``--result-format=json`` / ``json/raw``: one object per row) are the rows of
+one table, a new table starting where the keys change.
+
+A ``query`` / ``statement`` field is read like an echoed statement: the database it names
+(``SHOW REBALANCE STATUS ON iot``) is the table's. A nesting key is a database only where
+nothing else explains it: node ids, wrappers, and keys naming a statement or a table kind
+(``rebalance_status``, ``show_partitions``, ``ShowLeaves``) are not.
 
 Object positions are kept (a pure-Python scanner with position-recording hooks) so each
 table carries the line of its object.
@@ -99,6 +106,7 @@ class JsonWalker:
 
     def run(self) -> JsonWalker:
         decoder, pos, n = _decoder(), 0, len(self.text)
+        flat: list[Any] = []  # consecutive top-level row objects with the same keys
         while pos < n:
             pos = _WHITESPACE.match(self.text, pos).end()  # type: ignore[union-attr]
             if pos >= n:
@@ -115,8 +123,21 @@ class JsonWalker:
                 self.warnings.append(f"{self.path}:{self.line_of(pos)}: JSON nested too deeply")
                 self.failed = True
                 break
+            if _scalar_rows([value]):
+                if flat and value.keys() != flat[0].keys():
+                    self._flush(flat)
+                flat.append(value)
+                continue
+            self._flush(flat)
             self.walk(value, _Context())
+        self._flush(flat)
         return self
+
+    def _flush(self, flat: list[Any]) -> None:
+        """Row objects printed one per document: one table, at the first object."""
+        if flat:
+            self._emit(flat[0], None, [dict(r) for r in flat], _Context())
+            flat.clear()
 
     def line_of(self, offset: int) -> int:
         return bisect.bisect_left(self.newlines, offset) + 1
@@ -150,7 +171,8 @@ class JsonWalker:
                 break
         for name in self.statement_fields:
             if isinstance(value.get(name), str):
-                ctx = replace(ctx, statement=value[name])
+                database = self.vocab.statement_database(value[name]) or ctx.database
+                ctx = replace(ctx, statement=value[name], database=database)
                 break
         return ctx
 
@@ -159,7 +181,7 @@ class JsonWalker:
             return ctx
         if self.node_key.match(key):
             return replace(ctx, node=key)
-        if self.section_key.match(key):
+        if self.section_key.match(key) or self.vocab.names_section(key):
             return replace(ctx, database=None)
         return replace(ctx, database=key)
 

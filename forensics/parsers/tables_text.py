@@ -104,13 +104,15 @@ class TextScanner:
         self.bare = re.compile(st["bare"])
         self.footer = re.compile(st["footer"])
         self.row_count = re.compile(st["row_count"])
-        self.db_patterns = [re.compile(p) for p in st["database"]]
+        self.inline_code = re.compile(st["inline_code"])
+        self.markup = re.compile(st["markup"])
         self.lines = split_lines(text)
         self.path = path
         self.tables: list[Table] = []
         self.warnings: list[str] = []
         self.unparsed = 0
         self.pending: tuple[str, int] | None = None  # echoed statement, its line
+        self.pending_end = 0  # index of the line after the echoed statement
         self.use_db: str | None = None
         self.last: Table | None = None  # table a following footer may refer to
 
@@ -138,6 +140,8 @@ class TextScanner:
             return self._vertical(i)
         if self.footer.match(text):
             self._footer(text, i)
+            return i + 1
+        if self.markup.match(text):
             return i + 1
         echoed = self._echo(i)
         if echoed is not None:
@@ -175,12 +179,15 @@ class TextScanner:
 
     def _echo(self, i: int) -> int | None:
         raw = self.lines[i]
+        code = self.inline_code.match(raw)  # `SHOW ... ON db;` in a ticket: one line
+        if code is not None:
+            raw = code["sql"]
         prompt = self.prompt.match(raw)
         if prompt is None and not self.bare.match(raw.strip()):
             return None
         parts = [raw[prompt.end() :].strip() if prompt else raw.strip()]
         start, i = i, i + 1
-        while i < len(self.lines) and _open(parts):
+        while code is None and i < len(self.lines) and _open(parts):
             cont = self.continuation.match(self.lines[i])
             if cont is not None:
                 parts.append(self.lines[i][cont.end() :].strip())
@@ -191,7 +198,7 @@ class TextScanner:
             i += 1
         statement = " ".join(p for p in parts if p)
         if statement:
-            self.pending = (statement, start + 1)
+            self.pending, self.pending_end = (statement, start + 1), i
             if _USE.match(statement):
                 self.use_db = self._statement_db(statement)
         self.last = None
@@ -199,17 +206,16 @@ class TextScanner:
 
     def _bare_continues(self, i: int, start: int) -> bool:
         text = self.lines[i].strip()
-        structural = text[:1] in ("+", "|", "*") or "\t" in text or self.footer.match(text)
+        structural = (
+            text[:1] in ("+", "|", "*")
+            or "\t" in text
+            or self.footer.match(text)
+            or self.markup.match(text)
+        )
         return bool(text) and not structural and i - start < _MAX_BARE_CONTINUATION
 
     def _statement_db(self, statement: str | None) -> str | None:
-        if statement is None:
-            return self.use_db
-        for pattern in self.db_patterns:
-            match = pattern.search(statement)
-            if match:
-                return match.group("db")
-        return self.use_db
+        return self.vocab.statement_database(statement) or self.use_db
 
     def _footer(self, text: str, i: int) -> None:
         count = self.row_count.match(text)
@@ -357,11 +363,14 @@ class TextScanner:
         header = self._split(self.lines[i], sep)
         header = [c.strip() for c in header]
         if not self._is_header(header, i, sep):
-            return None
+            return self._headerless(i, sep)
         start, block = i, _Block(unique_columns(header))
+        again = [c.lower() for c in header]
         i += 1
         while i < len(self.lines) and self.lines[i].strip():
             cells = self._split(self.lines[i], sep)
+            if cells and cells[0].strip().lower() == again[0] and _same(cells, again):
+                break  # the header printed again (outputs appended by a loop): a new table
             if len(cells) == len(block.columns):
                 block.rows.append(self._delimited_row(cells, block.columns, sep))
             elif len(cells) < len(block.columns) and self._block_ends(i + 1):
@@ -378,6 +387,25 @@ class TextScanner:
         self._emit(block, start)
         return i
 
+    def _headerless(self, i: int, sep: str) -> int | None:
+        """Rows printed without their header (``mysql -N``) right after an echoed
+        statement whose documented columns they fit exactly; else None (unparsed)."""
+        if self.pending is None or any(s.strip() for s in self.lines[self.pending_end : i]):
+            return None
+        end = i
+        while end < len(self.lines) and (text := self.lines[end].strip()):
+            if self.footer.match(text):
+                break
+            end += 1
+        rows = [self._split(line, sep) for line in self.lines[i:end]]
+        columns = self.vocab.headerless_columns(self.pending[0], rows)
+        if columns is None:
+            return None
+        block = _Block(columns)
+        block.rows = [self._delimited_row(cells, columns, sep) for cells in rows]
+        self._emit(block, i)
+        return end
+
     def _block_ends(self, i: int) -> bool:
         return i >= len(self.lines) or not self.lines[i].strip()
 
@@ -385,6 +413,10 @@ class TextScanner:
         if sep == "\t":
             cells = [_unescape(c) if "\\" in c else c for c in cells]
         return self._row(cells, columns)
+
+
+def _same(cells: list[str], lowered: list[str]) -> bool:
+    return len(cells) == len(lowered) and [c.strip().lower() for c in cells] == lowered
 
 
 def _open(parts: list[str]) -> bool:

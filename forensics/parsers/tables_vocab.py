@@ -31,6 +31,25 @@ class Kind:
 
 
 @dataclass(frozen=True)
+class Headerless:
+    """The documented columns of a statement, for output printed without its header."""
+
+    statement: re.Pattern[str]
+    columns: tuple[str, ...]
+    integers: tuple[int, ...]  # positions of columns that must hold integers
+
+    def fits(self, statement: str, rows: list[list[str]]) -> bool:
+        return (
+            self.statement.search(statement) is not None
+            and all(len(row) == len(self.columns) for row in rows)
+            and all(_INTEGER.match(row[p]) for row in rows for p in self.integers)
+        )
+
+
+_INTEGER = re.compile(r"^\s*-?\d+\s*$")
+
+
+@dataclass(frozen=True)
 class SizeColumn:
     column: str  # original header name
     multiplier: int | None  # from the column name; None: from the values, else bytes
@@ -46,7 +65,31 @@ class Vocabulary:
     statuses: dict[str, str]  # lower-case status text -> status
     system_databases: frozenset[str]
     nulls: frozenset[str]
+    statement_databases: tuple[re.Pattern[str], ...]  # group "db"; first match wins
+    headerless: tuple[Headerless, ...]
+    section_names: frozenset[str]  # normalised JSON keys that name a table kind / statement
     raw: dict[str, Any]  # the whole TOML, for the statement / json sections
+
+    def statement_database(self, statement: str | None) -> str | None:
+        """The database a statement names (``ON db``, ``database_name = 'db'``, ``USE db``)."""
+        if not statement:
+            return None
+        for pattern in self.statement_databases:
+            match = pattern.search(statement)
+            if match:
+                return match.group("db")
+        return None
+
+    def headerless_columns(self, statement: str, rows: list[list[str]]) -> list[str] | None:
+        """The columns of headerless rows printed for ``statement``, when they fit exactly."""
+        for spec in self.headerless:
+            if rows and spec.fits(statement, rows):
+                return list(spec.columns)
+        return None
+
+    def names_section(self, key: str) -> bool:
+        """A JSON nesting key that names a table kind or statement, not a database."""
+        return _compact_key(key, self.raw["json"].get("section_verbs", [])) in self.section_names
 
     def canonical(self, columns: list[str]) -> dict[str, str]:
         """Canonical name -> original header (first one wins), plus ``size``."""
@@ -116,6 +159,15 @@ _THOUSANDS = re.compile(r"\d,\d{3}(?!\d)")
 _DECIMAL_COMMA = re.compile(r"\d,(?:\d{1,2}|\d{4,})(?!\d)")
 
 
+def _compact_key(key: str, verbs: list[str]) -> str:
+    """``"showPartitions"`` / ``"SHOW_PARTITIONS"`` -> ``"partitions"`` (section keys)."""
+    compact = normalise(key).replace("_", "")
+    for verb in verbs:
+        if compact.startswith(verb) and len(compact) > len(verb):
+            return compact[len(verb) :]
+    return compact
+
+
 def _reverse(table: dict[str, list[str]], key: Any = str.lower) -> dict[str, str]:
     return {key(alias): canonical for canonical, aliases in table.items() for alias in aliases}
 
@@ -129,6 +181,17 @@ def vocabulary() -> Vocabulary:
         Kind(k["name"], frozenset(k["requires"]), frozenset(k.get("excludes", [])))
         for k in raw["kinds"]
     )
+    headerless = tuple(
+        Headerless(
+            re.compile(h["statement"]),
+            tuple(h["columns"]),
+            tuple(h["columns"].index(c) for c in h.get("integers", [])),
+        )
+        for h in raw.get("headerless", [])
+    )
+    verbs = raw["json"].get("section_verbs", [])
+    names = [*raw["json"].get("section_names", []), *(kind.name for kind in kinds)]
+    sections = {_compact_key(name, verbs) for name in names}
     return Vocabulary(
         synonyms=synonyms,
         kinds=kinds,
@@ -138,5 +201,8 @@ def vocabulary() -> Vocabulary:
         statuses=_reverse(raw["statuses"]),
         system_databases=frozenset(raw["databases"]["system"]),
         nulls=frozenset(raw["cells"]["null"]),
+        statement_databases=tuple(re.compile(p) for p in raw["statement"]["database"]),
+        headerless=headerless,
+        section_names=frozenset(sections),
         raw=raw,
     )

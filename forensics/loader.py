@@ -209,6 +209,9 @@ class _MemberReader:
 
 
 def _skipped_item(item: Skipped, overrides: Mapping[str, str] | None, acc: _Acc) -> None:
+    if item.damaged_member:  # the member was read up to the damage: a warning, no new row
+        acc.warnings.append(f"{item.path}: {item.reason}")
+        return
     _skip(acc, item.path, identify(item.inner, overrides), item.reason, 0)
     acc.warnings.append(f"{item.path}: {item.reason}")
 
@@ -254,13 +257,15 @@ def _read_member(
         return partial(_skip, path=member.path, node=node, reason="empty file", size=0)
     if tracelog.sniff(head):
         return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress, lean)
-    viewer = None if _looks_binary(head) else tracelog.viewer_prefix(head)
+    # (UTF-16 text, as Windows PowerShell writes it, has NULs but a byte order mark)
+    binary = tables.text_encoding(head) is None and _looks_binary(head)
+    viewer = None if binary else tracelog.viewer_prefix(head)
     if viewer is not None:  # captured through a log viewer (kubectl, docker compose)
         zone = _zone_for(node, tz, node_tz)
         return _read_tracelog(member, node, zone, progress, lean, viewer=viewer)
-    if _looks_binary(head):
+    if binary:
         return partial(_binary, member.path, node, len(head))
-    if tables.sniff(head.decode("utf-8", "replace")):
+    if tables.sniff(head):
         return _read_tables(member, node)
     first = head.split(b"\n", 1)[0][:80].decode("utf-8", "replace").strip()
     return partial(
@@ -361,8 +366,7 @@ def _read_tables(member: Member, node: NodeId) -> Outcome:
     finger = _Fingerprint()
     for _ in finger.wrap(iter([data])):
         pass
-    text = data.decode("utf-8", "replace")
-    result = tables.parse_tables(text, member.path)
+    result = tables.parse_tables(data, member.path)
     return partial(_add_tables, member.path, node, finger.key(), len(data), result)
 
 
@@ -413,34 +417,37 @@ def _concat(frames: list[pl.DataFrame], schema: pl.Schema) -> pl.DataFrame:
 
 
 _FAR_ORDINAL = 100  # a db_N with N beyond this and the listed partitions is a database
+_YEAR_LIKE = 1000  # with nothing listing db's partitions, a db_N from this N on is too
 
 
 def _beyond_partitions(
     events: pl.DataFrame, partitions: pl.DataFrame, steps: pl.DataFrame
 ) -> pl.DataFrame:
     """``db_N`` names a partition of ``db`` or a database of its own (``events_2025``).
-    Where a SHOW PARTITIONS snapshot lists the partitions of ``db`` and N is far beyond
-    them (and every step's ordinal), a line's ``db_N`` is read as the database
-    ``db_N`` (no ordinal): else a lock timeout on ``events_2025`` would count as evidence
-    about the partitions of ``events``. Cluster-status snapshots may be filtered, so
-    they do not bound the ordinals."""
-    if not partitions.height or not events.height:
+    Where a SHOW PARTITIONS snapshot or the steps name partitions of ``db`` and N is far
+    beyond them, a line's ``db_N`` is read as the database ``db_N`` (no ordinal): else a
+    lock timeout on ``events_2025`` would count as evidence about the partitions of
+    ``events``. With nothing naming partitions of ``db``, an N of four digits or more
+    is a database's name too (a year, a date: databases hold a few hundred partitions at
+    most). Cluster-status snapshots may be filtered, so they do not bound the ordinals."""
+    if not events.height or not events.select(pl.col("ordinal").is_not_null().any()).item():
         return events
     listed = partitions.filter(
         (pl.col("snapshot_kind").fill_null("partitions") == "partitions")
         & pl.col("ordinal").is_not_null()
         & pl.col("database").is_not_null()
     ).select("database", "ordinal")
-    if not listed.height:
-        return events
-    named = steps.filter(pl.col("database").is_in(listed.get_column("database").unique().implode()))
     both = [f.select(pl.col("database").cast(pl.String), pl.col("ordinal").cast(pl.Int64))
-            for f in (listed, named.select("database", "ordinal").drop_nulls())]  # fmt: skip
+            for f in (listed, steps.select("database", "ordinal").drop_nulls())]  # fmt: skip
     last = pl.concat(both).group_by("database").agg(pl.col("ordinal").max().alias("_last"))
     # far beyond only: a snapshot may miss a partition (one with no copy left), and a
     # "db:N" a step names just past the listed ones is that partition
-    beyond = pl.col("_last").is_not_null() & (
-        pl.col("ordinal") > pl.max_horizontal(pl.lit(_FAR_ORDINAL), 4 * (pl.col("_last") + 1))
+    beyond = (
+        pl.when(pl.col("_last").is_not_null())
+        .then(
+            pl.col("ordinal") > pl.max_horizontal(pl.lit(_FAR_ORDINAL), 4 * (pl.col("_last") + 1))
+        )
+        .otherwise(pl.col("ordinal") >= _YEAR_LIKE)
     )
     return (
         events.join(last, on="database", how="left", maintain_order="left")

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -117,7 +117,19 @@ class Scanned:
     order: Order
     measured: bool = True  # False: the lean pass (no counts, kinds, samples, NULs, order)
     invalid_utf8: int = 0  # lines whose invalid UTF-8 was replaced (Polars path only)
-    lead: str = ""  # continuation lines at the start of the piece (for the line before it)
+    edge: Edge | None = None  # how continuation lines cross the piece's ends
+
+
+@dataclass
+class Edge:
+    """Continuation lines at a piece's ends, for the per-file fold: the lines that open
+    the piece (they continue the last kept line of the piece before), whether they are
+    all its lines, and for its last kept line, when its run of continuation lines reaches
+    the piece's end within the limits, the lines and bytes it has taken so far."""
+
+    lead: list[str] = field(default_factory=list)
+    lead_all: bool = False
+    tail: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -181,7 +193,7 @@ def classify(
     assert kept is not None  # (None only when validating)
     if helped is not None:  # (the helper's lines include those of the kept level words)
         kept = _without_literal_only(kept, words, levels, keep_levels)
-    kept = attach_continuations(
+    kept, edge = attach_continuations(
         kept, data, raw, ends[kept.get_column("line").to_numpy()], continuation_limit
     )
     stats, restarts, minute, lv, count = k.order(
@@ -210,7 +222,7 @@ def classify(
         counts=counts,
         kept=kept,
         order=_order(k, stats, restarts),
-        lead=lead_continuation(data, raw, continuation_limit),
+        edge=edge,
     )
 
 
@@ -296,7 +308,9 @@ def classify_lean(
     kept = _without_literal_only(kept, words, levels, keep_levels)
     numbers = rows[kept_rows]
     where = np.searchsorted(numbers, kept.get_column("line").to_numpy())
-    kept = attach_continuations(kept, data, raw, line_ends[kept_rows][where], continuation_limit)
+    kept, edge = attach_continuations(
+        kept, data, raw, line_ends[kept_rows][where], continuation_limit
+    )
     read = np.flatnonzero(parsed)
     stats, restarts, *_ = k.order(
         parsed[read],
@@ -323,7 +337,7 @@ def classify_lean(
         kept=kept,
         order=_order(k, stats, restarts),
         measured=False,
-        lead=lead_continuation(data, raw, continuation_limit),
+        edge=edge,
     )
 
 
@@ -373,51 +387,50 @@ def attach_continuations(
     raw: np.ndarray,
     newlines: np.ndarray,
     limit: Continuation,
-) -> pl.DataFrame:
+) -> tuple[pl.DataFrame, Edge]:
     """``kept`` with the continuation lines after each row joined to its text (by
-    newlines); ``newlines``: where each row's line ends in ``data``."""
-    rows, texts = _continued(data, raw, newlines, limit)
-    if not rows.size:
-        return kept
+    newlines), and the piece's :class:`Edge`; ``newlines``: where each row's line ends in
+    ``data`` (its length for an unterminated last line)."""
+    after = newlines.astype(np.int64) + 1
+    inside = np.flatnonzero(after < raw.size)
+    candidates = inside[np.isin(raw[after[inside]], _BLANKS)].tolist()
+    rows: list[int] = []
+    texts: list[str] = []
+    for row in candidates:  # a loop in Python, over the rows followed by such lines: few
+        parts, _, _ = _continuation(data, int(after[row]), limit)
+        if parts:
+            rows.append(row)
+            texts.append(_decoded(b"\n".join(parts)))
+    lead, _, lead_all = _continuation(data, 0, limit)
+    edge = Edge(lead=[_decoded(part) for part in lead], lead_all=lead_all and bool(lead))
+    if after.size:
+        parts, used, open_ = _continuation(data, int(after[-1]), limit)
+        edge.tail = (len(parts), used) if open_ else None
+    if not rows:
+        return kept, edge
     text = kept.get_column("raw")
-    joined = pl.select(pl.lit(text.gather(rows)) + "\n" + pl.lit(pl.Series(texts))).to_series()
-    return kept.with_columns(text.scatter(rows, joined))
-
-
-def lead_continuation(data: bytes | memoryview, raw: np.ndarray, limit: Continuation) -> str:
-    """The continuation lines that open ``data``: they go with the last line of the piece
-    before it."""
-    _, texts = _continued(data, raw, np.array([-1], dtype=np.int64), limit)
-    return texts[0] if texts else ""
+    more = pl.Series(texts, dtype=pl.String)
+    joined = pl.select(pl.lit(text.gather(rows)) + "\n" + pl.lit(more)).to_series()
+    return kept.with_columns(text.scatter(rows, joined)), edge
 
 
 _BLANKS = (0x20, 0x09)
 
 
-def _continued(
-    data: bytes | memoryview, raw: np.ndarray, newlines: np.ndarray, limit: Continuation
-) -> tuple[np.ndarray, list[str]]:
-    """The rows of ``newlines`` whose line is followed by continuation lines, and the
-    text of those (joined by newlines, within ``limit``). A loop in Python, but over the
-    lines that have any, which are few."""
-    after = newlines.astype(np.int64) + 1
-    inside = np.flatnonzero(after < raw.size)
-    candidates = inside[np.isin(raw[after[inside]], _BLANKS)]
-    rows: list[int] = []
-    texts: list[str] = []
-    for row in candidates.tolist():
-        text = _continuation(data, int(after[row]), limit)
-        if text:
-            rows.append(row)
-            texts.append(text)
-    return np.array(rows, dtype=np.int64), texts
+def _decoded(text: bytes) -> str:
+    return str(text, "utf-8", "replace")
 
 
-def _continuation(data: bytes | memoryview, at: int, limit: Continuation) -> str:
-    """The continuation lines starting at byte ``at``, joined by newlines ('' if none):
-    lines that start with a blank and hold more than blanks, at most ``limit.max_lines``
-    of them and ``limit.max_bytes`` bytes (each line's text and one newline)."""
+def _continuation(
+    data: bytes | memoryview, at: int, limit: Continuation
+) -> tuple[list[bytes], int, bool]:
+    """The continuation lines from byte ``at`` on: lines that start with a blank and hold
+    more than blanks, at most ``limit.max_lines`` of them and ``limit.max_bytes`` bytes
+    (each line's text and one newline); the bytes taken; and whether the run reaches the
+    end of ``data`` within the limits (it may go on in the next piece)."""
     size = len(data)
+    if at >= size:
+        return [], 0, True
     window = bytes(data[at : at + 2 * limit.max_bytes + 2])  # room for CRs
     parts: list[bytes] = []
     used = pos = 0
@@ -431,14 +444,14 @@ def _continuation(data: bytes | memoryview, at: int, limit: Continuation) -> str
         line = line[:-1] if line.endswith(b"\r") else line
         if line[:1] not in (b" ", b"\t") or not line.strip(b" \t"):
             break
-        used += len(line) + 1
-        if used > limit.max_bytes:
+        if used + len(line) + 1 > limit.max_bytes:
             break
         parts.append(line)
+        used += len(line) + 1
         pos = end + 1
-        if pos >= len(window):
-            break
-    return str(b"\n".join(parts), "utf-8", "replace")
+        if at + pos >= size:
+            return parts, used, True
+    return parts, used, False
 
 
 LEAN_STRIDE = 256 * 1024  # bytes between the lines the lean pass reads anyway

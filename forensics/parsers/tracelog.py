@@ -532,7 +532,7 @@ def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
     kept = frame.filter(pl.col("keep")).select(
         "line", own_text, "uptime", "local_ts", "level", pl.lit(None, pl.Int64).alias("body")
     )
-    kept, lead = _with_continuations(frame, kept, _continuation_limit())
+    kept, edge = _with_continuations(frame, kept, _continuation_limit())
     scanned = linescan.Scanned(
         lines=frame.height,
         nul_lines=nul,
@@ -541,39 +541,41 @@ def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
         counts=_counts(frame),
         kept=kept,
         order=_order(frame.filter(pl.col("parsed")).select("line", "local_ts", "uptime")),
-        lead=lead,
+        edge=edge,
     )
     return scanned, invalid
 
 
 def _with_continuations(
     frame: pl.DataFrame, kept: pl.DataFrame, limit: linescan.Continuation
-) -> tuple[pl.DataFrame, str]:
+) -> tuple[pl.DataFrame, linescan.Edge]:
     """``kept`` with the continuation lines after each row joined to its text, and the
-    continuation lines that open the piece (what :func:`linescan.attach_continuations`
-    and :func:`linescan.lead_continuation` give from the bytes)."""
+    piece's edge (what :func:`linescan.attach_continuations` gives from the bytes)."""
     raw = pl.col("raw")
     blank = raw.str.starts_with(" ") | raw.str.starts_with("\t")
     attach = blank & (raw.str.strip_chars(" \t") != "")
+    last_kept = kept.height > 0 and kept.item(-1, "line") == frame.height - 1
     if not frame.select(attach.any()).item():
-        return kept, ""
+        return kept, linescan.Edge(tail=(0, 0) if last_kept else None)
     runs = frame.select("line", "keep", raw, attach.alias("attach")).with_columns(
         (~pl.col("attach")).cum_sum().alias("run")  # a run: a line and the ones continuing it
     )
-    heads = runs.filter(~pl.col("attach")).select("run", pl.col("line").alias("head"))
     within = pl.col("attach").cum_sum().over("run")
     used = (raw.str.len_bytes() + 1).cum_sum().over("run")
-    more = (
-        runs.filter(pl.col("attach"))
-        .filter((within <= limit.max_lines) & (used <= limit.max_bytes))
-        .group_by("run")
-        .agg(raw.str.join("\n").alias("more"))
-        .join(heads, on="run", how="left")
+    attached = runs.filter(pl.col("attach")).with_columns(
+        within.alias("within"), used.alias("used")
     )
-    lead = more.filter(pl.col("run") == 0).get_column("more")
-    joined = kept.join(
-        more.select(pl.col("head").alias("line"), "more"), on="line", how="left"
-    ).select(
+    taken = attached.filter(
+        (pl.col("within") <= limit.max_lines) & (pl.col("used") <= limit.max_bytes)
+    )
+    heads = runs.filter(~pl.col("attach")).select("run", pl.col("line").alias("head"))
+    more = (
+        taken.group_by("run")
+        .agg(raw.str.join("\n").alias("more"))
+        .join(heads, on="run", how="inner")
+        .select(pl.col("head").alias("line"), "more")
+    )
+    joined = kept.join(more, on="line", how="left", maintain_order="left").select(
         "line",
         pl.when(pl.col("more").is_null())
         .then(raw)
@@ -584,7 +586,19 @@ def _with_continuations(
         "level",
         "body",
     )
-    return joined, lead.item() if lead.len() else ""
+    last_run = runs.item(-1, "run")
+    lead = taken.filter(pl.col("run") == 0)
+    edge = linescan.Edge(
+        lead=lead.get_column("raw").to_list(),
+        lead_all=last_run == 0 and lead.height == attached.filter(pl.col("run") == 0).height,
+    )
+    if kept.height and last_run > 0:
+        head = heads.filter(pl.col("run") == last_run).item(0, "head")
+        tail = taken.filter(pl.col("run") == last_run)
+        whole = tail.height == attached.filter(pl.col("run") == last_run).height
+        if head == kept.item(-1, "line") and whole:
+            edge.tail = (tail.height, tail.item(-1, "used") if tail.height else 0)
+    return joined, edge
 
 
 def _samples(frame: pl.DataFrame, unparsed: int) -> pl.DataFrame:
@@ -661,17 +675,15 @@ class _Acc:
     ts_min: datetime | None = None
     ts_max: datetime | None = None
     lean_pieces: int = 0
-    tail_kept: bool = False  # whether the last line of the pieces so far is a kept one
+    # the last kept line's continuation lines so far (lines, bytes) while they may go on
+    # in the next piece (see linescan.Edge)
+    tail: tuple[int, int] | None = None
 
     def add(self, p: linescan.Scanned) -> None:
         """Fold in the next piece (pieces come in file order)."""
         first = self.lines + 1  # 1-based number of the piece's first line
-        if p.lead and self.tail_kept:  # lines continuing the last line of the piece before
-            last = self.kept[-1]
-            text = last.get_column("raw")
-            self.kept[-1] = last.with_columns(text.scatter(text.len() - 1, f"{text[-1]}\n{p.lead}"))
-        self.tail_kept = bool(p.kept.height) and p.kept.item(-1, "line") == p.lines - 1
         shift = pl.col("line") + first
+        self._continue_tail(p)
         self.lines += p.lines
         self.lean_pieces += not p.measured
         self.invalid_utf8 += p.invalid_utf8
@@ -690,6 +702,32 @@ class _Acc:
         if p.order.first_parsed is not None:
             self._join(p.order, first)
         self.last_minute = p.order.last_minute or self.last_minute
+
+    def _continue_tail(self, p: linescan.Scanned) -> None:
+        """Join the continuation lines opening piece ``p`` to the last kept line of the
+        pieces before, within the limits, and note the piece's own open tail."""
+        edge = p.edge or linescan.Edge()
+        if self.tail is not None and edge.lead:
+            limit = _continuation_limit()
+            n, used = self.tail
+            taken = []
+            for line in edge.lead:
+                size = len(line.encode()) + 1
+                if n >= limit.max_lines or used + size > limit.max_bytes:
+                    break
+                taken.append(line)
+                n, used = n + 1, used + size
+            if taken:
+                last = self.kept[-1]
+                text = last.get_column("raw")
+                joined = "\n".join([text[-1], *taken])
+                self.kept[-1] = last.with_columns(text.scatter(text.len() - 1, joined))
+            whole = len(taken) == len(edge.lead)
+            self.tail = (n, used) if edge.lead_all and whole else None
+        elif p.lines and not edge.lead_all:
+            self.tail = None
+        if p.kept.height:
+            self.tail = edge.tail
 
     def _join(self, p: linescan.Order, first: int) -> None:
         """Comparisons across the piece boundary, then the piece's own findings."""
@@ -889,7 +927,7 @@ _DESIGNATOR = r"^Thread \d{1,18}(?: \([^)]*\))?:[ \t]+"
 
 def _masked(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
     for p in patterns:
-        msg = msg.str.replace(p["regex"], " ")
+        msg = msg.str.replace_all(p["regex"], " ")
     return msg
 
 
@@ -923,12 +961,17 @@ def _first_hits(
 
 
 def _captures(hits: pl.DataFrame, regex: str, names: list[str]) -> pl.DataFrame:
-    """``_i`` and the named groups ``names`` of ``regex`` (null when the pattern lacks one)."""
+    """``_i`` and the named groups ``names`` of ``regex`` (null when the pattern lacks one).
+    A field may have alternatives named ``<name>2``, ``<name>3``... (a regex cannot use a
+    name twice): the first that took part in the match gives it."""
     groups = re.compile(regex).groupindex
     found = hits.select("_i", pl.col("_scan").str.extract_groups(regex).alias("_g"))
-    none = pl.lit(None, dtype=pl.String)
-    fields = [(pl.col("_g").struct.field(n) if n in groups else none).alias(n) for n in names]
-    return found.select("_i", *fields)
+    fields = []
+    for n in names:
+        alternatives = [g for g in groups if g == n or (g.startswith(n) and g[len(n) :].isdigit())]
+        parts = [pl.col("_g").struct.field(g) for g in alternatives]
+        fields.append(pl.coalesce(parts) if parts else pl.lit(None, dtype=pl.String))
+    return found.select("_i", *(f.alias(n) for f, n in zip(fields, names, strict=True)))
 
 
 def _empty(names: list[str]) -> pl.DataFrame:

@@ -75,11 +75,15 @@ def analyze_bundle(
     redundancy: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    every_run: bool = False,
 ) -> Report:
-    """Diagnose an already loaded bundle."""
+    """Diagnose an already loaded bundle. ``every_run``: an earlier run of a database
+    that failed gets a verdict too (``forensics scan``), not only a warning."""
     ruleset = rules if rules is not None else load_rules([])
     events = _window(bundle.events, since, until)
-    rebalances = build_timeline(bundle.steps, events, bundle.partitions, _master_aggregator(bundle))
+    rebalances = build_timeline(
+        bundle.steps, events, bundle.partitions, _master_aggregator(bundle), every_run=every_run
+    )
     matches = match(events, ruleset)
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)
@@ -106,6 +110,7 @@ def analyze_bundle(
             {
                 **verdict_dict(v),
                 "step": step_label(v.database, v.step),
+                "failed_step": v.step,
                 "running": v.database in running and v.status == "inconclusive",
             }
             for v in verdicts
@@ -151,11 +156,13 @@ def analyze(
     max_bytes: int | None = None,
     progress: Any = None,
     lean: bool = False,
+    every_run: bool = False,
 ) -> Report:
     """Load a bundle and diagnose it: the library call behind ``forensics analyze``.
 
     The rules are parsed (pure Python) on a second thread while the bundle loads (mostly
-    native code that releases the GIL). ``lean``: see :func:`forensics.load_bundle`."""
+    native code that releases the GIL). ``lean``: see :func:`forensics.load_bundle`;
+    ``every_run``: see :func:`analyze_bundle`."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
         rules = pool.submit(_prepare, given, list(rules_dirs))
@@ -169,7 +176,14 @@ def analyze(
             lean=lean,
         )
         ruleset = rules.result()
-    return analyze_bundle(bundle, rules=ruleset, redundancy=redundancy, since=since, until=until)
+    return analyze_bundle(
+        bundle,
+        rules=ruleset,
+        redundancy=redundancy,
+        since=since,
+        until=until,
+        every_run=every_run,
+    )
 
 
 def _prepare(paths: list[str | os.PathLike[str]], rules_dirs: list[Path]) -> RuleSet:

@@ -22,6 +22,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import click
 
 from . import __version__, allocator
+from .clock import zone_name
 from .errors import ForensicsError, UsageError
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -182,16 +183,16 @@ def _split_tz(values: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     for value in values:
         if "=" in value:
             node, _, z = value.partition("=")
-            per_node[node] = z
+            per_node[node] = zone_name(z)
         else:
-            zone = value
+            zone = zone_name(value)
     return zone, per_node
 
 
 def bundle_options(func: F) -> F:
     func = click.option(
         "--max-bytes",
-        type=int,
+        type=click.IntRange(min=1),
         default=None,
         help="Stop when more than this many decompressed bytes are read.",
     )(func)
@@ -339,8 +340,11 @@ def analyze(
     2: unusable input; 3: internal error.
     """
     _check_outputs(html_out, json_out, md_out)
-    _start_helper(bundle)
     zone, _ = _split_tz(tz)
+    window = _parse_time(since, zone), _parse_time(until, zone)
+    if window[0] is not None and window[1] is not None and window[0] > window[1]:
+        raise UsageError(f"--since {since} is later than --until {until}: no line could be read")
+    _start_helper(bundle)
     # The rule conditions are parsed and the later stages imported (pure Python) while
     # the bundle loads (mostly native code that releases the GIL): that hides their time.
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -356,8 +360,8 @@ def analyze(
         loaded,
         rules=ruleset,
         redundancy=redundancy,
-        since=_parse_time(since, zone),
-        until=_parse_time(until, zone),
+        since=window[0],
+        until=window[1],
     )
     write_outputs(
         report, html=html_out, json_path=json_out, md=md_out, stdout_format=fmt, redact=redact

@@ -56,6 +56,8 @@ class Finding:
     reasons: list[str] = field(default_factory=list)  # why the score is what it is
     alternatives: list[dict[str, str]] = field(default_factory=list)
     rebalance: str | None = None  # database of the rebalance it was scored against
+    # that rebalance itself (a database may have several failed runs: forensics scan)
+    run: Rebalance | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -397,6 +399,7 @@ def _finding(
         lines=lines,
         reasons=reasons,
         rebalance=rb.database if rb else None,
+        run=rb,
     )
 
 
@@ -447,7 +450,7 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
             "unknown": "has no recorded outcome",
         }[rb.outcome]
         return Verdict(rb.database, status, None, None, None, f"Rebalance of {rb.database} {text}.")
-    mine = [f for f in findings if f.rebalance == rb.database]
+    mine = [f for f in findings if f.run is rb]
     causes = sorted((f for f in mine if f.cause), key=lambda f: -f.confidence)
     for f in mine:
         if f.factor and f.confidence >= CAUSE_THRESHOLD:
@@ -504,7 +507,9 @@ def step_label(database: str | None, step: dict[str, Any] | None) -> str | None:
         return None
     ordinal = step.get("ordinal")
     name = (
-        f"{step.get('action')} {database}:{ordinal}" if ordinal is not None else step.get("action")
+        f"{step.get('action')} {database or '?'}:{ordinal}"
+        if ordinal is not None
+        else step.get("action")
     )
     return f"{name} on {step['target']}" if step.get("target") else str(name)
 

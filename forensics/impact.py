@@ -38,8 +38,9 @@ def _text() -> dict[str, Any]:
 # --------------------------------------------------------------------------- snapshots
 
 
-def snapshot_order_key(snapshot: str) -> tuple[int, str, int]:
-    """Sort key of a snapshot name ``path#n``: name class, member path, table index."""
+def snapshot_order_key(snapshot: str) -> tuple[int, tuple[tuple[int, int, str], ...], int]:
+    """Sort key of a snapshot name ``path#n``: name class, member path (numbers in it
+    compared as numbers: ``partitions_9`` before ``partitions_10``), table index."""
     path, sep, index = snapshot.rpartition("#")
     if not sep or not index.isdigit():
         path, index = snapshot, "0"
@@ -55,7 +56,15 @@ def snapshot_order_key(snapshot: str) -> tuple[int, str, int]:
         else:
             continue
         break
-    return rank, path, int(index)
+    return rank, _natural(path), int(index)
+
+
+def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
+    """``text`` as a key in which runs of digits compare by their value."""
+    return tuple(
+        (0, int(part), "") if part.isdigit() else (1, 0, part)
+        for part in re.findall(r"\d+|\D+", text)
+    )
 
 
 def normalise_partitions(partitions: pl.DataFrame) -> pl.DataFrame:
@@ -96,6 +105,20 @@ def _unnamed_snapshots(
     text = _text()["impact"]["warnings"]["snapshot_database_assumed"]
     filled = partitions.with_columns(pl.col("database").fill_null(database))
     return filled, [text.format(sources=sources or "a snapshot", database=database)]
+
+
+def _on_dead_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> pl.DataFrame:
+    """Copies on a leaf that SHOW LEAVES shows offline (or detached, ...) take its state:
+    a partition snapshot says Master while the leaf holding it is down."""
+    if leaves is None or not leaves.height:
+        return rows
+    state = pl.col("state").str.strip_chars().str.to_lowercase()
+    dead = leaves.filter(state.is_in(list(DEAD_STATES))).select("node", "state").drop_nulls()
+    if not dead.height:
+        return rows
+    down = dict(dead.unique("node", keep="last").iter_rows())
+    on_dead = pl.col("node").replace_strict(down, default=None, return_dtype=pl.String)
+    return rows.with_columns(pl.coalesce(on_dead, pl.col("state")).alias("state"))
 
 
 def _ordered_snapshots(frame: pl.DataFrame) -> list[str]:
@@ -343,8 +366,9 @@ class DatabaseImpact:
 
 def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[int]]:
     """All ordinals, master+replica count per ordinal, ordinals with a working master (a
-    master whose state is offline or unrecoverable does not count: the cleanup gate must
-    not take it for the copy that keeps the data)."""
+    copy whose state is offline or unrecoverable, or that lies on a leaf SHOW LEAVES shows
+    offline, does not count: the cleanup gate must not take it for the copy that keeps
+    the data)."""
     ordinals = sorted(set(copies["ordinal"].to_list()))
     counts = dict.fromkeys(ordinals, 0)
     mastered: set[int] = set()
@@ -353,9 +377,11 @@ def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[i
     for (ordinal, role), st in zip(
         copies.select("ordinal", "role").iter_rows(), states, strict=True
     ):
+        if (st or "").strip().lower() in DEAD_STATES:
+            continue  # an offline or unrecoverable copy keeps nothing available
         if role in COPY_ROLES:
             counts[ordinal] += 1
-        if role == "master" and (st or "").strip().lower() not in DEAD_STATES:
+        if role == "master":
             mastered.add(ordinal)
     return ordinals, counts, mastered
 
@@ -626,7 +652,7 @@ def compute_impact(
     """Impact per database from the latest partition snapshot (CONTRACTS.md).
     ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`)."""
     partitions, named = _unnamed_snapshots(partitions, databases)
-    rows = normalise_partitions(partitions)
+    rows = _on_dead_leaves(normalise_partitions(partitions), leaves)
     resolved = resolve_redundancy(variables, redundancy, master_node=master_node, leaves=leaves)
     warnings, assumptions = list(resolved.warnings), list(resolved.assumptions)
     warnings += named

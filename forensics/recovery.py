@@ -102,9 +102,11 @@ class Context:
     @property
     def unseen(self) -> str | None:
         """The failed databases the snapshot does not show (listed), when there is one:
-        another database's snapshot says nothing about theirs."""
+        another database's snapshot says nothing about theirs; without any snapshot, all
+        failed databases are unseen."""
         if self.impact is None:
-            return None
+            failed = {str(v.get("database") or "the failed database") for v in self.failed}
+            return ", ".join(sorted(failed)) or None
         seen = {db.database for db in self.impact.databases}
         names = sorted({str(v["database"]) for v in self.failed if v.get("database")} - seen)
         return ", ".join(names) or None
@@ -235,13 +237,35 @@ def verify_sql(database: str | None) -> list[str]:
     ]
 
 
-def attach_candidates(db: DatabaseImpact) -> list[tuple[int, str]]:
-    """(ordinal, orphan node) for each partition without a master that has an orphan copy."""
-    first: dict[int, str] = {}
+def attach_candidates(
+    db: DatabaseImpact, doubtful: Iterable[tuple[int, str]] = ()
+) -> list[tuple[int, str, bool]]:
+    """(ordinal, orphan node, doubtful) for each partition without a master that has an
+    orphan copy. An orphan on the target of a failed COPY of that partition is doubtful
+    (the copy may have stopped half-way): another orphan is proposed before it, and it is
+    proposed only when there is no other, marked as such."""
+    suspect = set(doubtful)
+    nodes: dict[int, list[str]] = {}
     for ordinal, node in db.orphans:
         if ordinal in db.partitions_without_master:
-            first.setdefault(ordinal, node)
-    return sorted(first.items())
+            nodes.setdefault(ordinal, []).append(node)
+    chosen = []
+    for ordinal, held in sorted(nodes.items()):
+        sound = [n for n in held if (ordinal, n) not in suspect]
+        chosen.append((ordinal, sound[0], False) if sound else (ordinal, held[0], True))
+    return chosen
+
+
+def _failed_copies(ctx: Context, database: str) -> set[tuple[int, str]]:
+    """(ordinal, target) of the failed COPY steps of ``database``."""
+    return {
+        (v["failed_step"]["ordinal"], v["failed_step"]["target"])
+        for v in ctx.failed
+        if v.get("database") == database
+        and (v.get("failed_step") or {}).get("phase_kind") == "copy"
+        and v["failed_step"].get("ordinal") is not None
+        and v["failed_step"].get("target")
+    }
 
 
 def _snapshot_lines(db: DatabaseImpact) -> list[str]:
@@ -273,14 +297,17 @@ def _step2(ctx: Context) -> dict[str, Any]:
     targets: list[str | None] = [*ctx.databases] or [None]
     sql = [line for db in targets for line in verify_sql(db)]
     sql.append("SHOW CLUSTER STATUS;")
-    attach: list[tuple[str, int, str]] = []
+    attach: list[tuple[str, int, str, bool]] = []
     for db in ctx.impacts:
         lines += _snapshot_lines(db)
-        attach += [(db.database, o, node) for o, node in attach_candidates(db)]
+        doubtful = _failed_copies(ctx, db.database)
+        attach += [(db.database, *c) for c in attach_candidates(db, doubtful)]
     if attach:
-        pairs = ", ".join(f"{db}:{o} (orphan on {node})" for db, o, node in attach)
+        pairs = ", ".join(f"{name}:{o} (orphan on {node})" for name, o, node, _ in attach)
         lines.append(text["attach"].format(targets=pairs))
-        sql += [attach_sql(db, o, node) for db, o, node in attach]
+        for name, o, node, _ in (a for a in attach if a[3]):
+            lines.append(text["attach_doubtful"].format(database=name, ordinal=o, node=node))
+        sql += [attach_sql(name, o, node) for name, o, node, _ in attach]
     return _step(2, lines, sql)
 
 

@@ -38,6 +38,14 @@ _ROLE_SUFFIX = (
 _BEFORE = r"(?:(?<![A-Za-z0-9.\-])|(?<=(?<![A-Za-z0-9.\-])node-))"
 _PORT_SUFFIX = r"-\d{4,5}(?![0-9])"  # the `<host>-<port>` folder form (SPEC §2.3)
 _AFTER = rf"(?:(?={_ROLE_SUFFIX}|{_PORT_SUFFIX})|(?![A-Za-z0-9\-]|\.[0-9]))"
+#: A host name that is no node, named in log text ('dbops'@'jumpbox-3.corp.example'): a
+#: dotted name whose last label is a usual domain suffix (file names have other endings).
+FQDN = re.compile(
+    r"(?<![\w.\-])[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*"
+    r"\.(?:com|net|org|io|internal|local|localdomain|lan|corp|example|intra|intranet|cloud|"
+    r"private|svc|home|priv)(?![\w\-]|\.\w)",
+    re.IGNORECASE,
+)
 NODE_PREFIX = "node-"
 SYSTEM_DATABASES = {"cluster", "information_schema", "memsql", "sharding", "mysql"}
 ROLE_PREFIX = {"master_aggregator": "ma", "child_aggregator": "agg", "leaf": "leaf"}
@@ -51,6 +59,7 @@ class Redactor:
     def __init__(self, hosts: dict[str, str], databases: dict[str, str]) -> None:
         self.names = {k.lower(): v for k, v in {**hosts, **databases}.items()}
         self.ips: dict[str, str] = {}
+        self.others: dict[str, str] = {}  # host names that are no node (log text)
         self.hosts = self._pattern([h for h in hosts if not IPV4.fullmatch(h)], _DOMAIN)
         self.pattern = self._pattern([*hosts, *databases], "")
 
@@ -73,9 +82,14 @@ class Redactor:
         ip = match.group(0).lower()
         return self.ips.setdefault(ip, f"ip6-{sum(k.count(':') > 1 for k in self.ips) + 1}")
 
+    def _fqdn(self, match: re.Match[str]) -> str:
+        name = match.group(0).lower()
+        return self.others.setdefault(name, f"host-x{len(self.others) + 1}")
+
     def text(self, value: str) -> str:
         value = self.hosts.sub(self._name, value)
         value = self.pattern.sub(self._name, value)
+        value = FQDN.sub(self._fqdn, value)
         value = IPV6.sub(self._ip6, value)
         return IPV4.sub(self._ip, value)
 

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from . import allocator
-from .errors import ForensicsError
+from .errors import ForensicsError, UsageError
 from .parsers import prefilter
 from .schemas import make_schema
 
@@ -159,11 +159,7 @@ def _recognised(path: Path) -> bool:
     head = _head(path)
     if head is None:
         return False
-    return (
-        tracelog.sniff(head)
-        or tracelog.viewer_prefix(head) is not None
-        or tables.sniff(head.decode("utf-8", "replace"))
-    )
+    return tracelog.sniff(head) or tracelog.viewer_prefix(head) is not None or tables.sniff(head)
 
 
 def _looks_like_bundle(children: list[Path]) -> bool:
@@ -213,8 +209,8 @@ def scan_file(path: str | os.PathLike[str], *, input_hash: str | None = None) ->
     started = time.perf_counter()
     try:
         # The lean pass: the same events and verdicts, without the per-minute line
-        # counts that only the HTML report draws.
-        report = analyze(path, lean=True)
+        # counts that only the HTML report draws; and a row for every failed run.
+        report = analyze(path, lean=True, every_run=True)
     except ForensicsError as exc:
         return ScanResult(
             pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=str(exc))
@@ -287,9 +283,23 @@ def stats_path(output: Path) -> Path:
 
 def _already_scanned(output: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
     stats_file = stats_path(output)
-    if output.exists() and stats_file.exists():
-        return pl.read_parquet(output), pl.read_parquet(stats_file)
-    return pl.DataFrame(schema=INCIDENTS), pl.DataFrame(schema=INPUT_STATS)
+    if not (output.exists() and stats_file.exists()):
+        return pl.DataFrame(schema=INCIDENTS), pl.DataFrame(schema=INPUT_STATS)
+    tables = []
+    for path, schema in ((output, INCIDENTS), (stats_file, INPUT_STATS)):
+        try:
+            table = pl.read_parquet(path)
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise UsageError(f"cannot read it as a Parquet table ({exc})", str(path)) from exc
+        missing = [name for name in schema if name not in table.columns]
+        if missing:
+            raise UsageError(
+                "not a table written by forensics scan (no column "
+                f"{', '.join(missing[:3])}): name another output",
+                str(path),
+            )
+        tables.append(table.select(list(schema)).cast(schema, strict=False))
+    return tables[0], tables[1]
 
 
 def scan(
@@ -305,7 +315,11 @@ def scan(
     old_incidents, old_stats = _already_scanned(output)
     seen = set(old_stats.get_column("input_hash").to_list())
     todo = [(p, content_hash(p)) for p in find_inputs(paths)]
-    fresh = [(p, h) for p, h in todo if h not in seen]
+    fresh = []
+    for p, h in todo:  # (the same content twice in one run, e.g. a re-upload: once)
+        if h not in seen:
+            seen.add(h)
+            fresh.append((p, h))
     skipped = len(todo) - len(fresh)
     # an input whose content changed replaces its earlier rows
     again = pl.Series([str(p) for p, _ in fresh], dtype=pl.String).implode()

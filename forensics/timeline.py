@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import polars as pl
@@ -261,11 +262,14 @@ def build_timeline(
     events: pl.DataFrame,
     partitions: pl.DataFrame,
     master_aggregator: str | None,
+    *,
+    every_run: bool = False,
 ) -> list[Rebalance]:
     """One Rebalance per database that the bundle shows being rebalanced: its latest run
     (earlier runs of the same database, ended before a new start, are left out and named
     in a note); a rebalance failure line that names no database makes one Rebalance of
-    database None when no database is seen at all."""
+    database None when no database is seen at all. ``every_run``: earlier runs that
+    failed are Rebalances too, before the latest one (``forensics scan``)."""
     events, earlier = _latest_runs(events)
     merged = merge_steps(steps, events)
     databases = set(merged.get_column("database").drop_nulls().to_list())
@@ -273,6 +277,8 @@ def build_timeline(
         pl.col("step_event").str.starts_with("rebalance_") & pl.col("database").is_not_null()
     )
     databases.update(rb_events.get_column("database").to_list())
+    merged, unnamed_note = _unnamed_steps(merged, databases, partitions)
+    databases.update(merged.get_column("database").drop_nulls().to_list())
     global_events = events.filter(
         pl.col("step_event").str.starts_with("rebalance_") & pl.col("database").is_null()
     )
@@ -287,46 +293,100 @@ def build_timeline(
             master_aggregator,
             global_events,
         )
-        rb.notes.extend(earlier.get(database, []))
+        rb.notes.extend(earlier.notes.get(database, []))
+        if every_run:  # (forensics scan: one incident per failed run)
+            for run in earlier.events.get(database, []):
+                before = _rebalance(
+                    database,
+                    merge_steps(steps.clear(), run),
+                    run,
+                    partitions.filter(pl.col("database") == database),
+                    master_aggregator,
+                )
+                if before.outcome == "failed":
+                    out.append(before)
         out.append(rb)
-    if not out and "rebalance_failure" in set(global_events.get_column("step_event").to_list()):
-        out.append(
-            _rebalance(None, merged.clear(), global_events, partitions.clear(), master_aggregator)
+    unnamed = merged.filter(pl.col("database").is_null())
+    global_failure = "rebalance_failure" in set(global_events.get_column("step_event").to_list())
+    if not out and (global_failure or unnamed.height):
+        out.append(_rebalance(None, unnamed, global_events, partitions.clear(), master_aggregator))
+        out[-1].notes.append(
+            "the failure line names no database"
+            if global_failure and not unnamed.height
+            else "the status output names no database"
         )
-        out[-1].notes.append("the failure line names no database")
+    elif unnamed_note and out:
+        out[0].notes.append(unnamed_note)
     return out
 
 
-def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
-    """``events`` without the lines of earlier runs of each database, and a note per
-    database on what those runs ended with. A run starts at a rebalance start line of the
-    database that follows an end (success or failure line) of the database."""
+def _unnamed_steps(
+    merged: pl.DataFrame, databases: set[str], partitions: pl.DataFrame
+) -> tuple[pl.DataFrame, str | None]:
+    """Steps of a status output pasted without its statement name no database. When the
+    bundle names one database only (in the logs, the steps and the snapshots), they are
+    read as its steps, with a note; otherwise they stay unnamed (a rebalance of database
+    None when the bundle names none)."""
+    unnamed = merged.filter(pl.col("database").is_null())
+    if not unnamed.height:
+        return merged, None
+    candidates = databases | set(partitions.get_column("database").drop_nulls().to_list())
+    if len(candidates) != 1:
+        return merged, None
+    (only,) = candidates
+    note = f"{unnamed.height} status row(s) name no database: read as {only}'s"
+    return merged.with_columns(pl.col("database").fill_null(only)), note
+
+
+@dataclass
+class _Runs:
+    """What :func:`_latest_runs` splits off: per database, a note on each earlier run
+    and the events of each earlier run (oldest first)."""
+
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    events: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+
+
+def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
+    """``events`` without the lines of earlier runs of each database, and those runs. A
+    run starts at a rebalance start line of the database that follows an end (success or
+    failure line) of the database."""
     said = events.filter(
         pl.col("database").is_not_null()
         & pl.col("step_event").is_in(["rebalance_start", "rebalance_success", "rebalance_failure"])
     ).sort("ts")
-    cutoffs: dict[str, Any] = {}
+    cuts: dict[str, list[Any]] = {}
+    ends: dict[str, list[dict[str, Any]]] = {}
     ended: dict[str, dict[str, Any]] = {}
-    last_end: dict[str, dict[str, Any]] = {}
     for row in said.iter_rows(named=True):
         db, kind = row["database"], row["step_event"]
         if kind == "rebalance_start":
             if db in ended and row["ts"] is not None:
-                cutoffs[db] = row["ts"]
-                last_end[db] = ended.pop(db)
+                cuts.setdefault(db, []).append(row["ts"])
+                ends.setdefault(db, []).append(ended.pop(db))
         else:
             ended[db] = row
-    if not cutoffs:
-        return events, {}
-    notes: dict[str, list[str]] = {}
-    for db, row in last_end.items():
-        outcome = "failed" if row["step_event"] == "rebalance_failure" else "ended"
-        notes[db] = [
-            f"an earlier rebalance of {db} {outcome} at {row['ts']} ({row['file']}:{row['line']}: "
-            f"{row['message']}); the latest run, started at {cutoffs[db]}, is the one reported"
+    runs = _Runs()
+    if not cuts:
+        return events, runs
+    ts = pl.col("ts")
+    for db, times in cuts.items():
+        latest = times[-1]
+        for row in ends[db]:
+            outcome = "failed" if row["step_event"] == "rebalance_failure" else "ended"
+            runs.notes.setdefault(db, []).append(
+                f"an earlier rebalance of {db} {outcome} at {row['ts']} ({row['file']}:"
+                f"{row['line']}: {row['message']}); the latest run, started at {latest}, "
+                "is the one reported"
+            )
+        mine = events.filter(pl.col("database") == db)
+        bounds = [None, *times]
+        runs.events[db] = [
+            mine.filter((ts < stop) if begin is None else (ts >= begin) & (ts < stop))
+            for begin, stop in pairwise(bounds)
         ]
     cut = pl.DataFrame(
-        {"database": list(cutoffs), "_cut": list(cutoffs.values())},
+        {"database": list(cuts), "_cut": [times[-1] for times in cuts.values()]},
         schema={"database": pl.String, "_cut": events.schema["ts"]},
     )
     kept = (
@@ -334,7 +394,7 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str
         .filter(pl.col("_cut").is_null() | (pl.col("ts") >= pl.col("_cut")))
         .drop("_cut")
     )
-    return kept, notes
+    return kept, runs
 
 
 def _rebalance(

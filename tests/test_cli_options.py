@@ -73,3 +73,21 @@ def test_node_override_names_a_log_without_identity(tmp_path: Path) -> None:
     assert plain["nodes"][0]["node"].endswith("memsql.log")
     _, named = _analyze(str(tmp_path), "--node", "memsql.log=10.0.10.10:3306")
     assert named["nodes"][0]["node"] == "10.0.10.10:3306"
+
+
+def test_a_fixed_offset_time_zone_is_accepted_and_an_empty_window_refused() -> None:
+    bundle = str(FIXTURES / "copy_out_of_memory")
+    runner = CliRunner()
+    utc = runner.invoke(main, ["analyze", bundle, "--format", "json"])
+    shifted = runner.invoke(main, ["analyze", bundle, "--format", "json", "--tz", "+01:00"])
+    assert shifted.exit_code == utc.exit_code == 1
+    first = [json.loads(r.stdout)["nodes"][0]["first_ts"] for r in (utc, shifted)]
+    assert first[0] != first[1] and first[1].startswith(first[0][:11])  # one hour earlier
+    half = runner.invoke(main, ["analyze", bundle, "--tz", "+05:30"])
+    assert half.exit_code == 2 and "Asia/Kolkata" in half.output
+    empty = runner.invoke(
+        main, ["analyze", bundle, "--since", "2026-02-12", "--until", "2026-02-11"]
+    )
+    assert empty.exit_code == 2 and "later than --until" in empty.output
+    nothing = runner.invoke(main, ["analyze", bundle, "--max-bytes", "0"])
+    assert nothing.exit_code == 2

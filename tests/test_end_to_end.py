@@ -355,3 +355,90 @@ def test_a_cause_given_only_on_a_continuation_line_is_found(tmp_path: Path) -> N
     assert _causes(_small_bundle(tmp_path / "a", detail, snapshot=True)) == [
         ("copy", "out_of_memory")
     ]
+
+
+def _ma_log(root: Path, lines: list[str]) -> Path:
+    log = root / "10.0.0.10_3306" / "tracelogs" / "memsql.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "".join(f"{3459 + i}00000000 2026-03-10 {line}\n" for i, line in enumerate(lines))
+    )
+    return root
+
+
+def _cli_verdicts(bundle: Path) -> tuple[int, list[tuple[Any, ...]]]:
+    result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.stdout)
+    rows = [(v["database"], v["status"], v["phase"], v["cause"]) for v in report["verdicts"]]
+    return result.exit_code, rows
+
+
+def test_a_year_suffixed_database_is_one_database_without_any_snapshot(tmp_path: Path) -> None:
+    """`events_2024` is no partition 2024 of `events`: no phantom rebalance of `events`
+    blamed on the lock timeout that database had minutes before."""
+    bundle = _ma_log(
+        tmp_path,
+        [
+            "02:01:00.000  ERROR: Thread 9: Fn: `events` log: Error 1205: Lock wait timeout exceeded",
+            "02:05:00.000   INFO: Thread 5: Rebalance: started rebalance of `events_2024` (1 step)",
+            "02:05:00.300   INFO: Thread 5: Rebalance: step 1 of 1 (PROMOTE PARTITION events_2024:3, target '10.0.0.14':3306) started",
+            "02:06:24.600  ERROR: Thread 5: Rebalance: step 1 of 1 (PROMOTE PARTITION events_2024:3, target '10.0.0.14':3306) failed: Leaf Error (10.0.0.14:3306): Lock wait timeout exceeded",
+            "02:06:24.603  ERROR: Thread 5: Rebalance: rebalance of `events_2024` aborted in phase 2",
+        ],
+    )
+    assert _cli_verdicts(bundle) == (1, [("events_2024", "failure", "promote", "lock_timeout")])
+
+
+def test_a_summary_counting_zero_failures_is_a_success(tmp_path: Path) -> None:
+    bundle = _ma_log(
+        tmp_path,
+        [
+            "02:05:00.000   INFO: Thread 5: Rebalance: started rebalance of `sales` (1 step)",
+            "02:05:00.300   INFO: Thread 5: Rebalance: step 1 of 1 (COPY PARTITION sales:3, target '10.0.0.14':3306) started",
+            "02:05:40.300   INFO: Thread 5: Rebalance: step 1 of 1 (COPY PARTITION sales:3, target '10.0.0.14':3306) done",
+            "02:05:41.000   INFO: Thread 5: Rebalance: rebalance of `sales` finished: 1 step succeeded, 0 failed, 0 errors",
+        ],
+    )
+    assert _cli_verdicts(bundle) == (0, [("sales", "no_failure", None, None)])
+
+
+_BARE_STATUS = """\
++----------------+---------+-------------+-------------+-------+---------+--------------+
+| Action         | Ordinal | Target_Host | Target_Port | Phase | Status  | Running_Time |
++----------------+---------+-------------+-------------+-------+---------+--------------+
+| COPY PARTITION |       1 | 10.3.0.13   |        3306 |     1 | success |         1000 |
+| COPY PARTITION |       2 | 10.3.0.13   |        3306 |     1 | failed  |         4000 |
++----------------+---------+-------------+-------------+-------+---------+--------------+
+2 rows in set (0.00 sec)
+"""
+
+
+def test_a_status_table_naming_no_database_still_gives_its_failure(tmp_path: Path) -> None:
+    """A status table pasted without its statement: its failed step is a failure (of
+    the only database the bundle names, or of an unnamed one), never "no rebalance"."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "rebalance_status.txt").write_text(_BARE_STATUS)
+    result = CliRunner().invoke(main, ["analyze", str(tmp_path / "a"), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert [(v["database"], v["status"], v["phase"]) for v in report["verdicts"]] == [
+        (None, "failure", "copy")
+    ]
+    blocked = {s["step"] for s in report["recovery"] if s["blocked_by"]}
+    assert {4, 5} <= blocked
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "rebalance_status.txt").write_text(_BARE_STATUS)
+    (tmp_path / "b" / "partitions.txt").write_text(
+        "mysql> SHOW PARTITIONS ON geo;\n"
+        "+---------+-----------+------+--------+--------+\n"
+        "| Ordinal | Host      | Port | Role   | Locked |\n"
+        "+---------+-----------+------+--------+--------+\n"
+        "|       1 | 10.3.0.13 | 3306 | Master |      0 |\n"
+        "|       2 | 10.3.0.11 | 3306 | Master |      0 |\n"
+        "+---------+-----------+------+--------+--------+\n"
+    )
+    result = CliRunner().invoke(main, ["analyze", str(tmp_path / "b"), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("geo", "failure")]
+    assert any("name no database: read as geo's" in w for w in report["warnings"])

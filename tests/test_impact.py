@@ -514,3 +514,12 @@ def test_inferred_redundancy_is_never_above_two() -> None:
     assert infer_redundancy({4: 3, 2: 2}) == 2
     assert infer_redundancy({0: 3, 1: 3, 2: 3}) == 2
     assert infer_redundancy({0: 1, 1: 1, 2: 2}) == 1
+
+
+def test_numbered_snapshot_names_sort_by_number() -> None:
+    names = ["x/partitions_10.txt#0", "x/partitions_9.txt#0", "x/partitions_2.txt#0"]
+    assert sorted(names, key=snapshot_order_key) == [
+        "x/partitions_2.txt#0",
+        "x/partitions_9.txt#0",
+        "x/partitions_10.txt#0",
+    ]

@@ -278,3 +278,53 @@ def test_a_failed_database_without_its_own_snapshot_blocks_retry_and_cleanup() -
     steps = by_step(build_runbook([verdict], impact_of(rows, "2"), []))
     assert "no partition snapshot of sales" in (steps[4]["blocked_by"] or "")
     assert "no partition snapshot of sales" in (steps[5]["blocked_by"] or "")
+
+
+# --------------------------------------------------------------------------- probe cases
+
+
+def test_without_any_snapshot_a_failure_blocks_the_retry_too() -> None:
+    steps = by_step(build_runbook([failure()], None, [FINDING]))
+    assert "sales" in steps[4]["blocked_by"] and "step 2" in steps[4]["blocked_by"]
+
+
+def test_masters_on_a_leaf_shown_offline_are_no_masters() -> None:
+    """SHOW PARTITIONS still says Master for copies on a leaf that SHOW LEAVES shows
+    offline: those partitions have no working master, and cleanup stays blocked."""
+    rows = [*paired("m", 2), copy("m", 2, NODES[2], "Master"), copy("m", 2, NODES[3], "Orphan")]
+    leaves = schemas.conform(
+        pl.DataFrame(
+            [{"node": NODES[2], "state": "offline"}, {"node": NODES[0], "state": "online"}]
+        ),
+        schemas.LEAVES,
+    )
+    impact = impact_of(rows, redundancy="1", leaves=leaves)
+    (db,) = impact.databases
+    assert db.partitions_without_master == [2] and impact.data_at_risk
+    assert blocked_steps(build_runbook([failure("m")], impact, [])) == [4, 5]
+
+
+def test_an_unrecoverable_replica_does_not_count_toward_redundancy() -> None:
+    rows = [*paired("u", 2), copy("u", 2, NODES[0], "Master"),
+            {**copy("u", 2, NODES[1], "Replica"), "state": "unrecoverable"}]  # fmt: skip
+    (db,) = impact_of(rows).databases
+    assert db.under_redundant == [2]
+
+
+def test_attach_prefers_an_orphan_that_is_not_the_failed_copy_target() -> None:
+    rows = [
+        *paired("geo", 2),
+        copy("geo", 2, NODES[2], "Orphan"),
+        copy("geo", 2, NODES[3], "Orphan"),
+    ]
+    failed = failure("geo", failed_step={"phase_kind": "copy", "ordinal": 2, "target": NODES[2]})
+    steps = by_step(build_runbook([failed], impact_of(rows), []))
+    host, port = NODES[3].split(":")
+    assert [s for s in steps[2]["sql"] if s.startswith("ATTACH")] == [
+        f"ATTACH PARTITION geo:2 ON '{host}':{port};"
+    ]
+    # when the failed copy's target holds the only orphan, it is proposed with a caution
+    only = [*paired("geo", 2), copy("geo", 2, NODES[2], "Orphan")]
+    steps = by_step(build_runbook([failed], impact_of(only), []))
+    assert any(s.startswith("ATTACH") for s in steps[2]["sql"])
+    assert "may be incomplete" in steps[2]["detail"]

@@ -205,3 +205,15 @@ def test_frames_are_redacted_too() -> None:
 def test_redactor_boundaries(text: str, expected: str) -> None:
     redactor = Redactor({"sdb-leaf-1": "leaf-1", "node-sdb-leaf-1": "leaf-1"}, {"sales": "db-1"})
     assert redactor.text(text) == expected
+
+
+def test_host_names_that_are_no_node_are_redacted_too() -> None:
+    from forensics.redact import Redactor
+
+    r = Redactor({"10.0.0.1": "leaf-1"}, {"sales": "db-1"})
+    text = "'dbops'@'jumpbox-3.corp.example' lost db-leaf-10.corp.example:3306 (memsql.log)"
+    out = r.text(text)
+    assert "jumpbox" not in out and "db-leaf-10" not in out and "corp.example" not in out
+    assert out.endswith(":3306 (memsql.log)")
+    pseudonym = out.split("'")[3]
+    assert r.text("again jumpbox-3.corp.example") == "again " + pseudonym

@@ -134,3 +134,66 @@ def test_an_input_that_changed_replaces_its_rows(tmp_path: Path) -> None:
     assert stats.height == before.height == 1
     assert stats.item(0, "input_hash") != before.item(0, "input_hash")
     assert pl.read_parquet(out).height == incidents >= 1
+
+
+def test_an_output_that_is_no_scan_table_is_a_usage_error(tmp_path: Path) -> None:
+    out = tmp_path / "other.parquet"
+    pl.DataFrame({"x": [1]}).write_parquet(out)
+    pl.DataFrame({"x": [1]}).write_parquet(tmp_path / "other.inputs.parquet")
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES / "rebalance_success"), "-o", str(out)])
+    assert result.exit_code == 2 and "other.parquet" in result.output
+    out.write_bytes(b"not parquet at all")
+    result = CliRunner().invoke(main, ["scan", str(FIXTURES / "rebalance_success"), "-o", str(out)])
+    assert result.exit_code == 2 and "other.parquet" in result.output
+
+
+def test_the_same_input_twice_in_one_run_is_scanned_once(tmp_path: Path) -> None:
+    for name in ("ticket-1001", "ticket-1004-reupload"):
+        shutil.copytree(FIXTURES / "copy_out_of_memory", tmp_path / "in" / name)
+    out = tmp_path / "x.parquet"
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "-o", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    assert pl.read_parquet(out).height == 1
+
+
+def test_every_failed_run_of_a_database_is_an_incident(tmp_path: Path) -> None:
+    """Months of one node's log: ledger failed, then succeeded, then failed again. scan
+    gives one row per failed run, each with its own cause; analyze reports the latest
+    run and names the earlier ones in warnings."""
+    runs = [
+        ("01-12", "COPY PARTITION ledger:4 to '10.1.1.13':3306 failed: Leaf Error (10.1.1.13:3306): "
+         "Lost connection to MySQL server during query"),
+        ("02-10", None),
+        ("03-09", "DROP PARTITION ledger:5 on '10.1.1.11':3306 failed: Leaf Error (10.1.1.11:3306): "
+         "Error writing file (errno: 28)"),
+    ]  # fmt: skip
+    lines = []
+    for day, failed in runs:
+        lines.append(
+            f"2026-{day} 02:00:00.000   INFO: Thread 5: REBALANCE PARTITIONS ON ledger started"
+        )
+        if failed:
+            lines.append(f"2026-{day} 02:04:05.000  ERROR: Thread 5: {failed}")
+            lines.append(
+                f"2026-{day} 02:04:05.300  ERROR: Thread 5: REBALANCE PARTITIONS ON ledger failed"
+            )
+        else:
+            lines.append(
+                f"2026-{day} 02:04:05.300   INFO: Thread 5: REBALANCE PARTITIONS ON ledger completed"
+            )
+    log = tmp_path / "in" / "10.1.1.10_3306" / "memsql.log"
+    log.parent.mkdir(parents=True)
+    log.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "x.parquet"
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "-o", str(out)])
+    assert result.exit_code in (0, 1), result.output
+    rows = pl.read_parquet(out).sort("time").select("database", "phase", "cause").rows()
+    assert rows == [("ledger", "copy", "network_error"), ("ledger", "drop", "storage_error")]
+    report = json.loads(
+        CliRunner().invoke(main, ["analyze", str(tmp_path / "in"), "--format", "json"]).stdout
+    )
+    assert [(v["database"], v["cause"]) for v in report["verdicts"]] == [
+        ("ledger", "storage_error")
+    ]
+    earlier = [w for w in report["warnings"] if "an earlier rebalance of ledger" in w]
+    assert len(earlier) == 2

@@ -1021,7 +1021,10 @@ def _step_event_frame(
         ]
     ).unique("_i", keep="first", maintain_order=True)
     scoped = scoped.join(scan, on="_i")
-    event = pl.concat_str("_scope", pl.lit("_"), _outcome_expr(pl.col("_scan"), tokens))
+    text = pl.col("_scan")
+    if tokens.get("none"):  # (on the scoped rows only: a replace over every row costs)
+        text = text.str.replace_all(tokens["none"], " ")
+    event = pl.concat_str("_scope", pl.lit("_"), _outcome_expr(text, tokens))
     return scoped.select("_i", event.alias("step_event")).filter(pl.col("step_event").is_not_null())
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from . import __version__
-from .diagnose import Finding, Verdict, decide, group_findings, step_label
+from .diagnose import Finding, Verdict, decide, group_findings, step_label, zone_hints
 from .impact import Impact, compute_impact, plan_vs_actual
 from .loader import Bundle, load_bundle
 from .parsers import tracelog
@@ -51,8 +51,13 @@ class Report:
         return bool(data["data_at_risk"]) or any(d["under_redundant"] for d in data["databases"])
 
     @property
+    def unfinished(self) -> bool:
+        """A rebalance still running or with no recorded outcome: not 'nothing wrong'."""
+        return any(v.status == "inconclusive" for v in self.verdicts)
+
+    @property
     def exit_code(self) -> int:
-        return 1 if self.failed or self.at_risk else 0
+        return 1 if self.failed or self.at_risk or self.unfinished else 0
 
 
 def _master_aggregator(bundle: Bundle) -> str | None:
@@ -118,7 +123,7 @@ def analyze_bundle(
         impact,
         [finding_dict(f) for f in findings],
     )
-    warnings = list(bundle.warnings) + list(impact.warnings)
+    warnings = list(bundle.warnings) + list(impact.warnings) + zone_hints(rebalances, findings)
     warnings += [
         f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
     ]

@@ -1,7 +1,7 @@
 """The ``forensics`` command line: thin click commands over the library.
 
 Exit codes (SPEC §6.1) are decided here only: 0 analysed, nothing wrong; 1 analysed,
-failure or redundancy risk found; 2 usage or unreadable input; 3 internal error.
+failure, redundancy risk or an unfinished rebalance found; 2 usage or unreadable input; 3 internal error.
 """
 
 from __future__ import annotations
@@ -336,7 +336,8 @@ def analyze(
 ) -> None:
     """Diagnose a failed rebalance: verdict, evidence, impact and recovery runbook.
 
-    Exit code 0: no failure or risk found; 1: failure or redundancy risk found;
+    Exit code 0: no failure or risk found; 1: failure, redundancy risk or a rebalance
+    without a known outcome found;
     2: unusable input; 3: internal error.
     """
     _check_outputs(html_out, json_out, md_out)

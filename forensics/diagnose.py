@@ -430,6 +430,36 @@ def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]
     return _finding(rule, best_rows, len(rows), best_conf, best_reasons, best_rb)
 
 
+#: How close to a whole number of hours a gap must be to suggest a time-zone difference.
+ZONE_SLACK = timedelta(minutes=3)
+
+
+def zone_hints(rebalances: list[Rebalance], findings: list[Finding]) -> list[str]:
+    """Warnings for cause evidence on another node that lies a whole number of hours
+    (1 to 14, within :data:`ZONE_SLACK`) from a failure: that node may log in another
+    time zone than the one assumed, which left the evidence out of the window."""
+    hints: dict[str, str] = {}
+    for rb in rebalances:
+        if rb.outcome != "failed" or rb.failure_time is None:
+            continue
+        for f in findings:
+            if f.cause is None or f.time is None or not f.node or f.node == rb.master_aggregator:
+                continue
+            if f.role == "cause" or f.node in hints:
+                continue
+            gap = f.time - rb.failure_time
+            hours = round(gap / timedelta(hours=1))
+            if 1 <= abs(hours) <= 14 and abs(gap - timedelta(hours=hours)) <= ZONE_SLACK:
+                direction = "after" if hours > 0 else "before"
+                hints[f.node] = (
+                    f"{f.node}: its {f.cause} line ({f.id}) is {_human(abs(gap))} {direction} "
+                    f"the failure of {rb.database or 'the rebalance'}, about {abs(hours)} whole "
+                    f"hour(s): if that node logs in another time zone, run again with "
+                    f"--tz {f.node}=<its zone>"
+                )
+    return list(hints.values())
+
+
 def decide(rebalances: list[Rebalance], findings: list[Finding]) -> list[Verdict]:
     """One verdict per rebalanced database; roles of the findings are set on the way."""
     verdicts = [_verdict(rb, findings) for rb in rebalances]

@@ -293,27 +293,41 @@ def infer_redundancy(copy_counts: dict[int, int]) -> int:
 class Sizes:
     per_partition: dict[int, int]
     database: int | None  # database-level size (sum over the nodes reporting it)
+    by_node: bool = False  # the database-level rows are per node: all copies are in the sum
 
-    def per_copy(self, ordinal: int, partitions: int) -> int | None:
+    def per_copy(self, ordinal: int, partitions: int, copies: int = 0) -> int | None:
         if ordinal in self.per_partition:
             return self.per_partition[ordinal]
-        if self.database is not None and partitions > 0:
-            return self.database // partitions
+        spread = copies if self.by_node and copies > 0 else partitions
+        if self.database is not None and spread > 0:
+            return self.database // spread
         return None
 
 
 def database_sizes(disk_usage: pl.DataFrame, database: str) -> Sizes:
+    """Sizes of ``database``: per partition, the size of one copy (rows of one node and
+    one source summed, such as one row per table, then the largest copy); per database,
+    the sum of its rows from one source (the largest, when several sources say it)."""
     rows = disk_usage.filter((pl.col("database") == database) & pl.col("size_bytes").is_not_null())
+    rows = rows.with_columns(pl.col("node").fill_null(""), pl.col("source").fill_null(""))
     per_part = (
         rows.filter(pl.col("ordinal").is_not_null())
+        .group_by("ordinal", "node", "source")
+        .agg(pl.col("size_bytes").sum())
         .group_by("ordinal")
         .agg(pl.col("size_bytes").max())
     )
-    db_level = rows.filter(pl.col("ordinal").is_null())["size_bytes"]
-    return Sizes(
-        dict(per_part.select("ordinal", "size_bytes").iter_rows()),
-        int(db_level.sum()) if db_level.len() else None,
+    db_rows = rows.filter(pl.col("ordinal").is_null())
+    by_source = db_rows.group_by("source").agg(
+        pl.col("size_bytes").sum(),
+        # per node: rows of two nodes or more (one row may take its file's node)
+        ((pl.col("node") != "").all() & (pl.col("node").n_unique() > 1)).alias("by_node"),
     )
+    total, by_node = None, False
+    if by_source.height:
+        best = by_source.sort("size_bytes", descending=True).row(0, named=True)
+        total, by_node = int(best["size_bytes"]), bool(best["by_node"])
+    return Sizes(dict(per_part.select("ordinal", "size_bytes").iter_rows()), total, by_node)
 
 
 # --------------------------------------------------------------------------- per database
@@ -414,13 +428,15 @@ def _added_copies(diff: dict[str, Any] | None) -> set[tuple[int, str]]:
 
 
 def _extra_bytes(
-    extras: list[tuple[int, str]], sizes: Sizes, partitions: int
+    extras: list[tuple[int, str]], sizes: Sizes, partitions: int, copies: int
 ) -> tuple[int | None, dict[str, int | None], list[int]]:
-    """Total and per-node bytes of the extra copies (ordinal, node); ordinals of unknown size."""
+    """Total and per-node bytes of the extra copies (ordinal, node); ordinals of unknown size.
+    ``copies``: the master and replica copies the snapshot shows (database-level sizes
+    reported per node hold all of them)."""
     per_node: dict[str, int | None] = {}
     missing: set[int] = set()
     for ordinal, node in extras:
-        size = sizes.per_copy(ordinal, partitions)
+        size = sizes.per_copy(ordinal, partitions, copies)
         if size is None:
             missing.add(ordinal)
         known = per_node.get(node, 0)
@@ -476,18 +492,25 @@ def database_impact(
         )
     diff = _snapshot_diff(db_rows)
     added = _added_copies(diff)
+    # an orphan of a partition without a master is no extra copy: it may be the only one
+    spare = [(o, node) for o, node in orphans if o in mastered]
     extras = [
         (o, node) for o in over for node in _extra_holders(snap.copies, o, counts[o] - level, added)
-    ] + orphans
+    ] + spare
     sizes = database_sizes(disk_usage, database)
-    total, per_node, missing = _extra_bytes(extras, sizes, len(ordinals))
+    total, per_node, missing = _extra_bytes(extras, sizes, len(ordinals), sum(counts.values()))
     if missing:
         listed = ", ".join(f"{database}:{o}" for o in missing)
         warnings.append(text["warnings"]["size_unknown"].format(database=database, missing=listed))
     elif extras and not sizes.per_partition and sizes.database is not None:
         assumptions.append(
-            text["assumptions"]["size_from_database"].format(
-                database=database, db_size=sizes.database, partitions=len(ordinals)
+            text["assumptions"][
+                "size_from_node_sizes" if sizes.by_node else "size_from_database"
+            ].format(
+                database=database,
+                db_size=sizes.database,
+                partitions=len(ordinals),
+                copies=sum(counts.values()),
             )
         )
     impact = DatabaseImpact(
@@ -499,7 +522,7 @@ def database_impact(
         under_redundant=under,
         over_redundant=over,
         orphans=orphans,
-        extra_copies=sum(counts[o] - level for o in over) + len(orphans),
+        extra_copies=sum(counts[o] - level for o in over) + len(spare),
         extra_bytes_estimate=total,
         copies=snap.copies.select("ordinal", "node", "role").to_dicts(),
         copy_counts=counts,

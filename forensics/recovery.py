@@ -162,8 +162,14 @@ def _step(
     }
 
 
+#: Partitions named in one message at most; the rest are counted.
+LISTED_MAX = 20
+
+
 def _targets(pairs: list[tuple[str, int]]) -> dict[str, str]:
-    listed = ", ".join(f"{db}:{o}" for db, o in pairs)
+    listed = ", ".join(f"{db}:{o}" for db, o in pairs[:LISTED_MAX])
+    if len(pairs) > LISTED_MAX:
+        listed += f" and {len(pairs) - LISTED_MAX} more"
     word = "partition" if len(pairs) == 1 else "partitions"
     return {
         "targets": f"{word} {listed}",

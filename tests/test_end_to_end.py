@@ -313,7 +313,7 @@ def test_a_rebalance_still_running_blocks_the_retry_and_the_cleanup(tmp_path: Pa
         ],
     )
     assert _verdicts(report) == [("sales", "inconclusive", None, None)]
-    assert report["exit_code"] == 0
+    assert report["exit_code"] == 1  # an unfinished rebalance is a risk, not "nothing wrong"
     steps = {s["step"]: s for s in report["recovery"]}
     assert "still running" in steps[3]["detail"]
     assert steps[4]["blocked_by"] and "still running" in steps[4]["blocked_by"]
@@ -442,3 +442,26 @@ def test_a_status_table_naming_no_database_still_gives_its_failure(tmp_path: Pat
     report = json.loads(result.stdout)
     assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("geo", "failure")]
     assert any("name no database: read as geo's" in w for w in report["warnings"])
+
+
+def test_evidence_a_whole_hour_off_suggests_a_time_zone(tmp_path: Path) -> None:
+    """The leaf logs local time (UTC+1), the aggregator UTC: its disk-full line is an hour
+    'late'. The tool cannot know which is right, but it says what to try."""
+    bundle = _small_bundle(tmp_path / "a", "ok", snapshot=False)
+    leaf = bundle / "10.0.0.11_3306" / "memsql.log"
+    leaf.write_text(
+        "300000 2026-03-05 15:11:51.000  ERROR: Thread 9: Fn: `events_3` log: "
+        "fsync failed: No space left on device (errno 28)\n"
+    )
+    result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"])
+    report = json.loads(result.stdout)
+    hints = [w for w in report["warnings"] if "--tz 10.0.0.11:3306=" in w]
+    assert len(hints) == 1 and "storage_error" in hints[0] and "after the failure" in hints[0]
+    shifted = CliRunner().invoke(
+        main, ["analyze", str(bundle), "--format", "json", "--tz", "10.0.0.11:3306=+01:00"]
+    )
+    assert _causes_of(json.loads(shifted.stdout)) == [("copy", "storage_error")]
+
+
+def _causes_of(report: dict[str, Any]) -> list[tuple[str | None, str | None]]:
+    return [(v["phase"], v["cause"]) for v in report["verdicts"] if v["status"] == "failure"]

@@ -324,8 +324,10 @@ def test_cut_gzip_log_keeps_its_first_part(tmp_path: Path) -> None:
     cut = tmp_path / "leaf1_3306_memsql.log.gz"
     cut.write_bytes(packed[: len(packed) // 2])
     result = run_cli(["analyze", str(cut), "--format", "json"])
-    assert result.exit_code == 0, result.stderr
+    # the first half ends in the middle of the rebalance: its outcome is not known
+    assert result.exit_code == 1, result.stderr
     report = json.loads(result.stdout)
+    assert [v["status"] for v in report["verdicts"]] == ["inconclusive"]
     row = next(f for f in report["input"]["files"] if f["kind"] == "memsql_log")
     assert 0 < row["lines"] < log.count(b"\n")
     assert any("truncated or corrupt compressed data" in w for w in report["warnings"])

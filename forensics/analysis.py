@@ -66,10 +66,11 @@ def _master_aggregator(bundle: Bundle) -> str | None:
 
 
 def _window(events: pl.DataFrame, since: datetime | None, until: datetime | None) -> pl.DataFrame:
+    # (events without a time, such as the error text of a status row, stay)
     if since is not None:
-        events = events.filter(pl.col("ts") >= since)
+        events = events.filter((pl.col("ts") >= since) | pl.col("ts").is_null())
     if until is not None:
-        events = events.filter(pl.col("ts") <= until)
+        events = events.filter((pl.col("ts") <= until) | pl.col("ts").is_null())
     return events
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from . import bundle, schemas
+from . import bundle, schemas, timeline
 from .bundle import Limits, Member, Skipped, iter_members
 from .clock import check_timezone
 from .consistency import overlap_warnings
@@ -477,7 +477,9 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         files = files.with_columns(pl.col("node").replace(rename))
         acc.node_roles = {rename.get(k, k): v for k, v in acc.node_roles.items()}
         acc.restarts = {rename.get(k, k): v for k, v in acc.restarts.items()}
-    events = _beyond_partitions(events, frames["partitions"], frames["steps"])
+    # several status captures of one step: the latest is the current state
+    steps = timeline.resolve_captures(schemas.conform(frames["steps"], schemas.STEPS))
+    events = _beyond_partitions(events, frames["partitions"], steps)
     # (one chunk first: sorting the per-file chunks as they are took 64-71 ms, 41-62 with it)
     events = events.rechunk().sort(["ts", "node", "file", "line"], nulls_last=True)
     roles = _roles(acc.node_roles, events, frames["leaves"])
@@ -489,12 +491,15 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
     if files.filter(pl.col("skipped_reason").is_null()).height == 0:
         raise InputError("nothing usable in the bundle: " + _skip_summary(files), paths[0])
     nodes = _nodes_frame(files, roles, acc.restarts)
+    extra = status_error_events(steps, events, _master(nodes))
+    if extra.height:
+        events = pl.concat([events, extra]).sort(["ts", "node", "file", "line"], nulls_last=True)
     return Bundle(
         paths=paths,
         timezone=tz,
         events=events,
         line_counts=counts,
-        steps=schemas.conform(frames["steps"], schemas.STEPS),
+        steps=steps,
         partitions=schemas.conform(frames["partitions"], schemas.PARTITIONS),
         files=files,
         leaves=schemas.conform(frames["leaves"], schemas.LEAVES),
@@ -502,6 +507,58 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         disk_usage=schemas.conform(frames["disk_usage"], schemas.DISK_USAGE),
         nodes=nodes,
         warnings=[*acc.warnings, *overlap_warnings(files)],
+    )
+
+
+def _master(nodes: pl.DataFrame) -> str | None:
+    masters = nodes.filter(pl.col("role") == "master_aggregator").get_column("node")
+    return masters.item(0) if masters.len() else None
+
+
+def status_error_events(
+    steps: pl.DataFrame, events: pl.DataFrame, master: str | None
+) -> pl.DataFrame:
+    """The error text the status output gives for a failed step, as an event the cause
+    rules can match (docs/CONTRACTS.md "Status error events"): level ERROR, message
+    ``<ACTION> <db>:<ordinal> on <target> failed: <error text>``, the status file and the
+    row's line, on the master aggregator, with no time."""
+    failed = steps.filter(
+        (pl.col("origin") == "status")
+        & (pl.col("status") == "failed")
+        & pl.col("error").is_not_null()
+    )
+    if not failed.height:
+        return schemas.empty(schemas.EVENTS)
+    partition = pl.concat_str(
+        pl.col("action").fill_null("step"),
+        pl.lit(" "),
+        pl.col("database").fill_null("?"),
+        pl.when(pl.col("ordinal").is_not_null()).then(
+            pl.lit(":") + pl.col("ordinal").cast(pl.String)
+        ),
+        ignore_nulls=True,
+    )
+    on = pl.when(pl.col("target").is_not_null()).then(pl.lit(" on ") + pl.col("target"))
+    message = pl.concat_str(partition, on, pl.lit(" failed: "), "error", ignore_nulls=True)
+    codes = tracelog.extract_fields(failed.select(pl.col("error").alias("message"))).collect()
+    return schemas.conform(
+        failed.select(
+            pl.lit(master, dtype=pl.String).alias("node"),
+            pl.col("source").str.replace(r":\d+$", "").alias("file"),
+            pl.col("row_line").alias("line"),
+            # no time: a status row says nothing of when, and an undated line scores
+            # below a log line of the failure window (diagnose: "time unknown")
+            pl.lit(None, dtype=schemas.EVENTS["ts"]).alias("ts"),
+            pl.lit("ERROR").alias("level"),
+            pl.lit(timeline.STATUS_COMPONENT).alias("component"),
+            message.alias("message"),
+            "database",
+            "ordinal",
+            "action",
+            "phase_kind",
+            "target",
+        ).with_columns(codes.get_column("error_code")),
+        schemas.EVENTS,
     )
 
 

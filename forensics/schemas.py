@@ -67,7 +67,13 @@ STEPS = make_schema(
         "started_at": UTC_US,
         "ended_at": UTC_US,
         "source": pl.String,  # file the row came from
-        "origin": pl.String,  # status / plan / log
+        "origin": pl.String,  # status / plan / log / superseded (docs/CONTRACTS.md)
+        "error": pl.String,  # error text the status output gives for the step (ERROR column
+        # or the text after a status word: "Failed: Lock wait timeout ..."); null when none
+        "row_line": pl.Int64,  # 1-based line of the row in its file (null: unknown, JSON)
+        # number of the table the row came from among all tables read (input order): tells
+        # apart two captures with one source (the same file path in two bundles)
+        "capture": pl.Int64,
     }
 )
 

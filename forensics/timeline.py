@@ -1,6 +1,7 @@
 """One history per rebalanced database, merged from status output, plan and tracelogs (SPEC §4.1).
 
-Status rows are authoritative for a step's outcome; tracelog step lines give the times
+Status rows are authoritative for a step's outcome (of several captures of one step, the
+latest: ``resolve_captures``); tracelog step lines give the times
 (and the outcome when there is no status output); the plan lists the steps that were
 meant to run. Without status output or step lines, the failing phase is inferred from
 partition state, at low confidence, and the rebalance says so in ``basis``.
@@ -8,6 +9,7 @@ partition state, at low confidence, and the rebalance says so in ``basis``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -16,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from . import schemas
+from .impact import SNAPSHOT_EARLY, SNAPSHOT_LATE, snapshot_order_key
 
 STEP_KEY = ["database", "ordinal", "phase_kind"]
 PHASE_ORDER = {"copy": 0, "promote": 1, "drop": 2}
@@ -30,6 +33,24 @@ STATUS_RANK = {
 LOG_STATUS = {"step_failure": "failed", "step_success": "success", "step_start": "running"}
 #: How far before a step's start evidence may still explain it.
 LEAD_TIME = timedelta(minutes=10)
+
+#: Words in a status capture's file name -> its place among captures of one database
+#: (others: 1). The partition snapshots' words (impact.py) plus those of retries.
+CAPTURE_RANKS: dict[str, int] = {
+    **dict.fromkeys((*SNAPSHOT_EARLY, "first", "initial", "original"), 0),
+    **dict.fromkeys(("second", "retry", "rerun", "again", *SNAPSHOT_LATE), 2),
+    "third": 3,
+    **dict.fromkeys(("final", "last", "latest"), 4),
+}
+#: Steps frame origin of a status row that a later capture of the same step replaces.
+SUPERSEDED = "superseded"
+#: Step key across status captures (docs/CONTRACTS.md "Status captures").
+CAPTURE_KEY = ["database", "action", "ordinal", "target"]
+#: Latest statuses that make an earlier capture's failure an earlier attempt.
+RETRIED = ("success", "running")
+#: ``component`` of the events the loader makes of status error text (loader.py).
+STATUS_COMPONENT = "rebalance_status"
+_CAPTURE_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass
@@ -180,6 +201,104 @@ def merge_steps(steps: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     return merged.sort(["database", "phase", "ordinal", "phase_kind", "target"], nulls_last=True)
 
 
+# --- status captures ---------------------------------------------------------------------
+
+
+def capture_order_key(path: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+    """Sort key of a status capture's file: its word class (``CAPTURE_RANKS``, from the
+    file name, else from its nearest folder with such a word), then the path with numbers
+    compared as numbers (``impact.snapshot_order_key``: ``status_9`` before ``status_10``)."""
+    rank = 1
+    for part in reversed(path.lower().split("/")):
+        ranks = [
+            place
+            for word in _CAPTURE_WORD.findall(part)
+            for known, place in CAPTURE_RANKS.items()
+            if word.startswith(known)
+        ]
+        if ranks:
+            rank = max(ranks)
+            break
+    return rank, snapshot_order_key(path)[1]
+
+
+def resolve_captures(steps: pl.DataFrame) -> pl.DataFrame:
+    """Status rows of one step (``CAPTURE_KEY``) in several captures (tables: ``source``
+    and ``capture``) count once: the latest capture's row stays ``status``, earlier ones
+    become ``SUPERSEDED``. Captures are ordered by :func:`capture_order_key` of their
+    file, then by where they first appear in ``steps`` (input order, then order in the
+    file). Idempotent."""
+    status = pl.col("origin") == "status"
+    captures = (
+        steps.with_row_index("_row")
+        .filter(status & pl.col("source").is_not_null())
+        .group_by("source", "capture", maintain_order=True)
+        .agg(pl.col("_row").min())
+    )
+    if captures.height < 2:
+        return steps
+    order = sorted(captures.iter_rows(), key=lambda c: (*capture_order_key(_path(c[0])), c[2]))
+    places = pl.DataFrame(
+        [(source, capture, n) for n, (source, capture, _) in enumerate(order)],
+        schema={"source": pl.String, "capture": pl.Int64, "_place": pl.Int64},
+        orient="row",
+    )
+    place = pl.when(status).then(pl.col("_place"))
+    later = (place < place.max().over(CAPTURE_KEY)).fill_null(False)
+    return (
+        steps.join(places, on=["source", "capture"], how="left", nulls_equal=True,
+                   maintain_order="left")
+        .with_columns(pl.when(later).then(pl.lit(SUPERSEDED)).otherwise("origin").alias("origin"))
+        .drop("_place")
+    )  # fmt: skip
+
+
+def _path(source: str) -> str:
+    path, sep, line = source.rpartition(":")
+    return path if sep and line.isdigit() else source
+
+
+def earlier_attempts(steps: pl.DataFrame) -> dict[str | None, list[str]]:
+    """Per database, a note on each earlier capture whose failed steps the latest
+    capture shows succeeded or running again: an earlier attempt, not the current state."""
+    old = steps.filter((pl.col("origin") == SUPERSEDED) & (pl.col("status") == "failed"))
+    if not old.height:
+        return {}
+    now = steps.filter(pl.col("origin") == "status").select(
+        *CAPTURE_KEY, pl.col("status").alias("_now"), pl.col("source").alias("_latest")
+    )
+    retried = old.join(now, on=CAPTURE_KEY, nulls_equal=True, maintain_order="left").filter(
+        pl.col("_now").is_in(RETRIED)
+    )
+    notes: dict[str | None, list[str]] = {}
+    for (database, before, after), rows in retried.group_by(
+        ["database", "source", "_latest"], maintain_order=True
+    ):
+        notes.setdefault(database, []).append(_attempt_note(rows, str(before), str(after)))
+    return notes
+
+
+def _attempt_note(rows: pl.DataFrame, before: str, after: str) -> str:
+    labels = [_label(row) for row in rows.iter_rows(named=True)]
+    what = labels[0] if len(labels) == 1 else f"{len(labels)} steps ({', '.join(labels[:3])}"
+    what += "" if len(labels) == 1 else (", ...)" if len(labels) > 3 else ")")
+    now = sorted(set(rows.get_column("_now").to_list()))
+    again = " or ".join(_NOW_WORDS.get(status, status) for status in now)
+    return (
+        f"an earlier status capture ({before}) shows {what} failed; the latest capture "
+        f"({after}) shows {'it' if len(labels) == 1 else 'them'} {again}: read as an earlier "
+        "attempt, not the current state"
+    )
+
+
+_NOW_WORDS = {"success": "succeeded", "running": "running again"}
+
+
+def _label(step: dict[str, Any]) -> str:
+    name = f"{step['action']} {step['database'] or '?'}:{step['ordinal']}"
+    return f"{name} on {step['target']}" if step.get("target") else name
+
+
 def _outcome(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> tuple[str, str]:
     statuses = set(db_steps.get_column("status").to_list())
     origins = set(db_steps.get_column("origin").to_list())
@@ -229,7 +348,20 @@ def _failure_line(db_events: pl.DataFrame, step: dict[str, Any] | None) -> dict[
         )
         if same.height:
             return same.row(0, named=True)
-    return fails.row(0, named=True) if fails.height else None
+    return fails.row(0, named=True) if fails.height else _status_error(db_events, step)
+
+
+def _status_error(db_events: pl.DataFrame, step: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Without a failure line in the logs: the event the loader made of the failed step's
+    error text in the status output, if any."""
+    if step is None:
+        return None
+    said = db_events.filter(
+        (pl.col("component") == STATUS_COMPONENT)
+        & (pl.col("ordinal") == step["ordinal"])
+        & (pl.col("phase_kind") == step["phase_kind"])
+    )
+    return said.row(0, named=True) if said.height else None
 
 
 def infer_phase_from_partitions(db_parts: pl.DataFrame) -> tuple[str | None, str]:
@@ -269,8 +401,12 @@ def build_timeline(
     (earlier runs of the same database, ended before a new start, are left out and named
     in a note); a rebalance failure line that names no database makes one Rebalance of
     database None when no database is seen at all. ``every_run``: earlier runs that
-    failed are Rebalances too, before the latest one (``forensics scan``)."""
+    failed are Rebalances too, before the latest one (``forensics scan``). Of a step in
+    several status captures the latest counts (:func:`resolve_captures`); an earlier
+    capture that shows it failed where the latest shows it succeeded is a note."""
     events, earlier = _latest_runs(events)
+    steps = resolve_captures(steps)
+    attempts = earlier_attempts(steps)
     merged = merge_steps(steps, events)
     databases = set(merged.get_column("database").drop_nulls().to_list())
     rb_events = events.filter(
@@ -293,6 +429,7 @@ def build_timeline(
             master_aggregator,
             global_events,
         )
+        rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
         if every_run:  # (forensics scan: one incident per failed run)
             for run in earlier.events.get(database, []):
@@ -315,6 +452,7 @@ def build_timeline(
             if global_failure and not unnamed.height
             else "the status output names no database"
         )
+        out[-1].notes.extend(attempts.get(None, []))
     elif unnamed_note and out:
         out[0].notes.append(unnamed_note)
     return out

@@ -539,6 +539,73 @@ def test_status_mapping(status: str | None, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("failed", None),
+        ("Failed: Leaf Error (10.7.0.5:3306): Lock wait timeout exceeded", "Leaf Error (10.7.0.5:3306): Lock wait timeout exceeded"),
+        ("error: 1205", "1205"),
+        ("Error 1205 (HY000): Lock wait timeout", "Error 1205 (HY000): Lock wait timeout"),
+        ("Failed (1205)", "Failed (1205)"),
+        ("failed:", None),
+        ("weird", None),
+        (None, None),
+    ],
+)  # fmt: skip
+def test_status_detail_is_what_the_cell_says_beyond_its_word(
+    status: str | None, expected: str | None
+) -> None:
+    assert FrameBuilder([]).status_detail(status) == expected
+
+
+STATUS_WITH_ERRORS = """\
+mysql> SHOW REBALANCE STATUS ON crm;
++-------------------+---------+-------------+-------------+-------+-------------------------+---------------------+
+| Action            | Ordinal | Target_Host | Target_Port | Phase | Status                  | Error_Message       |
++-------------------+---------+-------------+-------------+-------+-------------------------+---------------------+
+| COPY PARTITION    |       3 | 10.7.0.5    |        3306 |     1 | success                 | NULL                |
+| PROMOTE PARTITION |       3 | 10.7.0.5    |        3306 |     2 | failed                  | Lock wait timeout   |
+| COPY PARTITION    |       4 | 10.7.0.5    |        3306 |     1 | Failed: Out of memory   | NULL                |
+| COPY PARTITION    |       5 | 10.7.0.5    |        3306 |     1 | In progress (3/8)       | NULL                |
++-------------------+---------+-------------+-------------+-------+-------------------------+---------------------+
+"""
+
+
+def test_steps_carry_the_error_text_and_the_line_of_their_row() -> None:
+    """An error column (synonyms in grammars/tables.toml), else the text after the
+    status word of a failed step; each row with its own line (status error events)."""
+    steps = to_frames(parse_tables(STATUS_WITH_ERRORS, "s.txt").tables)["steps"]
+    assert steps.select("ordinal", "status", "error", "row_line", "source").rows() == [
+        (3, "success", None, 5, "s.txt:1"),
+        (3, "failed", "Lock wait timeout", 6, "s.txt:1"),
+        (4, "failed", "Out of memory", 7, "s.txt:1"),
+        (5, "running", None, 8, "s.txt:1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("\n\nA\tB\n1\t2\n3\t4\n", [4, 5]),  # tab-separated (after blank lines)
+        ("A,B\n1,2\n\n", [2]),  # CSV
+        ("*** 1. row ***\nA: 1\nB: 2\n*** 2. row ***\nA: 3\nB: 4\n", [1, 4]),  # vertical
+        ("| A | B |\n| --- | --- |\n| 1 | 2 |\n| 3 | 4 |\n", [3, 4]),  # Markdown
+    ],
+)
+def test_rows_know_their_line(text: str, lines: list[int]) -> None:
+    (table,) = parse_tables(text, "t").tables
+    assert table.row_lines == lines
+    assert [table.row_line(i) for i in range(len(lines))] == lines
+
+
+def test_headerless_rows_and_json_rows_lines() -> None:
+    text = "mysql> SHOW PARTITIONS ON db;\n0\t10.0.0.1\t3306\tMaster\t0\n1\t10.0.0.2\t3306\tMaster\t0\n"
+    (table,) = parse_tables(text, "t").tables
+    assert table.row_lines == [2, 3]
+    (table,) = parse_tables('{"columns": ["A", "B"], "rows": [{"A": "1", "B": "2"}]}', "j").tables
+    assert table.row_lines == [] and table.row_line(0) == table.line  # JSON: the object's line
+
+
+@pytest.mark.parametrize(
     ("name", "known", "expected"),
     [
         ("x_test_0", set(), ("x_test", 0)),

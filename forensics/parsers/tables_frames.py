@@ -112,11 +112,14 @@ class FrameBuilder:
             "variables": self._variables,
             "disk_usage": self._disk_usage,
         }
-        for table in self.tables:
+        for number, table in enumerate(self.tables):
             if table.kind not in FRAME_OF_KIND:
                 continue
             frame, detail = FRAME_OF_KIND[table.kind]
-            self.rows[frame].extend(converters[frame](table, Cells(table, self.vocab), detail))
+            rows = converters[frame](table, Cells(table, self.vocab), detail)
+            if frame == "steps":
+                rows = ({**row, "capture": number} for row in rows)
+            self.rows[frame].extend(rows)
         return {name: self._frame(name) for name in FRAME_SCHEMAS}
 
     def _frame(self, name: str) -> pl.DataFrame:
@@ -169,10 +172,28 @@ class FrameBuilder:
         found = self.vocab.statuses.get(cell)
         if found is not None:
             return found
+        opening = self._opening_word(cell)
+        return opening[1] if opening else "unknown"
+
+    def status_detail(self, text: str | None) -> str | None:
+        """What a status cell says beyond its status word: the text after "Failed:"
+        ("Failed: Leaf Error (...): Lock wait timeout ..."), or the whole cell when no ':'
+        follows the word ("Error 1205 (HY000) ..."); None for a bare status word."""
+        cell = (text or "").strip()
+        if not cell or cell.lower() in self.vocab.statuses:
+            return None
+        opening = self._opening_word(cell.lower())
+        if opening is None:
+            return None
+        rest = cell[len(opening[0]) :].lstrip()
+        return (rest[1:].strip() or None) if rest.startswith(":") else cell
+
+    def _opening_word(self, cell: str) -> tuple[str, str] | None:
+        """(status word, status) of the status word a lower-case cell opens with."""
         for word, status in self._status_words:
             if cell.startswith(word) and not cell[len(word) : len(word) + 1].isalnum():
-                return status
-        return "unknown"
+                return word, status
+        return None
 
     def split_db(
         self, name: str, always: bool, siblings: Counter[str] | None = None
@@ -202,8 +223,11 @@ class FrameBuilder:
     # --- converters ---------------------------------------------------------------------
 
     def _steps(self, table: Table, cells: Cells, origin: str | None) -> Iterable[dict[str, Any]]:
-        for row in table.rows:
+        for index, row in enumerate(table.rows):
             action = " ".join((cells(row, "action") or "").split()).upper() or None
+            cell = cells(row, "status")
+            status = self.status(cell) if origin == "status" else PLAN_STATUS
+            detail = self.status_detail(cell) if status == "failed" else None
             yield {
                 "database": cells(row, "database") or table.database,
                 "action": action,
@@ -211,10 +235,12 @@ class FrameBuilder:
                 "ordinal": to_int(cells(row, "ordinal")),
                 "target": host_port(cells(row, "target_host"), cells(row, "target_port")),
                 "phase": to_int(cells(row, "phase")),
-                "status": self.status(cells(row, "status")) if origin == "status" else PLAN_STATUS,
+                "status": status,
                 "running_ms": to_int(cells(row, "running_time")),
                 "source": table.source,
                 "origin": origin,
+                "error": cells(row, "error") or detail,
+                "row_line": table.row_line(index),
             }
 
     def _partitions(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:

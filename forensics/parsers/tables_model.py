@@ -21,10 +21,16 @@ class Table:
     node: str | None = None  # from JSON nesting (memsqlId, host:port) when present
     truncated: bool = False  # cut mid-row or missing its closing border
     index: int = 0  # position of the table among the tables of its file (0-based)
+    # 1-based line of each row, parallel to ``rows`` (text renderings; empty when unknown)
+    row_lines: list[int] = field(default_factory=list)
 
     @property
     def source(self) -> str:
         return f"{self.path}:{self.line}"
+
+    def row_line(self, index: int) -> int:
+        """The line of row ``index``; the table's own line when rows carry none (JSON)."""
+        return self.row_lines[index] if index < len(self.row_lines) else self.line
 
 
 @dataclass

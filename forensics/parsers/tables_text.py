@@ -85,8 +85,13 @@ class _Block:
 
     columns: list[str]
     rows: list[Row] = field(default_factory=list)
+    row_lines: list[int] = field(default_factory=list)  # 1-based line of each row
     truncated_at: int | None = None  # 1-based line where the truncation shows
     reason: str | None = None
+
+    def add(self, row: Row, line: int) -> None:
+        self.rows.append(row)
+        self.row_lines.append(line)
 
     def cut(self, line: int, reason: str) -> None:
         if self.truncated_at is None:
@@ -168,6 +173,7 @@ class TextScanner:
             rows=block.rows,
             database=self._statement_db(statement),
             truncated=block.truncated_at is not None,
+            row_lines=block.row_lines,
         )
         if block.truncated_at is not None:
             self.warn(block.truncated_at, f"table truncated ({block.reason})")
@@ -264,7 +270,7 @@ class TextScanner:
                 return i, False
             row = self._box_row(text, block, stops, i)
             if row is not None:
-                block.rows.append(row)
+                block.add(row, i + 1)
             i += 1
         return i, False
 
@@ -302,7 +308,7 @@ class TextScanner:
             text = raw.strip()
             if text.startswith("*") and is_row_mark(text):
                 row, last_name = {}, None
-                block.rows.append(row)
+                block.add(row, i + 1)
             elif not text:
                 if not self._next_is_row_mark(i):
                     break
@@ -372,10 +378,10 @@ class TextScanner:
             if cells and cells[0].strip().lower() == again[0] and _same(cells, again):
                 break  # the header printed again (outputs appended by a loop): a new table
             if len(cells) == len(block.columns):
-                block.rows.append(self._delimited_row(cells, block.columns, sep))
+                block.add(self._delimited_row(cells, block.columns, sep), i + 1)
             elif len(cells) < len(block.columns) and self._block_ends(i + 1):
                 block.cut(i + 1, f"row cut at line {i + 1}")
-                block.rows.append(self._delimited_row(cells, block.columns, sep))
+                block.add(self._delimited_row(cells, block.columns, sep), i + 1)
             elif len(cells) <= 1:
                 break
             else:
@@ -402,7 +408,8 @@ class TextScanner:
         if columns is None:
             return None
         block = _Block(columns)
-        block.rows = [self._delimited_row(cells, columns, sep) for cells in rows]
+        for line, cells in enumerate(rows, start=i + 1):
+            block.add(self._delimited_row(cells, columns, sep), line)
         self._emit(block, i)
         return end
 

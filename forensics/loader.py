@@ -267,7 +267,7 @@ def _read_member(
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head):
         return _read_tables(member, node)
-    first = head.split(b"\n", 1)[0][:80].decode("utf-8", "replace").strip()
+    first = _preview(head.split(b"\n", 1)[0].decode("utf-8", "replace").strip())
     return partial(
         _skip,
         path=member.path,
@@ -508,6 +508,19 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         nodes=nodes,
         warnings=[*acc.warnings, *overlap_warnings(files)],
     )
+
+
+_PREVIEW_CHARS = 80
+
+
+def _preview(line: str) -> str:
+    """The start of ``line`` cut between words, so that a name in it is whole or absent
+    (redaction cannot recognise half a host name)."""
+    if len(line) <= _PREVIEW_CHARS:
+        return line
+    cut = line[:_PREVIEW_CHARS]
+    gap = max(cut.rfind(c) for c in " \t,;'\"()[]{}=")
+    return (cut[:gap] if gap > 0 else "") + "..."
 
 
 def _master(nodes: pl.DataFrame) -> str | None:

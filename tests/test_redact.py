@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -208,8 +209,6 @@ def test_redactor_boundaries(text: str, expected: str) -> None:
 
 
 def test_host_names_that_are_no_node_are_redacted_too() -> None:
-    from forensics.redact import Redactor
-
     r = Redactor({"10.0.0.1": "leaf-1"}, {"sales": "db-1"})
     text = "'dbops'@'jumpbox-3.corp.example' lost db-leaf-10.corp.example:3306 (memsql.log)"
     out = r.text(text)
@@ -217,3 +216,15 @@ def test_host_names_that_are_no_node_are_redacted_too() -> None:
     assert out.endswith(":3306 (memsql.log)")
     pseudonym = out.split("'")[3]
     assert r.text("again jumpbox-3.corp.example") == "again " + pseudonym
+
+
+def test_a_skipped_file_preview_leaks_no_half_host_name(tmp_path: Path) -> None:
+    """The first line of an unrecognised file is shown cut between words, so that
+    redaction sees whole host names."""
+    bundle = tmp_path / "b"
+    shutil.copytree(FIXTURES / "copy_out_of_memory", bundle)
+    hosts = ", ".join(f'"db-leaf-{i:02d}.corp.example"' for i in range(7, 12))
+    (bundle / "index.json").write_text('{"inventory": {"hosts": [' + hosts + "]}}\n")
+    text = json_report.render(redact_report(analyze(bundle)))
+    assert "index.json" in text
+    assert "corp" not in text and "db-leaf" not in text

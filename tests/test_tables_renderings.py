@@ -405,3 +405,31 @@ def test_is_offline_of_distributed_partitions_makes_the_copy_offline(tmp_path: P
         ("leaf-1.db.internal:3306", "master", "offline"),
         ("leaf-3.db.internal:3306", "replica", "async"),
     ]
+
+
+def test_a_table_hard_wrapped_by_a_paste_is_read_whole() -> None:
+    """A ticket pasted at 100 columns: every line longer than that goes on in the next
+    line, with no marker. The rows are joined back (a trailing blank before the wrap is
+    part of the cell, so the row is also joined when it is shorter than the border)."""
+    table = [
+        "+-----------------------------+---------+-------------+-------------+-------+-----------+--------------+-----------------------------+",
+        "| Action                      | Ordinal | Target_Host | Target_Port | Phase | Status    | Running_Time | Estimated_Time_Remaining_Ms |",
+        "+-----------------------------+---------+-------------+-------------+-------+-----------+--------------+-----------------------------+",
+        "| COPY PARTITION              |       3 | 10.20.0.13  |        3306 |     1 | failed    |        12011 |                           0 |",
+        "| PROMOTE PARTITION WITH DROP |       3 | 10.20.0.13  |        3306 |     2 | cancelled |            0 |                           0 |",
+        "+-----------------------------+---------+-------------+-------------+-------+-----------+--------------+-----------------------------+",
+    ]
+    wrapped = [piece for line in table for piece in (line[:100], line[100:])]
+    text = (
+        "singlestore> SHOW REBALANCE STATUS ON sales;\n"
+        + "\n".join(wrapped)
+        + "\n2 rows in set (0.01 sec)\n"
+    )
+    result = parse_tables(text, "ticket_paste.txt")
+    assert result.warnings == []
+    steps = to_frames(result.tables)["steps"]
+    assert steps.select("database", "action", "ordinal", "status", "running_ms").rows() == [
+        ("sales", "COPY PARTITION", 3, "failed", 12011),
+        ("sales", "PROMOTE PARTITION WITH DROP", 3, "cancelled", 0),
+    ]
+    assert [t.line for t in result.tables] == [1]

@@ -98,6 +98,9 @@ class _Block:
             self.truncated_at, self.reason = line, reason
 
 
+_MAX_WRAPS = 4  # continuation lines of one hard-wrapped table line at most
+
+
 class TextScanner:
     """Walks the lines of one file and collects every table in any text rendering."""
 
@@ -238,19 +241,52 @@ class TextScanner:
 
     # --- boxed ---------------------------------------------------------------------
 
+    def _unwrapped(self, i: int, width: int | None = None) -> tuple[str, int]:
+        """Line ``i`` of a boxed table (stripped) and the index after it. A line that a
+        paste hard-wrapped (it opens with ``|`` or ``+`` but does not close with it, or it
+        is shorter than the table's ``width``; and the next lines are no table lines,
+        prompts or footers) is joined with the lines that complete it, as long as they
+        do, within :data:`_MAX_WRAPS` lines."""
+        first = self.lines[i]
+        text = first.strip()
+        closer = text[:1]
+        if closer not in ("|", "+") or len(text) < 2:
+            return text, i + 1
+        short = width is not None and len(text) < width
+        if text.endswith(closer) and not short:
+            return text, i + 1
+        joined = first.lstrip()
+        for j in range(i + 1, min(i + 1 + _MAX_WRAPS, len(self.lines))):
+            part = self.lines[j]
+            head = part.strip()
+            if not head or head[:1] in ("|", "+") or self._ends_table(head):
+                break
+            joined += part
+            whole = joined.strip()
+            if whole.endswith(closer) and (width is None or len(whole) >= width):
+                return whole, j + 1
+        return text, i + 1
+
+    def _ends_table(self, text: str) -> bool:
+        return bool(self.footer.match(text) or self.prompt.match(text) or self.bare.match(text))
+
     def _boxed(self, i: int) -> int | None:
         start, n = i, len(self.lines)
-        border = self.lines[i].strip() if is_border(self.lines[i].strip()) else None
-        i += border is not None
-        header = box_header(self.lines[i].strip()) if i < n else None
+        first, after = self._unwrapped(i)
+        border = first if is_border(first) else None
+        i = after if border is not None else i
+        width = len(border) if border else None
+        line, after = self._unwrapped(i, width) if i < n else ("", i)
+        header = box_header(line) if i < n else None
         if not header:
             return None
         block = _Block(unique_columns(header))
-        i += 1
+        i = after
         markdown = False
-        if i < n and is_border(self.lines[i].strip()):
-            border = border or self.lines[i].strip()
-            i += 1
+        line, after = self._unwrapped(i, width) if i < n else ("", i)
+        if i < n and is_border(line):
+            border = border or line
+            i = after
         elif border is None and i < n and _MD_SEPARATOR.fullmatch(self.lines[i].strip()):
             markdown = True  # a Markdown table (pasted into a ticket): no borders at all
             i += 1
@@ -262,16 +298,17 @@ class TextScanner:
 
     def _box_rows(self, i: int, block: _Block, border: str | None) -> tuple[int, bool]:
         stops = [p for p, ch in enumerate(border) if ch == "+"] if border else []
+        width = len(border) if border else None
         while i < len(self.lines):
-            text = self.lines[i].strip()
+            text, after = self._unwrapped(i, width)
             if text.startswith("+") and is_border(text):
-                return i + 1, True
+                return after, True
             if not text.startswith("|"):
                 return i, False
             row = self._box_row(text, block, stops, i)
             if row is not None:
                 block.add(row, i + 1)
-            i += 1
+            i = after
         return i, False
 
     def _box_row(self, text: str, block: _Block, stops: list[int], i: int) -> Row | None:

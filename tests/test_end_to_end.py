@@ -465,3 +465,24 @@ def test_evidence_a_whole_hour_off_suggests_a_time_zone(tmp_path: Path) -> None:
 
 def _causes_of(report: dict[str, Any]) -> list[tuple[str | None, str | None]]:
     return [(v["phase"], v["cause"]) for v in report["verdicts"] if v["status"] == "failure"]
+
+
+def test_a_declared_partition_count_reveals_missing_last_partitions(tmp_path: Path) -> None:
+    """SHOW PARTITIONS lists ordinals 0-2; DISTRIBUTED_DATABASES says 4 partitions: the
+    last one has no copy left, so it has no master and cleanup stays blocked."""
+    border = "+---------+-----------+------+--------+--------+\n"
+    rows = "".join(f"| {o:7d} | 10.0.0.11 | 3306 | Master |      0 |\n" for o in range(3))
+    (tmp_path / "partitions.txt").write_text(
+        "mysql> SHOW PARTITIONS ON fin;\n" + border
+        + "| Ordinal | Host      | Port | Role   | Locked |\n" + border + rows + border
+        + "\nmysql> SELECT DATABASE_NAME, NUM_PARTITIONS FROM information_schema.DISTRIBUTED_DATABASES;\n"
+        "+---------------+----------------+\n| DATABASE_NAME | NUM_PARTITIONS |\n"
+        "+---------------+----------------+\n| fin           |              4 |\n"
+        "+---------------+----------------+\n"
+    )  # fmt: skip
+    report = json.loads(
+        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
+    )
+    (db,) = report["impact"]["databases"]
+    assert (db["partitions"], db["partitions_without_master"]) == (4, [3])
+    assert report["impact"]["data_at_risk"] is True and report["exit_code"] == 1

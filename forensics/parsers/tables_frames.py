@@ -20,6 +20,12 @@ from .tables_vocab import Vocabulary, vocabulary
 #: First word of a rebalance action -> phase kind (SPEC §4.1).
 PHASE_KINDS: dict[str, str] = {"COPY": "copy", "PROMOTE": "promote", "DROP": "drop"}
 
+#: Role and snapshot kind of the row that a database's declared partition count gives
+#: (DISTRIBUTED_DATABASES.NUM_PARTITIONS): its last ordinal, held by no node. It tells the
+#: impact how many partitions there are, so that missing last ones count as without a
+#: master; it is never a copy.
+DECLARED = "declared"
+
 #: Table kind -> (frame name, steps origin or partitions snapshot kind).
 FRAME_OF_KIND: dict[str, tuple[str, str | None]] = {
     "rebalance_status": ("steps", "status"),
@@ -29,6 +35,7 @@ FRAME_OF_KIND: dict[str, tuple[str, str | None]] = {
     "leaves": ("leaves", None),
     "variables": ("variables", None),
     "disk_usage": ("disk_usage", None),
+    "databases": ("partitions", DECLARED),
 }
 
 #: Status given to plan rows (EXPLAIN REBALANCE): steps that would run, none started.
@@ -245,6 +252,9 @@ class FrameBuilder:
 
     def _partitions(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:
         snapshot = f"{table.path}#{table.index}"
+        if kind == DECLARED:
+            yield from self._declared(table, cells, snapshot)
+            return
         for row in table.rows:
             role = self.role(cells(row, "role"))
             if kind == "partitions":
@@ -269,6 +279,21 @@ class FrameBuilder:
                 "state": _state(cells(row, "state"), cells(row, "is_offline")),
                 "snapshot": snapshot,
                 "snapshot_kind": kind,
+            }
+
+    def _declared(self, table: Table, cells: Cells, snapshot: str) -> Iterable[dict[str, Any]]:
+        for row in table.rows:
+            name, count = cells(row, "database"), to_int(cells(row, "num_partitions"))
+            if name is None or name in self.vocab.system_databases or not count or count < 1:
+                continue
+            yield {
+                "database": name,
+                "ordinal": count - 1,
+                "node": None,
+                "role": DECLARED,
+                "state": None,
+                "snapshot": snapshot,
+                "snapshot_kind": "partitions",
             }
 
     def _leaves(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:

@@ -13,7 +13,15 @@ from typing import Any
 import polars as pl
 
 from . import __version__
-from .diagnose import Finding, Verdict, decide, group_findings, step_label, zone_hints
+from .diagnose import (
+    Finding,
+    Verdict,
+    decide,
+    group_findings,
+    rule_out_foreign_kills,
+    step_label,
+    zone_hints,
+)
 from .impact import Impact, compute_impact, plan_vs_actual
 from .loader import Bundle, load_bundle
 from .parsers import tracelog
@@ -93,6 +101,7 @@ def analyze_bundle(
     matches = match(events, ruleset)
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)
+    rule_out_foreign_kills(findings, rebalances, events)
     verdicts = decide(rebalances, findings)
     failing = {
         rb.database: rb.failed_phase

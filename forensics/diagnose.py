@@ -10,12 +10,15 @@ reason it lost.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 import polars as pl
 
+from . import grammars
 from .timeline import LEAD_TIME, Rebalance
 
 #: Score multipliers, one per agreement. 1.0 = agrees, the value = how much a miss costs.
@@ -428,6 +431,60 @@ def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]
             ordered = [rows[top]] + [r for i, r in enumerate(rows) if i != top]
             best_conf, best_rows, best_reasons, best_rb = conf, ordered, reasons, rb
     return _finding(rule, best_rows, len(rows), best_conf, best_reasons, best_rb)
+
+
+#: Confidence left to a kill of a connection that is not the rebalance's.
+FOREIGN_KILL = 0.05
+
+
+@cache
+def _connection_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    pats = grammars.load("messages")["connections"]
+    return re.compile(pats["killed"]), re.compile(pats["own"])
+
+
+def connections(pattern: re.Pattern[str], text: str) -> set[int]:
+    """The connection ids ``pattern`` finds in ``text`` (any of its groups)."""
+    return {int(v) for m in pattern.finditer(text) for v in m.groups() if v is not None}
+
+
+def rule_out_foreign_kills(
+    findings: list[Finding], rebalances: list[Rebalance], events: pl.DataFrame
+) -> None:
+    """A kill (or an interruption) that names another connection than the ones the
+    rebalance's own lines run on cannot have failed it: its confidence drops to
+    :data:`FOREIGN_KILL`, with the reason. Kills that name no connection, or rebalances
+    whose lines name none, are left as they are."""
+    killed_re, own_re = _connection_patterns()
+    own_of: dict[int, set[int]] = {}
+    for f in findings:
+        rb = f.run
+        if f.cause != "kill" or rb is None or not f.evidence:
+            continue
+        killed = connections(killed_re, str(f.evidence[0].get("text") or ""))
+        if not killed:
+            continue
+        if id(rb) not in own_of:
+            own_of[id(rb)] = _rebalance_connections(rb, events, own_re)
+        own = own_of[id(rb)]
+        if own and killed.isdisjoint(own):
+            f.confidence = min(f.confidence, FOREIGN_KILL)
+            f.reasons.append(
+                f"kills connection {', '.join(map(str, sorted(killed)))}; the rebalance runs "
+                f"on connection {', '.join(map(str, sorted(own)))}"
+            )
+
+
+def _rebalance_connections(
+    rb: Rebalance, events: pl.DataFrame, own_re: re.Pattern[str]
+) -> set[int]:
+    same_db = (
+        pl.col("database") == rb.database
+        if rb.database is not None
+        else pl.col("database").is_null()
+    )
+    lines = events.filter(same_db & pl.col("step_event").is_not_null()).get_column("message")
+    return {c for text in lines.to_list() for c in connections(own_re, text or "")}
 
 
 #: How close to a whole number of hours a gap must be to suggest a time-zone difference.

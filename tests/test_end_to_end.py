@@ -486,3 +486,30 @@ def test_a_declared_partition_count_reveals_missing_last_partitions(tmp_path: Pa
     (db,) = report["impact"]["databases"]
     assert (db["partitions"], db["partitions_without_master"]) == (4, [3])
     assert report["impact"]["data_at_risk"] is True and report["exit_code"] == 1
+
+
+@pytest.mark.parametrize(
+    ("killed", "reason", "cause"),
+    [
+        (52011, ": Leaf Error (10.0.1.14:3306): Error 2013: Lost connection", "network_error"),
+        (52011, "", "unknown"),
+        (31337, "", "kill"),
+    ],
+)
+def test_a_kill_of_another_connection_is_no_cause(
+    tmp_path: Path, killed: int, reason: str, cause: str
+) -> None:
+    """SPEC §4.4: a killed user query unrelated to the step must not win. The rebalance's
+    lines run on connection 31337; a watchdog kills query 52011 two seconds before."""
+    rb = "Thread 5 (ntid 399, conn id 31337): RebalanceStep:"
+    bundle = _ma_log(
+        tmp_path,
+        [
+            f"05:15:00.000   INFO: {rb} starting REBALANCE PARTITIONS ON sales",
+            f"05:15:31.300   INFO: {rb} starting COPY PARTITION sales:4 TO '10.0.1.14':3306",
+            f"05:18:29.300   INFO: Thread 6 (ntid 12, conn id 96236): KillQuery: KILL QUERY {killed} received from 'watchdog'@'10.0.9.14'",
+            f"05:18:31.300  ERROR: {rb} COPY PARTITION sales:4 TO '10.0.1.14':3306 failed{reason}",
+            f"05:18:31.800  ERROR: {rb} REBALANCE PARTITIONS ON sales failed",
+        ],
+    )
+    assert _cli_verdicts(bundle) == (1, [("sales", "failure", "copy", cause)])

@@ -14,7 +14,7 @@ MESSAGES = grammars.load("messages")
 GROUPS = [
     name
     for name, body in MESSAGES.items()
-    if isinstance(body, dict) and "samples" in body and name != "mask"
+    if isinstance(body, dict) and "samples" in body and name not in ("mask", "connections")
 ]
 CASES = [
     pytest.param(group, i, sample, id=f"{group}-{i}")
@@ -82,3 +82,12 @@ def test_fields_do_not_depend_on_a_leading_thread_designator():
     per_message = [fields[i : i + n] for i in range(0, len(fields), n)]
     for message, rows in zip(messages, per_message, strict=True):
         assert len(set(rows)) == 1, message
+
+
+@pytest.mark.parametrize("sample", MESSAGES["connections"]["samples"])
+def test_connection_sample(sample):
+    from forensics.diagnose import _connection_patterns, connections
+
+    killed, own = _connection_patterns()
+    assert sorted(connections(killed, sample["message"])) == sample["killed"]
+    assert sorted(connections(own, sample["message"])) == sample["own"]

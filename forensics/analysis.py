@@ -16,6 +16,7 @@ from . import __version__
 from .diagnose import (
     Finding,
     Verdict,
+    date_restarts,
     decide,
     group_findings,
     rule_out_foreign_kills,
@@ -102,6 +103,7 @@ def analyze_bundle(
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)
     rule_out_foreign_kills(findings, rebalances, events)
+    date_restarts(findings, rebalances, by_id)
     verdicts = decide(rebalances, findings)
     failing = {
         rb.database: rb.failed_phase

@@ -487,6 +487,45 @@ def _rebalance_connections(
     return {c for text in lines.to_list() for c in connections(own_re, text or "")}
 
 
+#: The synthetic restart line (tracelog._restart_rows): when the node was last seen before
+#: the restart and when it was back, in the log's own (local) time.
+_RESTART = re.compile(r"last line before it at (\S+ \S+), back at (\S+ \S+);")
+
+
+def date_restarts(
+    findings: list[Finding], rebalances: list[Rebalance], rules: dict[str, Any]
+) -> None:
+    """A restart is dated when the node was last seen before it; the node was down at
+    some time between that line and the first line after it. When that span covers the
+    failure (a node idle for hours, then a crash), the restart is scored as if at the
+    failure instead of at the last line, with the span as reason."""
+    for f in findings:
+        rb = f.run
+        if rb is None or f.time is None or not f.evidence or rb.failure_time is None:
+            continue
+        m = _RESTART.search(str(f.evidence[0].get("text") or ""))
+        if m is None:
+            continue
+        try:
+            last, back = (datetime.fromisoformat(t) for t in m.groups())
+        except ValueError:
+            continue
+        down_until = f.time + (back - last)  # (both local times of one log: their gap)
+        start, _ = rb.window()
+        begin = (start or rb.failure_time) - LEAD_TIME
+        if not (f.time <= rb.failure_time + TIME_SLACK_AFTER and down_until >= begin):
+            continue
+        row = {**f.evidence[0], "ts": rb.failure_time, "node": f.node, "database": f.database}
+        value, reasons = score(row, list(rules[f.rule].phases), rb)
+        if value > f.confidence:
+            f.confidence = min(0.99, value)
+            f.reasons = [
+                *reasons,
+                f"down between {m.group(1)} and {m.group(2)} (its log's time), which covers "
+                "the failure",
+            ]
+
+
 #: How close to a whole number of hours a gap must be to suggest a time-zone difference.
 ZONE_SLACK = timedelta(minutes=3)
 
@@ -538,7 +577,11 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
         }[rb.outcome]
         return Verdict(rb.database, status, None, None, None, f"Rebalance of {rb.database} {text}.")
     mine = [f for f in findings if f.run is rb]
-    causes = sorted((f for f in mine if f.cause), key=lambda f: -f.confidence)
+    # equal confidence: the error the failed step itself reported goes first
+    causes = sorted(
+        (f for f in mine if f.cause),
+        key=lambda f: (-round(f.confidence, 2), not _on_failure_line(f, rb)),
+    )
     for f in mine:
         if f.factor and f.confidence >= CAUSE_THRESHOLD:
             f.role = "contributing"
@@ -557,6 +600,15 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
         winner.role = "cause"
         winner.alternatives = [_why_not(f, winner) for f in losers][:8]
     return _failure_verdict(rb, winner)
+
+
+def _on_failure_line(finding: Finding, rb: Rebalance) -> bool:
+    """Whether one of the finding's lines is the line that reports the step's failure."""
+    line = rb.failure_line
+    if not line:
+        return False
+    where = (line.get("file"), line.get("line"))
+    return any((e.get("file"), e.get("line")) == where for e in finding.evidence)
 
 
 def _superseding(winner: Finding | None, causes: list[Finding]) -> Finding | None:

@@ -418,6 +418,7 @@ def build_timeline(
     global_events = events.filter(
         pl.col("step_event").str.starts_with("rebalance_") & pl.col("database").is_null()
     )
+    restarts = events.filter(pl.col("step_event") == "node_restart")
     out = []
     for database in sorted(databases):
         db_events = events.filter(pl.col("database") == database)
@@ -429,6 +430,7 @@ def build_timeline(
             master_aggregator,
             global_events,
         )
+        _interrupted_by_restart(rb, db_events, restarts)
         rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
         if every_run:  # (forensics scan: one incident per failed run)
@@ -533,6 +535,29 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
         .drop("_cut")
     )
     return kept, runs
+
+
+def _interrupted_by_restart(rb: Rebalance, db_events: pl.DataFrame, restarts: pl.DataFrame) -> None:
+    """A rebalance with no outcome whose orchestrating node (the one that logged its
+    step lines) restarted after its last line did not go on: a restarted aggregator does
+    not resume it. It is taken as failed at the restart, in the step that was running."""
+    if rb.outcome not in ("running", "unknown") or rb.end is None or not restarts.height:
+        return
+    own = db_events.filter(pl.col("step_event").is_not_null()).get_column("node").drop_nulls()
+    after = restarts.filter(pl.col("node").is_in(own.unique().implode()) & (pl.col("ts") >= rb.end))
+    if not after.height:
+        return
+    restart = after.sort("ts").row(0, named=True)
+    rb.outcome, rb.basis = "failed", "log"
+    rb.failed_step = _first_failed(rb.steps)
+    rb.failed_phase = (rb.failed_step or {}).get("phase_kind")
+    rb.failure_time = restart["ts"]
+    rb.failure_line = restart
+    rb.notes.append(
+        f"{restart['node']} (which ran this rebalance) restarted after its last line, at "
+        f"{restart['ts']} ({restart['file']}:{restart['line']}); a restarted aggregator does "
+        "not resume a rebalance: taken as failed there"
+    )
 
 
 def _rebalance(

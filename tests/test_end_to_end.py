@@ -559,3 +559,23 @@ def test_an_idle_leaf_that_crashed_is_dated_by_its_downtime(tmp_path: Path) -> N
         "01000000 2026-03-10 09:12:37.300   INFO: Completed recovery of system databases.\n"
     )
     assert _cli_verdicts(bundle) == (1, [("inventory", "failure", "copy", "node_failure")])
+
+
+def test_an_aggregator_restart_in_the_middle_of_a_copy_ends_the_rebalance(tmp_path: Path) -> None:
+    """The aggregator that ran the rebalance restarted during COPY, and logged for hours
+    after without a rebalance line: not 'still running' (wait forever), but failed there."""
+    log = tmp_path / "10.0.1.10_3306" / "tracelogs" / "memsql.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "900000000000 2026-03-11 03:00:00.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON sales\n"
+        "900001000000 2026-03-11 03:00:01.000   INFO: Thread 5: RebalanceStep: starting COPY PARTITION sales:6 TO '10.0.1.14':3306\n"
+        "900080000000 2026-03-11 03:01:20.000   INFO: Thread 7: ReplicationManagement: verified 55 partition instances\n"
+        "01000000 2026-03-11 03:04:10.000   INFO: Completed recovery of system databases.\n"
+        "99000000000 2026-03-11 11:00:00.000   INFO: Thread 7: ReplicationManagement: verified 55 partition instances\n"
+    )
+    exit_code, verdicts = _cli_verdicts(tmp_path)
+    assert (exit_code, verdicts) == (1, [("sales", "failure", "copy", "node_failure")])
+    report = json.loads(
+        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
+    )
+    assert not any("still running" in (s["blocked_by"] or "") for s in report["recovery"])

@@ -422,14 +422,20 @@ def build_timeline(
     out = []
     for database in sorted(databases):
         db_events = events.filter(pl.col("database") == database)
+        db_steps = merged.filter(pl.col("database") == database)
+        stale = _stale_status(db_steps, db_events, earlier.events.get(database, []))
+        if stale:  # the status output is of an earlier run: the logs' steps of the latest
+            db_steps = merge_steps(steps.clear(), db_events)
         rb = _rebalance(
             database,
-            merged.filter(pl.col("database") == database),
+            db_steps,
             db_events,
             partitions.filter(pl.col("database") == database),
             master_aggregator,
             global_events,
         )
+        if stale:
+            rb.notes.append(stale)
         _interrupted_by_restart(rb, db_events, restarts)
         rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
@@ -535,6 +541,36 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
         .drop("_cut")
     )
     return kept, runs
+
+
+def _stale_status(
+    db_steps: pl.DataFrame, db_events: pl.DataFrame, earlier_runs: list[pl.DataFrame]
+) -> str | None:
+    """A note when the status output shows the failure of an earlier run: the logs'
+    latest run of the database ended in success, and an earlier run in the logs failed in
+    the steps the status shows failed. None otherwise (the status is the current state)."""
+    if not earlier_runs:
+        return None
+    said = set(
+        db_events.filter(pl.col("step_event").str.starts_with("rebalance_"))
+        .get_column("step_event")
+        .to_list()
+    )
+    if "rebalance_success" not in said or "rebalance_failure" in said:
+        return None
+    failed = db_steps.filter((pl.col("origin") == "status") & (pl.col("status") == "failed"))
+    if not failed.height:
+        return None
+    keys = set(failed.select("phase_kind", "ordinal").iter_rows())
+    for run in reversed(earlier_runs):
+        fails = run.filter(pl.col("step_event") == "step_failure")
+        if keys <= set(fails.select("phase_kind", "ordinal").iter_rows()):
+            when = str(fails.get_column("ts").max())
+            return (
+                f"the status output shows the steps that failed in an earlier run (at {when}); "
+                "the latest run in the logs succeeded, and is the one reported"
+            )
+    return None
 
 
 def _interrupted_by_restart(rb: Rebalance, db_events: pl.DataFrame, restarts: pl.DataFrame) -> None:

@@ -579,3 +579,32 @@ def test_an_aggregator_restart_in_the_middle_of_a_copy_ends_the_rebalance(tmp_pa
         CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
     )
     assert not any("still running" in (s["blocked_by"] or "") for s in report["recovery"])
+
+
+def test_a_status_output_of_an_earlier_failed_run_does_not_hide_the_retry(
+    tmp_path: Path,
+) -> None:
+    """The status output (no time) shows COPY web:2 failed, as the first run in the logs
+    did; the logs then show a retry that succeeded: the retry is the current state."""
+    bundle = _ma_log(
+        tmp_path,
+        [
+            "09:00:00.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON web",
+            "09:00:01.000   INFO: Thread 5: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
+            "09:01:01.300  ERROR: Thread 5: RebalanceStep: COPY PARTITION web:2 TO '10.0.1.14':3306 failed: ETIMEDOUT",
+            "09:01:01.800  ERROR: Thread 5: RebalanceStep: REBALANCE PARTITIONS ON web failed",
+            "11:30:00.000   INFO: Thread 6: RebalanceStep: starting REBALANCE PARTITIONS ON web",
+            "11:30:01.000   INFO: Thread 6: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
+            "11:30:31.000   INFO: Thread 6: RebalanceStep: COPY PARTITION web:2 TO '10.0.1.14':3306 succeeded",
+            "11:30:35.000   INFO: Thread 6: RebalanceStep: REBALANCE PARTITIONS ON web completed",
+        ],
+    )
+    (bundle / "status.txt").write_text(
+        "mysql> SHOW REBALANCE STATUS ON web;\n"
+        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
+        "| Action         | Ordinal | Target_Host | Target_Port | Phase | Status | Running_Time |\n"
+        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
+        "| COPY PARTITION |       2 | 10.0.1.14   |        3306 |     1 | failed |        60300 |\n"
+        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
+    )
+    assert _cli_verdicts(bundle) == (0, [("web", "no_failure", None, None)])

@@ -69,6 +69,27 @@ class Report:
         return 1 if self.failed or self.at_risk or self.unfinished else 0
 
 
+def _missing_orchestrator(
+    bundle: Bundle, events: pl.DataFrame, rebalances: list[Rebalance]
+) -> list[str]:
+    """A warning when tracelogs were read but none holds a line of the rebalance itself
+    (its steps, its start or end): the master aggregator's log is likely missing, and
+    with it the failing step's own error."""
+    logged = bundle.nodes.filter(pl.col("first_ts").is_not_null())
+    if not rebalances or not logged.height:
+        return []
+    own = events.filter(
+        pl.col("step_event").is_not_null() & (pl.col("step_event") != "node_restart")
+    )
+    if own.height:
+        return []
+    return [
+        "no tracelog in the bundle holds a line of the rebalance itself (its steps, start "
+        "or end): the master aggregator's memsql.log is likely missing; ask for it, the "
+        "failing step's own error is there"
+    ]
+
+
 def _master_aggregator(bundle: Bundle) -> str | None:
     mas = bundle.nodes.filter(pl.col("role") == "master_aggregator").get_column("node").to_list()
     return mas[0] if mas else None
@@ -136,6 +157,7 @@ def analyze_bundle(
         [finding_dict(f) for f in findings],
     )
     warnings = list(bundle.warnings) + list(impact.warnings) + zone_hints(rebalances, findings)
+    warnings += _missing_orchestrator(bundle, events, rebalances)
     warnings += [
         f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
     ]

@@ -608,3 +608,17 @@ def test_a_status_output_of_an_earlier_failed_run_does_not_hide_the_retry(
         "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
     )
     assert _cli_verdicts(bundle) == (0, [("web", "no_failure", None, None)])
+
+
+def test_a_bundle_without_the_aggregators_log_says_so(tmp_path: Path) -> None:
+    (tmp_path / "status.txt").write_text("mysql> SHOW REBALANCE STATUS ON geo;\n" + _BARE_STATUS)
+    leaf = tmp_path / "10.3.0.13_3306" / "tracelogs" / "memsql.log"
+    leaf.parent.mkdir(parents=True)
+    leaf.write_text("500 2026-03-10 02:11:51.000   WARN: Thread 9: Fn: disk almost full\n")
+    report = json.loads(
+        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
+    )
+    assert any("master aggregator's memsql.log is likely missing" in w for w in report["warnings"])
+    ma = _small_bundle(tmp_path / "b", "ok", snapshot=False)
+    report = json.loads(CliRunner().invoke(main, ["analyze", str(ma), "--format", "json"]).stdout)
+    assert not any("likely missing" in w for w in report["warnings"])

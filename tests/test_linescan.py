@@ -36,9 +36,14 @@ def _assert_same(data: bytes, keep_all: bool = False) -> linescan.Scanned:
     assert_frame_equal(fast.samples, slow.samples, check_dtypes=True)
     assert_frame_equal(fast.order.restarts, slow.order.restarts)
     assert vars(fast.order) | {"restarts": None} == vars(slow.order) | {"restarts": None}
-    order = ["minute", "level"]
-    assert_frame_equal(fast.counts.sort(order), slow.counts.sort(order))
+    assert_frame_equal(_per_minute(fast.counts), _per_minute(slow.counts))
     return fast
+
+
+def _per_minute(counts: pl.DataFrame) -> pl.DataFrame:
+    # (the compiled pass gives a row per run of lines of one minute: the fold adds them up)
+    order = ["minute", "level"]
+    return counts.group_by(order).agg(pl.col("lines").sum().cast(pl.UInt32)).sort(order)
 
 
 # Prefix pieces, valid and not, that the fast path must read exactly like the regex.
@@ -74,6 +79,55 @@ PAD = st.sampled_from([" ", "   ", "  ", "\t", " \t", "", "                 "])
 LEVEL = st.sampled_from(
     ["INFO", "WARN", "WARNING", "ERROR", "FAILURE", "FATAL", "info", "DEBUG", "ERR"]
 )
+# The variants log shippers write (grammars/tracelog.toml): the compiled pass reads the
+# level spellings itself and sends the time variants to the regex classifier.
+SEPARATOR = st.sampled_from(["T", "t", "  ", "\t"])
+VARIANT_FRACTION = st.sampled_from([",3", ",373", ",373123", ",3731234567", ",", ".37,3"])
+ZONE = st.sampled_from(
+    [
+        "Z",
+        "z",
+        "+01:00",
+        "-05:30",
+        "+0100",
+        "-1200",
+        "+14:00",
+        "+23:59",
+        "+24:00",
+        "+01:60",
+        "+1:00",
+        "+01:0",
+        " UTC",
+        " GMT",
+        "\tUTC",
+        "  GMT",
+        " utc",
+        " CET",
+        "UTC",
+    ]
+)
+VARIANT_LEVEL = st.sampled_from(
+    ["error", "Error", "warn", "Warn", "warning", "Warning", "info", "Info", "fatal", "Fatal",
+     "failure", "Failure", "eRROR", "WArn"]
+)  # fmt: skip
+
+
+@st.composite
+def stamps(draw):
+    """Date, separator, time and what follows the time: canonical most of the time,
+    else one of the variants (or several at once)."""
+    variant = draw(st.integers(0, 3)) == 0
+    separator = draw(SEPARATOR) if variant and draw(st.booleans()) else " "
+    fraction = draw(VARIANT_FRACTION if variant and draw(st.booleans()) else FRACTION)
+    zone = draw(ZONE) if variant and draw(st.booleans()) else ""
+    return draw(DATE) + separator + draw(TIME) + fraction + zone
+
+
+@st.composite
+def levels(draw):
+    return draw(VARIANT_LEVEL if draw(st.integers(0, 3)) == 0 else LEVEL)
+
+
 COLON = st.sampled_from([": ", ":", " : ", ":\t"])
 MESSAGE = st.sampled_from(
     [
@@ -110,17 +164,7 @@ def tracelog_lines(draw):
                 ]
             )
         )
-    return (
-        draw(COUNTER)
-        + draw(DATE)
-        + " "
-        + draw(TIME)
-        + draw(FRACTION)
-        + draw(PAD)
-        + draw(LEVEL)
-        + draw(COLON)
-        + draw(MESSAGE)
-    )
+    return draw(COUNTER) + draw(stamps()) + draw(PAD) + draw(levels()) + draw(COLON) + draw(MESSAGE)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -136,6 +180,64 @@ def test_fast_path_equals_polars_path(lines, crlf, terminated, keep_all):
     if fast is None:  # mostly lines the fast path cannot read: the Polars path is used
         return
     _assert_same(data.encode(), keep_all)
+
+
+@st.composite
+def mostly_canonical_logs(draw):
+    """Valid canonical lines with variant lines among them (at most a third, so that the
+    fast path applies and sends the variants to the regex classifier). One counter for
+    all lines or none, as in a real log (the lean pass relies on it)."""
+    counter = st.just(draw(st.sampled_from(["", "382261827 "])))
+    canonical = st.builds(
+        lambda c, t, f, p, lv, m: f"{c}2026-02-11 {t}{f}{p}{lv}: {m}",
+        counter,
+        st.sampled_from(["01:12:55", "23:59:59"]),
+        st.sampled_from(["", ".3", ".373123"]),
+        st.sampled_from([" ", "   "]),
+        LEVEL.filter(lambda lv: lv not in ("DEBUG", "ERR")),
+        MESSAGE,
+    )
+    variant = st.builds(
+        lambda c, d, t, p, lv, colon, m: c + d + t + p + lv + colon + m,
+        counter,
+        st.sampled_from(["2026-02-11", "2024-02-29", "0001-01-01", "9999-12-31"]),
+        st.builds(
+            lambda sep, f, z: sep + "00:00:01" + f + z,
+            SEPARATOR,
+            VARIANT_FRACTION | FRACTION,
+            ZONE | st.just(""),
+        ),
+        PAD,
+        VARIANT_LEVEL | LEVEL,
+        COLON,
+        MESSAGE,
+    )
+    lines = draw(st.lists(canonical, min_size=2, max_size=20))
+    for _ in range(draw(st.integers(1, len(lines) // 2))):
+        lines.insert(draw(st.integers(0, len(lines))), draw(variant))
+    return lines
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=mostly_canonical_logs(), keep_all=st.booleans())
+def test_variant_lines_among_canonical_ones_take_the_fast_path(lines, keep_all):
+    data = "\n".join(lines).encode()
+    _assert_same(data, keep_all)
+    _assert_lean_same(data)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=st.lists(tracelog_lines(), min_size=1, max_size=30), keep_all=st.booleans())
+def test_regex_classifier_equals_the_fields_classifier(lines, keep_all):
+    """The regex classifier (the fallback of every path) reads every line, variants
+    included, as the field-splitting one of the Polars path does."""
+    data = "\n".join(lines).encode()
+    raw, _ = tracelog._read_lines(data)
+    fields = tracelog._fields(data, lossy=False)
+    assert fields is not None
+    by_fields = tracelog._classify_fields(raw, fields, keep_all)
+    by_regex = tracelog._classify(raw, keep_all).select(by_fields.columns)
+    assert_frame_equal(by_fields, by_regex)
 
 
 def test_typical_lines_take_the_fast_path_with_the_same_results():

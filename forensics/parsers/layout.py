@@ -8,7 +8,7 @@ importing the frame machinery.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -16,18 +16,23 @@ from .. import grammars
 
 _SNIFF_LINES = 10
 _LEVEL_TOKEN = "@LEVELS@"
+_ZONE_TOKEN = "@ZONE@"
+# How a [level_spellings] name spells a level word.
+_SPELLINGS: dict[str, Callable[[str], str]] = {"lower": str.lower, "title": str.title}
 
 
 @dataclass(frozen=True)
 class Layout:
+    zone: str
     line: str
     prefix: str
     date: str
     level: str
+    zone_suffix: str
     timestamp_format: str
     thread: str
     bare_component: str
-    levels: dict[str, str]
+    levels: dict[str, str]  # level word (every spelling read) -> level
     keep_levels: tuple[str, ...]
     vocabulary: tuple[str, ...]
     restart_tolerance_us: int
@@ -55,9 +60,13 @@ def keep_words(levels: dict[str, str], keep_levels: Sequence[str]) -> tuple[str,
 @cache
 def layout() -> Layout:
     g = grammars.load("tracelog")
-    levels = dict(g["levels"])
+    levels = spelled(g["levels"], g.get("level_spellings", {}).get("also", ()))
     alternation = "|".join(sorted(map(re.escape, levels), key=len, reverse=True))
-    lay = {k: v.replace(_LEVEL_TOKEN, alternation) for k, v in g["layout"].items()}
+    zone = g["layout"]["zone"]
+    lay = {
+        k: v.replace(_LEVEL_TOKEN, alternation).replace(_ZONE_TOKEN, zone)
+        for k, v in g["layout"].items()
+    }
     return Layout(
         **lay,
         levels=levels,
@@ -73,6 +82,19 @@ def layout() -> Layout:
         continuation_lines=int(g["continuation"]["max_lines"]),
         continuation_bytes=int(g["continuation"]["max_bytes"]),
     )
+
+
+def spelled(levels: dict[str, str], spellings: Sequence[str]) -> dict[str, str]:
+    """``levels`` (word -> level) with the ``spellings`` of each word added after all the
+    words as written, so that these keep their order (the compiled pass tries the words
+    in order: the canonical ones first)."""
+    out = dict(levels)
+    for name in spellings:
+        if name not in _SPELLINGS:
+            raise ValueError(f"tracelog.toml: [level_spellings] unknown spelling {name!r}")
+        for word, level in levels.items():
+            out.setdefault(_SPELLINGS[name](word), level)
+    return out
 
 
 def sniff(head: bytes) -> bool:

@@ -33,6 +33,7 @@ the Polars path.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -183,7 +184,8 @@ def classify(
     vocab[np.searchsorted(ends, _newlines(words, data) if helped is None else helped)] = True
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     keep = parsed & (keep_all | vocab | np.isin(level, keep_codes))
-    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime, body)
+    utc = np.zeros(n, dtype=bool)
+    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime, body, utc)
     texts = _resolve_slow(data, lines, slow_rows, slow, keep_all, table)
     level[continuation] = continuation_code
     has_uptime &= parsed
@@ -253,6 +255,7 @@ def _kept(
             "local_ts": pl.Series(lines.local_us[rows]).cast(schemas.LOCAL_US),
             "level": t.names.gather(lines.level[rows]),
             "body": _nullable(body, (body >= 0) & t.ascii),
+            "utc": lines.utc[rows],
         }
     )
 
@@ -295,7 +298,8 @@ def classify_lean(
     keep_codes = [table.code[lv] for lv in keep_levels if lv in table.code]
     # a line found by a level literal only ("... WARN: ..." in an INFO line) is dropped below
     keep = parsed & (np.isin(line_ends, hits) | np.isin(level, keep_codes))
-    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime, body)
+    utc = np.zeros(rows.size, dtype=bool)
+    lines = Lines(starts, text_ends, parsed, keep, level, local_us, uptime, has_uptime, body, utc)
     slow_rows = np.flatnonzero(kind == k.SLOW)
     _resolve_slow(data, lines, slow_rows, slow, False, table)
     has_uptime &= parsed
@@ -367,7 +371,7 @@ def _without_literal_only(
         return kept
     raw = pl.col("raw")
     other_level = ~pl.col("level").is_in(list(keep_levels)).fill_null(False)
-    suspect = kept.select(other_level & raw.str.contains_any(list(exact))).to_series()
+    suspect = kept.select(other_level & raw.str.contains(_any_of(exact))).to_series()
     rows = suspect.arg_true()
     if not rows.len():
         return kept
@@ -379,6 +383,15 @@ def _without_literal_only(
     keep = np.ones(kept.height, dtype=bool)
     keep[drop] = False
     return kept.filter(pl.Series(keep))
+
+
+@cache
+def _any_of(literals: tuple[str, ...]) -> str:
+    """A regex finding one of ``literals``: with the lower- and title-case spellings of
+    the level words, nine literals, which a regex finds in a quarter of the time a
+    literal search takes (measured on the kept rows of a bench piece: 0.56 against
+    2.9 ms; a case-insensitive regex instead costs 0.6 % of a bench scan)."""
+    return "|".join(map(re.escape, literals))
 
 
 def attach_continuations(
@@ -497,6 +510,7 @@ class Lines:
     uptime: np.ndarray
     has_uptime: np.ndarray
     body: np.ndarray  # where the message starts, in characters from the line start; -1: not known
+    utc: np.ndarray  # local_us is in UTC already (the line gave a zone: slow lines only)
 
 
 def _resolve_slow(
@@ -528,6 +542,7 @@ def _resolve_slow(
         .fill_null(unparsed_code)
     )
     lines.level[slow_rows] = np.where(ok, codes.to_numpy(), np.uint8(unparsed_code))
+    lines.utc[slow_rows] = fixed.get_column("utc").to_numpy() & ok
     lines.body[slow_rows] = -1  # (in characters, as _kept leaves the others: see there)
     return dict(zip(slow_rows.tolist(), texts, strict=True))
 

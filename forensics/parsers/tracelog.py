@@ -4,6 +4,12 @@ Line layout (``grammars/tracelog.toml``; singlestore-formats.md §1.3)::
 
     [<uptime_us> ]<YYYY-MM-DD> <HH:MM:SS.fff[fff]> <pad><LEVEL>: <message>
 
+and the variants log shippers write: a ``T`` between date and time, a comma before the
+fraction, a zone after the time (``Z``, ``+01:00``, ``+0100``, `` UTC``, `` GMT``), the
+level word in lower or title case. The compiled pass reads the level spellings; it sends
+lines with the time variants to the regex classifier (:func:`_classify`), as it does
+every line it is unsure of, so the canonical layout costs what it did.
+
 Every physical line is classified as exactly one of
 
 * **parsed** — matches the layout and its date/time is a real one;
@@ -21,8 +27,11 @@ WARN and above always, INFO only when the line contains a keep-vocabulary litera
 
 * ``line`` — 1-based physical line number in the file (correct across chunks);
 * ``ts`` — the naive local time of the line read in ``tz`` and converted to UTC (µs);
+  a line that gives a zone is converted with it instead (``local_ts`` of such a line,
+  in the per-minute counts and the first/last times, is then its UTC time);
 * ``uptime_us`` — the leading microseconds-since-start counter, null when absent;
-* ``level`` — INFO / WARN / ERROR / FAILURE (``WARNING`` → WARN, ``FATAL`` → FAILURE);
+* ``level`` — INFO / WARN / ERROR / FAILURE (``WARNING`` → WARN, ``FATAL`` → FAILURE,
+  in any of the spellings of ``[level_spellings]``: ``error`` → ERROR);
 * ``message`` — **everything after** ``LEVEL:`` (and one blank): context prefixes such
   as ``` `main_1` log: ```, the ``Thread N (...):`` designator and the component are
   kept in the text, so a rule that looks for a token (e.g. ``WaitForLSNWithTimeout``)
@@ -240,7 +249,7 @@ def _count_replaced(raw: pl.Series, data: bytes) -> int:
 
 def _classify(raw: pl.Series, keep_all: bool) -> pl.DataFrame:
     """One row per physical line: line (0-based in the piece), raw, uptime, local_ts,
-    level, kind flags and keep."""
+    level, kind flags, keep and utc (``local_ts`` is already UTC: the line gave a zone)."""
     lay = _layout()
     c = pl.col("raw")
     # Independent scans of the raw text in one with_columns: Polars runs them in parallel.
@@ -256,23 +265,36 @@ def _classify(raw: pl.Series, keep_all: bool) -> pl.DataFrame:
     # per distinct minute, seconds and fraction are integer slices (the prefix regex has
     # already checked the digits). Same results as strptime("%Y-%m-%d %H:%M:%S%.f"):
     # an invalid date/hour/minute or seconds > 60 give null, :60 rolls over, the fraction
-    # is truncated to microseconds.
+    # is truncated to microseconds. A zone after the time (layout `zone`) is cut off
+    # first; the `T` separator is read as the blank, the comma as the dot.
     ts_text = c.str.slice(dpos, (lpos - dpos).clip(lower_bound=0)).str.strip_chars_end(" \t")
     frame = frame.with_columns(
-        pl.when(ok).then(ts_text.str.slice(0, 16)).alias("_minute"),
-        ts_text.str.slice(17, 2).cast(pl.Int64, strict=False).alias("_sec"),
-        ts_text.str.slice(20, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).alias("_us"),
+        pl.when(ok).then(ts_text.str.extract(lay.zone_suffix, 0)).alias("_zone"),
+        ts_text.alias("_ts"),
+    )
+    zone, stamp = pl.col("_zone"), pl.col("_ts")
+    stamp = (
+        pl.when(zone.is_null())
+        .then(stamp)
+        .otherwise(stamp.str.slice(0, stamp.str.len_bytes() - zone.str.len_bytes()))
+    )
+    frame = frame.with_columns(
+        pl.when(ok).then(stamp.str.slice(0, 16)).alias("_minute"),
+        stamp.str.slice(17, 2).cast(pl.Int64, strict=False).alias("_sec"),
+        stamp.str.slice(20, 6).str.pad_end(6, "0").cast(pl.Int64, strict=False).alias("_us"),
     )
     minutes = frame.get_column("_minute").drop_nulls().unique()
+    as_written = minutes.str.replace("T", " ", literal=True)
     parsed_minutes = pl.select(
-        _from_year_one(minutes.str.strptime(schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False))
+        _from_year_one(as_written.str.strptime(schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False))
     ).to_series()
     minute = pl.col("_minute").replace_strict(
         minutes, parsed_minutes, default=None, return_dtype=schemas.LOCAL_US
     )
     offset = pl.duration(seconds=pl.col("_sec"), microseconds=pl.col("_us"), time_unit="us")
+    local = pl.when(ok & (pl.col("_sec") <= 60)).then(minute + offset)
     frame = frame.with_columns(
-        pl.when(ok & (pl.col("_sec") <= 60)).then(minute + offset).alias("local_ts"),
+        _zoned(local, zone).alias("local_ts"),
         pl.when(ok & (dpos > 0))
         .then(c.str.slice(0, dpos).str.strip_chars_end(" \t").cast(pl.Int64, strict=False))
         .alias("uptime"),
@@ -286,8 +308,33 @@ def _classify(raw: pl.Series, keep_all: bool) -> pl.DataFrame:
         (~parsed & blank).alias("continuation"),
         (parsed & wanted).alias("keep"),
         pl.when(parsed).then(pl.col("level")).alias("level"),
+        pl.when(parsed).then(pl.col("uptime")).alias("uptime"),
+        (parsed & zone.is_not_null()).alias("utc"),
     )
-    return frame.drop("_ok", "_dpos", "_lpos", "_vocab", "_minute", "_sec", "_us")
+    return frame.drop("_ok", "_dpos", "_lpos", "_vocab", "_zone", "_ts", "_minute", "_sec", "_us")
+
+
+# Zone texts (layout `zone`, blanks stripped) that name UTC itself.
+_UTC_WORDS = ("Z", "UTC", "GMT")
+
+
+def _zoned(local: pl.Expr, zone: pl.Expr) -> pl.Expr:
+    """``local`` (the time as written), in UTC where the line gave a ``zone``: minus its
+    offset (``+01:00``, ``+0100``; ``Z``, UTC and GMT are UTC). An offset of 24 hours or
+    more, minutes past 59, or a time outside years 1 to 9999 once in UTC give null."""
+    text = zone.str.strip_chars(" \t").str.replace(":", "", literal=True)
+    hours = text.str.slice(1, 2).cast(pl.Int64, strict=False)
+    minutes = text.str.slice(3, 2).cast(pl.Int64, strict=False)
+    sign = pl.when(text.str.starts_with("-")).then(-1).otherwise(1)
+    seconds = (
+        pl.when(text.is_in(_UTC_WORDS))
+        .then(0)
+        .when((hours < 24) & (minutes < 60))
+        .then(sign * (hours * 3600 + minutes * 60))
+    )
+    utc = local - pl.duration(seconds=seconds, time_unit="us")
+    in_range = utc.dt.year().is_between(1, 9999)
+    return pl.when(zone.is_null()).then(local).when(in_range).then(utc)
 
 
 _FIELDS = {f"f{i}": pl.String for i in range(6)}
@@ -335,6 +382,7 @@ def _classify_fields(raw: pl.Series, fields: pl.DataFrame, keep_all: bool) -> pl
         pl.when(counter).then(f1).otherwise(f0).alias("_date"),
         pl.when(counter).then(f2).otherwise(f1).alias("_time"),
         level_token.replace_strict(levels, default=None, return_dtype=pl.String).alias("level"),
+        pl.lit(False).alias("utc"),  # (a zone takes the regex path)
     ).with_columns(pl.Series("raw", raw))
     minutes = pl.col("_date") + pl.lit(" ") + pl.col("_time").str.slice(0, 5)
     time_ok = pl.col("_time").str.contains(r"^\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?$")
@@ -389,7 +437,9 @@ def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.Da
         )
         frame = (
             frame.update(
-                slow.select("line", "local_ts", "uptime", "level"), on="line", include_nulls=True
+                slow.select("line", "local_ts", "uptime", "level", "utc"),
+                on="line",
+                include_nulls=True,
             )
             if slow.height
             else frame
@@ -404,9 +454,10 @@ def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.Da
         (parsed & wanted).alias("keep"),
         pl.when(parsed).then(pl.col("level")).alias("level"),
         pl.when(parsed).then(pl.col("uptime")).alias("uptime"),
+        (parsed & pl.col("utc")).alias("utc"),
     )
     return frame.select(
-        "line", "raw", "uptime", "local_ts", "level", "parsed", "continuation", "keep"
+        "line", "raw", "uptime", "local_ts", "level", "parsed", "continuation", "keep", "utc"
     )
 
 
@@ -530,7 +581,13 @@ def _polars_path(data: bytes, keep_all: bool) -> tuple[linescan.Scanned, int]:
     # into (and so the memory of) the whole piece.
     own_text = pl.concat_str(pl.col("raw"), pl.lit("")).alias("raw")
     kept = frame.filter(pl.col("keep")).select(
-        "line", own_text, "uptime", "local_ts", "level", pl.lit(None, pl.Int64).alias("body")
+        "line",
+        own_text,
+        "uptime",
+        "local_ts",
+        "level",
+        pl.lit(None, pl.Int64).alias("body"),
+        "utc",
     )
     kept, edge = _with_continuations(frame, kept, _continuation_limit())
     scanned = linescan.Scanned(
@@ -585,6 +642,7 @@ def _with_continuations(
         "local_ts",
         "level",
         "body",
+        "utc",
     )
     last_run = runs.item(-1, "run")
     lead = taken.filter(pl.col("run") == 0)
@@ -787,10 +845,20 @@ def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
     both = both.with_columns(
         pl.lit(node, dtype=pl.String).alias("node"),
         pl.lit(path, dtype=pl.String).alias("file"),
-        _to_utc(pl.col("local_ts"), tz).alias("ts"),
+        _event_time(tz, zoned=bool(kept.get_column("utc").any())).alias("ts"),
         pl.col("uptime").alias("uptime_us"),
     )
     return schemas.conform(both.collect(), schemas.EVENTS)
+
+
+def _event_time(tz: str, *, zoned: bool) -> pl.Expr:
+    """``ts``: ``local_ts`` read in ``tz``, or, on the rows whose line gave a zone (when
+    there are any), ``local_ts`` as it is: in UTC already."""
+    local = _to_utc(pl.col("local_ts"), tz)
+    if not zoned:
+        return local
+    utc = pl.col("local_ts").dt.replace_time_zone("UTC").cast(schemas.UTC_US)
+    return pl.when(pl.col("utc").fill_null(False)).then(utc).otherwise(local)
 
 
 _KEPT_SCHEMA = pl.Schema(
@@ -801,6 +869,7 @@ _KEPT_SCHEMA = pl.Schema(
         "local_ts": schemas.LOCAL_US,
         "level": pl.String(),
         "body": pl.Int64(),  # where the message starts, in characters; null: not known
+        "utc": pl.Boolean(),  # local_ts is in UTC already (the line gave a zone)
     }
 )
 

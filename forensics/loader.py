@@ -269,12 +269,26 @@ def _read_member(
         return _read_tables(member, node)
     first = _preview(head.split(b"\n", 1)[0].decode("utf-8", "replace").strip())
     return partial(
-        _skip,
+        _unrecognised,
         path=member.path,
         node=node,
         reason=f"{UNRECOGNISED} (first line: {first!r})",
         size=len(head),
     )
+
+
+#: A file name that says "tracelog" (memsql.log, memsql.log.1, node-1_memsql.log.gz ...).
+_LOG_NAME = re.compile(r"(?i)(?:memsql|singlestore|tracelog)[^/]*\.log(?:[.\-_][^/]*)?$")
+
+
+def _unrecognised(acc: _Acc, path: str, node: NodeId, reason: str, size: int) -> None:
+    """Skipped; and said in a warning when its name says it is a tracelog, since its
+    lines (in a layout not read) may hold the cause."""
+    _skip(acc, path, node, reason, size)
+    if _LOG_NAME.search(path):
+        acc.warnings.append(
+            f"{path}: named like a tracelog, but no line has the tracelog layout: not read"
+        )
 
 
 def _binary(path: str, node: NodeId, size: int, acc: _Acc) -> None:

@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import shutil
 import sys
 import tomllib
 import zipfile
@@ -568,3 +569,15 @@ def test_mutated_real_archives_never_raise(
 
 def test_archives_to_mutate_exist() -> None:
     assert {p.suffix for p in _ARCHIVES} >= {".gz", ".zip", ".zst"}
+
+
+def test_a_file_named_like_a_tracelog_that_is_not_read_is_a_warning(tmp_path: Path) -> None:
+    """Its lines may hold the cause: a skipped row alone is easy to miss."""
+    shutil.copytree(FIXTURES / "copy_out_of_memory", tmp_path / "b")
+    odd = tmp_path / "b" / "10.0.1.14_3306" / "tracelogs" / "memsql.log.1"
+    odd.write_text("Mar 10 02:00:30 leaf-4 memsqld[811]: error: disk full\n")
+    result = run_cli(["analyze", str(tmp_path / "b"), "--format", "json"])
+    report = json.loads(result.stdout)
+    assert any("memsql.log.1: named like a tracelog" in w for w in report["warnings"]), report[
+        "warnings"
+    ]

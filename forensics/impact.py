@@ -491,6 +491,12 @@ def database_impact(
             )
         )
     diff = _snapshot_diff(db_rows)
+    if diff is not None and any(diff.get(k) for k in ("added", "dropped", "moved", "role_changes")):
+        assumptions.append(
+            text["assumptions"]["snapshot_order"].format(
+                database=database, before=diff["before"], after=diff["after"]
+            )
+        )
     added = _added_copies(diff)
     # an orphan of a partition without a master is no extra copy: it may be the only one
     spare = [(o, node) for o, node in orphans if o in mastered]

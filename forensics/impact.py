@@ -25,6 +25,20 @@ ROLE_SYNONYMS = {"slave": "replica", "secondary": "replica", "primary": "master"
 #: Snapshot name classes (CONTRACTS.md): "before"/"pre" first, "after"/"post" last.
 SNAPSHOT_EARLY = ("before", "pre")
 SNAPSHOT_LATE = ("after", "post")
+#: Words of a file or folder name that tell when a snapshot was taken, as whole words
+#: (a database called "posts" is no "post"): the rank of the latest one a name holds.
+ORDER_WORDS: dict[str, int] = {
+    **dict.fromkeys(
+        ("before", "pre", "prior", "previous", "prev", "initial", "first", "original",
+         "orig", "old", "earlier", "start", "begin"),
+        0,
+    ),
+    **dict.fromkeys(
+        ("after", "post", "later", "new", "current", "second", "retry", "rerun", "again"), 2
+    ),
+    "third": 3,
+    **dict.fromkeys(("final", "last", "latest", "end", "now"), 4),
+}  # fmt: skip
 _WORD = re.compile(r"[a-z]+")
 
 PHASES = ("copy", "promote", "drop")
@@ -44,19 +58,36 @@ def snapshot_order_key(snapshot: str) -> tuple[int, tuple[tuple[int, int, str], 
     path, sep, index = snapshot.rpartition("#")
     if not sep or not index.isdigit():
         path, index = snapshot, "0"
-    rank = 1
-    # the file's own name first, then its folders from the nearest: a bundle named
-    # "sales-postmortem" must not make its partitions_before.txt the late one
+    return name_rank(path), _natural(path), int(index)
+
+
+def name_rank(path: str) -> int:
+    """The time class a path's words give (:data:`ORDER_WORDS`; 1 without any): the
+    file's own name first, then its folders from the nearest (a bundle named
+    "sales-postmortem" must not make its partitions_before.txt the late one). A name
+    with several such words takes the latest ("before_retry" is after a failure)."""
     for part in reversed(path.lower().split("/")):
-        words = _WORD.findall(part)
-        if any(w.startswith(SNAPSHOT_LATE) for w in words):
-            rank = 2
-        elif any(w.startswith(SNAPSHOT_EARLY) for w in words):
-            rank = 0
-        else:
-            continue
-        break
-    return rank, _natural(path), int(index)
+        ranks = [ORDER_WORDS[w] for w in _WORD.findall(part) if w in ORDER_WORDS]
+        if ranks:
+            return max(ranks)
+    return 1
+
+
+def _later_by_name(a: str, b: str) -> bool:
+    """Whether snapshot ``a`` was taken after ``b`` as far as their names tell: a later
+    name class, or the same class and a larger number leading the file name
+    (``02_cluster_status`` after ``01_partitions``)."""
+    rank_a, rank_b = name_rank(a), name_rank(b)
+    if rank_a != rank_b:
+        return rank_a > rank_b
+    num_a, num_b = _leading_number(a), _leading_number(b)
+    return num_a is not None and num_b is not None and num_a > num_b
+
+
+def _leading_number(snapshot: str) -> int | None:
+    name = snapshot.rpartition("#")[0].rsplit("/", 1)[-1] if "#" in snapshot else snapshot
+    m = re.match(r"\d+", name)
+    return int(m.group(0)) if m else None
 
 
 def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -140,7 +171,8 @@ class Snapshot:
 
 def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
     """Latest view of one database: master/replica from the latest ``partitions``
-    snapshot (else the latest ``cluster_status``), orphans from the latest
+    snapshot (else the latest ``cluster_status``, or when the latter's name says it was
+    taken later and it shows masters or replicas), orphans from the latest
     ``cluster_status`` (plus any orphan rows of the chosen ``partitions`` snapshot)."""
     by_kind = {
         kind: _ordered_snapshots(db_rows.filter(pl.col("snapshot_kind") == kind))
@@ -148,6 +180,10 @@ def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
     }
     part = by_kind["partitions"][-1] if by_kind["partitions"] else None
     clus = by_kind["cluster_status"][-1] if by_kind["cluster_status"] else None
+    if part is not None and clus is not None and _later_by_name(clus, part):
+        served = _copies(db_rows, clus, COPY_ROLES)
+        if served.height:  # a later cluster status shows masters and replicas too
+            part = None
     pieces = []
     if part is not None:
         pieces.append(_copies(db_rows, part, PARTITION_ROLES))
@@ -400,8 +436,23 @@ def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[i
     return ordinals, counts, mastered
 
 
-#: Copy states (SHOW CLUSTER STATUS, DISTRIBUTED_PARTITIONS) of a copy that serves nothing.
-DEAD_STATES = frozenset({"offline", "unrecoverable", "recovery_failed", "detached", "failed"})
+#: States (of a copy: SHOW CLUSTER STATUS, DISTRIBUTED_PARTITIONS; of a leaf: SHOW LEAVES)
+#: in which a copy serves nothing now: down, broken, or not yet back (recovering from its
+#: logs, provisioning, pending re-attachment, in transition, a leaf attaching).
+DEAD_STATES = frozenset(
+    {
+        "offline",
+        "unrecoverable",
+        "recovery_failed",
+        "detached",
+        "failed",
+        "recovering",
+        "pending",
+        "provisioning",
+        "transition",
+        "attaching",
+    }
+)
 
 
 def _extra_holders(

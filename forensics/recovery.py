@@ -109,6 +109,8 @@ class Context:
             return ", ".join(sorted(failed)) or None
         seen = {db.database for db in self.impact.databases}
         names = sorted({str(v["database"]) for v in self.failed if v.get("database")} - seen)
+        if any(not v.get("database") for v in self.failed):  # its state cannot be known
+            names.append("the failed database (not named)")
         return ", ".join(names) or None
 
 

@@ -533,3 +533,53 @@ def test_numbered_snapshot_names_sort_by_number() -> None:
         "x/partitions_9.txt#0",
         "x/partitions_10.txt#0",
     ]
+
+
+def _in(snapshot: str, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**r, "snapshot": snapshot, "snapshot_kind": kind} for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("partitions_file", "cluster_file"),
+    [
+        ("b/show_partitions_before.txt#0", "b/show_cluster_status_after.txt#0"),
+        ("b/01_show_partitions.txt#0", "b/02_show_cluster_status.txt#0"),
+        ("b/partitions_initial.txt#0", "b/cluster_status_final.txt#0"),
+    ],
+)
+def test_a_later_cluster_status_outranks_an_earlier_show_partitions(
+    partitions_file: str, cluster_file: str
+) -> None:
+    """SHOW PARTITIONS was captured before the failure, SHOW CLUSTER STATUS after: the
+    master of ordinal 1 is gone and only an orphan holds it now."""
+    before = _in(partitions_file, "partitions", paired("l", 2))
+    after = _in(
+        cluster_file,
+        "cluster_status",
+        [copy("l", 0, NODES[0], "Master"), copy("l", 0, NODES[1], "Replica"),
+         copy("l", 1, NODES[2], "Orphan")],
+    )  # fmt: skip
+    db = only_db(compute_impact(partitions(before + after), variables(("m", "2")), disk()))
+    assert db["partitions_without_master"] == [1]
+
+
+def test_names_order_snapshots_by_whole_words() -> None:
+    """A database called posts is no 'post'; initial/final and old/new order too."""
+    assert sorted(["x/posts_after.txt#0", "x/posts_before.txt#0"], key=snapshot_order_key) == [
+        "x/posts_before.txt#0",
+        "x/posts_after.txt#0",
+    ]
+    assert (
+        sorted(
+            ["x/cs_final.txt#0", "x/cs_initial.txt#0", "x/cs_old.txt#0"], key=snapshot_order_key
+        )[-1]
+        == "x/cs_final.txt#0"
+    )
+
+
+@pytest.mark.parametrize("state", ["recovering", "pending", "transition", "provisioning"])
+def test_a_master_that_is_not_serving_is_no_master(state: str) -> None:
+    rows = [*paired("a", 2), copy("a", 2, NODES[0], "Master", state=state),
+            copy("a", 2, NODES[1], "Replica"), copy("a", 2, NODES[3], "Orphan")]  # fmt: skip
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), disk()))
+    assert db["partitions_without_master"] == [2] and db["extra_copies"] == 0

@@ -328,3 +328,10 @@ def test_attach_prefers_an_orphan_that_is_not_the_failed_copy_target() -> None:
     steps = by_step(build_runbook([failed], impact_of(only), []))
     assert any(s.startswith("ATTACH") for s in steps[2]["sql"])
     assert "may be incomplete" in steps[2]["detail"]
+
+
+def test_a_failure_of_an_unnamed_database_blocks_retry_and_cleanup() -> None:
+    """The status output named no database; the snapshots cover other ones: the failed
+    database's state is unknown."""
+    steps = by_step(build_runbook([failure(db=None)], impact_of(paired("events", 2)), []))
+    assert "not named" in steps[4]["blocked_by"] and "not named" in steps[5]["blocked_by"]

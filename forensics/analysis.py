@@ -69,6 +69,17 @@ class Report:
         return 1 if self.failed or self.at_risk or self.unfinished else 0
 
 
+def _still_running(rb: Rebalance) -> bool:
+    """Running, or failed while the status output still shows a step of it running (the
+    failure may not have stopped the rest yet: no retry or cleanup until it has)."""
+    if rb.outcome == "running":
+        return True
+    if rb.outcome != "failed" or not rb.steps.height:
+        return False
+    shown = rb.steps.filter((pl.col("origin") == "status") & (pl.col("status") == "running"))
+    return shown.height > 0
+
+
 def _missing_orchestrator(
     bundle: Bundle, events: pl.DataFrame, rebalances: list[Rebalance]
 ) -> list[str]:
@@ -141,7 +152,7 @@ def analyze_bundle(
         leaves=bundle.leaves,
         databases=[rb.database for rb in rebalances if rb.database is not None],
     )
-    running = {rb.database for rb in rebalances if rb.outcome == "running"}
+    running = {rb.database for rb in rebalances if _still_running(rb)}
     recovery = build_runbook(
         # (the runbook names the failed step; the JSON verdicts do not carry it)
         [
@@ -149,7 +160,7 @@ def analyze_bundle(
                 **verdict_dict(v),
                 "step": step_label(v.database, v.step),
                 "failed_step": v.step,
-                "running": v.database in running and v.status == "inconclusive",
+                "running": v.database in running and v.status in ("inconclusive", "failure"),
             }
             for v in verdicts
         ],

@@ -138,6 +138,22 @@ def _unnamed_snapshots(
     return filled, [text.format(sources=sources or "a snapshot", database=database)]
 
 
+def _unmatched_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> list[str]:
+    """A warning when SHOW LEAVES and the snapshots name the nodes differently (names
+    in one, addresses in the other): the leaves' states then apply to no copy."""
+    if leaves is None or not leaves.height or not rows.height:
+        return []
+    listed = set(leaves.get_column("node").drop_nulls().to_list())
+    held = set(rows.get_column("node").drop_nulls().to_list())
+    if not listed or listed & held:
+        return []
+    return [
+        _text()["impact"]["warnings"]["leaves_unmatched"].format(
+            leaves=", ".join(sorted(listed)[:3]), copies=", ".join(sorted(held)[:3])
+        )
+    ]
+
+
 def _on_dead_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> pl.DataFrame:
     """Copies on a leaf that SHOW LEAVES shows offline (or detached, ...) take its state:
     a partition snapshot says Master while the leaf holding it is down."""
@@ -388,10 +404,25 @@ class DatabaseImpact:
     snapshot_diff: dict[str, Any] | None = None
     phase: str | None = None
     phase_statements: list[str] = field(default_factory=list)
+    redundancy_inferred: bool = False  # from the copies themselves (no variable, no pairs)
 
     @property
     def data_at_risk(self) -> bool:
         return bool(self.partitions_without_master)
+
+    @property
+    def redundancy_unsure(self) -> bool:
+        """The redundancy was guessed as 1 from copy counts, but some partition has more
+        copies: it may well be 2, and then the single copies are under-redundant."""
+        return (
+            self.redundancy_inferred
+            and self.redundancy < 2
+            and any(
+                n > self.redundancy
+                for o, n in self.copy_counts.items()
+                if o not in self.partitions_without_master
+            )
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -574,6 +605,7 @@ def database_impact(
         database=database,
         redundancy=level,
         redundancy_assumed=redundancy.source in ("inferred", "leaves"),
+        redundancy_inferred=redundancy.source == "inferred",
         partitions=len(ordinals),
         partitions_without_master=[o for o in ordinals if o not in mastered],
         under_redundant=under,
@@ -733,9 +765,10 @@ def compute_impact(
     ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`)."""
     partitions, named = _unnamed_snapshots(partitions, databases)
     rows = _on_dead_leaves(normalise_partitions(partitions), leaves)
+    unmatched = _unmatched_leaves(rows, leaves)
     resolved = resolve_redundancy(variables, redundancy, master_node=master_node, leaves=leaves)
     warnings, assumptions = list(resolved.warnings), list(resolved.assumptions)
-    warnings += named
+    warnings += named + unmatched
     if rows.is_empty():
         warnings.append(_text()["impact"]["warnings"]["no_snapshot"])
         return Impact([], computed=False, warnings=warnings, assumptions=assumptions)

@@ -85,7 +85,9 @@ class Context:
     @property
     def running(self) -> str | None:
         """The databases whose rebalance was still running (``running`` verdicts), listed."""
-        names = sorted(v.get("database") or "?" for v in self.inconclusive if v.get("running"))
+        names = sorted(
+            v.get("database") or "?" for v in self.inconclusive + self.failed if v.get("running")
+        )
         return ", ".join(names) or None
 
     @property
@@ -380,6 +382,8 @@ def step5_blocked_by(ctx: Context) -> str | None:
         return str(text["blocked_no_master"].format(**_targets(missing)))
     if under := _under(ctx):
         return str(text["blocked_under"].format(**_targets(under)))
+    if unsure := [db.database for db in ctx.impacts if db.redundancy_unsure]:
+        return str(text["blocked_redundancy_unknown"].format(databases=", ".join(unsure)))
     return None
 
 

@@ -622,3 +622,18 @@ def test_a_bundle_without_the_aggregators_log_says_so(tmp_path: Path) -> None:
     ma = _small_bundle(tmp_path / "b", "ok", snapshot=False)
     report = json.loads(CliRunner().invoke(main, ["analyze", str(ma), "--format", "json"]).stdout)
     assert not any("likely missing" in w for w in report["warnings"])
+
+
+def test_a_failed_step_beside_a_running_one_still_blocks_retry_and_cleanup(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "status.txt").write_text(
+        "mysql> SHOW REBALANCE STATUS ON ledger;\n"
+        + _BARE_STATUS.replace("| success |", "| running |")
+    )
+    report = json.loads(
+        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
+    )
+    assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("ledger", "failure")]
+    steps = {s["step"]: s for s in report["recovery"]}
+    assert "still running" in steps[4]["blocked_by"] and "still running" in steps[5]["blocked_by"]

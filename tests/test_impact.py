@@ -583,3 +583,14 @@ def test_a_master_that_is_not_serving_is_no_master(state: str) -> None:
             copy("a", 2, NODES[1], "Replica"), copy("a", 2, NODES[3], "Orphan")]  # fmt: skip
     db = only_db(compute_impact(partitions(rows), variables(("m", "2")), disk()))
     assert db["partitions_without_master"] == [2] and db["extra_copies"] == 0
+
+
+def test_leaves_named_otherwise_than_the_snapshots_are_said_to_be_unmatched() -> None:
+    leaves = schemas.conform(
+        pl.DataFrame([{"node": "leaf-2.prod.internal:3306", "state": "offline"}]),
+        schemas.LEAVES,
+    )
+    impact = compute_impact(
+        partitions(paired("a", 2)), variables(("m", "2")), disk(), leaves=leaves
+    )
+    assert any("could not be matched" in w for w in impact.warnings)

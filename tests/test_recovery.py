@@ -335,3 +335,13 @@ def test_a_failure_of_an_unnamed_database_blocks_retry_and_cleanup() -> None:
     database's state is unknown."""
     steps = by_step(build_runbook([failure(db=None)], impact_of(paired("events", 2)), []))
     assert "not named" in steps[4]["blocked_by"] and "not named" in steps[5]["blocked_by"]
+
+
+def test_a_redundancy_guessed_as_1_from_a_damaged_snapshot_keeps_cleanup_closed() -> None:
+    """No redundancy_level: most partitions have one copy (the failure took the others),
+    two still have two. Redundancy 1 is a guess; the single copies may be under-redundant."""
+    rows = [copy("d", o, NODES[0], "Master") for o in range(6)]
+    rows += [copy("d", o, NODES[1], "Replica") for o in (0, 1)]
+    rows += [copy("d", 3, NODES[2], "Orphan")]
+    steps = by_step(build_runbook([failure("d")], impact_of(rows, redundancy=None), []))
+    assert "redundancy_level" in steps[5]["blocked_by"]

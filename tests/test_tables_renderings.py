@@ -433,3 +433,14 @@ def test_a_table_hard_wrapped_by_a_paste_is_read_whole() -> None:
         ("sales", "PROMOTE PARTITION WITH DROP", 3, "cancelled", 0),
     ]
     assert [t.line for t in result.tables] == [1]
+
+
+def test_select_of_the_redundancy_variable_is_read_as_the_variable() -> None:
+    text = (
+        "singlestore> SELECT @@global.redundancy_level;\n"
+        "+---------------------------+\n| @@global.redundancy_level |\n"
+        "+---------------------------+\n|                         2 |\n"
+        "+---------------------------+\n1 row in set (0.00 sec)\n"
+    )
+    variables = to_frames(parse_tables(text, "vars.txt").tables)["variables"]
+    assert variables.select("name", "value").rows() == [("redundancy_level", "2")]

@@ -307,10 +307,11 @@ class FrameBuilder:
             }
 
     def _variables(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
+        named = cells.has("variable_name")  # else SELECT @@global.redundancy_level
         for row in table.rows:
             yield {
-                "name": cells(row, "variable_name"),
-                "value": cells(row, "value"),
+                "name": cells(row, "variable_name") if named else "redundancy_level",
+                "value": cells(row, "value") if named else cells(row, "redundancy_level"),
                 "node": self.node(table, cells, row),
                 "source": table.source,
             }

@@ -405,6 +405,8 @@ class DatabaseImpact:
     phase: str | None = None
     phase_statements: list[str] = field(default_factory=list)
     redundancy_inferred: bool = False  # from the copies themselves (no variable, no pairs)
+    # orphans in a state (or on a leaf) that serves nothing: not to be attached now
+    dead_orphans: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def data_at_risk(self) -> bool:
@@ -611,6 +613,13 @@ def database_impact(
         under_redundant=under,
         over_redundant=over,
         orphans=orphans,
+        dead_orphans=set(
+            orphan_rows.filter(
+                pl.col("state").str.strip_chars().str.to_lowercase().is_in(list(DEAD_STATES))
+            )
+            .select("ordinal", "node")
+            .iter_rows()
+        ),
         extra_copies=sum(counts[o] - level for o in over) + len(spare),
         extra_bytes_estimate=total,
         copies=snap.copies.select("ordinal", "node", "role").to_dicts(),

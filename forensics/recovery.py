@@ -251,13 +251,13 @@ def attach_candidates(
     db: DatabaseImpact, doubtful: Iterable[tuple[int, str]] = ()
 ) -> list[tuple[int, str, bool]]:
     """(ordinal, orphan node, doubtful) for each partition without a master that has an
-    orphan copy. An orphan on the target of a failed COPY of that partition is doubtful
+    orphan copy that serves (not offline, nor on a leaf down). An orphan on the target of a failed COPY of that partition is doubtful
     (the copy may have stopped half-way): another orphan is proposed before it, and it is
     proposed only when there is no other, marked as such."""
     suspect = set(doubtful)
     nodes: dict[int, list[str]] = {}
     for ordinal, node in db.orphans:
-        if ordinal in db.partitions_without_master:
+        if ordinal in db.partitions_without_master and (ordinal, node) not in db.dead_orphans:
             nodes.setdefault(ordinal, []).append(node)
     chosen = []
     for ordinal, held in sorted(nodes.items()):

@@ -345,3 +345,17 @@ def test_a_redundancy_guessed_as_1_from_a_damaged_snapshot_keeps_cleanup_closed(
     rows += [copy("d", 3, NODES[2], "Orphan")]
     steps = by_step(build_runbook([failure("d")], impact_of(rows, redundancy=None), []))
     assert "redundancy_level" in steps[5]["blocked_by"]
+
+
+def test_attach_skips_an_orphan_on_a_leaf_that_is_down() -> None:
+    rows = [
+        *paired("geo", 2),
+        copy("geo", 2, NODES[2], "Orphan"),
+        copy("geo", 2, NODES[3], "Orphan"),
+    ]
+    leaves = schemas.conform(pl.DataFrame([{"node": NODES[2], "state": "offline"}]), schemas.LEAVES)
+    steps = by_step(build_runbook([failure("geo")], impact_of(rows, leaves=leaves), []))
+    host, port = NODES[3].split(":")
+    assert [s for s in steps[2]["sql"] if s.startswith("ATTACH")] == [
+        f"ATTACH PARTITION geo:2 ON '{host}':{port};"
+    ]

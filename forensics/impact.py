@@ -207,7 +207,7 @@ def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
         pieces.append(_copies(db_rows, clus, ("orphan",) if part else PARTITION_ROLES))
     copies = (
         pl.concat(pieces)
-        .select("ordinal", "node", "role", "state")
+        .select("ordinal", "node", "role", "state", "position")
         .unique(subset=["ordinal", "node", "role"], keep="first", maintain_order=True)
         .sort("ordinal", "node", "role")
     )
@@ -407,6 +407,11 @@ class DatabaseImpact:
     redundancy_inferred: bool = False  # from the copies themselves (no variable, no pairs)
     # orphans in a state (or on a leaf) that serves nothing: not to be attached now
     dead_orphans: set[tuple[int, str]] = field(default_factory=set)
+    # orphans whose log position is ahead of their partition's master: they hold data
+    # the master lacks (a master recreated empty, e.g. by a FORCE), never extra copies
+    ahead_orphans: set[tuple[int, str]] = field(default_factory=set)
+    # replication log position of each orphan, where the snapshot shows it
+    orphan_positions: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
 
     @property
     def data_at_risk(self) -> bool:
@@ -445,6 +450,41 @@ class DatabaseImpact:
             "snapshot_diff": self.snapshot_diff,
             "copies": self.copies,
         }
+
+
+def _positions(copies: pl.DataFrame) -> dict[tuple[int, str], tuple[int, int]]:
+    """(ordinal, node) -> replication log position (file id, offset) of each copy whose
+    position the snapshot shows as ``<file id>:<offset>``."""
+    out: dict[tuple[int, str], tuple[int, int]] = {}
+    if "position" not in copies.columns:
+        return out
+    for ordinal, node, position in copies.select("ordinal", "node", "position").iter_rows():
+        m = _POSITION.fullmatch((position or "").strip())
+        if m:
+            out[(ordinal, node)] = (int(m.group(1)), int(m.group(2)))
+    return out
+
+
+_POSITION = re.compile(r"(\d+):(\d+)")
+
+
+def _ahead_of_master(
+    orphans: list[tuple[int, str]],
+    positions: dict[tuple[int, str], tuple[int, int]],
+    copies: pl.DataFrame,
+) -> set[tuple[int, str]]:
+    """Orphans whose position is beyond every working master's of their partition."""
+    masters: dict[int, list[tuple[int, int]]] = {}
+    for ordinal, node, state in (
+        copies.filter(pl.col("role") == "master").select("ordinal", "node", "state").iter_rows()
+    ):
+        if (state or "").strip().lower() not in DEAD_STATES and (ordinal, node) in positions:
+            masters.setdefault(ordinal, []).append(positions[(ordinal, node)])
+    return {
+        (o, n)
+        for o, n in orphans
+        if (o, n) in positions and o in masters and positions[(o, n)] > max(masters[o])
+    }
 
 
 def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[int]]:
@@ -582,8 +622,11 @@ def database_impact(
             )
         )
     added = _added_copies(diff)
-    # an orphan of a partition without a master is no extra copy: it may be the only one
-    spare = [(o, node) for o, node in orphans if o in mastered]
+    positions = _positions(snap.copies)
+    ahead = _ahead_of_master(orphans, positions, snap.copies)
+    # an orphan of a partition without a master is no extra copy: it may be the only one;
+    # nor is one ahead of its master
+    spare = [(o, node) for o, node in orphans if o in mastered and (o, node) not in ahead]
     extras = [
         (o, node) for o in over for node in _extra_holders(snap.copies, o, counts[o] - level, added)
     ] + spare
@@ -613,6 +656,8 @@ def database_impact(
         under_redundant=under,
         over_redundant=over,
         orphans=orphans,
+        ahead_orphans=ahead,
+        orphan_positions={k: v for k, v in positions.items() if k in set(orphans)},
         dead_orphans=set(
             orphan_rows.filter(
                 pl.col("state").str.strip_chars().str.to_lowercase().is_in(list(DEAD_STATES))

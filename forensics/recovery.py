@@ -261,6 +261,8 @@ def attach_candidates(
             nodes.setdefault(ordinal, []).append(node)
     chosen = []
     for ordinal, held in sorted(nodes.items()):
+        # the copy furthest in the replication log first, where the snapshot shows it
+        held.sort(key=lambda n: db.orphan_positions.get((ordinal, n), (-1, -1)), reverse=True)
         sound = [n for n in held if (ordinal, n) not in suspect]
         chosen.append((ordinal, sound[0], False) if sound else (ordinal, held[0], True))
     return chosen
@@ -380,6 +382,9 @@ def step5_blocked_by(ctx: Context) -> str | None:
         return str(text["blocked_unseen"].format(databases=ctx.unseen))
     if missing := _without_master(ctx):
         return str(text["blocked_no_master"].format(**_targets(missing)))
+    if ahead := [(db.database, o, n) for db in ctx.impacts for o, n in sorted(db.ahead_orphans)]:
+        listed = ", ".join(f"{name}:{o} on {n}" for name, o, n in ahead[:LISTED_MAX])
+        return str(text["blocked_ahead"].format(orphans=listed))
     if under := _under(ctx):
         return str(text["blocked_under"].format(**_targets(under)))
     if unsure := [db.database for db in ctx.impacts if db.redundancy_unsure]:

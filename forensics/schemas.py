@@ -88,6 +88,7 @@ PARTITIONS = make_schema(
         "size_bytes": pl.Int64,
         "snapshot": pl.String,  # file (and table index) it came from: "path#n"
         "snapshot_kind": pl.String,  # partitions / cluster_status
+        "position": pl.String,  # replication log position "<file id>:<offset>", when shown
     }
 )
 

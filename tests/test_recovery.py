@@ -359,3 +359,25 @@ def test_attach_skips_an_orphan_on_a_leaf_that_is_down() -> None:
     assert [s for s in steps[2]["sql"] if s.startswith("ATTACH")] == [
         f"ATTACH PARTITION geo:2 ON '{host}':{port};"
     ]
+
+
+def test_an_orphan_ahead_of_its_master_keeps_cleanup_closed() -> None:
+    """The master was recreated empty (log position 0:4096); the orphan is at 412:88123311:
+    it holds the data, so it is no extra copy and CLEAR ORPHAN DATABASES is blocked."""
+    rows = [*paired("l", 5), {**copy("l", 5, NODES[0], "Master"), "position": "0:4096"},
+            {**copy("l", 5, NODES[1], "Replica"), "position": "0:4096"},
+            {**copy("l", 5, NODES[3], "Orphan"), "position": "412:88123311"}]  # fmt: skip
+    impact = impact_of(rows)
+    assert impact.databases[0].extra_copies == 0
+    steps = by_step(build_runbook([failure("l")], impact, []))
+    assert "further in the replication log" in steps[5]["blocked_by"]
+
+
+def test_attach_proposes_the_orphan_furthest_in_the_log() -> None:
+    rows = [*paired("l", 5), {**copy("l", 5, NODES[2], "Orphan"), "position": "0:4096"},
+            {**copy("l", 5, NODES[3], "Orphan"), "position": "412:88123311"}]  # fmt: skip
+    steps = by_step(build_runbook([failure("l")], impact_of(rows), []))
+    host, port = NODES[3].split(":")
+    assert [s for s in steps[2]["sql"] if s.startswith("ATTACH")] == [
+        f"ATTACH PARTITION l:5 ON '{host}':{port};"
+    ]

@@ -277,6 +277,7 @@ class FrameBuilder:
                 "node": self.node(table, cells, row),
                 "role": role,
                 "state": _state(cells(row, "state"), cells(row, "is_offline")),
+                "position": cells(row, "position"),
                 "snapshot": snapshot,
                 "snapshot_kind": kind,
             }
@@ -292,6 +293,7 @@ class FrameBuilder:
                 "node": None,
                 "role": DECLARED,
                 "state": None,
+                "position": None,
                 "snapshot": snapshot,
                 "snapshot_kind": "partitions",
             }

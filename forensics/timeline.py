@@ -98,14 +98,11 @@ def log_steps(events: pl.DataFrame) -> pl.DataFrame:
         .drop("_only")
     )
     lines = _ends_to_open_steps(lines)
-    rank = pl.col("step_event").replace_strict(
-        {"step_failure": 0, "step_success": 1, "step_start": 2}, return_dtype=pl.Int64
-    )
     grouped = lines.group_by([*STEP_KEY, "target"]).agg(
         pl.col("action").drop_nulls().first(),
         pl.col("ts").filter(pl.col("step_event") == "step_start").min().alias("started_at"),
         pl.col("ts").filter(pl.col("step_event") != "step_start").max().alias("ended_at"),
-        pl.col("step_event").sort_by(rank).first().alias("last_event"),
+        _latest_outcome().alias("last_event"),
         (pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String)).first().alias("source"),
     )
     grouped = grouped.with_columns(
@@ -116,6 +113,14 @@ def log_steps(events: pl.DataFrame) -> pl.DataFrame:
         ),
     )
     return schemas.conform(grouped, schemas.STEPS)
+
+
+def _latest_outcome() -> pl.Expr:
+    """A step's status event: its latest outcome line (by time, then line), else its start.
+    A failure that a retry made good ("attempt 1 failed ..., retrying", then "succeeded on
+    attempt 2") is not the step's outcome."""
+    is_outcome = (pl.col("step_event") != "step_start").cast(pl.Int8)
+    return pl.col("step_event").sort_by(is_outcome, "ts", "line", nulls_last=False).last()
 
 
 def _ends_to_open_steps(lines: pl.DataFrame) -> pl.DataFrame:

@@ -979,13 +979,14 @@ def extract_fields(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
     out = scan.select("_i")
     for part in found:
         out = out.join(part, on="_i", how="left", maintain_order="left")
-    actions = out.select("_i", "action").filter(pl.col("action").is_not_null())
-    step_events = _step_event_frame(scan, actions, m["step_event"])
+    step_events, numbered = _step_event_frame(scan, out, m["step_event"])
     out = out.join(step_events, on="_i", how="left", maintain_order="left")
+    out = out.join(numbered, on="_i", how="left", maintain_order="left")
     out = out.join(distinct.select("_i", "_key"), on="_i")
     per_row = texts.select("_key").join(out, on="_key", how="left", maintain_order="left")
     columns = ["database", "ordinal", "action", "target", "error_code", "phase_kind", "step_event"]
-    return rows.with_columns(per_row.select(columns).get_columns()).lazy()
+    found_rows = rows.with_columns(per_row.select(*columns, "_step").get_columns())
+    return _link_steps(found_rows).lazy()
 
 
 # A leading thread designator (see `thread` in grammars/tracelog.toml), left out of the key
@@ -1078,23 +1079,55 @@ def _error_code_frame(scan: pl.DataFrame, patterns: list[dict[str, str]]) -> pl.
     return found.select("_i", pl.col("code").cast(pl.Int64, strict=False).alias("error_code"))
 
 
+def _step_number_frame(scan: pl.DataFrame, regex: str) -> pl.DataFrame:
+    """``_i`` and ``_step``: the step number a text names ("step 2/4"), where it names one."""
+    hits = scan.filter(pl.col("_scan").str.contains(regex))
+    number = pl.col("_scan").str.extract(regex, 1).cast(pl.Int64, strict=False)
+    return hits.select("_i", number.alias("_step"))
+
+
 def _step_event_frame(
-    scan: pl.DataFrame, actions: pl.DataFrame, tokens: dict[str, str]
-) -> pl.DataFrame:
-    """``step_event`` = <scope>_<outcome> (see messages.toml), on the rows that have one."""
+    scan: pl.DataFrame, fields: pl.DataFrame, tokens: dict[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """``step_event`` = <scope>_<outcome> (see messages.toml), on the rows that have one,
+    and the step numbers (``_step``) of those rows. A text that names an action, or a step
+    by its number only, is in the step scope."""
+    actions = fields.filter(pl.col("action").is_not_null())
     rebalance = scan.filter(_scope_expr(pl.col("_scan"), tokens))
+    # (step numbers matter on the rows of either scope only: not tested on every text)
+    either = pl.concat([actions.select("_i"), rebalance.select("_i")]).unique("_i")
+    numbered = _step_number_frame(either.join(scan, on="_i"), tokens["step_number"])
     scoped = pl.concat(
         [
             actions.select("_i", pl.lit("step").alias("_scope")),
+            numbered.select("_i", pl.lit("step").alias("_scope")),
             rebalance.select("_i", pl.lit("rebalance").alias("_scope")),
         ]
     ).unique("_i", keep="first", maintain_order=True)
-    scoped = scoped.join(scan, on="_i")
-    text = pl.col("_scan")
-    if tokens.get("none"):  # (on the scoped rows only: a replace over every row costs)
-        text = text.str.replace_all(tokens["none"], " ")
+    scoped = scoped.join(scan, on="_i").join(fields.select("_i", "database"), on="_i", how="left")
+    # (on the scoped rows only: a replace over every row costs)
+    text = _without_names(pl.col("_scan"), tokens)
     event = pl.concat_str("_scope", pl.lit("_"), _outcome_expr(text, tokens))
-    return scoped.select("_i", event.alias("step_event")).filter(pl.col("step_event").is_not_null())
+    events = scoped.select("_i", event.alias("step_event"))
+    return events.filter(pl.col("step_event").is_not_null()), numbered
+
+
+def _without_names(text: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
+    """The text the outcome tokens are tested on: without counts of none ("0 errors"),
+    quoted identifiers and ``db:N`` tokens, and the first occurrence of the extracted
+    ``database`` name: a database named ``errors`` is no failure."""
+    for key in ("none", "names"):
+        if tokens.get(key):
+            text = text.str.replace_all(tokens[key], " ")
+    name = pl.col("database")
+    at = text.str.find(name, literal=True)  # a byte offset: cut the bytes
+    raw = text.cast(pl.Binary)
+    cut = pl.concat_str(
+        raw.bin.slice(0, at).cast(pl.String),
+        pl.lit(" "),
+        raw.bin.slice(at + name.str.len_bytes()).cast(pl.String),
+    )
+    return pl.when(at.is_not_null()).then(cut).otherwise(text)
 
 
 def _scope_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
@@ -1114,6 +1147,96 @@ def _outcome_expr(msg: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
         .then(pl.lit("start"))
         .otherwise(pl.lit(None, dtype=pl.String))
     )
+
+
+_STEP_FIELDS = ("database", "ordinal", "action", "phase_kind", "target")
+_OUTCOMES = ("step_success", "step_failure")
+
+
+def _link_steps(rows: pl.DataFrame) -> pl.DataFrame:
+    """Give step lines that do not name their partition the fields of the step they are
+    about, from earlier lines of the same file (``rows``, in line order) and thread:
+
+    * a line naming a step by its number only ("step 2/4 returned error 1712") takes the
+      fields of the latest line that announced step 2 with its action and partition; with
+      none, it has no step_event (it is not about the rebalance as a whole);
+    * an outcome line naming an action but no partition ("CopyPartition: failed: ...")
+      takes those of its thread's open step of that phase, when exactly one is open.
+
+    Only the few step lines are walked, and only when a file has such a line."""
+    event, thread = pl.col("step_event"), pl.col("thread") if "thread" in rows.columns else None
+    number_only = pl.col("_step").is_not_null() & pl.col("action").is_null() & event.is_not_null()
+    loose = pl.col("database").is_null() & pl.col("action").is_not_null() & event.is_in(_OUTCOMES)
+    if not rows.select((number_only | loose).any()).item():
+        return rows.drop("_step")
+    involved = (
+        rows.with_row_index("_row")
+        .filter(pl.col("_step").is_not_null() | event.str.starts_with("step_"))
+        .select(
+            "_row",
+            (thread if thread is not None else pl.lit(None, dtype=pl.Int64)).alias("_thread"),
+            "_step",
+            "step_event",
+            *_STEP_FIELDS,
+        )
+    )
+    fixes = _step_links(involved.iter_rows(named=True))
+    rows = rows.drop("_step")
+    if not fixes:
+        return rows
+    at, steps = list(fixes), list(fixes.values())
+    columns = []
+    for name in ("step_event", *_STEP_FIELDS):
+        column = rows.get_column(name)
+        old = column.gather(at).to_list()
+        if name == "step_event":  # a step number no earlier line announced: no event
+            new = [None if step is None else o for step, o in zip(steps, old, strict=True)]
+        else:
+            new = [
+                o if s is None or s[name] is None else s[name]
+                for s, o in zip(steps, old, strict=True)
+            ]
+        columns.append(column.clone().scatter(at, new))
+    return rows.with_columns(columns)
+
+
+def _step_links(involved: Iterator[dict[str, Any]]) -> dict[int, dict[str, Any] | None]:
+    """row -> the fields of the step it is about (None: it has no step_event after all)."""
+    announced: dict[tuple[Any, int], dict[str, Any]] = {}
+    open_steps: dict[Any, list[dict[str, Any]]] = {}
+    fixes: dict[int, dict[str, Any] | None] = {}
+    for row in involved:
+        thread, number = row["_thread"], row["_step"]
+        if number is not None and row["action"] is None:
+            if row["step_event"] is None:
+                continue
+            step = announced.get((thread, number))
+            fixes[row["_row"]] = step
+            if step is None:
+                continue
+            row = {**row, **{k: v for k, v in step.items() if v is not None}}
+        elif number is not None and row["database"] is not None:
+            announced[(thread, number)] = {k: row[k] for k in _STEP_FIELDS}
+        step = {k: row[k] for k in _STEP_FIELDS}
+        waiting = open_steps.setdefault(thread, [])
+        if row["step_event"] == "step_start":
+            if step["database"] is not None and step not in waiting:
+                waiting.append(step)
+        elif row["step_event"] in _OUTCOMES and step["database"] is not None:
+            for steps in open_steps.values():
+                steps[:] = [s for s in steps if not _same_step(s, step)]
+        elif row["step_event"] in _OUTCOMES and step["action"] is not None:
+            alike = [s for s in waiting if s["phase_kind"] == step["phase_kind"]]
+            if len(alike) == 1:
+                fixes[row["_row"]] = alike[0]
+                waiting.remove(alike[0])
+    return fixes
+
+
+def _same_step(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """``b``, an outcome line, ends the open step ``a`` (a line naming no target ends it too)."""
+    keys = ("database", "ordinal", "phase_kind")
+    return all(a[k] == b[k] for k in keys) and b["target"] in (None, a["target"])
 
 
 # ----------------------------------------------------------------------------- public API

@@ -552,8 +552,9 @@ def _stale_status(
     db_steps: pl.DataFrame, db_events: pl.DataFrame, earlier_runs: list[pl.DataFrame]
 ) -> str | None:
     """A note when the status output shows the failure of an earlier run: the logs'
-    latest run of the database ended in success, and an earlier run in the logs failed in
-    the steps the status shows failed. None otherwise (the status is the current state)."""
+    latest run of the database started after it and did not fail (it succeeded, or is
+    still going), and an earlier run in the logs failed in the steps the status shows
+    failed. None otherwise (the status is the current state)."""
     if not earlier_runs:
         return None
     said = set(
@@ -561,7 +562,7 @@ def _stale_status(
         .get_column("step_event")
         .to_list()
     )
-    if "rebalance_success" not in said or "rebalance_failure" in said:
+    if "rebalance_failure" in said or not {"rebalance_success", "rebalance_start"} & said:
         return None
     failed = db_steps.filter((pl.col("origin") == "status") & (pl.col("status") == "failed"))
     if not failed.height:
@@ -571,9 +572,10 @@ def _stale_status(
         fails = run.filter(pl.col("step_event") == "step_failure")
         if keys <= set(fails.select("phase_kind", "ordinal").iter_rows()):
             when = str(fails.get_column("ts").max())
+            now = "succeeded" if "rebalance_success" in said else "has no outcome yet"
             return (
                 f"the status output shows the steps that failed in an earlier run (at {when}); "
-                "the latest run in the logs succeeded, and is the one reported"
+                f"the latest run in the logs {now}, and is the one reported"
             )
     return None
 

@@ -637,3 +637,33 @@ def test_a_failed_step_beside_a_running_one_still_blocks_retry_and_cleanup(
     assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("ledger", "failure")]
     steps = {s["step"]: s for s in report["recovery"]}
     assert "still running" in steps[4]["blocked_by"] and "still running" in steps[5]["blocked_by"]
+
+
+def test_a_retry_still_running_in_the_logs_outranks_the_failed_status_of_the_first_run(
+    tmp_path: Path,
+) -> None:
+    bundle = _ma_log(
+        tmp_path,
+        [
+            "09:00:00.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON web",
+            "09:00:01.000   INFO: Thread 5: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
+            "09:01:01.300  ERROR: Thread 5: RebalanceStep: COPY PARTITION web:2 TO '10.0.1.14':3306 failed: ETIMEDOUT",
+            "09:01:01.800  ERROR: Thread 5: RebalanceStep: REBALANCE PARTITIONS ON web failed",
+            "18:30:00.000   INFO: Thread 6: RebalanceStep: starting REBALANCE PARTITIONS ON web",
+            "18:30:01.000   INFO: Thread 6: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
+        ],
+    )
+    (bundle / "status.txt").write_text(
+        "mysql> SHOW REBALANCE STATUS ON web;\n"
+        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
+        "| Action         | Ordinal | Target_Host | Target_Port | Phase | Status | Running_Time |\n"
+        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
+        "| COPY PARTITION |       2 | 10.0.1.14   |        3306 |     1 | failed |        60300 |\n"
+        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
+    )
+    report = json.loads(
+        CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"]).stdout
+    )
+    assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("web", "inconclusive")]
+    steps = {s["step"]: s for s in report["recovery"]}
+    assert "still running" in steps[4]["blocked_by"] and "still running" in steps[5]["blocked_by"]

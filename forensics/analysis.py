@@ -70,14 +70,17 @@ class Report:
 
 
 def _still_running(rb: Rebalance) -> bool:
-    """Running, or failed while the status output still shows a step of it running (the
-    failure may not have stopped the rest yet: no retry or cleanup until it has)."""
+    """Running, or failed while the status output that shows the failure still shows
+    another step running (the failure may not have stopped the rest yet: no retry or
+    cleanup until it has)."""
     if rb.outcome == "running":
         return True
     if rb.outcome != "failed" or not rb.steps.height:
         return False
-    shown = rb.steps.filter((pl.col("origin") == "status") & (pl.col("status") == "running"))
-    return shown.height > 0
+    status = rb.steps.filter(pl.col("origin") == "status").get_column("status")
+    # (only when that status output reports the failure too: one showing steps running
+    # while the logs report the failure was taken before it)
+    return bool((status == "running").any() and (status == "failed").any())
 
 
 def _missing_orchestrator(

@@ -138,6 +138,15 @@ def _unnamed_snapshots(
     return filled, [text.format(sources=sources or "a snapshot", database=database)]
 
 
+def _down_leaves(leaves: pl.DataFrame | None) -> list[str]:
+    if leaves is None or not leaves.height:
+        return []
+    state = pl.col("state").str.strip_chars().str.to_lowercase()
+    return sorted(
+        leaves.filter(state.is_in(list(DEAD_STATES))).get_column("node").drop_nulls().to_list()
+    )
+
+
 def _unmatched_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> list[str]:
     """A warning when SHOW LEAVES and the snapshots name the nodes differently (names
     in one, addresses in the other): the leaves' states then apply to no copy."""
@@ -765,6 +774,8 @@ class Impact:
     computed: bool
     warnings: list[str] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
+    # leaves SHOW LEAVES shows down that no copy could be matched to (named otherwise)
+    unmatched_down: list[str] = field(default_factory=list)
 
     @property
     def data_at_risk(self) -> bool:
@@ -843,7 +854,10 @@ def compute_impact(
         impacts.append(db)
         warnings += db_warnings
         assumptions += db_assumptions
-    return Impact(impacts, computed=True, warnings=warnings, assumptions=assumptions)
+    down = _down_leaves(leaves) if unmatched else []
+    return Impact(
+        impacts, computed=True, warnings=warnings, assumptions=assumptions, unmatched_down=down
+    )
 
 
 # --------------------------------------------------------------------------- plan vs actual

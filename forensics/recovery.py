@@ -362,6 +362,8 @@ def _step4(ctx: Context) -> dict[str, Any]:
         lines.append(text["no_snapshot_caution"])
     missing = _without_master(ctx)
     blocked = text["blocked"].format(**_targets(missing)) if missing else None
+    if ctx.impact is not None and ctx.impact.unmatched_down and not blocked:
+        blocked = text["blocked_unmatched"].format(leaves=", ".join(ctx.impact.unmatched_down))
     if ctx.unseen and not blocked:
         blocked = text["blocked_unseen"].format(databases=ctx.unseen)
     if ctx.running:
@@ -382,6 +384,8 @@ def step5_blocked_by(ctx: Context) -> str | None:
         return str(text["blocked_unseen"].format(databases=ctx.unseen))
     if missing := _without_master(ctx):
         return str(text["blocked_no_master"].format(**_targets(missing)))
+    if ctx.impact is not None and ctx.impact.unmatched_down:
+        return str(text["blocked_unmatched"].format(leaves=", ".join(ctx.impact.unmatched_down)))
     if ahead := [(db.database, o, n) for db in ctx.impacts for o, n in sorted(db.ahead_orphans)]:
         listed = ", ".join(f"{name}:{o} on {n}" for name, o, n in ahead[:LISTED_MAX])
         return str(text["blocked_ahead"].format(orphans=listed))

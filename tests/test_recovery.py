@@ -381,3 +381,13 @@ def test_attach_proposes_the_orphan_furthest_in_the_log() -> None:
     assert [s for s in steps[2]["sql"] if s.startswith("ATTACH")] == [
         f"ATTACH PARTITION l:5 ON '{host}':{port};"
     ]
+
+
+def test_a_down_leaf_named_otherwise_than_the_snapshots_blocks_retry_and_cleanup() -> None:
+    leaves = schemas.conform(
+        pl.DataFrame([{"node": "leaf-2.prod.internal:3306", "state": "offline"}]), schemas.LEAVES
+    )
+    impact = impact_of(paired("a", 2), leaves=leaves)
+    steps = by_step(build_runbook([failure("a")], impact, []))
+    assert "leaf-2.prod.internal:3306" in steps[4]["blocked_by"]
+    assert "leaf-2.prod.internal:3306" in steps[5]["blocked_by"]

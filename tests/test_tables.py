@@ -611,6 +611,9 @@ def test_headerless_rows_and_json_rows_lines() -> None:
         ("x_test_0", set(), ("x_test", 0)),
         ("sales_2024_3", set(), ("sales_2024", 3)),
         ("sales_2024", {"sales_2024"}, ("sales_2024", None)),
+        # a copy on a leaf named like a database that exists: a partition of the other
+        ("shop_2", {"shop", "shop_2"}, ("shop", 2)),
+        ("sales_2024", {"sales", "sales_2024"}, ("sales_2024", None)),
         ("sales_2024_12", {"sales_2024"}, ("sales_2024", 12)),
         ("db", set(), ("db", None)),
     ],

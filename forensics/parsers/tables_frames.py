@@ -50,6 +50,7 @@ FRAME_SCHEMAS: dict[str, pl.Schema] = {
 }
 
 _PARTITION_DB = re.compile(r"^(.+)_(\d+)$")
+_KNOWN_SPLIT_MAX = 1000  # a larger number is a name's (a year: sales_2024), not an ordinal
 
 
 def to_int(text: str | None) -> int | None:
@@ -208,15 +209,20 @@ class FrameBuilder:
         """``x_test_0`` -> (x_test, 0); a known bare database name is left whole.
 
         ``always``: every name is a partition database unless known (cluster status);
-        else split only when the prefix is a known database or several names of the
-        same table share it (``siblings``).
+        a known name is one too when its prefix is also a known database and the number a
+        partition's (below 1000): a copy ``shop_2`` on a leaf is shop:2 even where a
+        database ``shop_2`` exists (whose own partitions are ``shop_2_0`` ...). Without
+        ``always``, split only when the prefix is a known database or several names of
+        the same table share it (``siblings``).
         """
-        if name in self.known_dbs:
-            return name, None
         match = _PARTITION_DB.match(name)
         if match is None or to_int(match.group(2)) is None:
             return name, None
         prefix = match.group(1)
+        if name in self.known_dbs:
+            if always and prefix in self.known_dbs and int(match.group(2)) < _KNOWN_SPLIT_MAX:
+                return prefix, int(match.group(2))
+            return name, None
         if always or prefix in self.known_dbs or (siblings and siblings[prefix] > 1):
             return prefix, int(match.group(2))
         return name, None

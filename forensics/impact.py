@@ -138,9 +138,25 @@ def _unnamed_snapshots(
     return filled, [text.format(sources=sources or "a snapshot", database=database)]
 
 
+def _latest_leaves(leaves: pl.DataFrame) -> pl.DataFrame:
+    """Each leaf's row from the latest SHOW LEAVES capture that lists it (captures in
+    the order of their names, as snapshots: a leaf offline in an older capture and online
+    in a newer one is online)."""
+    if "source" not in leaves.columns or leaves.get_column("source").n_unique() < 2:
+        return leaves
+    order = {s: i for i, s in enumerate(sorted(
+        leaves.get_column("source").drop_nulls().unique().to_list(), key=snapshot_order_key
+    ))}  # fmt: skip
+    ranked = leaves.with_columns(
+        pl.col("source").replace_strict(order, default=-1, return_dtype=pl.Int64).alias("_at")
+    )
+    return ranked.sort("_at").unique("node", keep="last", maintain_order=True).drop("_at")
+
+
 def _down_leaves(leaves: pl.DataFrame | None) -> list[str]:
     if leaves is None or not leaves.height:
         return []
+    leaves = _latest_leaves(leaves)
     state = pl.col("state").str.strip_chars().str.to_lowercase()
     return sorted(
         leaves.filter(state.is_in(list(DEAD_STATES))).get_column("node").drop_nulls().to_list()
@@ -168,6 +184,7 @@ def _on_dead_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> pl.DataF
     a partition snapshot says Master while the leaf holding it is down."""
     if leaves is None or not leaves.height:
         return rows
+    leaves = _latest_leaves(leaves)
     state = pl.col("state").str.strip_chars().str.to_lowercase()
     dead = leaves.filter(state.is_in(list(DEAD_STATES))).select("node", "state").drop_nulls()
     if not dead.height:

@@ -594,3 +594,21 @@ def test_leaves_named_otherwise_than_the_snapshots_are_said_to_be_unmatched() ->
         partitions(paired("a", 2)), variables(("m", "2")), disk(), leaves=leaves
     )
     assert any("could not be matched" in w for w in impact.warnings)
+
+
+def test_the_latest_show_leaves_capture_gives_a_leafs_state() -> None:
+    """The leaf was offline in the capture after the failure and online again in the
+    one before the retry: its masters count."""
+    leaves = schemas.conform(
+        pl.DataFrame(
+            [
+                {"node": NODES[0], "state": "offline", "source": "b/leaves_after_failure.txt#0"},
+                {"node": NODES[0], "state": "online", "source": "b/leaves_final.txt#0"},
+            ]
+        ),
+        schemas.LEAVES,
+    )
+    impact = compute_impact(
+        partitions(paired("a", 2)), variables(("m", "2")), disk(), leaves=leaves
+    )
+    assert only_db(impact)["partitions_without_master"] == []

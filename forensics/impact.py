@@ -478,6 +478,26 @@ class DatabaseImpact:
         }
 
 
+def _far_ordinals(
+    ordinals: list[int], counts: dict[int, int], last_listed: int | None
+) -> tuple[list[int], dict[int, int], int | None, list[int]]:
+    """Ordinals so far beyond the others (over 4 times their number, and over 128) that
+    they are damaged rows, not partitions: taken out (else one cell '100000' makes 100000
+    partitions without a master). Returns what is left and the ordinals taken out."""
+    cap = max(_FAR_MIN, 4 * len(ordinals))
+    far = sorted(o for o in ordinals if o >= cap)
+    if last_listed is not None and last_listed >= cap:
+        far = sorted({*far, last_listed})
+        last_listed = None
+    if not far:
+        return ordinals, counts, last_listed, []
+    kept = [o for o in ordinals if o < cap]
+    return kept, {o: n for o, n in counts.items() if o < cap}, last_listed, far
+
+
+_FAR_MIN = 128
+
+
 def _positions(copies: pl.DataFrame) -> dict[tuple[int, str], tuple[int, int]]:
     """(ordinal, node) -> replication log position (file id, offset) of each copy whose
     position the snapshot shows as ``<file id>:<offset>``."""
@@ -612,6 +632,13 @@ def database_impact(
     ordinals, counts, mastered = _copy_counts(snap.copies)
     # Partitions are numbered from 0 without gaps: one the snapshot shows no copy of (not
     # listed, or listed with no host) may have no copy left, and counts as without a master.
+    ordinals, counts, last_listed, far = _far_ordinals(ordinals, counts, last_listed)
+    if far:
+        warnings.append(
+            text["warnings"]["far_ordinals"].format(
+                database=database, ordinals=", ".join(map(str, far[:5])), listed=len(ordinals)
+            )
+        )
     last = max([*ordinals, *([] if last_listed is None else [last_listed])], default=None)
     gaps = sorted(set(range(last + 1)) - set(ordinals)) if last is not None else []
     if gaps:

@@ -612,3 +612,11 @@ def test_the_latest_show_leaves_capture_gives_a_leafs_state() -> None:
         partitions(paired("a", 2)), variables(("m", "2")), disk(), leaves=leaves
     )
     assert only_db(impact)["partitions_without_master"] == []
+
+
+def test_an_ordinal_far_beyond_the_others_is_a_damaged_row_not_100000_partitions() -> None:
+    rows = [*paired("a", 4), copy("a", 100000, NODES[0], "Master")]
+    impact = compute_impact(partitions(rows), variables(("m", "2")), disk())
+    db = only_db(impact)
+    assert db["partitions"] == 4 and db["partitions_without_master"] == []
+    assert any("100000" in w and "damaged" in w for w in impact.warnings)

@@ -1201,11 +1201,16 @@ def _link_steps(rows: pl.DataFrame) -> pl.DataFrame:
 
 
 def _step_links(involved: Iterator[dict[str, Any]]) -> dict[int, dict[str, Any] | None]:
-    """row -> the fields of the step it is about (None: it has no step_event after all)."""
+    """row -> the fields of the step it is about (None: it has no step_event after all).
+    Open steps are indexed by partition and by (thread, phase), so that a log of many
+    thousand steps (some never closed) is walked in linear time."""
     announced: dict[tuple[Any, int], dict[str, Any]] = {}
-    open_steps: dict[Any, list[dict[str, Any]]] = {}
+    by_partition: dict[tuple[Any, ...], dict[int, dict[str, Any]]] = {}
+    by_thread: dict[tuple[Any, Any], dict[int, dict[str, Any]]] = {}
+    where: dict[int, tuple[tuple[Any, ...], tuple[Any, Any]]] = {}
+    seen: set[tuple[Any, ...]] = set()
     fixes: dict[int, dict[str, Any] | None] = {}
-    for row in involved:
+    for seq, row in enumerate(involved):
         thread, number = row["_thread"], row["_step"]
         if number is not None and row["action"] is None:
             if row["step_event"] is None:
@@ -1218,25 +1223,46 @@ def _step_links(involved: Iterator[dict[str, Any]]) -> dict[int, dict[str, Any] 
         elif number is not None and row["database"] is not None:
             announced[(thread, number)] = {k: row[k] for k in _STEP_FIELDS}
         step = {k: row[k] for k in _STEP_FIELDS}
-        waiting = open_steps.setdefault(thread, [])
+        key = (
+            step["database"],
+            step["ordinal"],
+            step["phase_kind"],
+            step["action"],
+            step["target"],
+        )
         if row["step_event"] == "step_start":
-            if step["database"] is not None and step not in waiting:
-                waiting.append(step)
+            if step["database"] is not None and (thread, *key) not in seen:
+                seen.add((thread, *key))
+                part = (step["database"], step["ordinal"], step["phase_kind"], key[3:])
+                lane = (thread, step["phase_kind"])
+                by_partition.setdefault(part[:3], {})[seq] = step
+                by_thread.setdefault(lane, {})[seq] = step
+                where[seq] = ((*part[:3], key[3:]), lane)
         elif row["step_event"] in _OUTCOMES and step["database"] is not None:
-            for steps in open_steps.values():
-                steps[:] = [s for s in steps if not _same_step(s, step)]
+            for other, s in list(by_partition.get(key[:3], {}).items()):
+                if step["target"] in (None, s["target"]):
+                    _close(other, by_partition, by_thread, where, seen)
         elif row["step_event"] in _OUTCOMES and step["action"] is not None:
-            alike = [s for s in waiting if s["phase_kind"] == step["phase_kind"]]
+            alike = by_thread.get((thread, step["phase_kind"]), {})
             if len(alike) == 1:
-                fixes[row["_row"]] = alike[0]
-                waiting.remove(alike[0])
+                ((other, only),) = alike.items()
+                fixes[row["_row"]] = only
+                _close(other, by_partition, by_thread, where, seen)
     return fixes
 
 
-def _same_step(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """``b``, an outcome line, ends the open step ``a`` (a line naming no target ends it too)."""
-    keys = ("database", "ordinal", "phase_kind")
-    return all(a[k] == b[k] for k in keys) and b["target"] in (None, a["target"])
+def _close(
+    seq: int,
+    by_partition: dict[tuple[Any, ...], dict[int, dict[str, Any]]],
+    by_thread: dict[tuple[Any, Any], dict[int, dict[str, Any]]],
+    where: dict[int, tuple[tuple[Any, ...], tuple[Any, Any]]],
+    seen: set[tuple[Any, ...]],
+) -> None:
+    """Take the open step ``seq`` out of the indexes of :func:`_step_links`."""
+    (database, ordinal, phase, rest), lane = where.pop(seq)
+    by_partition[(database, ordinal, phase)].pop(seq, None)
+    by_thread[lane].pop(seq, None)
+    seen.discard((lane[0], database, ordinal, phase, *rest))
 
 
 # ----------------------------------------------------------------------------- public API

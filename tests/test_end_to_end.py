@@ -366,6 +366,28 @@ def _ma_log(root: Path, lines: list[str]) -> Path:
     return root
 
 
+def _failed_copy_with_leaf(
+    root: Path, partition: str, times: tuple[str, str], error: str, leaf_log: str
+) -> Path:
+    """An aggregator log whose COPY of ``partition`` to 10.0.1.14 fails at ``times[1]``
+    with the leaf's ``error``, and that leaf's own log."""
+    database = partition.split(":")[0]
+    step = f"COPY PARTITION {partition} TO '10.0.1.14':3306"
+    bundle = _ma_log(
+        root,
+        [
+            f"{times[0]}.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON {database}",
+            f"{times[0]}.500   INFO: Thread 5: RebalanceStep: starting {step}",
+            f"{times[1]}.000  ERROR: Thread 5: RebalanceStep: {step} failed: Leaf Error (10.0.1.14:3306): {error}",
+            f"{times[1]}.500  ERROR: Thread 5: RebalanceStep: REBALANCE PARTITIONS ON {database} failed",
+        ],
+    )
+    leaf = bundle / "10.0.1.14_3306" / "tracelogs" / "memsql.log"
+    leaf.parent.mkdir(parents=True)
+    leaf.write_text(leaf_log)
+    return bundle
+
+
 def _cli_verdicts(bundle: Path) -> tuple[int, list[tuple[Any, ...]]]:
     result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"])
     assert result.exit_code in (0, 1), result.output
@@ -519,21 +541,13 @@ def test_the_failed_steps_own_error_wins_a_tie_with_a_leaf_line(tmp_path: Path) 
     """The aggregator's failure line says out of memory; the target leaf logged a user
     transaction's lock timeout on the same partition 20 s before. Both agree as well with
     the step; the error the step itself returned decides."""
-    bundle = _ma_log(
+    bundle = _failed_copy_with_leaf(
         tmp_path,
-        [
-            "02:10:00.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON orders",
-            "02:10:01.000   INFO: Thread 5: RebalanceStep: starting COPY PARTITION orders:5 TO '10.0.1.14':3306",
-            "02:12:11.000  ERROR: Thread 5: RebalanceStep: COPY PARTITION orders:5 TO '10.0.1.14':3306 failed: "
-            "Leaf Error (10.0.1.14:3306): Not enough memory available to complete the current request.",
-            "02:12:11.500  ERROR: Thread 5: RebalanceStep: REBALANCE PARTITIONS ON orders failed",
-        ],
-    )
-    leaf = bundle / "10.0.1.14_3306" / "tracelogs" / "memsql.log"
-    leaf.parent.mkdir(parents=True)
-    leaf.write_text(
+        "orders:5",
+        ("02:10:00", "02:12:11"),
+        "Not enough memory available to complete the current request.",
         "500 2026-03-10 02:11:51.000  ERROR: Thread 9: ExecuteQuery: UPDATE on `orders_5` rolled "
-        "back: Lock wait timeout exceeded; try restarting transaction (error 1205)\n"
+        "back: Lock wait timeout exceeded; try restarting transaction (error 1205)\n",
     )
     assert _cli_verdicts(bundle) == (1, [("orders", "failure", "copy", "out_of_memory")])
 
@@ -542,21 +556,13 @@ def test_an_idle_leaf_that_crashed_is_dated_by_its_downtime(tmp_path: Path) -> N
     """The target leaf logged nothing for two hours, then came back 31 s after the copy
     to it failed: it was down when the step failed, so the restart is the cause and the
     lost connection its symptom."""
-    bundle = _ma_log(
+    bundle = _failed_copy_with_leaf(
         tmp_path,
-        [
-            "09:05:00.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON inventory",
-            "09:05:01.000   INFO: Thread 5: RebalanceStep: starting COPY PARTITION inventory:2 TO '10.0.1.14':3306",
-            "09:12:06.000  ERROR: Thread 5: RebalanceStep: COPY PARTITION inventory:2 TO '10.0.1.14':3306 failed: "
-            "Leaf Error (10.0.1.14:3306): Lost connection to MySQL server during query",
-            "09:12:06.500  ERROR: Thread 5: RebalanceStep: REBALANCE PARTITIONS ON inventory failed",
-        ],
-    )
-    leaf = bundle / "10.0.1.14_3306" / "tracelogs" / "memsql.log"
-    leaf.parent.mkdir(parents=True)
-    leaf.write_text(
+        "inventory:2",
+        ("09:05:00", "09:12:06"),
+        "Lost connection to MySQL server during query",
         "1059537737000 2026-03-10 07:04:57.737   INFO: Thread 7: ReplicationManagement: verified 55 partition instances\n"
-        "01000000 2026-03-10 09:12:37.300   INFO: Completed recovery of system databases.\n"
+        "01000000 2026-03-10 09:12:37.300   INFO: Completed recovery of system databases.\n",
     )
     assert _cli_verdicts(bundle) == (1, [("inventory", "failure", "copy", "node_failure")])
 

@@ -69,6 +69,23 @@ class Report:
         return 1 if self.failed or self.at_risk or self.unfinished else 0
 
 
+def _unread_rebalance(events: pl.DataFrame) -> list[str]:
+    """With no rebalance found: error lines that mention one say its lines were there
+    in a wording not read; a plain 'no rebalance' would then be wrong."""
+    said = events.filter(
+        pl.col("level").is_in(["ERROR", "FAILURE"])
+        & pl.col("message").str.contains(r"(?i)\brebalanc")
+    )
+    if not said.height:
+        return []
+    first = said.row(0, named=True)
+    return [
+        f"{said.height} error line(s) mention a rebalance (first: {first['file']}:{first['line']}), "
+        "but no rebalance step or outcome could be read from them: their wording may be one "
+        "this tool does not know (grammars/messages.toml); read them before concluding"
+    ]
+
+
 def _still_running(rb: Rebalance) -> bool:
     """Running, or failed while the status output that shows the failure still shows
     another step running (the failure may not have stopped the rest yet: no retry or
@@ -140,6 +157,9 @@ def analyze_bundle(
     rule_out_foreign_kills(findings, rebalances, events)
     date_restarts(findings, rebalances, by_id)
     verdicts = decide(rebalances, findings)
+    unread = [] if rebalances else _unread_rebalance(events)
+    if unread:
+        verdicts = [Verdict(None, "inconclusive", None, None, None, unread[0])]
     failing = {
         rb.database: rb.failed_phase
         for rb in rebalances
@@ -171,7 +191,7 @@ def analyze_bundle(
         [finding_dict(f) for f in findings],
     )
     warnings = list(bundle.warnings) + list(impact.warnings) + zone_hints(rebalances, findings)
-    warnings += _missing_orchestrator(bundle, events, rebalances)
+    warnings += _missing_orchestrator(bundle, events, rebalances) + unread
     warnings += [
         f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
     ]

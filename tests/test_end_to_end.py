@@ -673,3 +673,23 @@ def test_a_retry_still_running_in_the_logs_outranks_the_failed_status_of_the_fir
     assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("web", "inconclusive")]
     steps = {s["step"]: s for s in report["recovery"]}
     assert "still running" in steps[4]["blocked_by"] and "still running" in steps[5]["blocked_by"]
+
+
+def test_error_lines_about_a_rebalance_in_an_unknown_wording_are_not_no_rebalance(
+    tmp_path: Path,
+) -> None:
+    """The steps could not be read, but error lines talk about a rebalance: the verdict
+    says so (inconclusive, exit 1) instead of 'no rebalance was found' (exit 0)."""
+    bundle = _ma_log(
+        tmp_path,
+        [
+            '02:05:00.000   INFO: Thread 5: Orchestrator: {"event":"rebalance_started","db":"sales"}',
+            '02:06:00.000  ERROR: Thread 5: Orchestrator: {"event":"rebalance_aborted","db":"sales"}',
+        ],
+    )
+    report = json.loads(
+        CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"]).stdout
+    )
+    assert [v["status"] for v in report["verdicts"]] == ["inconclusive"]
+    assert report["exit_code"] == 1
+    assert any("wording may be one this tool does not know" in w for w in report["warnings"])

@@ -22,9 +22,6 @@ COPY_ROLES = ("master", "replica")
 PARTITION_ROLES = ("master", "replica", "orphan")
 ROLE_SYNONYMS = {"slave": "replica", "secondary": "replica", "primary": "master"}
 
-#: Snapshot name classes (CONTRACTS.md): "before"/"pre" first, "after"/"post" last.
-SNAPSHOT_EARLY = ("before", "pre")
-SNAPSHOT_LATE = ("after", "post")
 #: Words of a file or folder name that tell when a snapshot was taken, as whole words
 #: (a database called "posts" is no "post"): the rank of the latest one a name holds.
 ORDER_WORDS: dict[str, int] = {
@@ -153,14 +150,24 @@ def _latest_leaves(leaves: pl.DataFrame) -> pl.DataFrame:
     return ranked.sort("_at").unique("node", keep="last", maintain_order=True).drop("_at")
 
 
-def _down_leaves(leaves: pl.DataFrame | None) -> list[str]:
+def _dead_leaves(leaves: pl.DataFrame | None) -> pl.DataFrame:
+    """node, state of the leaves that their latest SHOW LEAVES capture shows down."""
     if leaves is None or not leaves.height:
-        return []
-    leaves = _latest_leaves(leaves)
-    state = pl.col("state").str.strip_chars().str.to_lowercase()
-    return sorted(
-        leaves.filter(state.is_in(list(DEAD_STATES))).get_column("node").drop_nulls().to_list()
-    )
+        return pl.DataFrame(schema={"node": pl.String, "state": pl.String})
+    return _latest_leaves(leaves).filter(_dead()).select("node", "state").drop_nulls()
+
+
+def _dead() -> pl.Expr:
+    """A ``state`` column value in which a copy or a leaf serves nothing (DEAD_STATES)."""
+    return pl.col("state").str.strip_chars().str.to_lowercase().is_in(list(DEAD_STATES))
+
+
+def _serving(state: str | None) -> bool:
+    return (state or "").strip().lower() not in DEAD_STATES
+
+
+def _down_leaves(leaves: pl.DataFrame | None) -> list[str]:
+    return sorted(_dead_leaves(leaves).get_column("node").to_list())
 
 
 def _unmatched_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> list[str]:
@@ -182,11 +189,7 @@ def _unmatched_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> list[s
 def _on_dead_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> pl.DataFrame:
     """Copies on a leaf that SHOW LEAVES shows offline (or detached, ...) take its state:
     a partition snapshot says Master while the leaf holding it is down."""
-    if leaves is None or not leaves.height:
-        return rows
-    leaves = _latest_leaves(leaves)
-    state = pl.col("state").str.strip_chars().str.to_lowercase()
-    dead = leaves.filter(state.is_in(list(DEAD_STATES))).select("node", "state").drop_nulls()
+    dead = _dead_leaves(leaves)
     if not dead.height:
         return rows
     down = dict(dead.unique("node", keep="last").iter_rows())
@@ -524,7 +527,7 @@ def _ahead_of_master(
     for ordinal, node, state in (
         copies.filter(pl.col("role") == "master").select("ordinal", "node", "state").iter_rows()
     ):
-        if (state or "").strip().lower() not in DEAD_STATES and (ordinal, node) in positions:
+        if _serving(state) and (ordinal, node) in positions:
             masters.setdefault(ordinal, []).append(positions[(ordinal, node)])
     return {
         (o, n)
@@ -546,7 +549,7 @@ def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[i
     for (ordinal, role), st in zip(
         copies.select("ordinal", "role").iter_rows(), states, strict=True
     ):
-        if (st or "").strip().lower() in DEAD_STATES:
+        if not _serving(st):
             continue  # an offline or unrecoverable copy keeps nothing available
         if role in COPY_ROLES:
             counts[ordinal] += 1
@@ -710,14 +713,8 @@ def database_impact(
         over_redundant=over,
         orphans=orphans,
         ahead_orphans=ahead,
-        orphan_positions={k: v for k, v in positions.items() if k in set(orphans)},
-        dead_orphans=set(
-            orphan_rows.filter(
-                pl.col("state").str.strip_chars().str.to_lowercase().is_in(list(DEAD_STATES))
-            )
-            .select("ordinal", "node")
-            .iter_rows()
-        ),
+        orphan_positions={k: positions[k] for k in orphans if k in positions},
+        dead_orphans=set(orphan_rows.filter(_dead()).select("ordinal", "node").iter_rows()),
         extra_copies=sum(counts[o] - level for o in over) + len(spare),
         extra_bytes_estimate=total,
         copies=snap.copies.select("ordinal", "node", "role").to_dicts(),

@@ -9,7 +9,6 @@ partition state, at low confidence, and the rebalance says so in ``basis``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -18,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from . import schemas
-from .impact import SNAPSHOT_EARLY, SNAPSHOT_LATE, snapshot_order_key
+from .impact import name_rank, snapshot_order_key
 
 STEP_KEY = ["database", "ordinal", "phase_kind"]
 PHASE_ORDER = {"copy": 0, "promote": 1, "drop": 2}
@@ -34,14 +33,6 @@ LOG_STATUS = {"step_failure": "failed", "step_success": "success", "step_start":
 #: How far before a step's start evidence may still explain it.
 LEAD_TIME = timedelta(minutes=10)
 
-#: Words in a status capture's file name -> its place among captures of one database
-#: (others: 1). The partition snapshots' words (impact.py) plus those of retries.
-CAPTURE_RANKS: dict[str, int] = {
-    **dict.fromkeys((*SNAPSHOT_EARLY, "first", "initial", "original"), 0),
-    **dict.fromkeys(("second", "retry", "rerun", "again", *SNAPSHOT_LATE), 2),
-    "third": 3,
-    **dict.fromkeys(("final", "last", "latest"), 4),
-}
 #: Steps frame origin of a status row that a later capture of the same step replaces.
 SUPERSEDED = "superseded"
 #: Step key across status captures (docs/CONTRACTS.md "Status captures").
@@ -50,7 +41,6 @@ CAPTURE_KEY = ["database", "action", "ordinal", "target"]
 RETRIED = ("success", "running")
 #: ``component`` of the events the loader makes of status error text (loader.py).
 STATUS_COMPONENT = "rebalance_status"
-_CAPTURE_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass
@@ -210,21 +200,10 @@ def merge_steps(steps: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
 
 
 def capture_order_key(path: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
-    """Sort key of a status capture's file: its word class (``CAPTURE_RANKS``, from the
-    file name, else from its nearest folder with such a word), then the path with numbers
+    """Sort key of a status capture's file: the time class its name's words give
+    (``impact.name_rank``, as for partition snapshots), then the path with numbers
     compared as numbers (``impact.snapshot_order_key``: ``status_9`` before ``status_10``)."""
-    rank = 1
-    for part in reversed(path.lower().split("/")):
-        ranks = [
-            place
-            for word in _CAPTURE_WORD.findall(part)
-            for known, place in CAPTURE_RANKS.items()
-            if word.startswith(known)
-        ]
-        if ranks:
-            rank = max(ranks)
-            break
-    return rank, snapshot_order_key(path)[1]
+    return name_rank(path), snapshot_order_key(path)[1]
 
 
 def resolve_captures(steps: pl.DataFrame) -> pl.DataFrame:

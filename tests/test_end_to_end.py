@@ -388,6 +388,12 @@ def _failed_copy_with_leaf(
     return bundle
 
 
+def _report(bundle: Path) -> dict[str, Any]:
+    """The JSON report of ``forensics analyze`` on ``bundle``."""
+    result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"])
+    return dict(json.loads(result.stdout))
+
+
 def _cli_verdicts(bundle: Path) -> tuple[int, list[tuple[Any, ...]]]:
     result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"])
     assert result.exit_code in (0, 1), result.output
@@ -502,9 +508,7 @@ def test_a_declared_partition_count_reveals_missing_last_partitions(tmp_path: Pa
         "+---------------+----------------+\n| fin           |              4 |\n"
         "+---------------+----------------+\n"
     )  # fmt: skip
-    report = json.loads(
-        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
-    )
+    report = _report(tmp_path)
     (db,) = report["impact"]["databases"]
     assert (db["partitions"], db["partitions_without_master"]) == (4, [3])
     assert report["impact"]["data_at_risk"] is True and report["exit_code"] == 1
@@ -581,28 +585,21 @@ def test_an_aggregator_restart_in_the_middle_of_a_copy_ends_the_rebalance(tmp_pa
     )
     exit_code, verdicts = _cli_verdicts(tmp_path)
     assert (exit_code, verdicts) == (1, [("sales", "failure", "copy", "node_failure")])
-    report = json.loads(
-        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
-    )
+    report = _report(tmp_path)
     assert not any("still running" in (s["blocked_by"] or "") for s in report["recovery"])
 
 
-def test_a_status_output_of_an_earlier_failed_run_does_not_hide_the_retry(
-    tmp_path: Path,
-) -> None:
-    """The status output (no time) shows COPY web:2 failed, as the first run in the logs
-    did; the logs then show a retry that succeeded: the retry is the current state."""
+def _stale_failed_status(root: Path, retry: list[str]) -> Path:
+    """A first run of web whose COPY web:2 failed at 09:01, the ``retry`` lines after it,
+    and a status output (no time) that shows that COPY failed."""
     bundle = _ma_log(
-        tmp_path,
+        root,
         [
             "09:00:00.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON web",
             "09:00:01.000   INFO: Thread 5: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
             "09:01:01.300  ERROR: Thread 5: RebalanceStep: COPY PARTITION web:2 TO '10.0.1.14':3306 failed: ETIMEDOUT",
             "09:01:01.800  ERROR: Thread 5: RebalanceStep: REBALANCE PARTITIONS ON web failed",
-            "11:30:00.000   INFO: Thread 6: RebalanceStep: starting REBALANCE PARTITIONS ON web",
-            "11:30:01.000   INFO: Thread 6: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
-            "11:30:31.000   INFO: Thread 6: RebalanceStep: COPY PARTITION web:2 TO '10.0.1.14':3306 succeeded",
-            "11:30:35.000   INFO: Thread 6: RebalanceStep: REBALANCE PARTITIONS ON web completed",
+            *retry,
         ],
     )
     (bundle / "status.txt").write_text(
@@ -613,6 +610,23 @@ def test_a_status_output_of_an_earlier_failed_run_does_not_hide_the_retry(
         "| COPY PARTITION |       2 | 10.0.1.14   |        3306 |     1 | failed |        60300 |\n"
         "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
     )
+    return bundle
+
+
+def test_a_status_output_of_an_earlier_failed_run_does_not_hide_the_retry(
+    tmp_path: Path,
+) -> None:
+    """The status output (no time) shows COPY web:2 failed, as the first run in the logs
+    did; the logs then show a retry that succeeded: the retry is the current state."""
+    bundle = _stale_failed_status(
+        tmp_path,
+        [
+            "11:30:00.000   INFO: Thread 6: RebalanceStep: starting REBALANCE PARTITIONS ON web",
+            "11:30:01.000   INFO: Thread 6: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
+            "11:30:31.000   INFO: Thread 6: RebalanceStep: COPY PARTITION web:2 TO '10.0.1.14':3306 succeeded",
+            "11:30:35.000   INFO: Thread 6: RebalanceStep: REBALANCE PARTITIONS ON web completed",
+        ],
+    )
     assert _cli_verdicts(bundle) == (0, [("web", "no_failure", None, None)])
 
 
@@ -621,12 +635,10 @@ def test_a_bundle_without_the_aggregators_log_says_so(tmp_path: Path) -> None:
     leaf = tmp_path / "10.3.0.13_3306" / "tracelogs" / "memsql.log"
     leaf.parent.mkdir(parents=True)
     leaf.write_text("500 2026-03-10 02:11:51.000   WARN: Thread 9: Fn: disk almost full\n")
-    report = json.loads(
-        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
-    )
+    report = _report(tmp_path)
     assert any("master aggregator's memsql.log is likely missing" in w for w in report["warnings"])
     ma = _small_bundle(tmp_path / "b", "ok", snapshot=False)
-    report = json.loads(CliRunner().invoke(main, ["analyze", str(ma), "--format", "json"]).stdout)
+    report = _report(ma)
     assert not any("likely missing" in w for w in report["warnings"])
 
 
@@ -637,9 +649,7 @@ def test_a_failed_step_beside_a_running_one_still_blocks_retry_and_cleanup(
         "mysql> SHOW REBALANCE STATUS ON ledger;\n"
         + _BARE_STATUS.replace("| success |", "| running |")
     )
-    report = json.loads(
-        CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"]).stdout
-    )
+    report = _report(tmp_path)
     assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("ledger", "failure")]
     steps = {s["step"]: s for s in report["recovery"]}
     assert "still running" in steps[4]["blocked_by"] and "still running" in steps[5]["blocked_by"]
@@ -648,28 +658,14 @@ def test_a_failed_step_beside_a_running_one_still_blocks_retry_and_cleanup(
 def test_a_retry_still_running_in_the_logs_outranks_the_failed_status_of_the_first_run(
     tmp_path: Path,
 ) -> None:
-    bundle = _ma_log(
+    bundle = _stale_failed_status(
         tmp_path,
         [
-            "09:00:00.000   INFO: Thread 5: RebalanceStep: starting REBALANCE PARTITIONS ON web",
-            "09:00:01.000   INFO: Thread 5: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
-            "09:01:01.300  ERROR: Thread 5: RebalanceStep: COPY PARTITION web:2 TO '10.0.1.14':3306 failed: ETIMEDOUT",
-            "09:01:01.800  ERROR: Thread 5: RebalanceStep: REBALANCE PARTITIONS ON web failed",
             "18:30:00.000   INFO: Thread 6: RebalanceStep: starting REBALANCE PARTITIONS ON web",
             "18:30:01.000   INFO: Thread 6: RebalanceStep: starting COPY PARTITION web:2 TO '10.0.1.14':3306",
         ],
     )
-    (bundle / "status.txt").write_text(
-        "mysql> SHOW REBALANCE STATUS ON web;\n"
-        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
-        "| Action         | Ordinal | Target_Host | Target_Port | Phase | Status | Running_Time |\n"
-        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
-        "| COPY PARTITION |       2 | 10.0.1.14   |        3306 |     1 | failed |        60300 |\n"
-        "+----------------+---------+-------------+-------------+-------+--------+--------------+\n"
-    )
-    report = json.loads(
-        CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"]).stdout
-    )
+    report = _report(bundle)
     assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("web", "inconclusive")]
     steps = {s["step"]: s for s in report["recovery"]}
     assert "still running" in steps[4]["blocked_by"] and "still running" in steps[5]["blocked_by"]
@@ -687,9 +683,7 @@ def test_error_lines_about_a_rebalance_in_an_unknown_wording_are_not_no_rebalanc
             '02:06:00.000  ERROR: Thread 5: Orchestrator: {"event":"rebalance_aborted","db":"sales"}',
         ],
     )
-    report = json.loads(
-        CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"]).stdout
-    )
+    report = _report(bundle)
     assert [v["status"] for v in report["verdicts"]] == ["inconclusive"]
     assert report["exit_code"] == 1
     assert any("wording may be one this tool does not know" in w for w in report["warnings"])

@@ -262,7 +262,12 @@ def _read_member(
     viewer = None if binary else tracelog.viewer_prefix(head)
     if viewer is not None:  # captured through a log viewer (kubectl, docker compose)
         zone = _zone_for(node, tz, node_tz)
-        return _read_tracelog(member, node, zone, progress, lean, viewer=viewer)
+        return _read_tracelog(member, node, zone, progress, lean, partial(viewer.sub, b""))
+    field = None if binary else tracelog.json_field(head)
+    if field is not None:  # one JSON object per line (Docker's json-file, log shippers)
+        zone = _zone_for(node, tz, node_tz)
+        unwrap = partial(tracelog.unwrap_json, name=field)
+        return _read_tracelog(member, node, zone, progress, lean, unwrap)
     if binary:
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head):
@@ -320,22 +325,24 @@ def _read_tracelog(
     zone: str,
     progress: Progress | None,
     lean: bool,
-    viewer: re.Pattern[bytes] | None = None,
+    rewrite: Callable[[bytes | memoryview], bytes] | None = None,
 ) -> Outcome:
-    """``viewer``: a prefix on every line (see ``[viewers]`` in grammars/tracelog.toml),
-    removed before parsing; the line numbers stay those of the file."""
+    """``rewrite``: applied to every chunk (whole lines) before parsing, keeping the
+    line numbers those of the file: a viewer prefix removed from every line (``[viewers]``
+    in grammars/tracelog.toml), or the tracelog line taken out of a JSON object
+    (``[json_lines]``)."""
     finger = _Fingerprint()
     pieces = member.chunks(lines=tracelog.piece_bytes())
     chunks = finger.wrap(_counted(pieces, member.path, progress))
-    if viewer is not None:
-        chunks = (viewer.sub(b"", chunk) for chunk in chunks)
+    if rewrite is not None:
+        chunks = map(rewrite, chunks)
     result = tracelog.parse_tracelog(
         chunks,
         path=member.path,
         node=node.node,
         tz=zone,
         lean=lean,
-        hits=None if viewer is not None else tracelog.helper_hits(member.source_file()),
+        hits=None if rewrite is not None else tracelog.helper_hits(member.source_file()),
     )
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result)
 

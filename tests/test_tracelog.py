@@ -631,6 +631,36 @@ def test_text_that_starts_like_compressed_data_is_read_as_lines(start):
     assert result.events.get_column("message").to_list() == ["after the junk"]
 
 
+def test_a_log_written_as_json_lines_is_read_from_the_field_holding_the_line(tmp_path):
+    """Docker's json-file driver and log shippers write one JSON object per line; the
+    tracelog line is its "log" (or "message") field. The events are those of the bare
+    lines, with the file's own line numbers; a line that is no JSON object is counted
+    as unparsed, not lost."""
+    import json
+
+    from forensics.loader import load_bundle
+
+    bare = [strip_viewer_prefix(line) for line, _ in REFERENCE]
+    bare.append('06000000 2023-01-24 06:09:05.000   WARN: Thread 7: Fn: say "hi" \\ bye')
+
+    def load(lines: list[str], name: str):
+        path = tmp_path / name / "memsql.log"
+        path.parent.mkdir()
+        path.write_text("\n".join(lines) + "\n")
+        return load_bundle([path])
+
+    expected = load(bare, "bare").events.drop("file", "node")
+    docker = [json.dumps({"log": f"{line}\n", "stream": "stdout", "time": "t"}) for line in bare]
+    shipper = [json.dumps({"@timestamp": "t", "message": line, "host": "h"}) for line in bare]
+    for name, lines in (("docker", docker), ("shipper", shipper)):
+        got = load(lines, name)
+        assert got.files.get_column("kind").to_list() == ["memsql_log"], name
+        assert got.events.drop("file", "node").equals(expected), name
+    broken = load([*docker[:3], "not json", *docker[3:]], "broken")
+    assert broken.files.get_column("unparsed_lines").to_list() == [1]
+    assert broken.events.get_column("line").to_list()[-1] == len(bare) + 1
+
+
 def test_lines_captured_through_a_log_viewer_are_read_as_the_tracelog(tmp_path):
     """kubectl/docker timestamps, docker-compose names and Docker Desktop's own time in
     front of every line (singlestore-formats.md §1.2b, §1.2c): the same events as the
@@ -646,6 +676,8 @@ def test_lines_captured_through_a_log_viewer_are_read_as_the_tracelog(tmp_path):
     desktop.append(f"2023-01-24 01:09:05 {warn}")
     bare = [strip_viewer_prefix(line) for line in compose]
     kubectl = [f"2026-03-05T14:10:{i:02d}.{i:09d}Z {line}" for i, line in enumerate(bare)]
+    # the container runtime's own file (CRI): time, stream and a full-line tag
+    cri = [f"2026-03-05T14:10:{i:02d}.{i:09d}Z stdout F {line}" for i, line in enumerate(bare)]
     assert compose and desktop
 
     def events(lines: list[str], name: str) -> pl.DataFrame:
@@ -660,6 +692,7 @@ def test_lines_captured_through_a_log_viewer_are_read_as_the_tracelog(tmp_path):
         ("compose", compose, [strip_viewer_prefix(line) for line in compose]),
         ("desktop", desktop, [strip_viewer_prefix(line) for line in desktop]),
         ("kubectl", kubectl, bare),
+        ("cri", cri, bare),
     ):
         expected = events(plain, f"{name}-bare")
         got = events(lines, name)

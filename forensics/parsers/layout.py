@@ -7,6 +7,7 @@ importing the frame machinery.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class Layout:
     fast_min_bytes: int
     helper_min_bytes: int
     viewer_prefixes: tuple[str, ...]
+    json_fields: tuple[str, ...]
     continuation_lines: int
     continuation_bytes: int
 
@@ -79,6 +81,7 @@ def layout() -> Layout:
         fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
         helper_min_bytes=int(g["chunks"]["helper_min_bytes"]),
         viewer_prefixes=tuple(g.get("viewers", {}).get("prefixes", ())),
+        json_fields=tuple(g.get("json_lines", {}).get("fields", ())),
         continuation_lines=int(g["continuation"]["max_lines"]),
         continuation_bytes=int(g["continuation"]["max_bytes"]),
     )
@@ -115,6 +118,50 @@ def viewer_prefix(head: bytes) -> re.Pattern[bytes] | None:
         if lines and len(rest) == len(lines) and any(prefix.match(r) for r in rest):
             return re.compile(b"(?m)^" + viewer.encode())
     return None
+
+
+def json_field(head: bytes) -> str | None:
+    """For a file that :func:`sniff` refuses: the field (``[json_lines]``) that holds the
+    tracelog line in each JSON object of its first lines, when most of them are JSON
+    objects (the last may be cut by the end of ``head``, another may be damaged) and
+    that field of one of them has the tracelog layout; None otherwise."""
+    lines = _first_lines(head)
+    objects = [o for o in map(_object, lines) if o is not None]
+    if 2 * len(objects) <= len(lines):
+        return None
+    prefix = re.compile(layout().prefix)
+    for name in layout().json_fields:
+        values = [o.get(name) for o in objects]
+        if any(isinstance(v, str) and prefix.match(v) for v in values):
+            return name
+    return None
+
+
+def _object(line: str) -> dict[str, object] | None:
+    if not line.lstrip().startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def unwrap_json(chunk: bytes | memoryview, name: str) -> bytes:
+    """``chunk`` (whole lines) with each JSON object line replaced by its field ``name``
+    (see :func:`json_field`): the line break that ends the field's text is dropped and
+    any other becomes a blank, so that line numbers stay those of the file. A line that
+    is no such object stays as it is."""
+    out = []
+    for line in bytes(chunk).split(b"\n"):
+        value = _object(line.decode("utf-8", "replace")) if line.lstrip()[:1] == b"{" else None
+        text = value.get(name) if value is not None else None
+        if isinstance(text, str):
+            text = text.removesuffix("\n").removesuffix("\r")
+            out.append(text.replace("\r\n", " ").replace("\n", " ").encode("utf-8", "replace"))
+        else:
+            out.append(line)
+    return b"\n".join(out)
 
 
 def _first_lines(head: bytes) -> list[str]:

@@ -92,8 +92,10 @@ from ..bundle import last_line_end
 from ..clock import check_timezone
 from . import linescan, prefilter
 from .layout import Layout as _Layout
+from .layout import json_field as json_field
 from .layout import layout as _layout
 from .layout import sniff as sniff
+from .layout import unwrap_json as unwrap_json
 from .layout import viewer_prefix as viewer_prefix
 
 NAME = "memsql_log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 import sys
@@ -541,6 +542,37 @@ def test_continuation_lines_are_part_of_the_kept_line_before_them():
     assert result.events.get_column("line").to_list() == [1, 7, 10]
     assert result.events.get_column("component").to_list() == ["CopyPartition", None, None]
     assert result.continuation_lines == 8
+
+
+@pytest.mark.parametrize("path", ["polars", "compiled", "lean"])
+def test_unindented_detail_lines_are_part_of_the_kept_line_before_them(monkeypatch, path):
+    """A line that does not start with a digit (every line of the layout does) continues
+    the line before it (singlestore-formats.md §1.3: tolerate continuation lines that do
+    not start with digits): its text is part of the event, and it is still counted as
+    unparsed. A line led by a digit is not such a line. The same in every parse path."""
+    lines = [
+        "1000000 2024-03-04 09:00:00.000  ERROR: Thread 12: CopyPartition: copy of `sales`:3 failed:",
+        "Leaf Error (10.0.0.5:3306): Not enough memory available",
+        "query: COPY PARTITION sales:3",
+        *[f"1{i:06d}00 2024-03-04 09:00:01.000   INFO: Heartbeat answered" for i in range(300)],
+        "1500000000 2024-03-04 09:00:02.000   WARN: slow disk",
+        "2024 was a year: led by a digit, not part of the warning",
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    lean = path == "lean"
+    if path != "polars":
+        small = dataclasses.replace(tracelog._layout(), fast_min_bytes=0)
+        monkeypatch.setattr(tracelog, "_layout", lambda: small)
+    result = parse_tracelog([data], path="p", node="n:1", lean=lean)
+    assert result.events.get_column("message").to_list() == [
+        "Thread 12: CopyPartition: copy of `sales`:3 failed:\n"
+        "Leaf Error (10.0.0.5:3306): Not enough memory available\n"
+        "query: COPY PARTITION sales:3",
+        "slow disk",
+    ]
+    assert result.events.get_column("line").to_list() == [1, 304]
+    if not lean:  # (the lean pass does not measure unparsed lines)
+        assert result.unparsed_lines == 3
 
 
 def test_a_long_backtrace_is_cut_at_the_configured_number_of_lines():

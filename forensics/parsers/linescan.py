@@ -406,7 +406,8 @@ def attach_continuations(
     ``data`` (its length for an unterminated last line)."""
     after = newlines.astype(np.int64) + 1
     inside = np.flatnonzero(after < raw.size)
-    candidates = inside[np.isin(raw[after[inside]], _BLANKS)].tolist()
+    following = raw[after[inside]]
+    candidates = inside[~np.isin(following, _NOT_CONTINUING)].tolist()
     rows: list[int] = []
     texts: list[str] = []
     for row in candidates:  # a loop in Python, over the rows followed by such lines: few
@@ -427,7 +428,9 @@ def attach_continuations(
     return kept.with_columns(text.scatter(rows, joined)), edge
 
 
-_BLANKS = (0x20, 0x09)
+#: First bytes of a line that continues none: a digit (every line of the layout starts
+#: with one), a line break (an empty line).
+_NOT_CONTINUING = (*range(0x30, 0x3A), 0x0A, 0x0D)
 
 
 def _decoded(text: bytes) -> str:
@@ -437,8 +440,8 @@ def _decoded(text: bytes) -> str:
 def _continuation(
     data: bytes | memoryview, at: int, limit: Continuation
 ) -> tuple[list[bytes], int, bool]:
-    """The continuation lines from byte ``at`` on: lines that start with a blank and hold
-    more than blanks, at most ``limit.max_lines`` of them and ``limit.max_bytes`` bytes
+    """The continuation lines from byte ``at`` on: lines that do not start with a digit
+    (every line of the layout does) and hold more than blanks, at most ``limit.max_lines`` of them and ``limit.max_bytes`` bytes
     (each line's text and one newline); the bytes taken; and whether the run reaches the
     end of ``data`` within the limits (it may go on in the next piece)."""
     size = len(data)
@@ -455,7 +458,7 @@ def _continuation(
             end = len(window)
         line = window[pos:end]
         line = line[:-1] if line.endswith(b"\r") else line
-        if line[:1] not in (b" ", b"\t") or not line.strip(b" \t"):
+        if line[:1].isdigit() or not line.strip(b" \t"):
             break
         if used + len(line) + 1 > limit.max_bytes:
             break

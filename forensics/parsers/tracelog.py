@@ -17,6 +17,10 @@ Every physical line is classified as exactly one of
 * **unparsed** — anything else (also a line whose date does not exist, such as
   ``2023-02-30``); up to 20 samples are kept.
 
+A kept line's text takes the continuation lines after it, and the unparsed ones that
+do not start with a digit (``[continuation]`` in tracelog.toml), which still count as
+what they are.
+
 so ``lines == parsed_lines + continuation_lines + unparsed_lines`` always holds.
 
 Frames returned (schemas in ``forensics/schemas.py``):
@@ -611,8 +615,8 @@ def _with_continuations(
     """``kept`` with the continuation lines after each row joined to its text, and the
     piece's edge (what :func:`linescan.attach_continuations` gives from the bytes)."""
     raw = pl.col("raw")
-    blank = raw.str.starts_with(" ") | raw.str.starts_with("\t")
-    attach = blank & (raw.str.strip_chars(" \t") != "")
+    # (as linescan._continuation: not led by a digit, and more than blanks)
+    attach = ~raw.str.contains(r"^[0-9]") & (raw.str.strip_chars(" \t\r") != "")
     last_kept = kept.height > 0 and kept.item(-1, "line") == frame.height - 1
     if not frame.select(attach.any()).item():
         return kept, linescan.Edge(tail=(0, 0) if last_kept else None)

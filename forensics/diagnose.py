@@ -24,14 +24,25 @@ from .timeline import LEAD_TIME, Rebalance
 #: Score multipliers, one per agreement. 1.0 = agrees, the value = how much a miss costs.
 DB_UNKNOWN, DB_OTHER = 0.7, 0.05
 ORDINAL_SAME, ORDINAL_OTHER = 1.0, 0.75
-NODE_INVOLVED, NODE_OTHER = 1.0, 0.45
+# (two disagreements, such as no database named on an uninvolved node, stay below the
+# threshold: 0.7 x 0.38, 0.75 x 0.38)
+NODE_INVOLVED, NODE_OTHER = 1.0, 0.38
 PHASE_OK, PHASE_ATYPICAL = 1.0, 0.55
+#: Lines after the failure: on another node within this slack (clocks differ, a leaf may
+#: log its error after the aggregator gave up), on the node that logged the failure
+#: within SAME_NODE_SLACK (the lines that follow up on it), count as inside the window;
+#: later ones score below the threshold, fading further (an effect cannot be the cause).
 TIME_SLACK_AFTER = timedelta(seconds=90)
+SAME_NODE_SLACK = timedelta(seconds=5)
+AFTER_SCORE = 0.28
 CAUSE_THRESHOLD = 0.30
 #: A cause that, when evidenced on a node of the step, explains another's symptoms:
 #: a leaf that crashed or went offline is seen by its peers as lost connections.
 SUPERSEDES = {"node_failure": {"network_error"}}
 SUPERSEDE_MIN = 0.5
+#: Causes that bring a node down: found on a node before its crash, at least as strong as
+#: the crash's finding, they are the root cause and the crash their consequence.
+CRASH_CAUSES = ("out_of_memory", "storage_error")
 EVIDENCE_PER_FINDING = 5
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
 
@@ -78,9 +89,10 @@ class Verdict:
 
 
 def _time_score(
-    ts: datetime | None, rb: Rebalance, whole: bool = False
+    ts: datetime | None, rb: Rebalance, whole: bool = False, node: str | None = None
 ) -> tuple[float, str | None]:
-    """1 inside the window; fading over LEAD_TIME before it; low long before or after."""
+    """1 inside the window; fading over LEAD_TIME before it; low long before or after
+    (``node``: the line's, for the slack after the failure; see TIME_SLACK_AFTER)."""
     start, end = rb.window(whole)
     if ts is None or (start is None and end is None):
         return 0.6, "time unknown"
@@ -92,10 +104,20 @@ def _time_score(
         return max(
             0.02, 0.5 - gap / timedelta(minutes=60)
         ), f"{_human(gap)} before the {what} started"
-    if end is not None and ts > end + TIME_SLACK_AFTER:
+    slack = SAME_NODE_SLACK if node is not None and node == _failure_node(rb) else TIME_SLACK_AFTER
+    if end is not None and ts > end + slack:
         gap = ts - end
-        return max(0.02, 0.4 - gap / timedelta(minutes=30)), f"{_human(gap)} after the failure"
+        return max(
+            0.02, AFTER_SCORE - gap / timedelta(minutes=30)
+        ), f"{_human(gap)} after the failure"
     return 1.0, None
+
+
+def _failure_node(rb: Rebalance) -> str | None:
+    """The node that logged the failure, when the failure time is that line's."""
+    line = rb.failure_line or {}
+    ts = line.get("ts")
+    return line.get("node") if ts is not None and ts == rb.window()[1] else None
 
 
 def _human(delta: timedelta) -> str:
@@ -109,8 +131,11 @@ def _human(delta: timedelta) -> str:
 
 def _db_score(row: dict[str, Any], rb: Rebalance) -> tuple[float, str | None]:
     db = row.get("database")
+    trigger = row.get("first_database")  # (a followed_by rule: the line that led to this one)
+    if trigger is not None and trigger != rb.database:
+        return DB_OTHER, f"its first line names database {trigger}, not {rb.database}"
     if db is None:
-        return DB_UNKNOWN, None
+        return DB_UNKNOWN, "names no database"
     if db != rb.database:
         return DB_OTHER, f"names database {db}, not {rb.database}"
     step = rb.failed_step or {}
@@ -147,7 +172,7 @@ def score(
     parts = [
         _db_score(row, rb),
         _node_score(row.get("node"), rb),
-        _time_score(row.get("ts"), rb, whole=factor),
+        _time_score(row.get("ts"), rb, whole=factor, node=row.get("node")),
         _phase_score(phases, rb),
     ]
     value = 1.0
@@ -300,16 +325,15 @@ def _scores(
     """:func:`score` of every row of ``frame`` against ``rb``, as one expression: database
     and node factors from the few distinct values (with the Python functions themselves),
     time and phase factors vectorised with the same float operations."""
+    keys = ("database", "ordinal", "first_database")
     db_key = pl.concat_str(
-        pl.col("database").fill_null(_NULL),
-        pl.col("ordinal").cast(pl.String).fill_null(_NULL),
-        separator="\x00",
+        [pl.col(k).cast(pl.String).fill_null(_NULL) for k in keys], separator="\x00"
     )
     db_w = {
-        f"{_NULL if d is None else d}\x00{_NULL if o is None else o}": _db_score(
-            {"database": d, "ordinal": o}, rb
+        "\x00".join(_NULL if v is None else str(v) for v in values): _db_score(
+            dict(zip(keys, values, strict=True)), rb
         )[0]
-        for d, o in frame.select("database", "ordinal").unique().iter_rows()
+        for values in frame.select(*keys).unique().iter_rows()
     }
     db_expr = db_key.replace_strict(db_w, return_dtype=pl.Float64)
     node_w = {
@@ -339,8 +363,13 @@ def _time_expr(rb: Rebalance, whole: bool) -> pl.Expr:
     if end is not None:
         end_us = _us(end)
         gap = (ts - end_us).cast(pl.Float64)
-        after = pl.max_horizontal(pl.lit(0.02), 0.4 - gap / pl.col("_per_half_hour"))
-        expr = pl.when(ts > end_us + _us_delta(TIME_SLACK_AFTER)).then(after).otherwise(expr)
+        after = pl.max_horizontal(pl.lit(0.02), AFTER_SCORE - gap / pl.col("_per_half_hour"))
+        slack = pl.lit(_us_delta(TIME_SLACK_AFTER))
+        node = _failure_node(rb)
+        if node is not None:
+            same = pl.col("node") == node
+            slack = pl.when(same).then(_us_delta(SAME_NODE_SLACK)).otherwise(slack)
+        expr = pl.when(ts > end_us + slack).then(after).otherwise(expr)
     if start is not None:
         start_us = _us(start)
         gap = (pl.lit(start_us) - ts).cast(pl.Float64)
@@ -451,40 +480,67 @@ def connections(pattern: re.Pattern[str], text: str) -> set[int]:
 def rule_out_foreign_kills(
     findings: list[Finding], rebalances: list[Rebalance], events: pl.DataFrame
 ) -> None:
-    """A kill (or an interruption) that names another connection than the ones the
-    rebalance's own lines run on cannot have failed it: its confidence drops to
-    :data:`FOREIGN_KILL`, with the reason. Kills that name no connection, or rebalances
-    whose lines name none, are left as they are."""
+    """Lines of other connections than the rebalance's cannot have failed it; their
+    confidence drops to :data:`FOREIGN_KILL`, with the reason:
+
+    * a kill (or an interruption) that names another connection than the ones the
+      rebalance's own lines run on (any node);
+    * an error on a node where the rebalance's lines run on a known connection, logged by
+      a thread serving another client connection (a user's UPDATE that timed out on a
+      lock on the master aggregator). Background threads (``conn id -1``) and nodes where
+      no rebalance line names its connection (leaves: their work for the rebalance runs
+      on internal connections) are left as they are."""
     killed_re, own_re = _connection_patterns()
-    own_of: dict[int, set[int]] = {}
+    own_of: dict[int, dict[str, set[int]]] = {}
     for f in findings:
         rb = f.run
-        if f.cause != "kill" or rb is None or not f.evidence:
-            continue
-        killed = connections(killed_re, str(f.evidence[0].get("text") or ""))
-        if not killed:
+        if not f.cause or rb is None or not f.evidence:
             continue
         if id(rb) not in own_of:
             own_of[id(rb)] = _rebalance_connections(rb, events, own_re)
-        own = own_of[id(rb)]
-        if own and killed.isdisjoint(own):
+        by_node = own_of[id(rb)]
+        own = set().union(*by_node.values())
+        top = f.evidence[0]
+        text = str(top.get("text") or "")
+        if f.cause == "kill":
+            killed = connections(killed_re, text)
+            if killed and own and killed.isdisjoint(own):
+                f.confidence = min(f.confidence, FOREIGN_KILL)
+                f.reasons.append(
+                    f"kills connection {_ids(killed)}; the rebalance runs on connection {_ids(own)}"
+                )
+            continue
+        runs_on = {c for c in connections(own_re, text) if c > 0}
+        mine = by_node.get(str(top.get("node")), set())
+        if runs_on and mine and runs_on.isdisjoint(mine):
             f.confidence = min(f.confidence, FOREIGN_KILL)
             f.reasons.append(
-                f"kills connection {', '.join(map(str, sorted(killed)))}; the rebalance runs "
-                f"on connection {', '.join(map(str, sorted(own)))}"
+                f"logged for connection {_ids(runs_on)}, a client's; the rebalance runs on "
+                f"connection {_ids(mine)} there"
             )
+
+
+def _ids(values: set[int]) -> str:
+    return ", ".join(map(str, sorted(values)))
 
 
 def _rebalance_connections(
     rb: Rebalance, events: pl.DataFrame, own_re: re.Pattern[str]
-) -> set[int]:
+) -> dict[str, set[int]]:
+    """Per node, the connections the rebalance's own lines (step and rebalance lines of
+    its database) run on."""
     same_db = (
         pl.col("database") == rb.database
         if rb.database is not None
         else pl.col("database").is_null()
     )
-    lines = events.filter(same_db & pl.col("step_event").is_not_null()).get_column("message")
-    return {c for text in lines.to_list() for c in connections(own_re, text or "")}
+    lines = events.filter(same_db & pl.col("step_event").is_not_null()).select("node", "message")
+    out: dict[str, set[int]] = {}
+    for node, text in lines.iter_rows():
+        found = connections(own_re, text or "")
+        if found:
+            out.setdefault(str(node), set()).update(found)
+    return out
 
 
 #: The synthetic restart line (tracelog._restart_rows): when the node was last seen before
@@ -586,19 +642,20 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
         if f.factor and f.confidence >= CAUSE_THRESHOLD:
             f.role = "contributing"
     winner = causes[0] if causes and causes[0].confidence >= CAUSE_THRESHOLD else None
-    winner = _superseding(winner, causes)
+    winner = _crash_root(_superseding(winner, causes), causes)
     losers = []
     for f in causes:
         if f is winner:
             continue
-        if winner is not None and f.cause == winner.cause and f.confidence >= CAUSE_THRESHOLD:
-            f.role = "cause"  # corroborates the winner: more evidence of the same cause
+        if winner is not None and _corroborates(f, winner, rb):
+            f.role = "cause"  # more evidence of the same cause, where the step ran
             continue
         f.role = "alternative" if f.confidence >= 0.05 else "unrelated"
         losers.append(f)
     if winner is not None:
         winner.role = "cause"
-        winner.alternatives = [_why_not(f, winner) for f in losers][:8]
+        on_line = _on_failure_line(winner, rb)
+        winner.alternatives = [_why_not(f, winner, on_line) for f in losers][:8]
     return _failure_verdict(rb, winner)
 
 
@@ -627,8 +684,43 @@ def _superseding(winner: Finding | None, causes: list[Finding]) -> Finding | Non
     return winner
 
 
-def _why_not(loser: Finding, winner: Finding) -> dict[str, str]:
-    reasons = "; ".join(loser.reasons) or "weaker agreement with the failed step"
+def _corroborates(f: Finding, winner: Finding, rb: Rebalance) -> bool:
+    """Same cause as the winner, strong enough, on a node of the step and naming its
+    database or none (the same error elsewhere is an alternative, not the cause)."""
+    return (
+        f.cause == winner.cause
+        and f.confidence >= CAUSE_THRESHOLD
+        and _node_score(f.node, rb)[0] == NODE_INVOLVED
+        and f.database in (None, rb.database)
+    )
+
+
+def _crash_root(winner: Finding | None, causes: list[Finding]) -> Finding | None:
+    """A node failure that a crash cause on the same node, before it and at least as
+    strong, explains: that cause wins (a leaf that ran out of memory and restarted)."""
+    if winner is None or winner.cause != "node_failure":
+        return winner
+    for other in causes:
+        if (
+            other.cause in CRASH_CAUSES
+            and other.node == winner.node
+            and other.confidence >= min(winner.confidence, SUPERSEDE_MIN)
+            and (other.time is None or winner.time is None or other.time <= winner.time)
+        ):
+            other.reasons = [*other.reasons, f"brought {other.node} down ({winner.id})"]
+            winner.reasons = [*winner.reasons, f"a consequence of the {other.cause} ({other.id})"]
+            return other
+    return winner
+
+
+def _why_not(loser: Finding, winner: Finding, on_line: bool = False) -> dict[str, str]:
+    """``on_line``: the winner's evidence includes the line reporting the failure."""
+    if loser.reasons or loser.confidence < winner.confidence:
+        reasons = "; ".join(loser.reasons) or "weaker agreement with the failed step"
+    elif on_line:
+        reasons = f"as strong, but {winner.id} is the error the failed step itself reported"
+    else:
+        reasons = f"as strong; {winner.id} ranks first (severity, then rule)"
     if loser.confidence >= winner.confidence:
         return {
             "finding": loser.id,

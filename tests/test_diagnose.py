@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from forensics import schemas
-from forensics.diagnose import decide, group_findings
+from forensics.diagnose import decide, group_findings, rule_out_foreign_kills
 from forensics.parsers.tracelog import parse_lines
 from forensics.rules import load_rules, match
 from forensics.timeline import build_timeline
@@ -265,3 +265,98 @@ def test_a_partition_copied_to_two_leaves_is_two_steps() -> None:
     assert steps == [("10.0.0.13:3306", "success"), ("10.0.0.14:3306", "failed")]
     assert rb.failed_step is not None and rb.failed_step["target"] == "10.0.0.14:3306"
     assert str(rb.failed_step["started_at"]).startswith("2026-03-02 10:00:41")
+
+
+def _ma_run(phase: str) -> list[str]:
+    """The master aggregator's lines of a rebalance of sales whose step on sales:3 fails at
+    10:09, run on connection 40117."""
+    action = ACTION[phase]
+    thread = "Thread 115 (ntid 4, conn id 40117)"
+    return [
+        _line(1000, "2026-03-02 10:00:00.000", f"   INFO: {thread}: REBALANCE PARTITIONS ON sales started"),
+        _line(2000, "2026-03-02 10:05:00.000", f"   INFO: {thread}: RebalanceStep: {action} sales:3 ON '10.0.0.5':3306 started"),
+        _line(3000, "2026-03-02 10:09:00.000", f"  ERROR: {thread}: RebalanceStep: {action} sales:3 ON '10.0.0.5':3306 failed"),
+    ]  # fmt: skip
+
+
+def _verdict_with(phase: str, extra: list[tuple[str, str, str]]):  # type: ignore[no-untyped-def]
+    """The verdict and findings of the failed step of :func:`_ma_run` with ``extra`` lines
+    (node, time, text after the time), each node's lines in a log of its own."""
+    frames = [parse_lines(_ma_run(phase), path="ma/memsql.log", node=MA)]
+    by_node: dict[str, list[str]] = {}
+    for i, (node, ts, text) in enumerate(extra):
+        up = 5000 + i if node == MA else 100 + i
+        by_node.setdefault(node, []).append(_line(up, f"2026-03-02 {ts}", text))
+    for node, lines in by_node.items():
+        frames.append(parse_lines(lines, path=f"{node}/x.log", node=node))
+    events = pl.concat(frames).sort("ts")
+    rebalances = build_timeline(_steps(phase), events, schemas.empty(schemas.PARTITIONS), MA)
+    rules = load_rules([])
+    findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
+    rule_out_foreign_kills(findings, rebalances, events)
+    (verdict,) = decide(rebalances, findings)
+    return verdict, findings
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        # no database named, on a leaf that has no part in the step
+        [(OTHER, "10:08:30.000", "  ERROR: Thread 9: Fn: write failed: No space left on device")],
+        # another partition of the database, on that leaf
+        [(OTHER, "10:08:30.000", "  ERROR: `sales_2` log: Lock wait timeout exceeded; try restarting transaction")],
+        # logged by the master aggregator a minute after it logged the failure
+        [(MA, "10:10:00.000", "  ERROR: Thread 115: Fn: resource pool 'rebal' memory limit reached for sales: Not enough memory available")],
+        # _SYNC_PARTITIONS of another database, then the failed promote (a followed_by rule)
+        [(MA, "10:08:40.000", "   WARN: Thread 115: Fn: _SYNC_PARTITIONS for database `crm` timed out")],
+        # a client's query on the master aggregator (another connection) hit a lock timeout
+        [(MA, "10:07:00.000", "   WARN: Thread 90 (ntid 310, conn id 52877): Query sales.'UPDATE `orders` SET s = ?' failed with error 1205: Lock wait timeout exceeded")],
+    ],
+    ids=["no-db-other-node", "other-partition-other-node", "after-the-failure", "trigger-other-db", "client-connection"],
+)  # fmt: skip
+def test_evidence_that_disagrees_twice_or_comes_after_the_failure_is_no_cause(extra) -> None:
+    verdict, findings = _verdict_with("promote", extra)
+    assert (verdict.status, verdict.cause) == ("failure", "unknown"), [
+        (f.rule, f.confidence, f.reasons) for f in findings
+    ]
+    assert all(f.role != "cause" for f in findings)
+
+
+def test_a_client_connection_line_is_ruled_out_with_the_reason() -> None:
+    verdict, findings = _verdict_with(
+        "copy",
+        [
+            (MA, "10:07:00.000", "   WARN: Thread 90 (ntid 310, conn id 52877): Query sales.'UPDATE t SET s = ?' failed with error 1205: Lock wait timeout exceeded"),
+            (TARGET, "10:08:50.000", "  ERROR: `sales_3` log: Lock wait timeout exceeded; try restarting transaction"),
+        ],
+    )  # fmt: skip
+    assert (verdict.cause, verdict.confidence is not None) == ("lock_timeout", True)
+    winner = next(f for f in findings if f.id == verdict.finding)
+    assert winner.node == TARGET
+    client = next(f for f in findings if f.node == MA and f.cause == "lock_timeout")
+    assert client.confidence <= 0.05 and "connection 52877, a client's" in " ".join(client.reasons)
+
+
+def test_a_crash_cause_before_the_restart_wins_over_the_node_failure() -> None:
+    """The target ran out of memory and restarted; the aggregator lost the connection.
+    Out of memory is the cause, the restart its consequence."""
+    leaf = [
+        _line(9_000_000_000, "2026-03-02 10:08:20.000", "   WARN: Thread 200: Fn: maximum_memory reached, allocations failing"),
+        _line(9_000_100_000, "2026-03-02 10:08:30.000", "  ERROR: `sales_3` log: Not enough memory available to complete the current request (error 1712)"),
+        _line(1_000_000, "2026-03-02 10:08:50.000", "   INFO: Thread 1: Fn: SingleStore starting"),
+    ]  # fmt: skip
+    # the step's own failure line reports the lost connection
+    failed = _ma_run("copy")[2] + ": Lost connection to leaf 10.0.0.5:3306 (ETIMEDOUT)"
+    events = pl.concat(
+        [
+            parse_lines([*_ma_run("copy")[:2], failed], path="ma/memsql.log", node=MA),
+            parse_lines(leaf, path="leaf/memsql.log", node=TARGET),
+        ]
+    ).sort("ts")
+    rebalances = build_timeline(_steps("copy"), events, schemas.empty(schemas.PARTITIONS), MA)
+    rules = load_rules([])
+    findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
+    (verdict,) = decide(rebalances, findings)
+    assert verdict.cause == "out_of_memory", [(f.rule, f.cause, f.confidence) for f in findings]
+    crash = next(f for f in findings if f.cause == "node_failure")
+    assert any("consequence of the out_of_memory" in r for r in crash.reasons)

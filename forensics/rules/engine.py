@@ -41,6 +41,7 @@ MATCHES = pl.Schema(
         "target": pl.String(),
         "error_code": pl.Int64(),
         "first_node": pl.String(),  # followed_by rules only: the trigger event
+        "first_database": pl.String(),
         "first_file": pl.String(),
         "first_line": pl.Int64(),
         "first_ts": EVENTS["ts"],

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -121,6 +125,23 @@ def _missing_orchestrator(
     ]
 
 
+def _window_warnings(
+    every: pl.DataFrame, kept: pl.DataFrame, since: datetime | None, until: datetime | None
+) -> list[str]:
+    """A warning when ``--since``/``--until`` leave out lines of a rebalance itself (its
+    steps, start or end): the verdict may then miss its failure or its cause."""
+    if since is None and until is None:
+        return []
+    own = pl.col("step_event").is_not_null() & (pl.col("step_event") != "node_restart")
+    left = every.filter(own).height - kept.filter(own).height
+    if not left:
+        return []
+    return [
+        f"the --since/--until window leaves out {left} line(s) of the rebalance itself (its "
+        "steps, start or end): the failed step or its cause may lie outside it"
+    ]
+
+
 def _master_aggregator(bundle: Bundle) -> str | None:
     mas = bundle.nodes.filter(pl.col("role") == "master_aggregator").get_column("node").to_list()
     return mas[0] if mas else None
@@ -133,6 +154,25 @@ def _window(events: pl.DataFrame, since: datetime | None, until: datetime | None
     if until is not None:
         events = events.filter((pl.col("ts") <= until) | pl.col("ts").is_null())
     return events
+
+
+def _runbook(
+    verdicts: list[Verdict], running: set[str | None], impact: Impact, findings: list[Finding]
+) -> list[dict[str, Any]]:
+    return build_runbook(
+        # (the runbook names the failed step; the JSON verdicts do not carry it)
+        [
+            {
+                **verdict_dict(v),
+                "step": step_label(v.database, v.step),
+                "failed_step": v.step,
+                "running": v.database in running and v.status in ("inconclusive", "failure"),
+            }
+            for v in verdicts
+        ],
+        impact,
+        [finding_dict(f) for f in findings],
+    )
 
 
 def analyze_bundle(
@@ -176,22 +216,11 @@ def analyze_bundle(
         databases=[rb.database for rb in rebalances if rb.database is not None],
     )
     running = {rb.database for rb in rebalances if _still_running(rb)}
-    recovery = build_runbook(
-        # (the runbook names the failed step; the JSON verdicts do not carry it)
-        [
-            {
-                **verdict_dict(v),
-                "step": step_label(v.database, v.step),
-                "failed_step": v.step,
-                "running": v.database in running and v.status in ("inconclusive", "failure"),
-            }
-            for v in verdicts
-        ],
-        impact,
-        [finding_dict(f) for f in findings],
-    )
+    with display_zone(bundle.timezone):  # (the runbook's text names the failure time)
+        recovery = _runbook(verdicts, running, impact, findings)
     warnings = list(bundle.warnings) + list(impact.warnings) + zone_hints(rebalances, findings)
-    warnings += _missing_orchestrator(bundle, events, rebalances) + unread
+    warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread
+    warnings += _window_warnings(bundle.events, events, since, until)
     warnings += [
         f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
     ]
@@ -201,6 +230,12 @@ def analyze_bundle(
         for node, zone in bundle.node_timezones.items()
     ]
     assumptions += list(impact.assumptions)
+    if since is not None or until is not None:
+        assumptions.append(
+            f"only log lines from {iso(since) or 'the start'} to {iso(until) or 'the end'} "
+            f"were analysed (--since/--until): {bundle.events.height - events.height} of "
+            f"{bundle.events.height} kept lines left out"
+        )
     plan = plan_vs_actual(pl.concat([bundle.steps, log_steps(events)]), bundle.partitions)
     return Report(
         bundle=bundle,
@@ -265,8 +300,44 @@ def _prepare(paths: list[str | os.PathLike[str]], rules_dirs: list[Path]) -> Rul
     return load_rules(rules_dirs)
 
 
+#: The zone times are written in (SPEC §2.4: JSON times in the assumed zone): the
+#: bundle's ``--tz`` while a report is built or rendered (:func:`in_display_zone`).
+_DISPLAY_ZONE: ContextVar[str] = ContextVar("display_zone", default="UTC")
+
+
+@contextmanager
+def display_zone(tz: str) -> Iterator[None]:
+    token = _DISPLAY_ZONE.set(tz)
+    try:
+        yield
+    finally:
+        _DISPLAY_ZONE.reset(token)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def in_display_zone(render: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``render(report, ...)`` with times written in the report's assumed zone."""
+
+    @functools.wraps(render)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        report = args[0]
+        with display_zone(getattr(getattr(report, "bundle", None), "timezone", "UTC")):
+            return render(*args, **kwargs)
+
+    return wrapper
+
+
 def iso(ts: datetime | None) -> str | None:
-    return ts.isoformat() if ts is not None else None
+    """ISO 8601 text of ``ts``; an aware time in the display zone (UTC unless ``--tz``)."""
+    if ts is None:
+        return None
+    zone = _DISPLAY_ZONE.get()
+    if ts.tzinfo is not None and zone != "UTC":
+        ts = ts.astimezone(ZoneInfo(zone))
+    return ts.isoformat()
 
 
 _VERDICT_KEYS = (

@@ -154,7 +154,20 @@ def load_bundle(
         nodes = loaded.files.get_column("node").drop_nulls().unique().sort().to_list()
         zones = {n: _zone_for(NodeId(n, "unknown"), tz, node_tz) for n in nodes}
         loaded.node_timezones = {n: z for n, z in zones.items() if z != tz}
+        loaded.warnings += _unused_zones(node_tz, nodes)
     return loaded
+
+
+def _unused_zones(node_tz: Mapping[str, str], nodes: list[str]) -> list[str]:
+    """A warning for each ``--tz NODE=ZONE`` that names no node of the bundle (a wrong
+    port, a typo): its lines would otherwise be read in the wrong zone without a word."""
+    hosts = {n.rsplit(":", 1)[0] for n in nodes}
+    return [
+        f"--tz {key}={zone}: no node {key} in the bundle (nodes: {', '.join(nodes) or 'none'}); "
+        "not used"
+        for key, zone in node_tz.items()
+        if key not in nodes and key not in hosts
+    ]
 
 
 _FILE_WORKERS = prefilter.FILES_AT_ONCE

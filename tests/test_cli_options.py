@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,12 @@ def test_tz_shifts_every_time_and_is_stated() -> None:
     _, berlin = _analyze(str(LOGS_ONLY), "--tz", "Europe/Berlin")
     assert berlin["input"]["timezone"] == "Europe/Berlin"
     assert any("Europe/Berlin" in a for a in berlin["assumptions"])
-    t_utc, t_berlin = _failure(utc)["time"], _failure(berlin)["time"]
-    assert t_utc != t_berlin
+    t_utc, t_berlin = (datetime.fromisoformat(_failure(r)["time"]) for r in (utc, berlin))
+    # the same log line read in Berlin (winter): an hour earlier ...
+    assert t_utc - t_berlin == timedelta(hours=1)
+    # ... and written in the assumed zone (SPEC §2.4): the log's own wall clock
+    assert t_berlin.utcoffset() == timedelta(hours=1)
+    assert t_berlin.replace(tzinfo=None) == t_utc.replace(tzinfo=None)
     assert (_failure(utc)["phase"], _failure(utc)["cause"]) == (
         _failure(berlin)["phase"],
         _failure(berlin)["cause"],
@@ -91,3 +96,19 @@ def test_a_fixed_offset_time_zone_is_accepted_and_an_empty_window_refused() -> N
     assert empty.exit_code == 2 and "later than --until" in empty.output
     nothing = runner.invoke(main, ["analyze", bundle, "--max-bytes", "0"])
     assert nothing.exit_code == 2
+
+
+def test_a_window_is_stated_and_warns_when_it_cuts_the_rebalance() -> None:
+    """--since/--until are said in the assumptions; a window that leaves out lines of the
+    rebalance itself says so, and does not claim the aggregator's log is missing."""
+    _, report = _analyze(str(LOGS_ONLY), "--since", "2026-03-09T06:29:00+00:00")
+    (stated,) = [a for a in report["assumptions"] if "--since/--until" in a]
+    assert stated.startswith("only log lines from 2026-03-09T06:29:00+00:00 to the end")
+    assert any("window leaves out" in w for w in report["warnings"]), report["warnings"]
+    assert not any("likely missing" in w for w in report["warnings"])
+
+
+def test_a_zone_for_a_node_not_in_the_bundle_is_a_warning() -> None:
+    _, report = _analyze(str(LOGS_ONLY), "--tz", "10.0.10.21:3307=Europe/Berlin")
+    (warning,) = [w for w in report["warnings"] if "--tz 10.0.10.21:3307" in w]
+    assert "no node 10.0.10.21:3307 in the bundle" in warning

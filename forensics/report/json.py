@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from ..analysis import Report, finding_dict, iso, verdict_dict
+from ..analysis import Report, finding_dict, in_display_zone, iso, verdict_dict
 
 SCHEMA = "forensics.report/v1"
 #: The JSON Schema (draft 2020-12) of the document, shipped in the package.
@@ -78,6 +78,7 @@ def _rebalances(report: Report) -> list[dict[str, Any]]:
     return out
 
 
+@in_display_zone
 def to_dict(report: Report) -> dict[str, Any]:
     verdicts = [verdict_dict(v) for v in report.verdicts]
     return {

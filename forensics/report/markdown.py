@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis import Report, iso
+from ..analysis import Report, in_display_zone, iso
 
 MAX_EVIDENCE = 5
 
@@ -123,6 +123,7 @@ def _runbook(report: Report) -> list[str]:
     return [*lines, ""]
 
 
+@in_display_zone
 def render(report: Report) -> str:
     head = [
         "# Rebalance forensics report",

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
-from ..analysis import Report
+from ..analysis import Report, in_display_zone
 from .markdown import _bytes
 
 STATUS_STYLE = {"failure": "bold red", "no_failure": "green", "inconclusive": "yellow"}
@@ -65,6 +65,7 @@ def _runbook(console: Console, report: Report) -> None:
             console.print(f"     [cyan]{escape(sql)}[/]")
 
 
+@in_display_zone
 def show(report: Report, console: Console | None = None) -> None:
     console = console or Console()
     console.print(_verdict_table(report))

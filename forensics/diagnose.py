@@ -184,6 +184,17 @@ def score(
     return value, reasons
 
 
+#: Characters of a log line an evidence entry carries (a 50 MB line must not make a 50 MB
+#: report); the rest is counted, not copied.
+EVIDENCE_CHARS = 4000
+
+
+def _capped(text: Any) -> Any:
+    if not isinstance(text, str) or len(text) <= EVIDENCE_CHARS:
+        return text
+    return f"{text[:EVIDENCE_CHARS]} [... {len(text) - EVIDENCE_CHARS} more characters]"
+
+
 def _evidence(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for row in rows[:EVIDENCE_PER_FINDING]:
@@ -194,7 +205,7 @@ def _evidence(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "line": row["first_line"],
                     "node": row.get("first_node", row["node"]),
                     "time": row.get("first_ts"),
-                    "text": row.get("first_message"),
+                    "text": _capped(row.get("first_message")),
                 }
             )
         out.append(
@@ -203,7 +214,7 @@ def _evidence(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "line": row["line"],
                 "node": row["node"],
                 "time": row["ts"],
-                "text": row["message"],
+                "text": _capped(row["message"]),
             }
         )
     return out[:EVIDENCE_PER_FINDING]
@@ -751,7 +762,7 @@ def _failure_verdict(rb: Rebalance, winner: Finding | None) -> Verdict:
         f"rebalance of {rb.database}" if rb.database else "a rebalance (no database named)"
     )
     phase = (rb.failed_phase or "unknown").upper()
-    error = (rb.failure_line or {}).get("message")
+    error = _capped((rb.failure_line or {}).get("message"))
     if winner is not None:
         ev = winner.evidence[0] if winner.evidence else {}
         summary = (

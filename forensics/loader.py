@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -86,6 +89,24 @@ class _Acc:
     seen: dict[tuple[int, str], str] = field(default_factory=dict)
     node_roles: dict[str, str] = field(default_factory=dict)
     restarts: dict[str, int] = field(default_factory=dict)
+    clocks: list[_Clock] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """A tracelog's uptime counter at its first and last line that carry one (see
+    :func:`_rotation_restarts`)."""
+
+    node: str
+    path: str
+    zone: str
+    first: tuple[int, datetime, int]  # 1-based line, local time, counter (µs)
+    last: tuple[datetime, int]  # local time, counter
+
+    def started(self, end: bool) -> datetime:
+        """When the process that wrote the first (or last) line started."""
+        ts, up = self.last if end else self.first[1:]
+        return ts - timedelta(microseconds=up)
 
 
 class _Fingerprint:
@@ -357,7 +378,7 @@ def _read_tracelog(
         lean=lean,
         hits=None if rewrite is not None else tracelog.helper_hits(member.source_file()),
     )
-    return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result)
+    return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result, zone)
 
 
 def _add_tracelog(
@@ -366,6 +387,7 @@ def _add_tracelog(
     key: tuple[int, str],
     length: int,
     result: tracelog.TracelogResult,
+    zone: str,
     acc: _Acc,
 ) -> None:
     original = _duplicate_of(acc, key, path)
@@ -377,6 +399,8 @@ def _add_tracelog(
     acc.counts.append(result.counts)
     acc.warnings.extend(result.warnings)
     acc.restarts[node.node] = acc.restarts.get(node.node, 0) + result.restarts
+    if result.first_uptime is not None and result.last_uptime is not None:
+        acc.clocks.append(_Clock(node.node, path, zone, result.first_uptime, result.last_uptime))
     if node.role != "unknown":
         acc.node_roles[node.node] = node.role
     acc.files.append(
@@ -511,6 +535,11 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         files = files.with_columns(pl.col("node").replace(rename))
         acc.node_roles = {rename.get(k, k): v for k, v in acc.node_roles.items()}
         acc.restarts = {rename.get(k, k): v for k, v in acc.restarts.items()}
+    crossed = _rotation_restarts(acc.clocks, rename)
+    if crossed is not None:
+        events = pl.concat([events, crossed])
+        for node in crossed.get_column("node").to_list():
+            acc.restarts[node] = acc.restarts.get(node, 0) + 1
     # several status captures of one step: the latest is the current state
     steps = timeline.resolve_captures(schemas.conform(frames["steps"], schemas.STEPS))
     events = _beyond_partitions(events, frames["partitions"], steps)
@@ -542,6 +571,51 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         nodes=nodes,
         warnings=[*acc.warnings, *overlap_warnings(files)],
     )
+
+
+def _rotation_restarts(clocks: list[_Clock], rename: Mapping[str, str]) -> pl.DataFrame | None:
+    """Restarts between two logs of one node (a process that crashed, and whose successor
+    started a new memsql.log after the rotation): in time order, a log whose process
+    started (time minus uptime counter) after the one of the log before it. Within one
+    log the parser sees a restart where the counter falls; across logs only this shows
+    it. Copies of the same lines in two rotations have the same start: no restart."""
+    tolerance = timedelta(microseconds=tracelog.restart_tolerance_us())
+    by_node: dict[str, list[_Clock]] = {}
+    for clock in clocks:
+        by_node.setdefault(rename.get(clock.node, clock.node), []).append(clock)
+    rows = []
+    for node, logs in by_node.items():
+        logs.sort(key=lambda c: (c.first[1], c.path))
+        for before, after in itertools.pairwise(logs):
+            if after.started(False) - before.started(True) <= tolerance:
+                continue
+            last_ts, last_up = before.last
+            line, back, up = after.first
+            rows.append(
+                {
+                    "node": node,
+                    "file": after.path,
+                    "line": line,
+                    "ts": _utc(last_ts, before.zone),
+                    "uptime_us": up,
+                    "level": "INFO",
+                    "component": "forensics",
+                    "message": (
+                        f"node restart detected: last line before it at {tracelog.stamp(last_ts)}, "
+                        f"back at {tracelog.stamp(back)}; uptime counter went from {last_up} "
+                        f"to {up} (between {before.path} and {after.path})"
+                    ),
+                    "step_event": "node_restart",
+                }
+            )
+    if not rows:
+        return None
+    return schemas.conform(pl.DataFrame(rows), schemas.EVENTS)
+
+
+def _utc(local: datetime, zone: str) -> datetime:
+    """A log's local time in UTC (a time a DST change skips or repeats: its first reading)."""
+    return local.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
 
 
 _PREVIEW_CHARS = 80

@@ -360,3 +360,16 @@ def test_a_crash_cause_before_the_restart_wins_over_the_node_failure() -> None:
     assert verdict.cause == "out_of_memory", [(f.rule, f.cause, f.confidence) for f in findings]
     crash = next(f for f in findings if f.cause == "node_failure")
     assert any("consequence of the out_of_memory" in r for r in crash.reasons)
+
+
+def test_a_huge_log_line_is_cut_in_the_evidence_and_the_verdict() -> None:
+    """A 50 MB line must not make a 50 MB report: evidence and error text are cut, and
+    say how much was left out."""
+    huge = "x" * 100_000
+    verdict, findings = _verdict_with(
+        "copy",
+        [(TARGET, "10:08:30.000", f"  ERROR: `sales_3` log: Not enough memory available {huge}")],
+    )
+    assert verdict.cause == "out_of_memory"
+    text = next(f for f in findings if f.id == verdict.finding).evidence[0]["text"]
+    assert len(text) < 5000 and text.endswith("more characters]")

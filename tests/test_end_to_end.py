@@ -687,3 +687,41 @@ def test_error_lines_about_a_rebalance_in_an_unknown_wording_are_not_no_rebalanc
     assert [v["status"] for v in report["verdicts"]] == ["inconclusive"]
     assert report["exit_code"] == 1
     assert any("wording may be one this tool does not know" in w for w in report["warnings"])
+
+
+def _rotated_target(root: Path, newer_start_us: int) -> Path:
+    """An MA log whose COPY of sales:2 to 10.0.0.14 fails with a lost connection, and
+    that leaf's log in two rotations: memsql.log.1 ends during the copy; memsql.log
+    goes on 40 s later, its counter at ``newer_start_us`` µs."""
+    ma = root / "10.0.0.10_3306" / "memsql.log"
+    leaf = root / "10.0.0.14_3306"
+    ma.parent.mkdir(parents=True)
+    leaf.mkdir(parents=True)
+    ma.write_text(
+        "500000000 2026-02-11 03:00:00.000   INFO: Thread 5: Rebalance: REBALANCE PARTITIONS ON sales starting\n"
+        "500100000 2026-02-11 03:00:01.000   INFO: Thread 5: Rebalance: COPY PARTITION sales:2 to '10.0.0.14':3306 started\n"
+        "560000000 2026-02-11 03:01:00.000  ERROR: Thread 5: Rebalance: COPY PARTITION sales:2 to '10.0.0.14':3306 failed: "
+        "Leaf Error (10.0.0.14:3306): Lost connection to MySQL server during query\n"
+    )  # fmt: skip
+    (leaf / "memsql.log.1").write_text(
+        "259200000000 2026-02-11 02:59:00.000   INFO: Thread 9: Fn: heartbeat answered\n"
+        "259259000000 2026-02-11 02:59:59.000   INFO: Thread 9: Fn: heartbeat answered\n"
+    )
+    (leaf / "memsql.log").write_text(
+        f"{newer_start_us} 2026-02-11 03:00:40.000   INFO: Thread 1: Fn: heartbeat answered\n"
+        f"{newer_start_us + 5_000_000} 2026-02-11 03:00:45.000   INFO: Thread 1: Fn: heartbeat answered\n"
+    )
+    return root
+
+
+def test_a_restart_between_two_rotations_of_a_log_is_found(tmp_path: Path) -> None:
+    """The leaf crashed and its new process started a new memsql.log after the rotation:
+    the counter's reset lies between the files. It is a restart (node_failure explains
+    the lost connection); the same process going on in the next file is none."""
+    crashed = _report(_rotated_target(tmp_path / "a", newer_start_us=650_000))
+    nodes = {n["node"]: n["restarts"] for n in crashed["nodes"]}
+    assert nodes["10.0.0.14:3306"] == 1
+    assert _causes_of(crashed) == [("copy", "node_failure")]
+    went_on = _report(_rotated_target(tmp_path / "b", newer_start_us=259_300_000_000))
+    assert {n["node"]: n["restarts"] for n in went_on["nodes"]}["10.0.0.14:3306"] == 0
+    assert _causes_of(went_on) == [("copy", "network_error")]

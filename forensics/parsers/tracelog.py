@@ -142,6 +142,10 @@ class TracelogResult:
     parsed_lines: int = 0
     continuation_lines: int = 0
     measured: bool = True  # False: some pieces were read by the lean pass
+    # the first line with an uptime counter (1-based line, local time, counter) and the
+    # last (local time, counter): a restart between two rotations of one log shows there
+    first_uptime: tuple[int, datetime, int] | None = None
+    last_uptime: tuple[datetime, int] | None = None
 
 
 # ----------------------------------------------------------------------------- grammar
@@ -739,6 +743,8 @@ class _Acc:
     ts_min: datetime | None = None
     ts_max: datetime | None = None
     lean_pieces: int = 0
+    first_uptime: tuple[int, datetime, int] | None = None  # (1-based line, local ts, counter)
+    last_uptime_ts: datetime | None = None  # the local time of the last line with a counter
     # the last kept line's continuation lines so far (lines, bytes) while they may go on
     # in the next piece (see linescan.Edge)
     tail: tuple[int, int] | None = None
@@ -800,6 +806,9 @@ class _Acc:
             self._note_backwards(line + first, 1)
         if p.backwards:
             self._note_backwards(p.first_backwards + first, p.backwards)  # type: ignore[operator]
+        if p.first_uptime is not None and self.first_uptime is None:
+            up_line, up_ts, uptime = p.first_uptime
+            self.first_uptime = (up_line + first, up_ts, uptime)
         if p.first_uptime is not None and self.last_uptime is not None:
             up_line, up_ts, uptime = p.first_uptime
             if self.last_uptime - uptime > _layout().restart_tolerance_us:
@@ -819,7 +828,8 @@ class _Acc:
                 )
         if p.restarts.height:
             self.restarts.append(p.restarts.with_columns(pl.col("line") + first))
-        self.last_uptime = p.last_uptime if p.last_uptime is not None else self.last_uptime
+        if p.last_uptime is not None:
+            self.last_uptime, self.last_uptime_ts = p.last_uptime, p.last_ts
         self.last_ts = p.last_ts
         self.ts_min = p.ts_min if self.ts_min is None else min(self.ts_min, p.ts_min)  # type: ignore[type-var]
         self.ts_max = p.ts_max if self.ts_max is None else max(self.ts_max, p.ts_max)  # type: ignore[type-var]
@@ -925,6 +935,11 @@ def _designators(message: pl.Series, regex: str) -> tuple[pl.Series, pl.Series]:
         thread = thread.scatter(rest, later.struct.field("thread"))
         component = component.scatter(rest, later.struct.field("component"))
     return thread, component
+
+
+def stamp(value: datetime | None) -> str:
+    """A local time as the restart rows write it (milliseconds)."""
+    return _stamp(value)
 
 
 def _stamp(value: datetime | None) -> str:
@@ -1304,6 +1319,11 @@ def piece_bytes() -> int:
     return _layout().chunk_bytes
 
 
+def restart_tolerance_us() -> int:
+    """How far the uptime counter may fall between lines before it is a restart."""
+    return _layout().restart_tolerance_us
+
+
 def fast_min_bytes() -> int:
     """Pieces of at least this size take the compiled fast path (grammars/tracelog.toml)."""
     return _layout().fast_min_bytes
@@ -1387,6 +1407,12 @@ def _result(acc: _Acc, *, path: str, node: str, tz: str) -> TracelogResult:
         warnings=_warnings(acc, path, events),
         parsed_lines=acc.kinds["parsed"],
         continuation_lines=acc.kinds["continuation"],
+        first_uptime=acc.first_uptime,
+        last_uptime=(
+            (acc.last_uptime_ts, acc.last_uptime)
+            if acc.last_uptime is not None and acc.last_uptime_ts is not None
+            else None
+        ),
     )
 
 

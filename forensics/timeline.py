@@ -491,7 +491,7 @@ class _Runs:
 def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
     """``events`` without the lines of earlier runs of each database, and those runs. A
     run starts at a rebalance start line of the database that follows an end (success or
-    failure line) of the database."""
+    failure line) of the database: in time, and in its file when both are in one."""
     said = events.filter(
         pl.col("database").is_not_null()
         & pl.col("step_event").is_in(["rebalance_start", "rebalance_success", "rebalance_failure"])
@@ -502,6 +502,9 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
     for row in said.iter_rows(named=True):
         db, kind = row["database"], row["step_event"]
         if kind == "rebalance_start":
+            end = ended.get(db)
+            if end is not None and end["file"] == row["file"] and end["line"] > row["line"]:
+                continue  # written before that end: the clock stepped back (NTP, DST)
             if db in ended and row["ts"] is not None:
                 cuts.setdefault(db, []).append(row["ts"])
                 ends.setdefault(db, []).append(ended.pop(db))

@@ -725,3 +725,57 @@ def test_a_restart_between_two_rotations_of_a_log_is_found(tmp_path: Path) -> No
     went_on = _report(_rotated_target(tmp_path / "b", newer_start_us=259_300_000_000))
     assert {n["node"]: n["restarts"] for n in went_on["nodes"]}["10.0.0.14:3306"] == 0
     assert _causes_of(went_on) == [("copy", "network_error")]
+
+
+def _stepped_clock_bundle(root: Path, times: list[str]) -> Path:
+    """An MA log of a failed copy whose wall clock goes back between the step's start and
+    its failure (``times``: the six lines' local times); the counter goes on."""
+    texts = [
+        "   INFO: Thread 115001: Heartbeat: node [5] 10.0.0.14:3306 answered in 0.31 ms",
+        "   INFO: Thread 115334: Beginning rebalance of database `orders`: 2 steps planned",
+        "   INFO: Thread 115334: Step 1/2: copying partition orders:5 on 10.0.0.14:3306 started",
+        "   WARN: Thread 115061: Clock: system time moved backwards",
+        "  ERROR: Thread 115334: Step 1/2: copying partition `orders_5` on node [5] 10.0.0.14:3306 "
+        "aborted: Leaf Error (10.0.0.14:3306): ERROR 1712 (HY000): Not enough memory available "
+        "to complete the current request.",
+        "  ERROR: Thread 115334: Rebalance of database `orders` failed; the remaining 1 steps "
+        "were cancelled",
+    ]
+    log = root / "10.0.0.10_3306" / "memsql.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "".join(f"{1036790000000 + i * 2_000_000} {t} {x}\n" for i, (t, x) in enumerate(zip(times, texts, strict=True)))
+    )  # fmt: skip
+    return root
+
+
+@pytest.mark.parametrize(
+    ("times", "tz", "failed_at"),
+    [
+        # an NTP step of 10 s back between the step's start and its failure
+        (["03:00:00.000", "03:00:05.000", "03:00:05.100", "02:59:56.000", "02:59:58.100", "02:59:58.200"],
+         "UTC", "2026-02-11T02:59:58.100000+00:00"),
+        # the DST fall-back night in Berlin: 02:59 CEST, then 02:00 CET, 61 s later
+        (["02:58:50.000", "02:59:00.000", "02:59:00.100", "02:59:50.000", "02:00:10.100", "02:00:10.200"],
+         "Europe/Berlin", "2026-10-25T02:00:10.100000+01:00"),
+    ],
+    ids=["ntp-step", "dst-fall-back"],
+)  # fmt: skip
+def test_a_clock_that_goes_back_during_a_step_keeps_the_failure(
+    tmp_path: Path, times: list[str], tz: str, failed_at: str
+) -> None:
+    """The failure written after the start (in the file) belongs to that run, however the
+    clock moved; the second reading of a repeated local hour is the later one. The
+    failure is not taken for an earlier run, and its own error is the cause."""
+    day = "2026-10-25" if tz != "UTC" else "2026-02-11"
+    bundle = _stepped_clock_bundle(tmp_path, [f"{day} {t}" for t in times])
+    result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json", "--tz", tz])
+    report = json.loads(result.stdout)
+    (verdict,) = report["verdicts"]
+    assert (verdict["status"], verdict["phase"], verdict["cause"]) == (
+        "failure",
+        "copy",
+        "out_of_memory",
+    )
+    assert verdict["time"] == failed_at
+    assert not any("earlier rebalance" in w for w in report["warnings"])

@@ -843,9 +843,17 @@ class _Acc:
 # ----------------------------------------------------------------------------- assembly
 
 
-def _to_utc(expr: pl.Expr, tz: str) -> pl.Expr:
-    local = expr.dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+def _to_utc(expr: pl.Expr, tz: str, ambiguous: str | pl.Expr = "earliest") -> pl.Expr:
+    local = expr.dt.replace_time_zone(tz, ambiguous=ambiguous, non_existent="null")
     return local.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
+
+
+def _second_pass(local: pl.Expr) -> pl.Expr:
+    """For rows in line order: which reading of a local time that a DST change repeats is
+    meant. After the clock fell back (a time more than half an hour before the latest one
+    before it), the second ("latest"); before, the first."""
+    back = local < local.cum_max() - pl.duration(minutes=30)
+    return pl.when(back).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
 
 
 def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
@@ -870,7 +878,8 @@ def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
 def _event_time(tz: str, *, zoned: bool) -> pl.Expr:
     """``ts``: ``local_ts`` read in ``tz``, or, on the rows whose line gave a zone (when
     there are any), ``local_ts`` as it is: in UTC already."""
-    local = _to_utc(pl.col("local_ts"), tz)
+    ambiguous = "earliest" if tz == "UTC" else _second_pass(pl.col("local_ts"))
+    local = _to_utc(pl.col("local_ts"), tz, ambiguous)
     if not zoned:
         return local
     utc = pl.col("local_ts").dt.replace_time_zone("UTC").cast(schemas.UTC_US)

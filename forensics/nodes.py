@@ -49,6 +49,9 @@ class NodeId:
     role: str  # master_aggregator / child_aggregator / leaf / unknown
     host_only: bool = False
     from_path: bool = False  # no identity found: the node is the file's path
+    #: the sdb-report node folder (``report/10.0.2.10-MA``) of a node it gave no port:
+    #: every file under it is one node, whose port its memsqlConfig.json may give
+    folder: str | None = None
 
 
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -173,29 +176,34 @@ def _clean_host(host: str) -> str:
     return rest if _IPV4.match(rest) else host
 
 
-def _from_parts(parts: list[str]) -> tuple[str | None, str | None, str]:
-    host = port = None
+def _from_parts(parts: list[str]) -> tuple[str | None, str | None, str, str | None]:
+    host = port = folder = None
     role = "unknown"
-    for part in parts[:-1]:
+    for index, part in enumerate(parts[:-1]):
         m = _NODE_FOLDER.match(part)
         if m:
             host = _clean_host(m["host"])
             role = ROLE_SUFFIXES.get(m["role"].lower(), "unknown")
+            folder = "/".join(parts[: index + 1])
             continue
         m = _HOST_PORT_PART.match(part)
         if m and _valid_port(m["port"]) and _plausible_host(m["host"], m["sep"]):
             host, port = _clean_host(m["host"]), m["port"]
     m = _HOST_PORT_FILE.match(parts[-1])
-    # a file name <host>_<port>_memsql.log completes a node folder that gave no port
+    # a file name <host>_<port>_memsql.log completes a node folder that gave no port, when
+    # it names the folder's host: the folder comes first (SPEC §2.3), and every file of
+    # one node folder is one node (its showVariables.json as much as its log)
     if m and _valid_port(m["port"]) and port is None:
-        host, port = _clean_host(m["host"]), m["port"]
-    return host, port, role
+        named = _clean_host(m["host"])
+        if host is None or same_host(host, named):
+            host, port = host or named, m["port"]
+    return host, port, role, folder
 
 
 def identify(inner: str, overrides: Mapping[str, str] | None = None) -> NodeId:
     """The node a member belongs to, from its path inside the bundle."""
     parts = [p for p in inner.split("/") if p] or [inner]
-    host, port, role = _from_parts(parts)
+    host, port, role, folder = _from_parts(parts)
     if host is None:
         host = _host_folder(parts)
     for glob, node in (overrides or {}).items():
@@ -204,7 +212,7 @@ def identify(inner: str, overrides: Mapping[str, str] | None = None) -> NodeId:
     if host is not None and port is not None:
         return NodeId(f"{host}:{port}", role)
     if host is not None:
-        return NodeId(host, role, host_only=True)
+        return NodeId(host, role, host_only=True, folder=folder)
     return NodeId(_rotation_base(parts), role, from_path=True)
 
 
@@ -219,9 +227,59 @@ def parse_overrides(values: Iterable[str]) -> dict[str, str]:
     return out
 
 
+#: An AWS EC2 host name (``ip-10-0-1-14``, ``ip-10-0-1-14.ec2.internal``) spells its
+#: private address: folders are named by it while the cluster tables use the address.
+_AWS_HOST = re.compile(r"^ip-(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?:\.[A-Za-z0-9.\-]*)?$", re.I)
+
+
+def host_address(host: str) -> str:
+    """The address a host name spells (AWS style), else the host itself."""
+    m = _AWS_HOST.match(host)
+    return ".".join(m.groups()) if m else host
+
+
+def same_host(a: str, b: str) -> bool:
+    """Whether two spellings name one host: equal, one address (``ip-10-0-1-14.ec2.internal``
+    and ``10.0.1.14``), or a short name and its qualified name (``db-leaf-07`` and
+    ``db-leaf-07.corp.example``; never for addresses, whose first part is a number)."""
+    a, b = host_address(a).lower(), host_address(b).lower()
+    if a == b:
+        return True
+    if _IPV4.match(a) or _IPV4.match(b):
+        return False
+    return a.split(".", 1)[0] == b.split(".", 1)[0] and ("." in a) != ("." in b)
+
+
 def resolve_ports(host: str, known_nodes: Iterable[str]) -> str:
-    """Complete a bare host with its port when the cluster tables name exactly one."""
-    ports = sorted(
-        {n.rsplit(":", 1)[1] for n in known_nodes if n.rsplit(":", 1)[0] == host and ":" in n}
-    )
-    return f"{host}:{ports[0]}" if len(ports) == 1 else host
+    """Complete a bare host with its port when the cluster tables name exactly one node on
+    it, in their own spelling (a folder ``ip-10-0-1-14.ec2.internal-LEAF`` is the tables'
+    ``10.0.1.14:3306``): the node's lines then count as the node the steps name."""
+    nodes = {n for n in known_nodes if ":" in n and same_host(n.rsplit(":", 1)[0], host)}
+    if len(nodes) == 1:
+        return nodes.pop()
+    exact = sorted(n for n in nodes if n.rsplit(":", 1)[0] == host)
+    return exact[0] if len(exact) == 1 else host
+
+
+_AGGREGATOR_ROLES = frozenset(["master_aggregator", "child_aggregator"])
+
+
+def _fits(role: str, known_role: str) -> bool:
+    """A folder's role and a table's agree: an aggregator folder is never a leaf's node."""
+    if role == "unknown" or known_role == "unknown":
+        return True
+    return (role in _AGGREGATOR_ROLES) == (known_role in _AGGREGATOR_ROLES)
+
+
+def resolve_node(host: str, role: str, known: Mapping[str, str], port: str | None = None) -> str:
+    """The ``host:port`` of a port-less node folder (SPEC §2.3), where the bundle tells it:
+    the port its memsqlConfig.json gives (``port``), else the one node on that host the
+    cluster tables name for its role (``known``: node -> role, from SHOW LEAVES, SHOW
+    AGGREGATORS, MV_NODES, partition and step targets). An MA on port 3306 and a leaf on
+    3307 of one host stay two nodes; a node the bundle cannot place keeps its host."""
+    same = {n: r for n, r in known.items() if ":" in n and same_host(n.rsplit(":", 1)[0], host)}
+    if port is not None:
+        spelled = sorted(n for n in same if n.rsplit(":", 1)[1] == port)
+        return spelled[0] if spelled else f"{host_address(host)}:{port}"
+    fitting = sorted(n for n, r in same.items() if _fits(role, r))
+    return fitting[0] if len(fitting) == 1 else host

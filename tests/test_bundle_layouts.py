@@ -197,3 +197,56 @@ def test_a_cut_gzip_log_is_one_file_row_with_a_warning(tmp_path: Path) -> None:
     assert rows.height == 1
     assert rows.item(0, "kind") == "memsql_log"
     assert any("truncated or corrupt compressed data" in w for w in loaded.warnings)
+
+
+_MA_LOG = (
+    "10000000 2026-03-10 14:02:11.318   INFO: Thread 115121 (ntid 121, conn id 28811): "
+    "RebalancePartitions: starting REBALANCE PARTITIONS ON sales: 2 operations in 2 phases\n"
+    "10400000 2026-03-10 14:02:11.718   INFO: Thread 115121 (ntid 121, conn id 28811): "
+    "RebalanceStep: starting COPY PARTITION sales:5 TO '10.0.1.14':3306 (phase 3)\n"
+    "190400000 2026-03-10 14:05:11.718  ERROR: Thread 115121 (ntid 121, conn id 28811): "
+    "RebalanceStep: COPY PARTITION sales:5 TO '10.0.1.14':3306 failed: Leaf Error "
+    "(10.0.1.14:3306): replica of partition sales:5 did not reach sync state\n"
+    "191000000 2026-03-10 14:05:12.318  ERROR: Thread 115121 (ntid 121, conn id 28811): "
+    "RebalancePartitions: REBALANCE PARTITIONS ON sales failed after 0 of 2 operations; "
+    "1 cancelled\n"
+)
+_STATUS = (
+    '{"columns":["Database","Action","Ordinal","Target_Host","Target_Port","Phase","Status"],'
+    '"rows":[{"Database":"sales","Action":"COPY PARTITION","Ordinal":5,'
+    '"Target_Host":"10.0.1.14","Target_Port":3306,"Phase":3,"Status":"failed"}]}'
+)
+
+
+@pytest.mark.parametrize("spell", ["ip-10-0-1-{n}.ec2.internal", "10.0.1.{n}"])
+def test_folders_named_by_aws_host_names_are_the_tables_nodes(tmp_path: Path, spell: str) -> None:
+    """A folder ``ip-10-0-1-14.ec2.internal-LEAF`` is the step target 10.0.1.14:3306: its
+    network error is the cause, as with IP-named folders (probe r1 / r1ip)."""
+    from forensics.analysis import analyze_bundle
+
+    ma = tmp_path / "report" / f"{spell.format(n=10)}-MA"
+    leaf = tmp_path / "report" / f"{spell.format(n=14)}-LEAF"
+    for folder in (ma, leaf):
+        folder.mkdir(parents=True)
+    (ma / "memsql.log").write_text(_MA_LOG)
+    (ma / "showRebalanceStatus.json").write_text(_STATUS)
+    (leaf / "memsql.log").write_text(
+        "20000000 2026-03-10 14:04:11.718   WARN: socket (107) ETIMEDOUT in recv\n"
+        "30000000 2026-03-10 14:04:23.718   WARN: socket (107) ETIMEDOUT in recv\n"
+    )
+    bundle = load_bundle(tmp_path / "report")
+    assert "10.0.1.14:3306" in bundle.nodes.get_column("node").to_list()
+    verdict = analyze_bundle(bundle).verdicts[0]
+    assert (verdict.database, verdict.phase, verdict.cause) == ("sales", "copy", "network_error")
+
+
+def test_a_node_folders_log_named_by_another_host_is_the_folders_node(tmp_path: Path) -> None:
+    """Folder first (SPEC §2.3): ``sdb-ma-MA/10.2.0.10_3306_memsql.log`` and the folder's
+    showVariables.json are one node, so the MA's redundancy_level is the MA's (b17)."""
+    ma = tmp_path / "bundle" / "sdb-ma-MA"
+    (ma / "memsqlTracelogs").mkdir(parents=True)
+    (ma / "memsqlTracelogs" / "10.2.0.10_3306_memsql.log").write_text(_MA_LOG)
+    (ma / "showVariables.json").write_text('[{"Variable_name": "redundancy_level", "Value": "1"}]')
+    bundle = load_bundle(tmp_path / "bundle")
+    assert bundle.nodes.get_column("node").to_list() == ["sdb-ma"]
+    assert bundle.variables.get_column("node").to_list() == ["sdb-ma"]

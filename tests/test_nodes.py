@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from forensics.nodes import identify, parse_overrides, resolve_ports
+from forensics.nodes import identify, parse_overrides, resolve_node, resolve_ports
 
 
 @pytest.mark.parametrize(
@@ -145,3 +145,43 @@ def test_role_suffixes_only_as_sdb_report_writes_them(inner: str, node: str, rol
     really called ``sg-ma`` keeps its name."""
     got = identify(inner)
     assert (got.node, got.role) == (node, role)
+
+
+@pytest.mark.parametrize(
+    "host,known,node",
+    [
+        ("ip-10-0-1-14.ec2.internal", ["10.0.1.14:3306", "10.0.1.11:3306"], "10.0.1.14:3306"),
+        ("ip-10-0-1-14", ["10.0.1.14:3306"], "10.0.1.14:3306"),
+        ("db-leaf-07.corp.example", ["db-leaf-07:3306", "db-leaf-08:3306"], "db-leaf-07:3306"),
+        ("ip-10-0-1-10.ec2.internal", ["10.0.1.14:3306"], "ip-10-0-1-10.ec2.internal"),
+        ("10.0.1.1", ["10.0.1.14:3306"], "10.0.1.1"),
+    ],
+)
+def test_host_names_resolve_to_the_tables_address(host: str, known: list[str], node: str) -> None:
+    """A folder named by the host name while the tables use its address is still the
+    tables' node (probe r1: its evidence had counted as another node's)."""
+    assert resolve_ports(host, known) == node
+
+
+def test_a_file_name_never_overrides_its_node_folder() -> None:
+    """SPEC §2.3: the folder first; all files of one node folder are one node (b17)."""
+    log = identify("bundle/sdb-ma-MA/memsqlTracelogs/10.2.0.10_3306_memsql.log")
+    tables = identify("bundle/sdb-ma-MA/showVariables.json")
+    assert log.node == tables.node == "sdb-ma"
+    assert log.folder == tables.folder == "bundle/sdb-ma-MA"
+
+
+def test_an_ma_and_a_leaf_of_one_host_are_two_nodes() -> None:
+    """Probe r3: 10.0.2.10-MA (3306) and 10.0.2.10-LEAF (3307) had become one node."""
+    known = {
+        "10.0.2.10:3307": "leaf",
+        "10.0.2.11:3307": "leaf",
+        "10.0.2.10:3306": "master_aggregator",
+    }
+    assert resolve_node("10.0.2.10", "master_aggregator", known) == "10.0.2.10:3306"
+    assert resolve_node("10.0.2.10", "leaf", known) == "10.0.2.10:3307"
+    # memsqlConfig.json's port decides where the tables cannot
+    both = {"10.0.2.10:3306": "leaf", "10.0.2.10:3307": "leaf"}
+    assert resolve_node("10.0.2.10", "leaf", both) == "10.0.2.10"
+    assert resolve_node("10.0.2.10", "leaf", both, port="3307") == "10.0.2.10:3307"
+    assert resolve_node("ip-10-0-2-12", "leaf", {}, port="3307") == "10.0.2.12:3307"

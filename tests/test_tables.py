@@ -396,7 +396,7 @@ def test_json_cluster_topology_sections() -> None:
     result = parse("clusterTopology.json")
     assert [(t.kind, t.database, t.line) for t in result.tables] == [
         ("leaves", None, 2),
-        (None, None, 9),
+        ("aggregators", None, 9),  # SHOW AGGREGATORS: the aggregators' ports
     ]
     leaves = to_frames(result.tables)["leaves"]
     assert leaves.drop("source").rows() == [
@@ -666,7 +666,7 @@ EXPECTED_SCHEMAS = {
 
 def test_frames_empty_have_the_schemas() -> None:
     frames = to_frames([])
-    assert set(frames) == set(EXPECTED_SCHEMAS)
+    assert set(frames) == {*EXPECTED_SCHEMAS, "aggregators"}
     for key, schema in EXPECTED_SCHEMAS.items():
         assert frames[key].schema == schema and frames[key].height == 0
 
@@ -849,3 +849,98 @@ def test_partition_database_column_names_the_database_of_each_row() -> None:
 def test_size_commas_and_overflow(text: str, expected: int | None) -> None:
     """A decimal comma ("1,5 GB") is no thousands separator; a size beyond a float is none."""
     assert vocabulary().size_bytes(text, 1) == expected
+
+
+# --- probe round 11 -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["mv_analytics", "show_stats", "select_x", "lmv_a", "ShowX", "status", "plan"]
+)
+def test_a_database_named_like_a_section_keeps_its_partitions(name: str) -> None:
+    """showPartitions.json is memsqlId -> dbName -> table: the key under a node id is a
+    database whatever it looks like (probe r2: mv_analytics had disappeared)."""
+    rows = '[{"Ordinal": 0, "Host": "10.0.1.11", "Port": 3306, "Role": "Master"}]'
+    table = f'{{"columns": ["Ordinal", "Host", "Port", "Role"], "rows": {rows}}}'
+    text = f'{{"C20077949CA91CB2E8D484B1E36AB9795FFC54EB": {{"{name}": {table}, "crm": {table}}}}}'
+    partitions = to_frames(parse_tables(text, "showPartitions.json").tables)["partitions"]
+    assert sorted(partitions.get_column("database").to_list()) == sorted([name, "crm"])
+
+
+def test_section_keys_at_the_top_stay_sections() -> None:
+    text = (
+        '{"ShowLeaves": {"columns": ["Host", "Port", "Availability_Group", "State"], '
+        '"rows": [{"Host": "10.0.0.2", "Port": 3306, "Availability_Group": 1, "State": "online"}]}}'
+    )
+    (table,) = parse_tables(text, "clusterTopology.json").tables
+    assert (table.kind, table.database) == ("leaves", None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@@redundancy_level\n1\n",
+        "@@global.redundancy_level\n1\n",
+        "mysql> SELECT @@redundancy_level;\n@@redundancy_level\n1\n1 row in set (0.00 sec)\n",
+    ],
+)
+def test_single_column_batch_output_gives_the_redundancy(text: str) -> None:
+    """``mysql -B -e 'SELECT @@redundancy_level'``: a header and a value, no separator."""
+    result = parse_tables(text, "v.tsv")
+    variables = to_frames(result.tables)["variables"]
+    assert variables.select("name", "value").rows() == [("redundancy_level", "1")]
+    assert result.unparsed_lines == 0 and sniff(text)
+
+
+def test_a_word_on_its_own_line_is_no_single_column_table() -> None:
+    result = parse_tables("hello\nworld\n", "notes.txt")
+    assert result.tables == [] and result.unparsed_lines == 2
+
+
+MV_NODES = (
+    '{"columns": ["ID", "IP_ADDR", "PORT", "TYPE", "STATE", "AVAILABILITY_GROUP"], "rows": ['
+    '{"ID": 1, "IP_ADDR": "10.0.1.10", "PORT": 3306, "TYPE": "MA", "STATE": "online", '
+    '"AVAILABILITY_GROUP": null},'
+    '{"ID": 2, "IP_ADDR": "10.0.1.15", "PORT": 3306, "TYPE": "CA", "STATE": "online", '
+    '"AVAILABILITY_GROUP": null},'
+    '{"ID": 3, "IP_ADDR": "10.0.1.11", "PORT": 3306, "TYPE": "LEAF", "STATE": "online", '
+    '"AVAILABILITY_GROUP": 1}]}'
+)
+
+
+def test_mv_nodes_aggregators_are_no_leaves() -> None:
+    frames = to_frames(parse_tables(MV_NODES, "informationSchemaMvNodes.json").tables)
+    assert frames["leaves"].get_column("node").to_list() == ["10.0.1.11:3306"]
+    assert frames["aggregators"].select("node", "role").rows() == [
+        ("10.0.1.10:3306", "master_aggregator"),
+        ("10.0.1.15:3306", "child_aggregator"),
+    ]
+
+
+def test_backup_history_is_no_partition_count_nor_disk_usage() -> None:
+    text = (
+        '{"columns": ["BACKUP_ID", "DATABASE_NAME", "NUM_PARTITIONS", "STATUS", "SIZE"], '
+        '"rows": [{"BACKUP_ID": 11, "DATABASE_NAME": "sales", "NUM_PARTITIONS": 8, '
+        '"STATUS": "Success", "SIZE": 98000}]}'
+    )
+    (table,) = parse_tables(text, "informationSchemaMvBackupHistory.json").tables
+    frames = to_frames([table])
+    assert table.kind is None
+    assert frames["partitions"].height == 0 and frames["disk_usage"].height == 0
+
+
+def test_show_aggregators_and_memsql_config_give_the_aggregator_ports() -> None:
+    """ShowAggregators gives the MA's :3306 and memsqlConfig.json a node's port, which
+    complete port-less MA / leaf folders of one host (``nodes.resolve_node``)."""
+    from forensics.parsers.tables import config_port, known_roles
+
+    topology = (
+        '{"ShowLeaves": {"columns": ["Host", "Port", "Availability_Group", "State"], "rows": '
+        '[{"Host": "10.0.2.10", "Port": 3307, "Availability_Group": 1, "State": "online"}]}, '
+        '"ShowAggregators": {"columns": ["Host", "Port", "State", "Master_Aggregator"], '
+        '"rows": [{"Host": "10.0.2.10", "Port": 3306, "State": "online", "Master_Aggregator": 1}]}}'
+    )
+    roles = known_roles(to_frames(parse_tables(topology, "clusterTopology.json").tables))
+    assert roles == {"10.0.2.10:3307": "leaf", "10.0.2.10:3306": "master_aggregator"}
+    config = parse_tables('{"port": 3307, "role": "LEAF"}', "memsqlConfig.json").tables
+    assert config_port(config) == "3307"

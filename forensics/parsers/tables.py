@@ -14,7 +14,7 @@ from __future__ import annotations
 import codecs
 import re
 
-from .tables_frames import FRAME_SCHEMAS, PHASE_KINDS, to_frames
+from .tables_frames import FRAME_SCHEMAS, PHASE_KINDS, Cells, known_roles, to_frames
 from .tables_json import looks_like_json, scan_json
 from .tables_model import Row, Table, TablesResult
 from .tables_text import scan_text, split_lines
@@ -27,7 +27,9 @@ __all__ = [
     "Row",
     "Table",
     "TablesResult",
+    "config_port",
     "decode_text",
+    "known_roles",
     "parse_tables",
     "sniff",
     "text_encoding",
@@ -111,3 +113,15 @@ def sniff(head: str | bytes) -> bool:
         return "rows" in keys or vocab.classify(keys) is not None
     tables = parse_tables(head, "<sniff>").tables
     return any(t.kind is not None or len(vocab.canonical(t.columns)) >= 2 for t in tables)
+
+
+def config_port(tables: list[Table]) -> str | None:
+    """The port a node's memsqlConfig.json gives (kind ``node_config``): it completes the
+    port-less node folder that holds the file (``nodes.resolve_node``)."""
+    vocab = vocabulary()
+    for table in tables:
+        if table.kind == "node_config" and table.rows:
+            port = Cells(table, vocab)(table.rows[0], "port")
+            if port and port.strip().isdigit():
+                return port.strip()
+    return None

@@ -33,13 +33,22 @@ FRAME_OF_KIND: dict[str, tuple[str, str | None]] = {
     "partitions": ("partitions", "partitions"),
     "cluster_status": ("partitions", "cluster_status"),
     "leaves": ("leaves", None),
+    "nodes": ("leaves", "nodes"),
+    "aggregators": ("aggregators", None),
     "variables": ("variables", None),
     "disk_usage": ("disk_usage", None),
     "databases": ("partitions", DECLARED),
 }
 
+#: Table kind -> a second frame it feeds: MV_NODES lists leaves and aggregators.
+ALSO_FRAME_OF_KIND: dict[str, tuple[str, str | None]] = {"nodes": ("aggregators", None)}
+
 #: Status given to plan rows (EXPLAIN REBALANCE): steps that would run, none started.
 PLAN_STATUS = "scheduled"
+
+#: The aggregators (SHOW AGGREGATORS, MV_NODES rows of type MA/CA): their host:port,
+#: which completes a port-less aggregator folder, and their role.
+AGGREGATORS = pl.Schema({"node": pl.String, "role": pl.String, "source": pl.String})
 
 FRAME_SCHEMAS: dict[str, pl.Schema] = {
     "steps": schemas.STEPS,
@@ -47,7 +56,11 @@ FRAME_SCHEMAS: dict[str, pl.Schema] = {
     "leaves": schemas.LEAVES,
     "variables": schemas.VARIABLES,
     "disk_usage": schemas.DISK_USAGE,
+    "aggregators": AGGREGATORS,
 }
+
+#: MV_NODES ``TYPE`` -> node role; a type not here is no leaf either.
+NODE_TYPES = {"MA": "master_aggregator", "CA": "child_aggregator", "LEAF": "leaf"}
 
 _PARTITION_DB = re.compile(r"^(.+)_(\d+)$")
 _KNOWN_SPLIT_MAX = 1000  # a larger number is a name's (a year: sales_2024), not an ordinal
@@ -119,15 +132,17 @@ class FrameBuilder:
             "leaves": self._leaves,
             "variables": self._variables,
             "disk_usage": self._disk_usage,
+            "aggregators": self._aggregators,
         }
         for number, table in enumerate(self.tables):
-            if table.kind not in FRAME_OF_KIND:
-                continue
-            frame, detail = FRAME_OF_KIND[table.kind]
-            rows = converters[frame](table, Cells(table, self.vocab), detail)
-            if frame == "steps":
-                rows = ({**row, "capture": number} for row in rows)
-            self.rows[frame].extend(rows)
+            for kinds in (FRAME_OF_KIND, ALSO_FRAME_OF_KIND):
+                if table.kind not in kinds:
+                    continue
+                frame, detail = kinds[table.kind]
+                rows = converters[frame](table, Cells(table, self.vocab), detail)
+                if frame == "steps":
+                    rows = ({**row, "capture": number} for row in rows)
+                self.rows[frame].extend(rows)
         return {name: self._frame(name) for name in FRAME_SCHEMAS}
 
     def _frame(self, name: str) -> pl.DataFrame:
@@ -304,8 +319,14 @@ class FrameBuilder:
                 "snapshot_kind": "partitions",
             }
 
-    def _leaves(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
+    def node_type(self, cells: Cells, row: Row) -> str | None:
+        """The role MV_NODES gives a row (TYPE MA / CA / LEAF)."""
+        return NODE_TYPES.get((cells(row, "node_type") or "").strip().upper())
+
+    def _leaves(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:
         for row in table.rows:
+            if kind == "nodes" and self.node_type(cells, row) != "leaf":
+                continue  # MV_NODES lists the aggregators too: they are no leaves
             yield {
                 "node": self.node(table, cells, row),
                 "availability_group": to_int(cells(row, "availability_group")),
@@ -313,6 +334,16 @@ class FrameBuilder:
                 "state": lower(cells(row, "state")),
                 "source": table.source,
             }
+
+    def _aggregators(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
+        for row in table.rows:
+            if cells.has("node_type"):  # MV_NODES: its MA and CA rows
+                role = self.node_type(cells, row)
+            else:  # SHOW AGGREGATORS: Master_Aggregator is 1 on the master's row
+                master = (cells(row, "master_aggregator") or "").strip() == "1"
+                role = "master_aggregator" if master else "child_aggregator"
+            if role in ("master_aggregator", "child_aggregator"):
+                yield {"node": self.node(table, cells, row), "role": role, "source": table.source}
 
     def _variables(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
         named = cells.has("variable_name")  # else SELECT @@global.redundancy_level
@@ -350,7 +381,8 @@ class FrameBuilder:
 
 
 def to_frames(tables: list[Table]) -> dict[str, pl.DataFrame]:
-    """steps / partitions / leaves / variables / disk_usage frames, conformed; empty when nothing."""
+    """steps / partitions / leaves / variables / disk_usage / aggregators frames, conformed;
+    empty when nothing."""
     return FrameBuilder(tables).frames()
 
 
@@ -359,3 +391,16 @@ def _state(state: str | None, is_offline: str | None) -> str | None:
     if (is_offline or "").strip().lower() in ("1", "true", "yes"):
         return "offline"
     return lower(state)
+
+
+def known_roles(frames: dict[str, pl.DataFrame]) -> dict[str, str]:
+    """Node -> role the cluster tables give (``nodes.resolve_node``): aggregators by SHOW
+    AGGREGATORS / MV_NODES, leaves by SHOW LEAVES, partition holders and step targets
+    (which only leaves are)."""
+    roles: dict[str, str] = {}
+    for name, column in (("leaves", "node"), ("partitions", "node"), ("steps", "target")):
+        for node in frames[name].get_column(column).drop_nulls().unique().to_list():
+            roles[node] = "leaf"
+    aggregators = frames["aggregators"]
+    roles.update(zip(aggregators["node"].to_list(), aggregators["role"].to_list(), strict=True))
+    return roles

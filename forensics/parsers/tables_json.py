@@ -67,6 +67,9 @@ class _Context:
     node: str | None = None
     database: str | None = None
     statement: str | None = None
+    #: the object is the value of a node-id key: its keys are the databases
+    #: (showPartitions.json: memsqlId -> dbName -> table)
+    in_node: bool = False
 
 
 def _cell(value: Any) -> str | None:
@@ -84,6 +87,13 @@ def _scalar_rows(items: list[Any]) -> bool:
         isinstance(item, dict) and not any(isinstance(v, dict | list) for v in item.values())
         for item in items
     )
+
+
+def _is_table(value: Any) -> bool:
+    """A ``{columns, rows}`` object or a list of row objects."""
+    if isinstance(value, dict):
+        return isinstance(value.get("rows"), list)
+    return isinstance(value, list) and _scalar_rows(value)
 
 
 class JsonWalker:
@@ -162,7 +172,7 @@ class JsonWalker:
             return
         for key, child in value.items():
             if isinstance(child, dict | list) and key not in self.node_fields:
-                self.walk(child, self._nest(key, ctx))
+                self.walk(child, self._nest(key, child, ctx))
 
     def _siblings(self, value: dict[str, Any], ctx: _Context) -> _Context:
         for name in self.node_fields:
@@ -176,14 +186,18 @@ class JsonWalker:
                 break
         return ctx
 
-    def _nest(self, key: str, ctx: _Context) -> _Context:
+    def _nest(self, key: str, child: Any, ctx: _Context) -> _Context:
         if key.lower() in self.wrappers or key in ("columns", "rows"):
             return ctx
         if self.node_key.match(key):
-            return replace(ctx, node=key)
+            return replace(ctx, node=key, in_node=True)
+        if ctx.in_node and ctx.database is None and _is_table(child):
+            # a table right under a node id is one database's: its key is the database,
+            # whatever it looks like (mv_analytics, show_stats, status)
+            return replace(ctx, database=key, in_node=False)
         if self.section_key.match(key) or self.vocab.names_section(key):
-            return replace(ctx, database=None)
-        return replace(ctx, database=key)
+            return replace(ctx, database=None, in_node=False)
+        return replace(ctx, database=key, in_node=False)
 
     # --- tables -------------------------------------------------------------------
 

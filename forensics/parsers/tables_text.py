@@ -158,6 +158,8 @@ class TextScanner:
             return self._delimited(i, "\t")
         if "," in text:
             return self._delimited(i, ",")
+        if _HEADER_CELL.match(text) and self.vocab.classify([text]) is not None:
+            return self._single_column(i)
         return None
 
     def warn(self, line: int, what: str) -> None:
@@ -426,6 +428,20 @@ class TextScanner:
                     i + 1, f"row has {len(cells)} fields, header has {len(block.columns)}: skipped"
                 )
                 self.unparsed += 1
+            i += 1
+        self._emit(block, start)
+        return i
+
+    def _single_column(self, i: int) -> int:
+        """One column in ``mysql -B`` or CSV (``SELECT @@redundancy_level``): a header
+        with no separator, read only when that column alone makes a table kind (any word
+        on a line of its own would pass for a header otherwise), then a value a line."""
+        start, block = i, _Block([self.lines[i].strip()])
+        i += 1
+        while i < len(self.lines) and (text := self.lines[i].strip()):
+            if "\t" in self.lines[i] or self._structural(text):
+                break
+            block.add(self._delimited_row([text], block.columns, "\t"), i + 1)
             i += 1
         self._emit(block, start)
         return i

@@ -23,8 +23,9 @@ from .bundle import Limits, Member, Skipped, iter_members
 from .clock import check_timezone
 from .consistency import overlap_warnings
 from .errors import InputError
-from .nodes import NodeId, identify, resolve_ports
+from .nodes import NodeId, identify, resolve_node
 from .parsers import prefilter, tables, tracelog
+from .parsers.tables_frames import known_roles
 
 Progress = Callable[[str, int], None]  # (member path, bytes read so far in this member)
 
@@ -87,9 +88,12 @@ class _Acc:
     files: list[dict[str, object]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seen: dict[tuple[int, str], str] = field(default_factory=dict)
-    node_roles: dict[str, str] = field(default_factory=dict)
-    restarts: dict[str, int] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)  # per file path
     clocks: list[_Clock] = field(default_factory=list)
+    folders: dict[str, str] = field(default_factory=dict)  # path -> node folder of a port-less node
+    folder_ports: dict[str, str] = field(
+        default_factory=dict
+    )  # folder -> its memsqlConfig.json port
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,7 @@ def _skipped_item(item: Skipped, overrides: Mapping[str, str] | None, acc: _Acc)
 
 
 def _skip(acc: _Acc, path: str, node: NodeId, reason: str, size: int) -> None:
+    _note_folder(acc, path, node)
     acc.files.append(
         {
             "path": path,
@@ -398,11 +403,10 @@ def _add_tracelog(
     acc.events.append(result.events)
     acc.counts.append(result.counts)
     acc.warnings.extend(result.warnings)
-    acc.restarts[node.node] = acc.restarts.get(node.node, 0) + result.restarts
+    acc.restarts[path] = result.restarts
     if result.first_uptime is not None and result.last_uptime is not None:
         acc.clocks.append(_Clock(node.node, path, zone, result.first_uptime, result.last_uptime))
-    if node.role != "unknown":
-        acc.node_roles[node.node] = node.role
+    _note_folder(acc, path, node)
     acc.files.append(
         {
             "path": path,
@@ -437,8 +441,10 @@ def _add_tables(
         return
     acc.warnings.extend(result.warnings)
     kinds = sorted({t.kind for t in result.tables if t.kind})
-    if node.role != "unknown" and not node.from_path:
-        acc.node_roles.setdefault(node.node, node.role)
+    _note_folder(acc, path, node)
+    port = tables.config_port(result.tables)
+    if port is not None and node.folder is not None:
+        acc.folder_ports[node.folder] = port
     for table in result.tables:  # SHOW VARIABLES ran on the node whose folder holds it
         if table.kind == "variables" and table.node is None and not node.from_path:
             table.node = node.node
@@ -458,6 +464,11 @@ def _add_tables(
             "skipped_reason": reason,
         }
     )
+
+
+def _note_folder(acc: _Acc, path: str, node: NodeId) -> None:
+    if node.folder is not None:
+        acc.folders[path] = node.folder
 
 
 def _bounded(member: Member, limit: int) -> Iterator[bytes | memoryview]:
@@ -527,25 +538,23 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
     events = _concat(acc.events, schemas.EVENTS)
     counts = _concat(acc.counts, schemas.LINE_COUNTS)
     files = pl.DataFrame(acc.files, schema=schemas.FILES, strict=False)
-    known = _known_nodes(frames)
-    rename = _host_renames(files, known)
+    rename = _path_renames(files, known_roles(frames), acc)
     if rename:
-        events = events.with_columns(pl.col("node").replace(rename))
-        counts = counts.with_columns(pl.col("node").replace(rename))
-        files = files.with_columns(pl.col("node").replace(rename))
-        acc.node_roles = {rename.get(k, k): v for k, v in acc.node_roles.items()}
-        acc.restarts = {rename.get(k, k): v for k, v in acc.restarts.items()}
+        events = events.with_columns(_renamed("file", rename))
+        counts = counts.with_columns(_renamed("file", rename))
+        files = files.with_columns(_renamed("path", rename))
+    restarts = _restarts_per_node(files, acc.restarts)
     crossed = _rotation_restarts(acc.clocks, rename)
     if crossed is not None:
         events = pl.concat([events, crossed])
         for node in crossed.get_column("node").to_list():
-            acc.restarts[node] = acc.restarts.get(node, 0) + 1
+            restarts[node] = restarts.get(node, 0) + 1
     # several status captures of one step: the latest is the current state
     steps = timeline.resolve_captures(schemas.conform(frames["steps"], schemas.STEPS))
     events = _beyond_partitions(events, frames["partitions"], steps)
     # (one chunk first: sorting the per-file chunks as they are took 64-71 ms, 41-62 with it)
     events = events.rechunk().sort(["ts", "node", "file", "line"], nulls_last=True)
-    roles = _roles(acc.node_roles, events, frames["leaves"])
+    roles = _roles(_declared_roles(files), events, frames["leaves"])
     files = files.with_columns(
         pl.col("node")
         .replace_strict(roles, default=pl.col("role"), return_dtype=pl.String)
@@ -553,7 +562,7 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
     )
     if files.filter(pl.col("skipped_reason").is_null()).height == 0:
         raise InputError("nothing usable in the bundle: " + _skip_summary(files), paths[0])
-    nodes = _nodes_frame(files, roles, acc.restarts)
+    nodes = _nodes_frame(files, roles, restarts)
     extra = status_error_events(steps, events, _master(nodes))
     if extra.height:
         events = pl.concat([events, extra]).sort(["ts", "node", "file", "line"], nulls_last=True)
@@ -574,6 +583,7 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
 
 
 def _rotation_restarts(clocks: list[_Clock], rename: Mapping[str, str]) -> pl.DataFrame | None:
+    # (``rename``: file path -> the node it was found to be, see _path_renames)
     """Restarts between two logs of one node (a process that crashed, and whose successor
     started a new memsql.log after the rotation): in time order, a log whose process
     started (time minus uptime counter) after the one of the log before it. Within one
@@ -582,7 +592,7 @@ def _rotation_restarts(clocks: list[_Clock], rename: Mapping[str, str]) -> pl.Da
     tolerance = timedelta(microseconds=tracelog.restart_tolerance_us())
     by_node: dict[str, list[_Clock]] = {}
     for clock in clocks:
-        by_node.setdefault(rename.get(clock.node, clock.node), []).append(clock)
+        by_node.setdefault(rename.get(clock.path, clock.node), []).append(clock)
     rows = []
     for node, logs in by_node.items():
         logs.sort(key=lambda c: (c.first[1], c.path))
@@ -688,26 +698,52 @@ def _skip_summary(files: pl.DataFrame) -> str:
     return "; ".join(reasons[:3]) or "no files"
 
 
-def _known_nodes(frames: Mapping[str, pl.DataFrame]) -> set[str]:
-    known: set[str] = set()
-    for name in ("leaves", "partitions"):
-        frame = frames[name]
-        if frame.height and "node" in frame.columns:
-            known.update(frame.get_column("node").drop_nulls().to_list())
-    steps = frames["steps"]
-    if steps.height:
-        known.update(steps.get_column("target").drop_nulls().to_list())
-    return known
-
-
-def _host_renames(files: pl.DataFrame, known: set[str]) -> dict[str, str]:
+def _path_renames(files: pl.DataFrame, known: Mapping[str, str], acc: _Acc) -> dict[str, str]:
+    """File path -> ``host:port`` for the files of a node found without a port (a host
+    folder, an sdb-report ``<host>-MA`` folder), where the bundle tells it: the port of
+    its folder's memsqlConfig.json, else the one node on that host the cluster tables
+    name for its role (``known``: node -> role). Per file, not per name: an MA and a leaf
+    of one host, both named by the host, become two nodes."""
     rename: dict[str, str] = {}
-    for node in files.get_column("node").drop_nulls().unique().to_list():
-        if ":" not in node and "/" not in node:
-            resolved = resolve_ports(node, known)
-            if resolved != node:
-                rename[node] = resolved
+    for path, node, role in files.select("path", "node", "role").iter_rows():
+        if node is None or ":" in node or "/" in node:
+            continue
+        folder = acc.folders.get(path)
+        port = acc.folder_ports.get(folder) if folder is not None else None
+        resolved = resolve_node(node, role, known, port)
+        if resolved != node:
+            rename[path] = resolved
     return rename
+
+
+def _renamed(column: str, rename: Mapping[str, str]) -> pl.Expr:
+    """``node`` renamed by the file (``column``: its path) it came from."""
+    return (
+        pl.col(column)
+        .replace_strict(rename, default=pl.col("node"), return_dtype=pl.String)
+        .alias("node")
+    )
+
+
+def _restarts_per_node(files: pl.DataFrame, per_path: Mapping[str, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for path, node in files.select("path", "node").iter_rows():
+        if node is not None and path in per_path:
+            out[node] = out.get(node, 0) + per_path[path]
+    return out
+
+
+def _declared_roles(files: pl.DataFrame) -> dict[str, str]:
+    """Node -> the role its folder declares: a tracelog's folder first, else a table's."""
+    roles: dict[str, str] = {}
+    for node, role, kind in files.select("node", "role", "kind").iter_rows():
+        if node is None or role in (None, "unknown"):
+            continue
+        if kind == tracelog.NAME:
+            roles[node] = role
+        else:
+            roles.setdefault(node, role)
+    return roles
 
 
 def _roles(

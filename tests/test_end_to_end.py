@@ -779,3 +779,31 @@ def test_a_clock_that_goes_back_during_a_step_keeps_the_failure(
     )
     assert verdict["time"] == failed_at
     assert not any("earlier rebalance" in w for w in report["warnings"])
+
+
+def test_an_ma_and_a_leaf_on_one_host_are_two_nodes(tmp_path: Path) -> None:
+    """sdb-report folders 10.0.2.10-MA and 10.0.2.10-LEAF, their ports in memsqlConfig.json
+    (SPEC §2.3): two nodes, each with its own role and restarts, not one merged node."""
+    report = tmp_path / "report"
+    for role, port in (("MA", 3306), ("LEAF", 3307)):
+        folder = report / f"10.0.2.10-{role}"
+        (folder / "memsqlTracelogs").mkdir(parents=True)
+        config = {"memsqlId": f"{port:040X}", "role": role, "port": port, "datadir": "/data"}
+        (folder / "memsqlConfig.json").write_text(json.dumps(config))
+    (report / "10.0.2.10-MA" / "memsqlTracelogs" / "memsql.log").write_text(
+        "500000000 2026-03-10 14:00:00.000   INFO: Thread 5: Rebalance: REBALANCE PARTITIONS ON orders starting\n"
+        "500100000 2026-03-10 14:00:01.000   INFO: Thread 5: Rebalance: COPY PARTITION orders:4 to '10.0.2.10':3307 started\n"
+        "560000000 2026-03-10 14:01:00.000  ERROR: Thread 5: Rebalance: COPY PARTITION orders:4 to '10.0.2.10':3307 failed: "
+        "Leaf Error (10.0.2.10:3307): Lost connection to MySQL server during query\n"
+    )  # fmt: skip
+    (report / "10.0.2.10-LEAF" / "memsqlTracelogs" / "memsql.log").write_text(
+        "800000000 2026-03-10 14:00:40.000   INFO: `orders_4` log: receiving snapshot\n"
+        "00010000 2026-03-10 14:00:57.010   INFO: Log opened\n"
+    )
+    doc = _report(report)
+    nodes = {n["node"]: (n["role"], n["restarts"]) for n in doc["nodes"]}
+    assert nodes == {
+        "10.0.2.10:3306": ("master_aggregator", 0),
+        "10.0.2.10:3307": ("leaf", 1),
+    }
+    assert _causes_of(doc) == [("copy", "node_failure")]

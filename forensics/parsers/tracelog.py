@@ -86,7 +86,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -843,7 +843,9 @@ class _Acc:
 # ----------------------------------------------------------------------------- assembly
 
 
-def _to_utc(expr: pl.Expr, tz: str, ambiguous: str | pl.Expr = "earliest") -> pl.Expr:
+def _to_utc(
+    expr: pl.Expr, tz: str, ambiguous: Literal["earliest", "latest"] | pl.Expr = "earliest"
+) -> pl.Expr:
     local = expr.dt.replace_time_zone(tz, ambiguous=ambiguous, non_existent="null")
     return local.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
 
@@ -878,8 +880,9 @@ def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
 def _event_time(tz: str, *, zoned: bool) -> pl.Expr:
     """``ts``: ``local_ts`` read in ``tz``, or, on the rows whose line gave a zone (when
     there are any), ``local_ts`` as it is: in UTC already."""
-    ambiguous = "earliest" if tz == "UTC" else _second_pass(pl.col("local_ts"))
-    local = _to_utc(pl.col("local_ts"), tz, ambiguous)
+    local = _to_utc(
+        pl.col("local_ts"), tz, "earliest" if tz == "UTC" else _second_pass(pl.col("local_ts"))
+    )
     if not zoned:
         return local
     utc = pl.col("local_ts").dt.replace_time_zone("UTC").cast(schemas.UTC_US)

@@ -212,13 +212,21 @@ class Snapshot:
     copies: pl.DataFrame  # columns ordinal, node, role (deduplicated)
     partitions_snapshot: str | None
     cluster_snapshot: str | None
+    # copies the partitions snapshot lists as master/replica and the cluster status as
+    # orphan (ordinal, node, role in the partitions snapshot), and the snapshot that won
+    disputed: tuple[tuple[int, str, str], ...] = ()
+    disputed_winner: str | None = None
+
+
+_SNAPSHOT_COLUMNS = ("ordinal", "node", "role", "state", "position")
 
 
 def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
     """Latest view of one database: master/replica from the latest ``partitions``
     snapshot (else the latest ``cluster_status``, or when the latter's name says it was
     taken later and it shows masters or replicas), orphans from the latest
-    ``cluster_status`` (plus any orphan rows of the chosen ``partitions`` snapshot)."""
+    ``cluster_status`` (plus any orphan rows of the chosen ``partitions`` snapshot).
+    A copy both list (a replica there, an orphan here) is one copy: see :func:`_settle`."""
     by_kind = {
         kind: _ordered_snapshots(db_rows.filter(pl.col("snapshot_kind") == kind))
         for kind in ("partitions", "cluster_status")
@@ -229,18 +237,45 @@ def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
         served = _copies(db_rows, clus, COPY_ROLES)
         if served.height:  # a later cluster status shows masters and replicas too
             part = None
-    pieces = []
-    if part is not None:
-        pieces.append(_copies(db_rows, part, PARTITION_ROLES))
-    if clus is not None:
-        pieces.append(_copies(db_rows, clus, ("orphan",) if part else PARTITION_ROLES))
+    empty = db_rows.head(0).select(_SNAPSHOT_COLUMNS)
+    listed = _copies(db_rows, part, PARTITION_ROLES).select(_SNAPSHOT_COLUMNS) if part else empty
+    found = (
+        _copies(db_rows, clus, ("orphan",) if part else PARTITION_ROLES).select(_SNAPSHOT_COLUMNS)
+        if clus
+        else empty
+    )
+    disputed: tuple[tuple[int, str, str], ...] = ()
+    winner = None
+    if part is not None and clus is not None:
+        listed, found, disputed, winner = _settle(listed, found, part, clus)
     copies = (
-        pl.concat(pieces)
-        .select("ordinal", "node", "role", "state", "position")
+        pl.concat([listed, found])
         .unique(subset=["ordinal", "node", "role"], keep="first", maintain_order=True)
         .sort("ordinal", "node", "role")
     )
-    return Snapshot(copies, part, clus)
+    return Snapshot(copies, part, clus, disputed, winner)
+
+
+def _settle(
+    listed: pl.DataFrame, found: pl.DataFrame, part: str, clus: str
+) -> tuple[pl.DataFrame, pl.DataFrame, tuple[tuple[int, str, str], ...], str | None]:
+    """One role per copy when SHOW PARTITIONS lists a copy as master or replica and SHOW
+    CLUSTER STATUS as an orphan (the copy was detached, or attached, between the two):
+    the later capture's role wins; when their names do not order them, the cluster
+    status's (it shows what the leaves hold). Counting both would make one copy two
+    extra copies. Returns the settled frames, the disputed copies and the winner."""
+    key = ["ordinal", "node"]
+    disputed = listed.filter(pl.col("role") != "orphan").join(
+        found.select(key).unique(), on=key, how="semi"
+    )
+    if not disputed.height:
+        return listed, found, (), None
+    if _later_by_name(part, clus):
+        found, winner = found.join(disputed.select(key), on=key, how="anti"), part
+    else:
+        listed, winner = listed.join(disputed.select(key), on=key, how="anti"), clus
+    rows = tuple(sorted(disputed.select("ordinal", "node", "role").iter_rows()))
+    return listed, found, rows, winner
 
 
 def diff_snapshots(before: pl.DataFrame, after: pl.DataFrame) -> dict[str, Any]:
@@ -341,6 +376,10 @@ def resolve_redundancy(
     if groups:
         note = text["assumptions"]["redundancy_leaves"].format(groups=groups)
         return Redundancy(2, "leaves", tuple(warnings), (note,))
+    group = _single_group(leaves)
+    if group is not None:
+        note = text["assumptions"]["redundancy_leaves_one_group"].format(group=group)
+        return Redundancy(1, "leaves", tuple(warnings), (note,))
     return Redundancy(None, "inferred", tuple(warnings))
 
 
@@ -353,6 +392,24 @@ def _paired_groups(leaves: pl.DataFrame | None) -> str | None:
     if len(groups) >= 2 or paired:
         return ", ".join(map(str, groups)) or "pair hosts listed"
     return None
+
+
+def _single_group(leaves: pl.DataFrame | None) -> int | None:
+    """The one availability group of SHOW LEAVES when every leaf (of its latest capture)
+    is in it and none has a pair host: a redundancy-1 layout (redundancy 2 pairs each
+    leaf with one in the other group, and still lists a leaf it lost). Copy counts would
+    say 2 wherever a failed COPY left a second copy."""
+    if leaves is None or not leaves.height:
+        return None
+    latest = _latest_leaves(leaves)
+    groups = latest.get_column("availability_group")
+    if (
+        groups.null_count()
+        or groups.n_unique() != 1
+        or latest.get_column("pair").drop_nulls().len()
+    ):
+        return None
+    return int(groups[0])
 
 
 #: SingleStore's redundancy_level is 1 or 2: an inferred value is never larger.
@@ -441,10 +498,42 @@ class DatabaseImpact:
     ahead_orphans: set[tuple[int, str]] = field(default_factory=set)
     # replication log position of each orphan, where the snapshot shows it
     orphan_positions: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    # ordinals with more than one working master: inconsistent metadata (split brain?)
+    multi_master: list[int] = field(default_factory=list)
+    # partition without a master -> nodes of its working replicas (one can be promoted)
+    live_replicas: dict[int, list[str]] = field(default_factory=dict)
 
     @property
     def data_at_risk(self) -> bool:
         return bool(self.partitions_without_master)
+
+    @property
+    def kept_orphans(self) -> list[tuple[int, str]]:
+        """Orphans that may hold the only or the latest copy of their partition (it has
+        no master, or the orphan is further in the log than the master): never cleanup."""
+        return [
+            (o, n)
+            for o, n in self.orphans
+            if o in self.partitions_without_master or (o, n) in self.ahead_orphans
+        ]
+
+    @property
+    def spare_orphans(self) -> list[tuple[int, str]]:
+        """Orphans whose partition has a master at least as far in the log: leftovers."""
+        kept = set(self.kept_orphans)
+        return [c for c in self.orphans if c not in kept]
+
+    @property
+    def orphans_visible(self) -> bool:
+        """Whether the snapshot could show orphans: SHOW PARTITIONS lists only masters
+        and replicas; SHOW CLUSTER STATUS (or a partition view with roles) shows them."""
+        return self.snapshot.get("cluster_status") is not None or bool(self.orphans)
+
+    @property
+    def sound(self) -> bool:
+        """Every partition has exactly one master and no orphan is ahead of it: the masters
+        are the authoritative copies the reference page's statements take them for."""
+        return not (self.partitions_without_master or self.multi_master or self.ahead_orphans)
 
     @property
     def redundancy_unsure(self) -> bool:
@@ -677,6 +766,16 @@ def database_impact(
                 database=database, before=diff["before"], after=diff["after"]
             )
         )
+    warnings += _disputed_warning(database, snap)
+    multi = _multi_master(snap.copies, ordinals)
+    if multi:
+        warnings.append(
+            text["warnings"]["multi_master"].format(
+                database=database,
+                ordinals=", ".join(map(str, multi)),
+                masters=_master_list(snap.copies, multi, database),
+            )
+        )
     added = _added_copies(diff)
     positions = _positions(snap.copies)
     ahead = _ahead_of_master(orphans, positions, snap.copies)
@@ -722,8 +821,66 @@ def database_impact(
         per_node_extra_bytes=per_node,
         snapshot={"partitions": snap.partitions_snapshot, "cluster_status": snap.cluster_snapshot},
         snapshot_diff=diff,
+        multi_master=multi,
+        live_replicas=_live_replicas(snap.copies, [o for o in ordinals if o not in mastered]),
     )
     return impact, warnings, assumptions
+
+
+def _working_copies(copies: pl.DataFrame, role: str) -> pl.DataFrame:
+    """The copies of ``role`` that serve (not offline, nor on a leaf that is down)."""
+    served = copies.filter(pl.col("role") == role)
+    if "state" in served.columns:
+        served = served.filter(~_dead().fill_null(False))
+    return served
+
+
+def _multi_master(copies: pl.DataFrame, ordinals: list[int]) -> list[int]:
+    """Ordinals with more than one working master: the metadata contradicts itself, and
+    which copy is authoritative must be settled before anything drops one."""
+    counted = (
+        _working_copies(copies, "master")
+        .group_by("ordinal")
+        .agg(pl.col("node").n_unique().alias("n"))
+        .filter(pl.col("n") > 1)
+    )
+    return sorted(o for o in counted.get_column("ordinal").to_list() if o in ordinals)
+
+
+def _master_list(copies: pl.DataFrame, ordinals: list[int], database: str) -> str:
+    rows = _working_copies(copies, "master").filter(pl.col("ordinal").is_in(ordinals))
+    return ", ".join(
+        f"{database}:{o} on {n}" for o, n in sorted(rows.select("ordinal", "node").iter_rows())
+    )
+
+
+def _live_replicas(copies: pl.DataFrame, ordinals: list[int]) -> dict[int, list[str]]:
+    """Partition without a master -> nodes of its working replicas: promoting one
+    restores the master (the recovery path when no orphan is needed)."""
+    rows = _working_copies(copies, "replica").filter(pl.col("ordinal").is_in(ordinals))
+    out: dict[int, list[str]] = {}
+    for ordinal, node in sorted(rows.select("ordinal", "node").iter_rows()):
+        out.setdefault(ordinal, []).append(node)
+    return out
+
+
+def _disputed_warning(database: str, snap: Snapshot) -> list[str]:
+    """A warning when the two snapshots disagree on a copy's role (see :func:`_settle`)."""
+    if not snap.disputed:
+        return []
+    part, clus = snap.partitions_snapshot, snap.cluster_snapshot
+    later = snap.disputed_winner == part or _later_by_name(clus or "", part or "")
+    text = _text()["impact"]["warnings"]
+    return [
+        text["snapshots_disagree"].format(
+            database=database,
+            copies=", ".join(f"{database}:{o} on {n} ({r})" for o, n, r in snap.disputed),
+            partitions_snapshot=part,
+            cluster_snapshot=clus,
+            winner=snap.disputed_winner,
+            why=text["snapshots_disagree_later" if later else "snapshots_disagree_unordered"],
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- statements
@@ -754,9 +911,15 @@ def human_bytes(n: int | None) -> str:
     return f"about {n} bytes" if power == 0 else f"about {size:.1f} {BYTE_UNITS[power]}"
 
 
+def _copy_list(database: str, copies: Iterable[tuple[int, str]]) -> str:
+    return ", ".join(f"{database}:{o} on {n}" for o, n in copies)
+
+
 def statement_fields(db: DatabaseImpact) -> dict[str, Any]:
     """The placeholders of grammars/recovery.toml, filled in for one database."""
     nomaster, under, over = db.partitions_without_master, db.under_redundant, db.over_redundant
+    spare, kept = db.spare_orphans, db.kept_orphans
+    over_replica = [o for o in over if o not in db.multi_master]
     return {
         "database": db.database,
         "partitions": db.partitions,
@@ -770,25 +933,45 @@ def statement_fields(db: DatabaseImpact) -> dict[str, Any]:
         "over_n": _counted(len(over), "partition"),
         "over_has": _has(len(over)),
         "over_list": _ordinal_list(over),
-        "orphan_n": _counted(len(db.orphans), "orphan copy", "orphan copies"),
-        "orphan_list": ", ".join(f"{db.database}:{o} on {n}" for o, n in db.orphans),
+        "orphan_n": _counted(len(spare), "orphan copy", "orphan copies"),
+        "orphan_list": _copy_list(db.database, spare),
+        "kept_n": _counted(len(kept), "orphan copy", "orphan copies"),
+        "kept_list": _copy_list(db.database, kept),
+        "kept_its": "its" if len(kept) == 1 else "their",
+        "all_orphan_n": _counted(len(db.orphans), "orphan copy", "orphan copies"),
+        "all_orphan_list": _copy_list(db.database, db.orphans),
+        "multi_n": _counted(len(db.multi_master), "partition"),
+        "multi_has": _has(len(db.multi_master)),
+        "multi_list": _ordinal_list(db.multi_master),
+        "over_replica_n": _counted(len(over_replica), "partition"),
+        "over_replica_has": _has(len(over_replica)),
+        "over_replica_list": _ordinal_list(over_replica),
         "extra_copies": db.extra_copies,
         "extra_copies_n": _counted(db.extra_copies, "extra copy", "extra copies"),
         "extra_bytes": human_bytes(db.extra_bytes_estimate),
     }
 
 
-#: When each impact statement of grammars/recovery.toml applies.
+#: When each impact statement of grammars/recovery.toml applies. "sound": every partition
+#: has one master and no orphan is ahead of it (only then are the masters authoritative);
+#: "orphans" are the leftovers, "kept_orphans" those that may hold the only or latest copy.
 STATEMENT_PREDICATES: dict[str, Callable[[DatabaseImpact], bool]] = {
-    "all_masters": lambda db: not db.partitions_without_master,
+    "sound": lambda db: db.sound,
+    "sound_redundant": lambda db: db.sound and not db.under_redundant,
     "some_without_master": lambda db: bool(db.partitions_without_master),
-    "over": lambda db: bool(db.over_redundant),
+    "multi_master": lambda db: bool(db.multi_master),
+    "over": lambda db: any(o not in db.multi_master for o in db.over_redundant),
     "under": lambda db: bool(db.under_redundant),
     "no_under": lambda db: not db.under_redundant,
-    "orphans": lambda db: bool(db.orphans),
+    "orphans": lambda db: bool(db.spare_orphans),
+    "kept_orphans": lambda db: bool(db.kept_orphans),
     "extra": lambda db: db.extra_copies > 0,
-    "no_extra": lambda db: db.extra_copies == 0,
-    "no_over_no_orphans": lambda db: not db.over_redundant and not db.orphans,
+    "no_extra_seen": lambda db: db.extra_copies == 0 and db.orphans_visible,
+    "orphans_unseen": lambda db: not db.orphans_visible,
+    # no extra copy, no orphan, and no copy kept of a partition that lost its master
+    "nothing_kept": lambda db: (
+        not (db.over_redundant or db.orphans or db.live_replicas or db.multi_master)
+    ),
 }
 
 

@@ -283,14 +283,17 @@ def _failed_copies(ctx: Context, database: str) -> set[tuple[int, str]]:
 def _snapshot_lines(db: DatabaseImpact) -> list[str]:
     text = _text()["runbook"]["step2"]
     fields = statement_fields(db)
-    if not (db.partitions_without_master or db.under_redundant):
-        extras = f"; {db.extra_copies} extra copies" if db.extra_copies else ""
+    if not (db.partitions_without_master or db.under_redundant or db.multi_master):
+        extras = f"; {fields['extra_copies_n']}" if db.extra_copies else ""
         lines = [text["ok"].format(extras=extras, **fields)]
     else:
         lines = [text["risk"].format(**fields)] if db.partitions_without_master else []
+        lines += [text["multi_master"].format(**fields)] if db.multi_master else []
         lines += [text["under"].format(**fields)] if db.under_redundant else []
     lines += [text["over"].format(**fields)] if db.over_redundant else []
     lines += [text["orphans"].format(**fields)] if db.orphans else []
+    for ordinal, node in sorted(db.ahead_orphans):
+        lines.append(text["ahead"].format(orphans=f"{db.database}:{ordinal} on {node}"))
     held = {o for o, _ in db.orphans} | {c["ordinal"] for c in db.copies if c["role"] != "orphan"}
     lost = [o for o in db.partitions_without_master if o not in held]
     if lost:
@@ -320,7 +323,36 @@ def _step2(ctx: Context) -> dict[str, Any]:
         for name, o, node, _ in (a for a in attach if a[3]):
             lines.append(text["attach_doubtful"].format(database=name, ordinal=o, node=node))
         sql += [attach_sql(name, o, node) for name, o, node, _ in attach]
+    for name, ordinal, node in promotable(ctx):
+        host, port = split_node(node)
+        lines.append(
+            text["promote"].format(
+                database=name, ordinal=ordinal, node=node, host=host, port=port,
+                ident=sql_ident(name),
+            )
+        )  # fmt: skip
     return _step(2, lines, sql)
+
+
+def _attachable(ctx: Context) -> set[tuple[str, int]]:
+    """(database, ordinal) of the partitions without a master that have an orphan to attach."""
+    return {
+        (db.database, ordinal)
+        for db in ctx.impacts
+        for ordinal, _, _ in attach_candidates(db, _failed_copies(ctx, db.database))
+    }
+
+
+def promotable(ctx: Context) -> list[tuple[str, int, str]]:
+    """(database, ordinal, node) of a working replica of each partition without a master
+    and without an orphan to attach: promoting the replica restores the master."""
+    orphaned = _attachable(ctx)
+    return [
+        (db.database, ordinal, nodes[0])
+        for db in ctx.impacts
+        for ordinal, nodes in sorted(db.live_replicas.items())
+        if nodes and (db.database, ordinal) not in orphaned
+    ]
 
 
 # --------------------------------------------------------------------------- step 3
@@ -355,13 +387,52 @@ def _step3(ctx: Context) -> dict[str, Any]:
 # --------------------------------------------------------------------------- steps 4, 5
 
 
+def _restore_ways(ctx: Context, missing: list[tuple[str, int]]) -> str:
+    """How to give each partition without a master one back, grouped by way: attach its
+    orphan, promote its working replica, or bring the leaf holding it back online."""
+    text = _text()["runbook"]["step4"]
+    attach = _attachable(ctx)
+    promote = {(name, o) for name, o, _ in promotable(ctx)}
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for pair in missing:
+        way = "way_attach" if pair in attach else "way_promote" if pair in promote else "way_leaf"
+        groups.setdefault(way, []).append(pair)
+    return "; ".join(
+        text[way].format(**_targets(groups[way]))
+        for way in ("way_attach", "way_promote", "way_leaf")
+        if way in groups
+    )
+
+
+def _multi_master(ctx: Context) -> list[tuple[str, int]]:
+    return [(db.database, o) for db in ctx.impacts for o in db.multi_master]
+
+
+def _ahead(ctx: Context) -> str | None:
+    """The orphans ahead of their master's log position, listed; None without any."""
+    ahead = [(db.database, o, n) for db in ctx.impacts for o, n in sorted(db.ahead_orphans)]
+    if not ahead:
+        return None
+    return ", ".join(f"{name}:{o} on {n}" for name, o, n in ahead[:LISTED_MAX])
+
+
 def _step4(ctx: Context) -> dict[str, Any]:
+    """The retry, blocked while a rebalance could drop the copy that holds the data: a
+    partition without a master, one with two masters, an orphan ahead of its master."""
     text = _text()["runbook"]["step4"]
     lines = [text["detail"] if ctx.any_failure else text["no_failure"]]
     if ctx.impact is None:
         lines.append(text["no_snapshot_caution"])
     missing = _without_master(ctx)
-    blocked = text["blocked"].format(**_targets(missing)) if missing else None
+    blocked = (
+        text["blocked"].format(ways=_restore_ways(ctx, missing), **_targets(missing))
+        if missing
+        else None
+    )
+    if (multi := _multi_master(ctx)) and not blocked:
+        blocked = text["blocked_multi_master"].format(**_targets(multi))
+    if (ahead := _ahead(ctx)) and not blocked:
+        blocked = text["blocked_ahead"].format(orphans=ahead)
     if ctx.impact is not None and ctx.impact.unmatched_down and not blocked:
         blocked = text["blocked_unmatched"].format(leaves=", ".join(ctx.impact.unmatched_down))
     if ctx.unseen and not blocked:
@@ -384,11 +455,12 @@ def step5_blocked_by(ctx: Context) -> str | None:
         return str(text["blocked_unseen"].format(databases=ctx.unseen))
     if missing := _without_master(ctx):
         return str(text["blocked_no_master"].format(**_targets(missing)))
+    if multi := _multi_master(ctx):
+        return str(text["blocked_multi_master"].format(**_targets(multi)))
     if ctx.impact is not None and ctx.impact.unmatched_down:
         return str(text["blocked_unmatched"].format(leaves=", ".join(ctx.impact.unmatched_down)))
-    if ahead := [(db.database, o, n) for db in ctx.impacts for o, n in sorted(db.ahead_orphans)]:
-        listed = ", ".join(f"{name}:{o} on {n}" for name, o, n in ahead[:LISTED_MAX])
-        return str(text["blocked_ahead"].format(orphans=listed))
+    if ahead := _ahead(ctx):
+        return str(text["blocked_ahead"].format(orphans=ahead))
     if under := _under(ctx):
         return str(text["blocked_under"].format(**_targets(under)))
     if unsure := [db.database for db in ctx.impacts if db.redundancy_unsure]:
@@ -396,14 +468,45 @@ def step5_blocked_by(ctx: Context) -> str | None:
     return None
 
 
+def _dropped_from_metadata(ctx: Context) -> list[tuple[str, int, str]]:
+    """(database, ordinal, node) of each failed DROP whose copy the snapshot no longer
+    lists, where the snapshot cannot show orphans (SHOW PARTITIONS only): the metadata
+    let it go, the failed drop probably left it on disk as an orphan."""
+    by_name = {db.database: db for db in ctx.impacts}
+    out = []
+    for v in ctx.failed:
+        step, db = v.get("failed_step") or {}, by_name.get(v.get("database") or "")
+        if db is None or db.orphans_visible or step.get("phase_kind") != "drop":
+            continue
+        ordinal, node = step.get("ordinal"), step.get("target")
+        listed = {(c["ordinal"], c["node"]) for c in db.copies}
+        if ordinal is not None and node and (ordinal, node) not in listed:
+            out.append((db.database, ordinal, node))
+    return out
+
+
 def _step5(ctx: Context) -> dict[str, Any]:
+    """The cleanup: the leftover orphans to clear, those to keep (they may hold the only or
+    latest copy), and where the snapshot cannot show orphans at all, a check for them."""
     text = _text()["runbook"]["step5"]
-    orphans = [(db.database, o, n) for db in ctx.impacts for o, n in db.orphans]
+    spare = [(db.database, o, n) for db in ctx.impacts for o, n in db.spare_orphans]
+    kept = [(db.database, o, n) for db in ctx.impacts for o, n in db.kept_orphans]
     lines = [] if ctx.any_failure else [text["no_failure"]]
-    if orphans:
-        listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in orphans)
+    if spare:
+        listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in spare)
         lines.append(text["detail"].format(orphan_list=listed))
-    elif ctx.impact is not None:
+    if kept:
+        listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in kept)
+        lines.append(text["keep"].format(orphan_list=listed))
+    left = _dropped_from_metadata(ctx)
+    for name, ordinal, node in left:
+        lines.append(text["drop_left_metadata"].format(database=name, ordinal=ordinal, node=node))
+    named = {name for name, _, _ in left}
+    unseen = [db.database for db in ctx.impacts if not db.orphans_visible]
+    if set(unseen) - named:
+        listed = ", ".join(name for name in unseen if name not in named)
+        lines.append(text["orphans_unseen"].format(databases=listed))
+    elif not (spare or kept or unseen) and ctx.impact is not None:
         lines.append(text["not_needed"])
     if any(db.over_redundant for db in ctx.impacts):
         lines.append(text["over_note"])

@@ -178,7 +178,7 @@ def test_redundancy_two_when_show_leaves_pairs_the_leaves() -> None:
     assert db["redundancy"] == 2 and db["redundancy_assumed"] is True
     assert db["under_redundant"] == [0, 2] and db["over_redundant"] == []
     assert any("availability groups (1, 2)" in a for a in impact.assumptions)
-    # without pairing (redundancy 1 clusters list one group), the copies decide as before
+    # without pairing (redundancy 1 clusters list one group), redundancy 1 is assumed
     single = leaves.with_columns(pl.lit(1).alias("availability_group"), pl.lit(None).alias("pair"))
     db = only_db(compute_impact(partitions(rows), variables(), disk(), leaves=single))
     assert db["redundancy"] == 1
@@ -620,3 +620,69 @@ def test_an_ordinal_far_beyond_the_others_is_a_damaged_row_not_100000_partitions
     db = only_db(impact)
     assert db["partitions"] == 4 and db["partitions_without_master"] == []
     assert any("100000" in w and "damaged" in w for w in impact.warnings)
+
+
+# --------------------------------------------------------------------------- probe 11
+
+
+def test_an_orphan_that_may_be_the_only_copy_is_not_called_harmless() -> None:
+    """Partition 5 has no master and its only copy is an orphan: the statement must not
+    call it a leftover holding "no data the masters lack"; a true leftover still is one."""
+    rows = [*paired("p", 5), copy("p", 5, NODES[2], "Orphan"), copy("p", 1, NODES[3], "Orphan")]
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), disk(),
+                                failing_phases={"p": "copy"}))  # fmt: skip
+    statements = db["phase_statements"]
+    leftover = [s for s in statements if "no data the masters lack" in s]
+    assert leftover and f"p:1 on {NODES[3]}" in leftover[0] and "p:5" not in leftover[0]
+    kept = [s for s in statements if "only or the latest copy" in s]
+    assert kept and f"p:5 on {NODES[2]}" in kept[0]
+    assert not any("authoritative" in s for s in statements)
+
+
+def test_a_copy_the_two_snapshots_disagree_on_is_counted_once() -> None:
+    """SHOW PARTITIONS lists c:0 on node 3 as a replica, SHOW CLUSTER STATUS as an orphan:
+    one copy, not an extra replica and an orphan; the capture read as later wins."""
+    rows = [copy("c", 0, NODES[0], "Master"), copy("c", 0, NODES[1], "Replica"),
+            copy("c", 0, NODES[2], "Replica"), copy("c", 0, NODES[2], "Orphan")]  # fmt: skip
+    impact = compute_impact(partitions(rows), variables(("m", "2")), disk(("c", 0, NODES[0], 10)))
+    db = only_db(impact)
+    assert db["over_redundant"] == [] and db["orphans"] == [{"ordinal": 0, "node": NODES[2]}]
+    assert db["extra_copies"] == 1 and db["extra_bytes_estimate"] == 10
+    assert any("counted once" in w and f"c:0 on {NODES[2]}" in w for w in impact.warnings)
+    # SHOW PARTITIONS named as the later capture: the copy is the replica it lists
+    later = [dict(r, snapshot="final/partitions.txt#0") if r["role"] != "Orphan" else r
+             for r in rows]  # fmt: skip
+    db = only_db(compute_impact(partitions(later), variables(("m", "2")), disk()))
+    assert db["over_redundant"] == [0] and db["orphans"] == [] and db["extra_copies"] == 1
+
+
+def test_show_leaves_with_one_availability_group_gives_redundancy_1() -> None:
+    """No redundancy_level; every leaf in availability group 1, no pair host: redundancy 1,
+    stated as an assumption; a partition with a second copy (a finished COPY) is over."""
+    rows = [copy("k", o, NODES[o % 3], "Master") for o in range(6)]
+    rows += [copy("k", o, NODES[3], "Replica") for o in range(4)]
+    leaves = schemas.conform(
+        pl.DataFrame({"node": NODES[:4], "availability_group": [1, 1, 1, 1],
+                      "pair": [None] * 4, "state": ["online"] * 4}),
+        schemas.LEAVES,
+    )  # fmt: skip
+    impact = compute_impact(partitions(rows), variables(), disk(), leaves=leaves)
+    db = only_db(impact)
+    assert db["redundancy"] == 1 and db["redundancy_assumed"] is True
+    assert db["under_redundant"] == [] and db["over_redundant"] == [0, 1, 2, 3]
+    assert any("SHOW LEAVES" in a and "assumed 1" in a for a in impact.assumptions)
+    # a leaf whose group is unknown is no evidence: the copies decide (most have two)
+    unknown = leaves.with_columns(pl.Series("availability_group", [1, 1, 1, None]))
+    db = only_db(compute_impact(partitions(rows), variables(), disk(), leaves=unknown))
+    assert db["redundancy"] == 2
+
+
+@pytest.mark.parametrize("phase", ["copy", "drop"])
+def test_under_redundancy_has_its_statement_in_copy_and_drop(phase: str) -> None:
+    rows = [*paired("o", 4)]
+    rows = [r for r in rows if not (r["ordinal"] == 3 and r["role"] == "Replica")]
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), disk(),
+                                failing_phases={"o": phase}))  # fmt: skip
+    statements = " ".join(db["phase_statements"])
+    assert "fewer copies than redundancy 2 (ordinals 3)" in statements
+    assert "not impacted" not in statements

@@ -97,7 +97,9 @@ def test_copy_failure_runbook() -> None:
     assert "kill script" in steps[3]["detail"]
     assert steps[4]["sql"] == ["EXPLAIN REBALANCE ALL DATABASES;", "REBALANCE ALL DATABASES;"]
     assert steps[5]["sql"] == ["EXPLAIN CLEAR ORPHAN DATABASES;", "CLEAR ORPHAN DATABASES;"]
-    assert "(not needed: no orphans in the snapshot)" in steps[5]["detail"]
+    # the snapshot is SHOW PARTITIONS only: it cannot show orphans, so none is no proof
+    assert "(not needed" not in steps[5]["detail"]
+    assert "does not list orphans" in steps[5]["detail"]
     assert blocked_steps(runbook) == []
 
 
@@ -255,6 +257,8 @@ def test_step5_never_open_while_unsafe(
     # a failed database the snapshot does not show is unchecked: as unsafe as no master
     unseen = status == "failure" and "a" not in {d["database"] for d in dbs}
     unsafe = unseen or any(d["partitions_without_master"] or d["under_redundant"] for d in dbs)
+    # a redundancy guessed as 1 while some partition has two copies may really be 2
+    unsafe = unsafe or any(db.redundancy_unsure for db in impact.databases)
     assert (steps[5]["blocked_by"] is not None) == unsafe
     no_master = unseen or any(d["partitions_without_master"] for d in dbs)
     assert (steps[4]["blocked_by"] is not None) == no_master
@@ -391,3 +395,100 @@ def test_a_down_leaf_named_otherwise_than_the_snapshots_blocks_retry_and_cleanup
     steps = by_step(build_runbook([failure("a")], impact, []))
     assert "leaf-2.prod.internal:3306" in steps[4]["blocked_by"]
     assert "leaf-2.prod.internal:3306" in steps[5]["blocked_by"]
+
+
+# --------------------------------------------------------------------------- probe 11
+
+
+def positioned(db: str, ordinal: int, node: str, role: str, position: str) -> dict[str, Any]:
+    """A SHOW CLUSTER STATUS row (it shows every role, with the log position)."""
+    return {**copy(db, ordinal, node, role), "snapshot": "cluster_status.txt#0",
+            "snapshot_kind": "cluster_status", "position": position}  # fmt: skip
+
+
+def test_an_orphan_ahead_of_its_master_blocks_the_retry_too() -> None:
+    """The master of l:1 was recreated empty (0:4096); the orphan is at 6:88123. REBALANCE
+    may drop the orphan that is the last good copy: step 4 is blocked like step 5, step 2
+    names the orphan, and no statement calls the master authoritative or the orphan idle."""
+    rows = [positioned("l", 0, NODES[0], "Master", "7:9000"),
+            positioned("l", 1, NODES[1], "Master", "0:4096"),
+            positioned("l", 1, NODES[0], "Orphan", "6:88123")]  # fmt: skip
+    impact = impact_of(rows, redundancy="1", failing_phases={"l": "copy"})
+    steps = by_step(build_runbook([failure("l")], impact, []))
+    assert blocked_steps(list(steps.values())) == [4, 5]
+    assert f"l:1 on {NODES[0]}" in steps[4]["blocked_by"]
+    assert f"l:1 on {NODES[0]}" in steps[2]["detail"]
+    assert "further in the replication log" in steps[2]["detail"]
+    statements = " ".join(impact.databases[0].phase_statements)
+    assert "authoritative" not in statements and "no data the masters lack" not in statements
+    assert "only or the latest copy" in statements
+    assert "clear the orphans" not in steps[5]["detail"] and "Keep l:1" in steps[5]["detail"]
+
+
+def test_two_masters_of_one_partition_block_retry_and_cleanup() -> None:
+    """fleet:0 has a master on two leaves after a failed PROMOTE: the metadata contradicts
+    itself; it is no healthy partition, and nothing may drop either copy yet."""
+    rows = [copy("fleet", 0, NODES[0], "Master"), copy("fleet", 0, NODES[3], "Master"),
+            copy("fleet", 1, NODES[1], "Master"), copy("fleet", 1, NODES[0], "Replica")]  # fmt: skip
+    impact = impact_of(rows, failing_phases={"fleet": "promote"})
+    assert any("more than one master" in w and "fleet:0" in w for w in impact.warnings)
+    steps = by_step(build_runbook([failure("fleet", "promote")], impact, []))
+    assert blocked_steps(list(steps.values())) == [4, 5]
+    assert "fleet:0" in steps[4]["blocked_by"] and "more than one master" in steps[4]["blocked_by"]
+    assert "fleet:0" in steps[5]["blocked_by"]
+    assert "redundancy 2 met" not in steps[2]["detail"]
+    assert "more than one master" in steps[2]["detail"]
+    # with a replica too it is over redundancy, but the new copy is no unpromoted replica
+    over = impact_of([*rows, copy("fleet", 0, NODES[2], "Replica")],
+                     failing_phases={"fleet": "promote"})  # fmt: skip
+    assert over.databases[0].over_redundant == [0]
+    statements = " ".join(over.databases[0].phase_statements)
+    assert "unpromoted replica" not in statements and "authoritative partition" not in statements
+    assert "more than one master" in statements
+
+
+def test_a_failed_drop_whose_copy_left_the_metadata_is_a_probable_orphan() -> None:
+    """Only SHOW PARTITIONS before and after: audit:1 on node 3 left the metadata, and the
+    DROP there failed. SHOW PARTITIONS cannot show orphans: the copy is probably one."""
+    after = paired("audit", 3)
+    before = [{**c, "snapshot": "partitions_before.txt#0"}
+              for c in [*after, copy("audit", 1, NODES[2], "Replica")]]  # fmt: skip
+    impact = impact_of(
+        [*before, *[{**c, "snapshot": "partitions_after.txt#0"} for c in after]],
+        failing_phases={"audit": "drop"},
+    )
+    failed = failure("audit", "drop", "storage_error",
+                     failed_step={"phase_kind": "drop", "ordinal": 1, "target": NODES[2]})  # fmt: skip
+    steps = by_step(build_runbook([failed], impact, []))
+    assert f"audit:1 on {NODES[2]}" in steps[5]["detail"]
+    assert "probably still on disk as an orphan" in steps[5]["detail"]
+    assert "SHOW CLUSTER STATUS" in steps[5]["detail"] and "(not needed" not in steps[5]["detail"]
+    statements = " ".join(impact.databases[0].phase_statements)
+    assert "No leftover old copies" not in statements
+    assert "does not list orphans" in statements
+
+
+def test_a_partition_without_master_and_with_a_live_replica_is_promoted() -> None:
+    """Redundancy 1; leaf 3 is offline with the masters of geo:2 and geo:5; geo:2 has a
+    working replica on leaf 4 (the COPY's target). No orphan anywhere: the way back is
+    promoting the replica (geo:2) or the leaf (geo:5), never "ATTACH ... of the orphan"."""
+    rows = [copy("geo", 0, NODES[0], "Master"), copy("geo", 1, NODES[1], "Master"),
+            copy("geo", 2, NODES[2], "Master"), copy("geo", 2, NODES[3], "Replica"),
+            copy("geo", 3, NODES[0], "Master"), copy("geo", 4, NODES[1], "Master"),
+            copy("geo", 5, NODES[2], "Master")]  # fmt: skip
+    leaves = schemas.conform(pl.DataFrame([{"node": NODES[2], "state": "offline"}]), schemas.LEAVES)
+    impact = impact_of(rows, redundancy="1", leaves=leaves, failing_phases={"geo": "copy"})
+    steps = by_step(build_runbook([failure("geo", "copy", "network_error")], impact, []))
+    host, port = NODES[3].split(":")
+    assert f"PROMOTE PARTITION geo:2 ON '{host}':{port}" in steps[2]["detail"]
+    assert "working replica of partition geo:2" in steps[4]["blocked_by"]
+    assert "leaf holding partition geo:5 back online" in steps[4]["blocked_by"]
+    assert "of the orphan" not in steps[4]["blocked_by"]
+    statements = " ".join(impact.databases[0].phase_statements)
+    assert "No extra replica and no orphan" not in statements
+
+
+def test_one_extra_copy_is_singular() -> None:
+    rows = [*paired("s", 2), copy("s", 1, NODES[3], "Replica")]
+    steps = by_step(build_runbook([failure("s")], impact_of(rows), []))
+    assert "; 1 extra copy." in steps[2]["detail"]

@@ -28,6 +28,7 @@ from .diagnose import (
     zone_hints,
 )
 from .impact import Impact, compute_impact, plan_vs_actual
+from .impact import _dead_leaves as dead_leaves
 from .loader import Bundle, load_bundle
 from .parsers import tracelog
 from .recovery import build_runbook
@@ -142,6 +143,31 @@ def _window_warnings(
     ]
 
 
+def _down_step_nodes(bundle: Bundle, rebalances: list[Rebalance]) -> list[str]:
+    """A warning when a node of a failed step (its target, its source) is down in the
+    latest SHOW LEAVES capture: the failure may be that node's (a crash, a partition of
+    the network), which its own log, often missing then, would tell."""
+    down = dict(dead_leaves(bundle.leaves).iter_rows())
+    logged = set(bundle.nodes.filter(pl.col("first_ts").is_not_null()).get_column("node"))
+    out = []
+    for rb in rebalances:
+        if rb.outcome != "failed":
+            continue
+        for node in rb.involved_nodes:
+            if node in down and node != rb.master_aggregator:
+                log = (
+                    "its memsql.log is in the bundle"
+                    if node in logged
+                    else "its memsql.log is not in the bundle: ask for it"
+                )
+                out.append(
+                    f"{rb.database or '(database unknown)'}: {node}, a node of the failed step, is "
+                    f"{down[node]} in SHOW LEAVES: the failure may be that node's (a crash or a "
+                    f"network partition); {log}"
+                )
+    return out
+
+
 def _master_aggregator(bundle: Bundle) -> str | None:
     mas = bundle.nodes.filter(pl.col("role") == "master_aggregator").get_column("node").to_list()
     return mas[0] if mas else None
@@ -221,6 +247,7 @@ def analyze_bundle(
     warnings = list(bundle.warnings) + list(impact.warnings) + zone_hints(rebalances, findings)
     warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread
     warnings += _window_warnings(bundle.events, events, since, until)
+    warnings += _down_step_nodes(bundle, rebalances)
     warnings += [
         f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -807,3 +808,21 @@ def test_an_ma_and_a_leaf_on_one_host_are_two_nodes(tmp_path: Path) -> None:
         "10.0.2.10:3307": ("leaf", 1),
     }
     assert _causes_of(doc) == [("copy", "node_failure")]
+
+
+def test_a_step_node_down_in_show_leaves_is_warned_about(tmp_path: Path) -> None:
+    """The copy's target lost the connection and SHOW LEAVES shows it offline: the report
+    says the failure may be that node's, and that its log is missing."""
+    bundle = _rotated_target(tmp_path / "b", newer_start_us=259_300_000_000)
+    shutil.rmtree(bundle / "10.0.0.14_3306")
+    border = "+-----------+------+--------------------+---------+\n"
+    (bundle / "leaves.txt").write_text(
+        "mysql> SHOW LEAVES;\n" + border
+        + "| Host      | Port | Availability_Group | State   |\n" + border
+        + "| 10.0.0.13 | 3306 |                  1 | online  |\n"
+        + "| 10.0.0.14 | 3306 |                  1 | offline |\n" + border
+    )  # fmt: skip
+    warnings = _report(bundle)["warnings"]
+    (said,) = [w for w in warnings if "in SHOW LEAVES" in w]
+    assert said.startswith("sales: 10.0.0.14:3306, a node of the failed step, is offline")
+    assert said.endswith("its memsql.log is not in the bundle: ask for it")

@@ -244,7 +244,11 @@ def analyze_bundle(
     running = {rb.database for rb in rebalances if _still_running(rb)}
     with display_zone(bundle.timezone):  # (the runbook's text names the failure time)
         recovery = _runbook(verdicts, running, impact, findings)
-    warnings = list(bundle.warnings) + list(impact.warnings) + zone_hints(rebalances, findings)
+    warnings = (
+        list(bundle.warnings)
+        + list(impact.warnings)
+        + zone_hints(rebalances, findings, list(bundle.node_timezones))
+    )
     warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread
     warnings += _window_warnings(bundle.events, events, since, until)
     warnings += _down_step_nodes(bundle, rebalances)

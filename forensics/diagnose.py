@@ -11,6 +11,7 @@ reason it lost.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -595,29 +596,47 @@ def date_restarts(
 
 #: How close to a whole number of hours a gap must be to suggest a time-zone difference.
 ZONE_SLACK = timedelta(minutes=3)
+#: Offsets between zones a node may log in: whole hours, and the half and quarter hours
+#: real zones use (India +5:30, Nepal +5:45, Iran +3:30, Newfoundland -3:30 ...).
+ZONE_OFFSETS = (
+    *(timedelta(hours=h) for h in range(1, 15)),
+    *(timedelta(minutes=m) for m in (210, 270, 330, 345, 390, 525, 570, 630, 765)),
+)
 
 
-def zone_hints(rebalances: list[Rebalance], findings: list[Finding]) -> list[str]:
-    """Warnings for cause evidence on another node that lies a whole number of hours
-    (1 to 14, within :data:`ZONE_SLACK`) from a failure: that node may log in another
-    time zone than the one assumed, which left the evidence out of the window."""
+def zone_hints(
+    rebalances: list[Rebalance], findings: list[Finding], zoned: Sequence[str] = ()
+) -> list[str]:
+    """Warnings for cause evidence on another node that lies a zone offset (ZONE_OFFSETS,
+    within :data:`ZONE_SLACK`) from a failure: that node may log in another time zone than
+    the one assumed, which left the evidence out of the window. Not for a node whose zone
+    was given (``zoned``), nor for evidence of another database, nor for a node that has
+    cause evidence near the failure as read (its clock then agrees)."""
     hints: dict[str, str] = {}
     for rb in rebalances:
         if rb.outcome != "failed" or rb.failure_time is None:
             continue
+        failed_at = rb.failure_time
+        near = {
+            f.node
+            for f in findings
+            if f.cause and f.time is not None and abs(f.time - failed_at) <= LEAD_TIME
+        }
         for f in findings:
             if f.cause is None or f.time is None or not f.node or f.node == rb.master_aggregator:
                 continue
-            if f.role == "cause" or f.node in hints:
+            if f.role == "cause" or f.node in hints or f.node in zoned or f.node in near:
                 continue
-            gap = f.time - rb.failure_time
-            hours = round(gap / timedelta(hours=1))
-            if 1 <= abs(hours) <= 14 and abs(gap - timedelta(hours=hours)) <= ZONE_SLACK:
-                direction = "after" if hours > 0 else "before"
+            if f.database is not None and f.database != rb.database:
+                continue
+            gap = f.time - failed_at
+            offset = next((o for o in ZONE_OFFSETS if abs(abs(gap) - o) <= ZONE_SLACK), None)
+            if offset is not None:
+                direction = "after" if gap > timedelta(0) else "before"
                 hints[f.node] = (
                     f"{f.node}: its {f.cause} line ({f.id}) is {_human(abs(gap))} {direction} "
-                    f"the failure of {rb.database or 'the rebalance'}, about {abs(hours)} whole "
-                    f"hour(s): if that node logs in another time zone, run again with "
+                    f"the failure of {rb.database or 'the rebalance'}, about {_human(offset)}: "
+                    f"if that node logs in another time zone, run again with "
                     f"--tz {f.node}=<its zone>"
                 )
     return list(hints.values())

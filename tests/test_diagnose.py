@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from forensics import schemas
-from forensics.diagnose import decide, group_findings, rule_out_foreign_kills
+from forensics.diagnose import decide, group_findings, rule_out_foreign_kills, zone_hints
 from forensics.parsers.tracelog import parse_lines
 from forensics.rules import load_rules, match
 from forensics.timeline import build_timeline
@@ -373,3 +373,31 @@ def test_a_huge_log_line_is_cut_in_the_evidence_and_the_verdict() -> None:
     assert verdict.cause == "out_of_memory"
     text = next(f for f in findings if f.id == verdict.finding).evidence[0]["text"]
     assert len(text) < 5000 and text.endswith("more characters]")
+
+
+@pytest.mark.parametrize(
+    ("extra", "zoned", "hint"),
+    [
+        # 2 h before the failure (10:09), on the target, nothing else there: a zone hint
+        ([(TARGET, "08:09:40.000", "  ERROR: `sales_3` log: Not enough memory available")], (), "about 2h00m"),
+        # India's +5:30
+        ([(TARGET, "15:38:20.000", "  ERROR: `sales_3` log: Not enough memory available")], (), "about 5h30m"),
+        # the node's zone was given
+        ([(TARGET, "08:09:40.000", "  ERROR: `sales_3` log: Not enough memory available")], (TARGET,), None),
+        # another database's error
+        ([(TARGET, "08:09:40.000", "  ERROR: `crm_3` log: Not enough memory available")], (), None),
+        # the node has evidence near the failure as read: its clock agrees
+        ([(TARGET, "08:09:40.000", "  ERROR: `sales_3` log: Not enough memory available"),
+          (TARGET, "10:08:30.000", "   WARN: socket (107) ETIMEDOUT in recv")], (), None),
+    ],
+    ids=["two-hours", "half-hour-zone", "zone-given", "other-database", "clock-agrees"],
+)  # fmt: skip
+def test_a_zone_hint_only_where_another_zone_would_explain_the_gap(extra, zoned, hint) -> None:
+    _, findings = _verdict_with("copy", extra)
+    runs = {id(f.run): f.run for f in findings if f.run is not None}
+    hints = zone_hints(list(runs.values()), findings, zoned)
+    if hint is None:
+        assert hints == []
+    else:
+        (said,) = hints
+        assert said.startswith(f"{TARGET}: its out_of_memory line") and hint in said

@@ -755,19 +755,26 @@ def _roles(
         for node in leaves.get_column("node").drop_nulls().to_list():
             roles.setdefault(node, "leaf")
     if "master_aggregator" not in roles.values() and events.height:
-        orchestration = (
-            events.filter(
-                pl.col("step_event").is_in(
-                    ["rebalance_start", "rebalance_failure", "rebalance_success"]
+        # the node that logs the rebalance's start and end; failing those, its steps (a
+        # node the tables call a leaf excepted: a leaf may log the copies it receives)
+        leaves_known = [n for n, r in roles.items() if r == "leaf"]
+        for kinds in (_ORCHESTRATION, _STEP_LINES):
+            said = (
+                events.filter(
+                    pl.col("step_event").is_in(kinds) & ~pl.col("node").is_in(leaves_known)
                 )
+                .group_by("node")
+                .len()
+                .sort(["len", "node"], descending=[True, False])
             )
-            .group_by("node")
-            .len()
-            .sort(["len", "node"], descending=[True, False])
-        )
-        if orchestration.height:
-            roles[orchestration.item(0, "node")] = "master_aggregator"
+            if said.height:
+                roles[said.item(0, "node")] = "master_aggregator"
+                break
     return roles
+
+
+_ORCHESTRATION = ["rebalance_start", "rebalance_failure", "rebalance_success"]
+_STEP_LINES = ["step_start", "step_failure", "step_success"]
 
 
 def _nodes_frame(

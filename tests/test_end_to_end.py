@@ -826,3 +826,13 @@ def test_a_step_node_down_in_show_leaves_is_warned_about(tmp_path: Path) -> None
     (said,) = [w for w in warnings if "in SHOW LEAVES" in w]
     assert said.startswith("sales: 10.0.0.14:3306, a node of the failed step, is offline")
     assert said.endswith("its memsql.log is not in the bundle: ask for it")
+
+
+def test_the_node_logging_the_steps_is_the_master_aggregator(tmp_path: Path) -> None:
+    """A log with step lines but no rebalance start or end line (cut by rotation) still
+    marks its node as the master aggregator: its lines count as the step's node."""
+    bundle = _rotated_target(tmp_path / "a", newer_start_us=259_300_000_000)
+    ma = bundle / "10.0.0.10_3306" / "memsql.log"
+    ma.write_text("".join(ma.read_text().splitlines(keepends=True)[1:]))  # no start line
+    roles = {n["node"]: n["role"] for n in _report(bundle)["nodes"]}
+    assert roles["10.0.0.10:3306"] == "master_aggregator"

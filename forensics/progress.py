@@ -1,12 +1,25 @@
-"""A progress bar on a terminal, nothing when output is piped."""
+"""A progress bar on a terminal, nothing when output is piped.
+
+The bar is drawn on stderr, the stream whose terminal was checked: stdout may be the
+report itself (``--format json > out.json``), which must get not a byte of the bar."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .loader import Progress
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 @contextmanager
@@ -23,6 +36,7 @@ def progress_reporter() -> Iterator[Progress | None]:
         DownloadColumn(),
         TransferSpeedColumn(),
         transient=True,
+        console=_stderr_console(),
     ) as bar:
         task = bar.add_task("reading", total=None)
         # bytes read so far per member: members of a directory are read in parallel
@@ -51,6 +65,7 @@ def count_reporter(what: str) -> Iterator[Callable[[int, int, str], None] | None
         MofNCompleteColumn(),
         TextColumn("{task.description}"),
         transient=True,
+        console=_stderr_console(),
     ) as bar:
         task = bar.add_task("", total=None)
 

@@ -581,3 +581,27 @@ def test_a_file_named_like_a_tracelog_that_is_not_read_is_a_warning(tmp_path: Pa
     assert any("memsql.log.1: named like a tracelog" in w for w in report["warnings"]), report[
         "warnings"
     ]
+
+
+@pytest.mark.parametrize("command", [["analyze", "--format", "json"], ["events"]])
+def test_progress_bar_on_a_terminal_stderr_leaves_redirected_stdout_alone(
+    command: list[str],
+) -> None:
+    """``forensics analyze b --format json > out.json`` typed at a terminal: the bar goes
+    to the terminal (stderr); out.json gets what it gets with no terminal at all, byte
+    for byte (no stray leading newline)."""
+    import pty
+    import subprocess
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "copy_out_of_memory"
+    args = [str(Path(sys.executable).parent / "forensics"), command[0], str(fixture)]
+    args += command[1:]
+    master, slave = pty.openpty()
+    try:
+        at_terminal = subprocess.run(args, stdout=subprocess.PIPE, stderr=slave, timeout=300)
+    finally:
+        os.close(slave)
+        os.close(master)
+    piped = subprocess.run(args, capture_output=True, timeout=300)
+    assert at_terminal.stdout[:1] not in (b"\n", b"\r", b"\x1b")
+    assert at_terminal.stdout == piped.stdout

@@ -106,6 +106,21 @@ def original_names(report: Report) -> set[str]:
     return names - SYSTEM_DATABASES
 
 
+def _rule_texts(report: Report) -> list[str]:
+    """A rule's own text (title, explanation, remediation, references) is the tool's, not
+    the customer's: redaction leaves it (a database may be called "audit", a word the
+    remediation of a rule uses)."""
+    texts = {t for f in report.findings for t in (f.title, f.explanation, f.remediation)}
+    texts |= {r for f in report.findings for r in f.references}
+    return sorted((t for t in texts if t), key=len, reverse=True)
+
+
+def _without_rule_text(report: Report, text: str) -> str:
+    for rule_text in _rule_texts(report):
+        text = text.replace(rule_text, " ").replace(json.dumps(rule_text)[1:-1], " ")
+    return text
+
+
 def _occurrences(name: str, text: str) -> list[str]:
     for phrase in TEMPLATE_PHRASES:
         text = text.replace(phrase, " ")
@@ -119,7 +134,7 @@ def test_no_original_name_survives(name: str, fmt: str) -> None:
     report, _ = _reports(name)
     names = original_names(report)
     assert len(names) >= 3, names  # the fixture really names hosts and databases
-    text = _rendered(name)[fmt]
+    text = _without_rule_text(report, _rendered(name)[fmt])
     leaks = {n: _occurrences(n, text)[:2] for n in sorted(names) if _occurrences(n, text)}
     assert not leaks, f"{name} {fmt}: {leaks}"
 
@@ -204,7 +219,33 @@ def test_frames_are_redacted_too() -> None:
     ],
 )
 def test_redactor_boundaries(text: str, expected: str) -> None:
-    redactor = Redactor({"sdb-leaf-1": "leaf-1", "node-sdb-leaf-1": "leaf-1"}, {"sales": "db-1"})
+    hosts = {"sdb-leaf-1": "leaf-1", "node-sdb-leaf-1": "leaf-1"}
+    redactor = Redactor(hosts, {"sales": "db-1"}, wording="")
+    assert redactor.text(text) == expected
+
+
+WORDING = "read the master aggregator's log. verify data safety. show rebalance status on {db};"
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # the tool's own words around a name that is also a word stay
+        ("read the master aggregator's log", "read the master aggregator's log"),
+        ("Verify data safety", "Verify data safety"),
+        ("SHOW REBALANCE STATUS ON status;", "SHOW REBALANCE STATUS ON db-2;"),
+        # where the text shows a name, it is one
+        ("COPY PARTITION master:3 on x", "COPY PARTITION db-1:3 on x"),
+        ("`data`.`t` and data_4 and 'status'", "`db-3`.`t` and db-3_4 and 'db-2'"),
+        ("BACKUP DATABASE master TO S3", "BACKUP DATABASE db-1 TO S3"),
+        ("The snapshot of master is old", "The snapshot of db-1 is old"),
+        # ``_`` joins words; database names are case-sensitive
+        ("cluster_status and master_aggregator", "cluster_status and master_aggregator"),
+        ("COPY phase failed, STATUS unknown", "COPY phase failed, STATUS unknown"),
+    ],
+)
+def test_a_database_named_like_a_word(text: str, expected: str) -> None:
+    redactor = Redactor({}, {"master": "db-1", "status": "db-2", "data": "db-3"}, WORDING)
     assert redactor.text(text) == expected
 
 
@@ -228,3 +269,92 @@ def test_a_skipped_file_preview_leaks_no_half_host_name(tmp_path: Path) -> None:
     text = json_report.render(redact_report(analyze(bundle)))
     assert "index.json" in text
     assert "corp" not in text and "db-leaf" not in text
+
+
+def _renamed(tmp_path: Path, fixture: str, old: str, new: str) -> Path:
+    """A copy of a fixture whose database ``old`` is called ``new`` in every file."""
+    bundle = tmp_path / "b"
+    shutil.copytree(FIXTURES / fixture, bundle)
+    for path in bundle.rglob("*"):
+        if path.is_file() and path.suffix in {".log", ".txt", ".json", ".tsv", ".csv"}:
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            path.write_text(re.sub(rf"\b{old}\b", new, text), errors="surrogateescape")
+    return bundle
+
+
+def _closed_values(doc: object, path: str = "") -> list[tuple[str, object]]:
+    """Every key path and the closed-vocabulary values (roles, statuses, phases ...)."""
+    closed = {"role", "status", "phase", "failed_phase", "cause", "kind", "outcome", "title"}
+    if isinstance(doc, dict):
+        by_node = path.endswith(("per_node_extra_bytes", "node_timezones"))
+        out: list[tuple[str, object]] = [] if by_node else [(path, sorted(doc))]
+        for key, value in doc.items():
+            out += [(f"{path}.{key}", value)] if key in closed else []
+            out += _closed_values(value, f"{path}.{key}")
+        return out
+    if isinstance(doc, list):
+        # (a list in another order: rows are sorted by names, which redaction changes)
+        return sorted((x for v in doc for x in _closed_values(v, f"{path}[]")), key=repr)
+    return []
+
+
+@pytest.mark.parametrize("db", ["master", "status", "data", "leaf", "copy", "drop"])
+def test_a_database_named_like_a_word_of_the_report(tmp_path: Path, db: str) -> None:
+    """A database called ``master`` or ``status``: roles, statuses, keys, titles and SQL
+    keywords stay as they are, the database becomes ``db-N`` where it is named, and every
+    output renders (the JSON still validates)."""
+    report = analyze(_renamed(tmp_path, "copy_out_of_memory", "orders", db))
+    redacted = redact_report(report)
+    plain, red = json_report.to_dict(report), json_report.to_dict(redacted)
+    json_report.validate(json.loads(json_report.render(redacted)))
+    assert _closed_values(red) == _closed_values(plain)
+    sql = "\n".join(s for step in red["recovery"] for s in step.get("sql") or [])
+    assert "SHOW REBALANCE STATUS ON db-" in sql
+    assert not re.search(rf"(?:ON |'|`){db}\b|\b{db}[:_]\d", sql)
+    md, page = markdown.render(redacted), html_report.render(redacted)
+    for text in (md, json_report.render(redacted), _report_text(page)):
+        assert not re.search(rf"(?:\bON |'|`){db}\b|\b{db}[:_]\d|database {db}\b", text)
+    assert "## Recovery runbook" in md or "Recovery" in md
+
+
+LOG_ONLY_LINES = [
+    "KILL QUERY 4711 issued by user 'dbops'@'jumpbox-3' from 10.9.8.7",
+    'BACKUP DATABASE Finance_2024 TO S3 "b/f" CONFIG \'{"endpoint_url":"https://minio.acme.de:9000"}\'',
+    "ERROR 1205 (HY000): Lock wait timeout exceeded; try restarting transaction on `hr_private`.`employees`",
+    "ALTER TABLE `payroll_db`.`salaries` ADD INDEX (emp_id) running on leaf sdb-leaf-7.acme.co.uk",
+    "Replication: connection to [2001:db8::14]:3306 failed: Connection reset by peer",
+]
+
+
+def test_names_only_log_lines_show_are_redacted(tmp_path: Path) -> None:
+    """Database names the SQL of a log line shows, any dotted host name and the host of
+    ``user@host`` are replaced too; a host that is no node is ``host-…``, not ``leaf-…``."""
+    bundle = tmp_path / "b"
+    shutil.copytree(FIXTURES / "copy_out_of_memory", bundle)
+    log = bundle / "10.0.1.10_3306" / "tracelogs" / "memsql.log"
+    first = log.read_text().splitlines()[-1]
+    stamp = " ".join(first.split()[:3])
+    extra = [f"{stamp}  ERROR: Thread 11500{i}: {text}" for i, text in enumerate(LOG_ONLY_LINES)]
+    log.write_text(log.read_text() + "\n".join(extra) + "\n")
+    report = analyze(bundle)
+    redacted = redact_report(report)
+    frame = redacted.bundle.events.select("message").write_csv()
+    outputs = [frame, json_report.render(redacted), markdown.render(redacted)]
+    for secret in ("hr_private", "Finance", "payroll_db", "minio", "acme", "jumpbox", "2001:db8"):
+        assert not [t for t in outputs if secret in t], secret
+    assert "'dbops'@'host-x" in frame
+    assert re.search(r"connection to \[host-\d+\]:3306|connection to \[ip6-\d+\]:3306", frame)
+    assert not re.search(r"leaf-\d+\]:3306 failed", frame)
+
+
+def test_rule_text_and_documentation_links_are_left_alone() -> None:
+    report, redacted = _reports("copy_network_error")
+    for plain, red in zip(report.findings, redacted.findings, strict=True):
+        assert (red.title, red.explanation, red.remediation) == (
+            plain.title,
+            plain.explanation,
+            plain.remediation,
+        )
+        assert red.references == plain.references
+    links = [r for f in redacted.findings for r in f.references]
+    assert links and not [r for r in links if "host-x" in r]

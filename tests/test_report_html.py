@@ -675,3 +675,77 @@ def test_deterministic_across_processes() -> None:
         )
         digests.add(run.stdout.strip())
     assert len(digests) == 1
+
+
+# --------------------------------------------------------------------------- Markdown, terminal
+
+HOSTILE = '\x1b[2J\x1b]0;pwned\x07 \x9b31m <script>alert(1)</script> "><img src=x onerror=alert(2)>'
+
+
+def _hostile_report(long_line: int = 0) -> Report:
+    """The synthetic report with a log line full of HTML and escape sequences (and,
+    with ``long_line``, a line of that many characters) in evidence and runbook."""
+    import dataclasses
+
+    base = synthetic_report(200)
+    text = HOSTILE + " x" * (long_line // 2)
+    findings = [
+        dataclasses.replace(f, evidence=[{**e, "text": text} for e in f.evidence])
+        for f in base.findings
+    ]
+    recovery = [{**s, "detail": f"Error: {text}"} for s in base.recovery]
+    verdicts = [dataclasses.replace(v, summary=f"failed: {text}") for v in base.verdicts]
+    return dataclasses.replace(base, findings=findings, recovery=recovery, verdicts=verdicts)
+
+
+def _outside_code(markdown_text: str) -> str:
+    """The Markdown without its fenced code blocks and inline code spans."""
+    text = re.sub(r"(?ms)^\s*```.*?^\s*```", "", markdown_text)
+    return re.sub(r"`[^`\n]*`", "", text)
+
+
+def _terminal(report: Report) -> str:
+    import io
+
+    from rich.console import Console
+
+    from forensics.report import terminal
+
+    out = io.StringIO()
+    terminal.show(report, Console(file=out, width=120, force_terminal=False))
+    return out.getvalue()
+
+
+def test_markdown_shows_log_html_as_text_outside_code() -> None:
+    """A ticket system renders inline HTML in Markdown: log text outside a code block
+    has its < > & as entities (inside one it stays as written)."""
+    from forensics.report import markdown
+
+    text = markdown.render(_hostile_report())
+    prose = _outside_code(text)
+    assert "<script" not in prose and "<img" not in prose
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in prose
+    assert "&lt;img src=x onerror=alert(2)&gt;" in prose
+
+
+@pytest.mark.parametrize("output", ["markdown", "terminal"])
+def test_control_characters_in_log_text_are_shown_not_sent(output: str) -> None:
+    """ESC[2J (clear screen), ESC]0;…BEL (window title) and C1 controls from a log line
+    reach the Markdown and the terminal as visible \\xNN, never as the bytes."""
+    from forensics.report import markdown
+
+    report = _hostile_report()
+    text = markdown.render(report) if output == "markdown" else _terminal(report)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)
+    assert "\\x1b[2J" in text and "\\x07" in text
+
+
+@pytest.mark.parametrize("output", ["markdown", "terminal"])
+def test_a_huge_log_line_is_cut_and_says_so(output: str) -> None:
+    """A 5 MB log line does not go whole into the ticket-sized Markdown or on screen."""
+    from forensics.report import markdown
+
+    report = _hostile_report(long_line=5_000_000)
+    text = markdown.render(report) if output == "markdown" else _terminal(report)
+    assert len(text) < 200_000
+    assert re.search(r"\[[\d,]+ more characters cut\]", text.replace("\n", ""))

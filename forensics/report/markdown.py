@@ -1,20 +1,55 @@
-"""A ticket-sized Markdown summary: verdict, impact, runbook, top evidence (SPEC §6.4)."""
+"""A ticket-sized Markdown summary: verdict, impact, runbook, top evidence (SPEC §6.4).
+
+Log text reaches it (evidence, error messages, file names): outside code blocks ``<``,
+``>`` and ``&`` are written as entities (ticket systems render inline HTML), control
+characters as a visible ``\\xNN`` in every line (an ESC sequence would act on the
+terminal that shows the file), and a long text is cut, saying how much was cut.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ..analysis import Report, in_display_zone, iso
 
 MAX_EVIDENCE = 5
+#: Longest text shown in a line (a table cell, a runbook detail) and in a code block line.
+MAX_TEXT = 2000
+MAX_CODE_LINE = 500
+# C0 controls (but tab and newline), DEL and C1 controls.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
-def _cell(text: Any) -> str:
-    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+def visible(text: str, keep: str = "\t\n") -> str:
+    """Control characters as ``\\xNN``: shown, never acted on by a terminal or viewer."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text).translate(
+        {ord(c): f"\\x{ord(c):02x}" for c in "\t\n" if c not in keep}
+    )
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters, saying how many were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} … [{len(text) - limit:,} more characters cut]"
+
+
+def _cell(text: Any, limit: int = MAX_TEXT) -> str:
+    """Text outside a code block: one line, no HTML, no control character, cut."""
+    line = clip(str(text if text is not None else "").replace("\n", " "), limit)
+    line = re.sub(r"[&<>]", lambda m: _HTML[m.group()], visible(line, keep="\t"))
+    return line.replace("|", "\\|")
+
+
+def _code_line(text: Any) -> str:
+    """A line inside a fenced code block (no HTML there, but no fence and no control)."""
+    return visible(clip(str(text), MAX_CODE_LINE), keep="\t").replace("```", "'''")
 
 
 def _code(text: Any) -> str:
-    return "`" + str(text).replace("`", "'") + "`"
+    return "`" + visible(str(text), keep="").replace("`", "'") + "`"
 
 
 def _verdicts(report: Report) -> list[str]:
@@ -41,12 +76,13 @@ def _evidence(report: Report) -> list[str]:
         if f.role not in ("cause", "contributing"):
             continue
         lines.append(
-            f"**{f.id} {f.rule}** ({f.role}, {f.cause or f.factor}, confidence {f.confidence:.2f}): {_cell(f.title)}"
+            f"**{_cell(f.id)} {_cell(f.rule)}** ({f.role}, {f.cause or f.factor}, "
+            f"confidence {f.confidence:.2f}): {_cell(f.title)}"
         )
         lines.append("")
         lines.append("```")
         for e in f.evidence[:MAX_EVIDENCE]:
-            lines.append(f"{e['file']}:{e['line']} [{e['node']}] {e['text']}".replace("```", "'''"))
+            lines.append(_code_line(f"{e['file']}:{e['line']} [{e['node']}] {e['text']}"))
         lines.append("```")
         lines.append("")
         shown += 1
@@ -114,11 +150,11 @@ def _runbook(report: Report) -> list[str]:
     lines = ["## Recovery runbook", ""]
     for step in report.recovery:
         blocked = f" — **BLOCKED**: {step['blocked_by']}" if step.get("blocked_by") else ""
-        lines.append(f"{step['step']}. **{_cell(step['title'])}**{blocked}")
+        lines.append(f"{step['step']}. **{_cell(step['title'])}**{_cell(blocked)}")
         lines.append(f"   {_cell(step['detail'])}")
         if step.get("sql"):
             lines.append("   ```sql")
-            lines += [f"   {sql}" for sql in step["sql"]]
+            lines += [f"   {_code_line(sql)}" for sql in step["sql"]]
             lines.append("   ```")
     return [*lines, ""]
 
@@ -128,7 +164,7 @@ def render(report: Report) -> str:
     head = [
         "# Rebalance forensics report",
         "",
-        f"Input: {', '.join(report.bundle.paths)} — timestamps as {report.bundle.timezone}",
+        f"Input: {_cell(', '.join(report.bundle.paths))} — timestamps as {report.bundle.timezone}",
         "",
     ]
     warnings = ["## Warnings", ""] + [f"- {_cell(w)}" for w in report.warnings[:20]] + [""]
@@ -147,4 +183,4 @@ def render(report: Report) -> str:
     return "\n".join(body).rstrip() + "\n"
 
 
-__all__ = ["iso", "render"]
+__all__ = ["clip", "iso", "render", "visible"]

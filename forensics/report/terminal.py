@@ -1,4 +1,9 @@
-"""The default stdout summary: one screen that says what failed and why."""
+"""The default stdout summary: one screen that says what failed and why.
+
+Every text from the bundle goes through :func:`_safe`: its control characters shown as
+``\\xNN`` (a log line's ESC sequence would clear or retitle the user's terminal), cut
+when long, and escaped for rich markup.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,14 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..analysis import Report, in_display_zone
-from .markdown import _bytes
+from .markdown import _bytes, clip, visible
+
+MAX_TEXT = 600
+
+
+def _safe(text: object, limit: int = MAX_TEXT) -> str:
+    return escape(visible(clip(str(text), limit), keep=""))
+
 
 STATUS_STYLE = {"failure": "bold red", "no_failure": "green", "inconclusive": "yellow"}
 
@@ -20,7 +32,7 @@ def _verdict_table(report: Report) -> Table:
     for v in report.verdicts:
         conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
         table.add_row(
-            escape(str(v.database or "-")),
+            _safe(v.database or "-"),
             f"[{STATUS_STYLE[v.status]}]{v.status}[/]",
             v.phase or "-",
             v.cause or "-",
@@ -33,9 +45,12 @@ def _evidence(console: Console, report: Report) -> None:
     for f in report.findings:
         if f.role != "cause":
             continue
-        console.print(f"[bold]{f.id} {f.rule}[/] {escape(f.title)} (confidence {f.confidence:.2f})")
+        console.print(
+            f"[bold]{_safe(f.id)} {_safe(f.rule)}[/] {_safe(f.title)} "
+            f"(confidence {f.confidence:.2f})"
+        )
         for e in f.evidence[:3]:
-            console.print(f"  {escape(str(e['file']))}:{e['line']}  {escape(str(e['text']))[:160]}")
+            console.print(f"  {_safe(e['file'])}:{e['line']}  {_safe(e['text'], 160)}")
 
 
 def _impact(console: Console, report: Report) -> None:
@@ -47,7 +62,7 @@ def _impact(console: Console, report: Report) -> None:
     console.print(f"Data at risk: {risk}   extra storage: {_bytes(data['extra_bytes_estimate'])}")
     for d in data["databases"]:
         console.print(
-            f"  {escape(d['database'])}: {d['partitions']} partitions, redundancy {d['redundancy']}"
+            f"  {_safe(d['database'])}: {d['partitions']} partitions, redundancy {d['redundancy']}"
             f"{' (assumed)' if d['redundancy_assumed'] else ''}, without master {d['partitions_without_master'] or '-'}, "
             f"under {d['under_redundant'] or '-'}, over {d['over_redundant'] or '-'}, "
             f"orphans {len(d['orphans'])}, extra copies {d['extra_copies']}"
@@ -58,11 +73,11 @@ def _runbook(console: Console, report: Report) -> None:
     console.print("[bold]Recovery[/]")
     for step in report.recovery:
         mark = " [bold red]BLOCKED[/]" if step.get("blocked_by") else ""
-        console.print(f"  {step['step']}. {escape(step['title'])}{mark}")
+        console.print(f"  {step['step']}. {_safe(step['title'])}{mark}")
         if step.get("blocked_by"):
-            console.print(f"     [red]{escape(step['blocked_by'])}[/]")
+            console.print(f"     [red]{_safe(step['blocked_by'])}[/]")
         for sql in step.get("sql") or []:
-            console.print(f"     [cyan]{escape(sql)}[/]")
+            console.print(f"     [cyan]{_safe(sql)}[/]")
 
 
 @in_display_zone
@@ -70,14 +85,14 @@ def show(report: Report, console: Console | None = None) -> None:
     console = console or Console()
     console.print(_verdict_table(report))
     for v in report.verdicts:
-        console.print(escape(v.summary))
+        console.print(_safe(v.summary))
     _evidence(console, report)
     _impact(console, report)
     _runbook(console, report)
     if report.warnings:
         console.print(f"[yellow]{len(report.warnings)} warning(s); see --json or --md for all.[/]")
         for w in report.warnings[:3]:
-            console.print(f"  [yellow]{escape(w)}[/]")
+            console.print(f"  [yellow]{_safe(w)}[/]")
     files = report.bundle.files
     skipped = files.filter(files["skipped_reason"].is_not_null()).height
     console.print(

@@ -91,3 +91,55 @@ def test_connection_sample(sample):
     killed, own = _connection_patterns()
     assert sorted(connections(killed, sample["message"])) == sample["killed"]
     assert sorted(connections(own, sample["message"])) == sample["own"]
+
+
+# A query line names the query's database (`Query <db>.'<sql>'`, "query on `db`.`table`",
+# "BACKUP DATABASE db"); its SQL text gives no field. What the user sees: the finding
+# names that database, and one of another database is ruled out for it.
+
+
+def test_a_user_query_keeps_its_database_and_its_sql_gives_no_partition():
+    line = (
+        "12345678 2026-03-10 02:04:10.210   WARN: Thread 115090 (ntid 310, conn id 52877): "
+        "Query sales.'UPDATE `orders` SET s = ? WHERE src = 'crm_3' AND p = `sales_7`' "
+        "failed with error 1205: Lock wait timeout exceeded; try restarting transaction"
+    )
+    row = parse_lines([line]).row(0, named=True)
+    assert (row["database"], row["ordinal"], row["error_code"]) == ("sales", None, 1205)
+    assert (row["action"], row["step_event"]) == (None, None)
+
+
+def test_a_system_query_names_no_database():
+    line = (
+        "03880903 2022-09-30 16:01:44.154   INFO: Query information_schema.'SELECT @@memsql_version'"
+        " submitted 130 milliseconds ago, queued for 22 milliseconds"
+    )
+    assert parse_lines([line]).row(0, named=True)["database"] is None
+
+
+def test_findings_on_queries_of_other_databases_are_ruled_out_for_it(tmp_path):
+    from test_rules_builtin import MA_NODE, TARGET_NODE, _analyze, _sales_verdict
+
+    report = _analyze(
+        tmp_path,
+        "copy",
+        [
+            (MA_NODE, "02:06:00.000", "ERROR", "Thread 115061 (ntid 281, conn id -1): LeafConnection: query on `crm`.`accounts` to 10.0.1.12:3306 failed: Connection reset by peer"),
+            (TARGET_NODE, "02:06:05.000", "ERROR", "Thread 115300 (ntid 520, conn id 7122): Query analytics.'SELECT * FROM `events_5`' failed: ERROR 1712 (HY000): Not enough memory available"),
+            (MA_NODE, "02:03:00.000", "INFO", "Thread 115263 (ntid 483, conn id 70002): ProcessCommand: BACKUP DATABASE crm TO S3 'backups/crm/2026-03-10' started"),
+        ],
+    )  # fmt: skip
+    assert _sales_verdict(report).cause == "unknown"
+    named = {f.rule: (f.database, f.role) for f in report.findings}
+    assert named["NET02"][0] == "crm" and named["NET02"][1] != "cause"
+    assert named["MEM01"][0] == "analytics" and named["MEM01"][1] != "cause"
+    assert named["BAK01"] == ("crm", "unrelated")
+
+
+def test_a_backup_of_the_database_names_it(tmp_path):
+    from test_rules_builtin import MA_NODE, _analyze
+
+    line = "Thread 115262 (ntid 482, conn id -1): Backup: BACKUP DATABASE sales in progress, 5 of 8 partitions done"
+    report = _analyze(tmp_path, "copy", [(MA_NODE, "02:04:00.000", "INFO", line)])
+    (backup,) = [f for f in report.findings if f.factor == "backup_overlap"]
+    assert (backup.database, backup.role, backup.confidence) == ("sales", "contributing", 0.99)

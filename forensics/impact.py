@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from . import grammars
+from .nodes import identify, resolve_ports
 
 #: Roles that count towards redundancy, and role spellings folded onto the schema's.
 COPY_ROLES = ("master", "replica")
@@ -429,43 +430,112 @@ def infer_redundancy(copy_counts: dict[int, int]) -> int:
 
 @dataclass(frozen=True)
 class Sizes:
-    per_partition: dict[int, int]
-    database: int | None  # database-level size (sum over the nodes reporting it)
-    by_node: bool = False  # the database-level rows are per node: all copies are in the sum
+    per_partition: dict[int, int]  # ordinal -> its largest copy
+    database: int | None  # database-level size (summed over the nodes, when per node)
+    by_node: bool = False  # the database-level rows are per node: ``spread`` copies in the sum
+    spread: int = 0  # the copies the per-node sum holds (those on the nodes reporting it)
+    # (ordinal, node) -> the size of that very copy, where disk usage names its node
+    by_copy: dict[tuple[int, str], int] = field(default_factory=dict)
 
-    def per_copy(self, ordinal: int, partitions: int, copies: int = 0) -> int | None:
+    def per_copy(self, ordinal: int, partitions: int, node: str | None = None) -> int | None:
+        """The size of the copy of ``ordinal`` on ``node``: its own where disk usage gives
+        it (a copy a COPY left half-made is smaller than the master), else the partition's
+        largest copy, else a share of the database size."""
+        if node is not None and (ordinal, node) in self.by_copy:
+            return self.by_copy[(ordinal, node)]
         if ordinal in self.per_partition:
             return self.per_partition[ordinal]
-        spread = copies if self.by_node and copies > 0 else partitions
+        spread = self.spread if self.by_node and self.spread > 0 else partitions
         if self.database is not None and spread > 0:
             return self.database // spread
         return None
 
 
-def database_sizes(disk_usage: pl.DataFrame, database: str) -> Sizes:
-    """Sizes of ``database``: per partition, the size of one copy (rows of one node and
-    one source summed, such as one row per table, then the largest copy); per database,
-    the sum of its rows from one source (the largest, when several sources say it)."""
+def _folder_node(source: str) -> str:
+    """The node whose sdb-report folder holds the file a table came from ("" when its
+    path names none): databaseDiskUsage.json is collected once in each node folder."""
+    node = identify(source.rsplit(":", 1)[0])
+    return "" if node.from_path else node.node
+
+
+def _size_rows(disk_usage: pl.DataFrame, database: str, holders: list[str]) -> pl.DataFrame:
+    """The rows of ``database`` with a size, each with the node it tells of (``node``) and
+    the one it names itself (``listed``; "" for none). Its own node where that holds
+    copies, else the node whose folder holds its file (an sdb-report databaseDiskUsage.json
+    names no host, or only the memsqlId it is keyed by), else its own; spelled as the
+    snapshot spells it (a folder gives the host, the partition tables host:port)."""
     rows = disk_usage.filter((pl.col("database") == database) & pl.col("size_bytes").is_not_null())
-    rows = rows.with_columns(pl.col("node").fill_null(""), pl.col("source").fill_null(""))
-    per_part = (
+    rows = rows.with_columns(pl.col("source").fill_null(""), pl.col("node").fill_null(""))
+    folders = {s: _folder_node(s) for s in rows.get_column("source").unique().to_list()}
+    bare = {*folders.values(), *rows.get_column("node").unique().to_list()}
+    spelled = {n: resolve_ports(n, holders) for n in bare if n and ":" not in n}
+    rows = rows.with_columns(
+        pl.col("node").replace(spelled).alias("listed"),
+        pl.col("source")
+        .replace_strict(folders, return_dtype=pl.String)
+        .replace(spelled)
+        .alias("folder"),
+    )
+    node = (
+        pl.when(pl.col("listed").is_in(holders) | (pl.col("folder") == ""))
+        .then(pl.col("listed"))
+        .otherwise(pl.col("folder"))
+    )
+    return rows.with_columns(node.alias("node"))
+
+
+def database_sizes(
+    disk_usage: pl.DataFrame, database: str, copies: pl.DataFrame | None = None
+) -> Sizes:
+    """Sizes of ``database`` (``copies``: the snapshot's, orphans too). Per partition, the
+    size of each copy (rows of one node and one source summed, such as one row per table;
+    the largest source) and the largest copy. Per database: when rows name nodes holding
+    copies (or one source lists several nodes), each node's share, summed over the nodes
+    (a node's file holds only its own copies), over the copies on those nodes; else the
+    sum of the rows of one source (the largest), over the partitions."""
+    if copies is None:
+        copies = pl.DataFrame(schema={"ordinal": pl.Int64, "node": pl.String})
+    copies = copies.select("ordinal", "node")
+    holders = copies.get_column("node").unique().to_list()
+    rows = _size_rows(disk_usage, database, holders)
+    own = (
         rows.filter(pl.col("ordinal").is_not_null())
         .group_by("ordinal", "node", "source")
         .agg(pl.col("size_bytes").sum())
-        .group_by("ordinal")
+        .group_by("ordinal", "node")
         .agg(pl.col("size_bytes").max())
     )
+    per_part = own.group_by("ordinal").agg(pl.col("size_bytes").max())
+    by_copy = own.filter(pl.col("node") != "")
     db_rows = rows.filter(pl.col("ordinal").is_null())
-    by_source = db_rows.group_by("source").agg(
-        pl.col("size_bytes").sum(),
-        # per node: rows of two nodes or more (one row may take its file's node)
-        ((pl.col("node") != "").all() & (pl.col("node").n_unique() > 1)).alias("by_node"),
+    named = db_rows.filter(pl.col("node") != "")
+    per_node = named.filter(
+        pl.col("node").is_in(holders) | (pl.col("listed").n_unique().over("source") > 1)
     )
-    total, by_node = None, False
-    if by_source.height:
-        best = by_source.sort("size_bytes", descending=True).row(0, named=True)
-        total, by_node = int(best["size_bytes"]), bool(best["by_node"])
-    return Sizes(dict(per_part.select("ordinal", "size_bytes").iter_rows()), total, by_node)
+    total, by_node, spread = None, False, 0
+    if per_node.height:
+        shares = (
+            per_node.group_by("node", "source")
+            .agg(pl.col("size_bytes").sum())
+            .group_by("node")  # a node several captures report: the largest
+            .agg(pl.col("size_bytes").max())
+        )
+        total, by_node = int(shares.get_column("size_bytes").sum()), True
+        reporting = shares.get_column("node").to_list()
+        spread = copies.filter(pl.col("node").is_in(reporting)).height or copies.height
+    elif db_rows.height:
+        by_source = db_rows.group_by("source").agg(pl.col("size_bytes").sum())
+        total = int(by_source.get_column("size_bytes").max())  # type: ignore[arg-type]
+    return Sizes(
+        dict(per_part.select("ordinal", "size_bytes").iter_rows()),
+        total,
+        by_node,
+        spread,
+        {
+            (o, n): size
+            for o, n, size in by_copy.select("ordinal", "node", "size_bytes").iter_rows()
+        },
+    )
 
 
 # --------------------------------------------------------------------------- per database
@@ -690,15 +760,15 @@ def _added_copies(diff: dict[str, Any] | None) -> set[tuple[int, str]]:
 
 
 def _extra_bytes(
-    extras: list[tuple[int, str]], sizes: Sizes, partitions: int, copies: int
+    extras: list[tuple[int, str]], sizes: Sizes, partitions: int
 ) -> tuple[int | None, dict[str, int | None], list[int]]:
     """Total and per-node bytes of the extra copies (ordinal, node); ordinals of unknown size.
-    ``copies``: the master and replica copies the snapshot shows (database-level sizes
-    reported per node hold all of them)."""
+    Each is charged at its own size where disk usage gives it (the copy that stays is
+    the one to clean up, however far its COPY got)."""
     per_node: dict[str, int | None] = {}
     missing: set[int] = set()
     for ordinal, node in extras:
-        size = sizes.per_copy(ordinal, partitions, copies)
+        size = sizes.per_copy(ordinal, partitions, node)
         if size is None:
             missing.add(ordinal)
         known = per_node.get(node, 0)
@@ -785,8 +855,8 @@ def database_impact(
     extras = [
         (o, node) for o in over for node in _extra_holders(snap.copies, o, counts[o] - level, added)
     ] + spare
-    sizes = database_sizes(disk_usage, database)
-    total, per_node, missing = _extra_bytes(extras, sizes, len(ordinals), sum(counts.values()))
+    sizes = database_sizes(disk_usage, database, snap.copies)
+    total, per_node, missing = _extra_bytes(extras, sizes, len(ordinals))
     if missing:
         listed = ", ".join(f"{database}:{o}" for o in missing)
         warnings.append(text["warnings"]["size_unknown"].format(database=database, missing=listed))
@@ -798,7 +868,7 @@ def database_impact(
                 database=database,
                 db_size=sizes.database,
                 partitions=len(ordinals),
-                copies=sum(counts.values()),
+                copies=sizes.spread,
             )
         )
     impact = DatabaseImpact(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from typing import Any
 
 import polars as pl
@@ -20,6 +21,7 @@ from forensics.impact import (
     snapshot_order_key,
     statement_fields,
 )
+from forensics.loader import load_bundle
 
 NODES = [f"10.0.0.{i}:3306" for i in range(1, 7)]
 SNAP = "after/partitions.txt#0"
@@ -427,7 +429,7 @@ def layouts(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "layout": layout,
         "redundancy": draw(st.one_of(st.none(), st.integers(1, 3))),
-        "sizes": draw(st.sampled_from(["partition", "database", "none"])),
+        "sizes": draw(st.sampled_from(["partition", "database", "node", "none"])),
         "size": draw(st.integers(1, 10**12)),
         "seed": draw(st.integers(0, 2**32)),
     }
@@ -446,14 +448,22 @@ def layout_rows(layout: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, 
     return rows
 
 
+def copy_nodes(p: dict[str, Any]) -> list[str]:
+    """The nodes holding a copy of one partition of a layout: master, replicas, orphans."""
+    return [*([p["master"]] if p["master"] else []), *p["replicas"], *p["orphans"]]
+
+
 def run(case: dict[str, Any], rows: list[dict[str, Any]]) -> Any:
     r = case["redundancy"]
     size_rows: list[tuple[str, int | None, str, int]] = []
     for db, parts in case["layout"].items():
         if case["sizes"] == "partition":
             size_rows += [(db, o, NODES[0], case["size"]) for o in parts]
-        elif case["sizes"] == "database":
-            size_rows.append((db, None, NODES[0], case["size"]))
+        elif case["sizes"] == "database":  # cluster-wide: on a node holding no copy
+            size_rows.append((db, None, "ma:3306", case["size"]))
+        elif case["sizes"] == "node":  # each node's share: its copies at ``size`` each
+            held = Counter(n for p in parts.values() for n in copy_nodes(p))
+            size_rows += [(db, None, n, case["size"] * k) for n, k in sorted(held.items())]
     return compute_impact(
         partitions(rows), variables(("ma", str(r))) if r else variables(), disk(*size_rows)
     )
@@ -488,7 +498,11 @@ def test_impact_properties(case: dict[str, Any]) -> None:
         spare = [o for o, _ in orphans if o in with_master]  # (others may be the only copy)
         expected_extra = sum(copies[o] - r for o in db["over_redundant"]) + len(spare)
         assert db["extra_copies"] == expected_extra
-        per_copy = {"partition": case["size"], "database": case["size"] // len(parts)}
+        per_copy = {
+            "partition": case["size"],
+            "database": case["size"] // len(parts),
+            "node": case["size"],
+        }
         if case["sizes"] == "none" and expected_extra:
             assert db["extra_bytes_estimate"] is None
         else:
@@ -686,3 +700,105 @@ def test_under_redundancy_has_its_statement_in_copy_and_drop(phase: str) -> None
     statements = " ".join(db["phase_statements"])
     assert "fewer copies than redundancy 2 (ordinals 3)" in statements
     assert "not impacted" not in statements
+
+
+# --------------------------------------------------------------------------- sizes per copy
+
+
+def folder_disk(*rows: tuple[str, int | None, int, int, str | None]) -> pl.DataFrame:
+    """disk_usage rows as sdb-report gives them: one databaseDiskUsage.json per node folder
+    (``report/<host>-LEAF/``), naming no host (or only its memsqlId)."""
+    data = [
+        {"database": d, "ordinal": o, "node": named, "size_bytes": size,
+         "source": f"report/10.0.0.{leaf}-LEAF/databaseDiskUsage.json:1"}
+        for d, o, leaf, size, named in rows
+    ]  # fmt: skip
+    return schemas.conform(pl.DataFrame(data), schemas.DISK_USAGE)
+
+
+GIB = 1024**3
+
+
+def test_half_made_orphan_is_charged_at_its_own_size() -> None:
+    """b04_copy_storage_folder: the target leaf's databaseDiskUsage.json says the orphan
+    sales_5 holds 1 GiB, the complete copies 4.4 GiB: cleanup frees 1 GiB there, not 4.4."""
+    rows = [*paired("sales", 6), copy("sales", 5, NODES[3], "Orphan")]
+    full = 4_724_464_025
+    sizes = folder_disk(
+        *[("sales", o, 1, 2 * GIB + o, None) for o in range(6)],
+        *[("sales", o, 2, 2 * GIB + o, None) for o in range(5)],
+        ("sales", 5, 1, full, None), ("sales", 5, 2, full, None), ("sales", 5, 4, GIB, None),
+    )  # fmt: skip
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), sizes))
+    assert db["extra_copies"] == 1
+    assert db["extra_bytes_estimate"] == GIB
+    assert db["per_node_extra_bytes"] == {NODES[3]: GIB}
+
+
+def test_extra_copies_named_by_host_and_port_are_charged_at_their_own_size() -> None:
+    """b01_copy_r2_persize: partition_sizes names each copy's host and port; the COPY that
+    failed left a 400 MB orphan of a 1.67 GB partition; copies 2 and 5 completed."""
+    rows = [*paired("sales", 8), copy("sales", 6, NODES[3], "Orphan")]
+    rows += [copy("sales", o, NODES[3], "Replica") for o in (2, 5)]
+    per_part = [(o, 1_000_000_000 + o * 111_111_111) for o in range(8)]
+    sizes = disk(
+        *[("sales", o, n, size) for o, size in per_part for n in NODES[:2]],
+        *[("sales", o, NODES[3], per_part[o][1]) for o in (2, 5)],
+        ("sales", 6, NODES[3], 400_000_000),
+    )
+    db = only_db(compute_impact(partitions(rows), variables(("m", "2")), sizes))
+    assert db["extra_copies"] == 3
+    assert db["extra_bytes_estimate"] == 1_222_222_222 + 1_555_555_555 + 400_000_000
+
+
+def test_database_sizes_of_node_folders_add_up() -> None:
+    """r5 / b09_drop_eio: each leaf's databaseDiskUsage.json gives its own share of the
+    database (the node from its folder, or only a memsqlId key). 6 partitions at
+    redundancy 2 on 3 leaves (4 copies each) and an orphan on a fourth: 13 copies of
+    1 GiB. One leaf's 4 GiB over the 6 partitions said 0.67 GiB."""
+    rows = [
+        c
+        for o in range(6)
+        for c in (copy("a", o, NODES[o % 3], "Master"), copy("a", o, NODES[(o + 1) % 3], "Replica"))
+    ] + [copy("a", 0, NODES[3], "Orphan")]  # fmt: skip
+    memsql_id = "853E025CC95EE621FA849748B3F322EB11E81F55"
+    sizes = folder_disk(
+        ("a", None, 1, 4 * GIB, None), ("a", None, 2, 4 * GIB, memsql_id),
+        ("a", None, 3, 4 * GIB, None), ("a", None, 4, GIB, None),
+    )  # fmt: skip
+    impact = compute_impact(partitions(rows), variables(("m", "2")), sizes)
+    db = only_db(impact)
+    assert db["extra_copies"] == 1
+    assert db["extra_bytes_estimate"] == GIB
+    assert any(f"{13 * GIB} bytes / 13" in a for a in impact.assumptions)
+
+
+def test_sdb_report_folders_give_copy_and_database_sizes(tmp_path: Any) -> None:
+    """The same through the loader: sdb-report JSON tables, the MA's cluster tables and
+    one databaseDiskUsage.json per leaf folder, in MB: 4 copies on each of three leaves and
+    an orphan on a fourth make 13 copies of 1 GiB."""
+
+    def table(folder: str, name: str, columns: list[str], rows: list[list[Any]]) -> None:
+        path = tmp_path / "report" / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps(
+                {"columns": columns, "rows": [dict(zip(columns, r, strict=True)) for r in rows]}
+            )
+        )
+
+    hosts = ["10.0.1.11", "10.0.1.12", "10.0.1.13", "10.0.1.14"]
+    layout = [(o, hosts[o % 3], "Master") for o in range(6)]
+    layout += [(o, hosts[(o + 1) % 3], "Replica") for o in range(6)]
+    table("10.0.1.10-MA", "showPartitions.json", ["Database", "Ordinal", "Host", "Port", "Role"],
+          [["sales", o, h, 3306, r] for o, h, r in layout])  # fmt: skip
+    table("10.0.1.10-MA", "showClusterStatus.json", ["Host", "Port", "Database", "Role", "State"],
+          [[hosts[3], 3306, "sales_1", "Orphan", "online"]])  # fmt: skip
+    table("10.0.1.10-MA", "showVariables.json", ["Variable_name", "Value"],
+          [["redundancy_level", "2"]])  # fmt: skip
+    usage = ["DATABASE_NAME", "DISK_USAGE_MB"]
+    for host, mb in zip(hosts, (4096, 4096, 4096, 1024), strict=True):
+        table(f"{host}-LEAF", "databaseDiskUsage.json", usage, [["sales", mb]])
+    bundle = load_bundle(str(tmp_path / "report"))
+    impact = compute_impact(bundle.partitions, bundle.variables, bundle.disk_usage)
+    assert only_db(impact)["extra_bytes_estimate"] == GIB

@@ -27,8 +27,7 @@ from .diagnose import (
     step_label,
     zone_hints,
 )
-from .impact import Impact, compute_impact, plan_vs_actual
-from .impact import _dead_leaves as dead_leaves
+from .impact import Impact, compute_impact, dead_leaves, plan_vs_actual
 from .loader import Bundle, load_bundle
 from .parsers import tracelog
 from .recovery import build_runbook

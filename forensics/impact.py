@@ -151,7 +151,7 @@ def _latest_leaves(leaves: pl.DataFrame) -> pl.DataFrame:
     return ranked.sort("_at").unique("node", keep="last", maintain_order=True).drop("_at")
 
 
-def _dead_leaves(leaves: pl.DataFrame | None) -> pl.DataFrame:
+def dead_leaves(leaves: pl.DataFrame | None) -> pl.DataFrame:
     """node, state of the leaves that their latest SHOW LEAVES capture shows down."""
     if leaves is None or not leaves.height:
         return pl.DataFrame(schema={"node": pl.String, "state": pl.String})
@@ -168,7 +168,7 @@ def _serving(state: str | None) -> bool:
 
 
 def _down_leaves(leaves: pl.DataFrame | None) -> list[str]:
-    return sorted(_dead_leaves(leaves).get_column("node").to_list())
+    return sorted(dead_leaves(leaves).get_column("node").to_list())
 
 
 def _unmatched_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> list[str]:
@@ -190,7 +190,7 @@ def _unmatched_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> list[s
 def _on_dead_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> pl.DataFrame:
     """Copies on a leaf that SHOW LEAVES shows offline (or detached, ...) take its state:
     a partition snapshot says Master while the leaf holding it is down."""
-    dead = _dead_leaves(leaves)
+    dead = dead_leaves(leaves)
     if not dead.height:
         return rows
     down = dict(dead.unique("node", keep="last").iter_rows())

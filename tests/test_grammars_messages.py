@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from forensics import grammars
-from forensics.parsers.tracelog import _masked, parse_lines
+from forensics.parsers.tracelog import _masked, _masked_messages, parse_lines
 
 MESSAGES = grammars.load("messages")
 GROUPS = [
@@ -60,9 +60,14 @@ def test_sample(group, index, sample):
 
 @pytest.mark.parametrize("sample", MESSAGES["mask"]["samples"])
 def test_mask_sample(sample):
+    """Each sample is masked as written, also when only the rows holding the literal the
+    patterns require are tested (``requires``)."""
     frame = pl.DataFrame({"message": [sample["message"]]})
     masked = frame.select(_masked(pl.col("message"), MESSAGES["mask"]["patterns"])).item()
     assert masked == sample["masked"]
+    gated = _masked_messages(frame.get_column("message"), MESSAGES["mask"])
+    assert gated.to_list() == [sample["masked"]]
+    assert frame.item(0, "message") == sample["message"]  # (the frame is left as it was)
 
 
 FIELDS = ["database", "ordinal", "action", "target", "error_code", "phase_kind", "step_event"]

@@ -999,7 +999,7 @@ def extract_fields(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
     # The fields depend on the text only, and not on a leading thread designator: the
     # patterns run once per distinct text without it (routine lines repeat: 72k kept rows
     # of a bench log hold 2k such texts), on its first row, and the rows are joined back.
-    texts = rows.select(_masked(pl.col("message"), m["mask"]["patterns"]).alias("_scan"))
+    texts = _masked_messages(rows.get_column("message"), m["mask"]).to_frame("_scan")
     texts = texts.with_columns(pl.col("_scan").str.replace(_DESIGNATOR, "").alias("_key"))
     distinct = texts.unique("_key", keep="first", maintain_order=True).with_row_index("_i")
     scan = distinct.select("_i", "_scan")
@@ -1026,6 +1026,19 @@ def extract_fields(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
 # under which extract_fields runs the patterns once. Only a key: a designator it misses
 # just makes two keys of one text.
 _DESIGNATOR = r"^Thread \d{1,18}(?: \([^)]*\))?:[ \t]+"
+
+
+def _masked_messages(message: pl.Series, mask: dict[str, Any]) -> pl.Series:
+    """``message`` with the [mask] patterns applied, on the rows that hold the literal every
+    pattern needs (``requires``) only."""
+    required = mask.get("requires")
+    if not required:
+        return pl.select(_masked(pl.lit(message), mask["patterns"])).to_series()
+    rows = message.str.contains(required, literal=True).fill_null(False).arg_true()
+    if not rows.len():
+        return message
+    masked = pl.select(_masked(pl.lit(message.gather(rows)), mask["patterns"])).to_series()
+    return message.clone().scatter(rows, masked)
 
 
 def _masked(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:

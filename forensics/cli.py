@@ -138,7 +138,7 @@ def _load(
 
 
 def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...], reports: list[str]) -> Any:
-    """The rules. First, for large inputs, the compiled tracelog fast path is loaded (the
+    """The rules, with a warning for each user rule whose examples fail. First, for large inputs, the compiled tracelog fast path is loaded (the
     first pieces wait for it); then the rules are parsed and what the analysis and the
     requested ``reports`` need is imported."""
     import importlib
@@ -147,11 +147,13 @@ def _prepare(bundle: tuple[str, ...], rules_dir: tuple[str, ...], reports: list[
 
     tracelog.warm_up_for(bundle)
     from .rules import load_rules
+    from .rules.testing import example_warnings
 
     rules = load_rules([Path(d) for d in rules_dir])
+    warnings = example_warnings(rules) if rules_dir else []
     for name in ["analysis", "outputs", *(f"report.{r}" for r in reports)]:
         importlib.import_module(f".{name}", __package__)
-    return rules
+    return rules, warnings
 
 
 def run() -> None:
@@ -232,7 +234,12 @@ def bundle_options(func: F) -> F:
     show_default=True,
     help="Which frame to export.",
 )
-@click.option("--level", default=None, help="Events at or above this level (INFO, WARN, ERROR).")
+@click.option(
+    "--level",
+    default=None,
+    callback=lambda _ctx, _param, word: _event_level(word),
+    help="Events at or above this level (INFO, WARN, ERROR, FAILURE; FATAL is FAILURE).",
+)
 @click.option("--grep", "pattern", default=None, help="Events whose message matches this regex.")
 @click.option(
     "-o",
@@ -264,6 +271,20 @@ def events(
         click.echo(f"wrote {frame.height} rows to {output}", err=True)
     else:
         print_frame(frame)
+
+
+def _event_level(word: str | None) -> str | None:
+    """The events-frame level of a ``--level`` word: any level word the tracelog grammar
+    reads (``grammars/tracelog.toml`` [levels], e.g. FATAL -> FAILURE), in any case; the
+    user types the word the log shows."""
+    if word is None:
+        return None
+    from .parsers.layout import layout
+
+    levels = {w.upper(): level for w, level in layout().levels.items()}
+    if word.strip().upper() not in levels:
+        raise click.BadParameter(f"unknown level {word!r}; use one of {', '.join(levels)}")
+    return levels[word.strip().upper()]
 
 
 def _parse_time(value: str | None, zone: str) -> Any:
@@ -353,7 +374,9 @@ def analyze(
         reports.append({"text": "terminal", "markdown": "markdown"}.get(fmt, ""))
         rules = pool.submit(_prepare, bundle, rules_dir, [r for r in reports if r])
         loaded = _load(bundle, tz, node, max_bytes)
-        ruleset = rules.result()
+        ruleset, rule_warnings = rules.result()
+    for warning in rule_warnings:
+        click.echo(f"forensics: warning: {warning}", err=True)
     from .analysis import analyze_bundle
     from .outputs import write_outputs
 
@@ -364,6 +387,7 @@ def analyze(
         since=window[0],
         until=window[1],
     )
+    report.warnings[:0] = rule_warnings
     write_outputs(
         report, html=html_out, json_path=json_out, md=md_out, stdout_format=fmt, redact=redact
     )

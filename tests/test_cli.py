@@ -3,6 +3,7 @@ for every command; ``--debug`` shows the traceback; every command has help."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -104,3 +105,89 @@ def test_a_reader_that_stops_early_ends_the_output_quietly() -> None:
         code = proc.wait(timeout=120)
     assert err == ""
     assert code == 141
+
+
+# --------------------------------------------------------------------------- --rules, --level
+
+RULE = """\
+[[rule]]
+id = "USR01"
+title = "user rule"
+cause = "kill"
+phases = ["copy"]
+severity = "high"
+when = 'message contains "xyz"'
+explanation = "x"
+remediation = "y"
+[rule.examples]
+match = ["12345678 2026-03-02 10:15:04.266  ERROR: Thread 1: abc"]
+no_match = ["12345678 2026-03-02 10:15:04.266  ERROR: Thread 1: xyz"]
+"""
+
+
+def test_analyze_warns_of_a_user_rule_whose_examples_fail(tmp_path: Path) -> None:
+    """The rule is used as asked, but the user hears once (stderr) and in the report."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "r.toml").write_text(RULE, encoding="utf-8")
+    done = forensics("analyze", str(GOOD), "--rules", "mine", "--json", "r.json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = [ln for ln in done.stderr.splitlines() if "warning" in ln]
+    assert len(lines) == 1
+    assert lines[0].startswith("forensics: warning: mine/r.toml:11: rule USR01 fails 2 of its 2")
+    warnings = json.loads((tmp_path / "r.json").read_text())["warnings"]
+    assert lines[0].removeprefix("forensics: warning: ") in warnings
+
+
+@pytest.mark.parametrize("command", [("rules", "test"), ("analyze", str(GOOD), "--rules")])
+def test_a_rule_folder_without_rule_files_exits_2(tmp_path: Path, command: tuple[str, ...]) -> None:
+    (tmp_path / "empty").mkdir()
+    done = forensics(*command, "empty", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == "forensics: empty: no rule files (*.toml) in this folder\n"
+
+
+def test_rules_test_reads_an_upper_case_toml_suffix(tmp_path: Path) -> None:
+    builtin = forensics("rules", "test").stdout.splitlines()[-1]
+    fixed = RULE.replace('"xyz"\'', '"abc"\'')
+    (tmp_path / "drop.TOML").write_text(fixed, encoding="utf-8")
+    done = forensics("rules", "test", str(tmp_path))
+    assert done.returncode == 0, done.stdout
+    count = int(builtin.split()[0])
+    assert done.stdout.splitlines()[-1] == f"{count + 1} passed, 0 failed"
+
+
+def test_events_level_takes_the_level_words_of_the_log(tmp_path: Path) -> None:
+    """FATAL is read as FAILURE (grammars/tracelog.toml [levels]); any case is accepted."""
+    (tmp_path / "memsql.log").write_text(
+        "12345678 2026-03-02 10:15:04.266   INFO: rebalance partition x\n"
+        "12345679 2026-03-02 10:15:05.266  ERROR: Thread 1: boom\n"
+        "12345680 2026-03-02 10:15:06.266  FATAL: Thread 1: dead\n",
+        encoding="utf-8",
+    )
+    for word, rows in (("FATAL", 1), ("fatal", 1), ("Warning", 2), ("info", 3)):
+        done = forensics("events", "memsql.log", "--level", word, "-o", "e.csv", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stderr == f"wrote {rows} rows to e.csv\n"
+    done = forensics("events", "memsql.log", "--level", "loud", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "unknown level 'loud'; use one of INFO, WARN, WARNING, ERROR, FAILURE, FATAL" in (
+        done.stderr
+    )
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def test_storage_figure_escapes_a_database_name_in_its_legend() -> None:
+    """Plotly draws a trace name as HTML: a database called <b>x</b> shows as written."""
+    from types import SimpleNamespace
+
+    from forensics.report import figures
+
+    name = "<img src=x onerror=alert(1)>"
+    impact = SimpleNamespace(
+        to_json=lambda: {"databases": [{"database": name, "per_node_extra_bytes": {"n1": 2**30}}]}
+    )
+    fig = figures.extra_storage_figure(SimpleNamespace(impact=impact))  # type: ignore[arg-type]
+    assert fig is not None
+    assert [t.name for t in fig.data] == ["&lt;img src=x onerror=alert(1)&gt;"]

@@ -12,6 +12,7 @@ import pytest
 from forensics.errors import RuleError
 from forensics.rules import MATCHES, RuleSet, load_rules, match
 from forensics.rules.loader import load_dir, load_file
+from forensics.rules.testing import example_warnings
 from forensics.schemas import EVENTS, conform
 
 T0 = datetime(2026, 3, 2, 10, 0, 0, tzinfo=UTC)
@@ -113,6 +114,18 @@ def test_loads_array_and_single_table_files(tmp_path: Path) -> None:
         ),
         ("no_match = [", "nomatch = [", 14, "unknown examples key"),
         ('title = "test rule"', 'title = "test rule', 3, "invalid TOML"),
+        # a string never closed: tomllib says only "at end of document"; the line is the
+        # one where the string opens
+        (
+            "when = 'message contains \"boom\"'",
+            'when = \'message contains "boom"',
+            7,
+            "the string opened on this line is never closed",
+        ),
+        ('explanation = "x"', 'explanation = """x', 8, "never closed"),
+        ('remediation = "y"', "remediation = '''y", 9, "never closed"),
+        # an array never closed: no line to point at but the last one
+        ('calm"]', 'calm"', 14, "invalid TOML: Unclosed array at end of document"),
     ],
 )
 def test_loader_errors_name_file_and_line(
@@ -170,6 +183,36 @@ def test_user_rule_overrides_builtin(tmp_path: Path) -> None:
 def test_missing_rule_dir(tmp_path: Path) -> None:
     with pytest.raises(RuleError, match="not found"):
         load_rules([tmp_path / "nope"])
+
+
+def test_a_rule_folder_without_rule_files_is_an_error(tmp_path: Path) -> None:
+    """`--rules DIR` naming a folder with no rules would silently run the built-ins only."""
+    with pytest.raises(RuleError, match=r"no rule files \(\*\.toml\) in this folder$"):
+        load_rules([tmp_path])
+    write(tmp_path, "drop.toml.txt", RULE)
+    with pytest.raises(RuleError, match=r"found drop\.toml\.txt") as info:
+        load_rules([tmp_path])
+    assert info.value.path == str(tmp_path)
+
+
+def test_rule_files_are_read_whatever_the_case_of_their_suffix(tmp_path: Path) -> None:
+    write(tmp_path, "drop.TOML", RULE)
+    write(tmp_path, "sub.Toml", CORRELATED)
+    rules = load_rules([tmp_path])
+    assert rules["TST01"].source == str(tmp_path) and "TST02" in rules
+
+
+def test_failing_examples_of_a_user_rule_give_one_warning_at_file_and_line(
+    tmp_path: Path,
+) -> None:
+    broken = RULE.replace('"boom"\'', '"xyz"\'').replace("ERROR: calm", "ERROR: xyz")
+    path = write(tmp_path, "r.toml", broken)
+    assert example_warnings(load_rules([tmp_path])) == [
+        f"{path}:13: rule TST01 fails 2 of its 2 examples (expected match, got no match) "
+        f"and is used as written; see 'forensics rules test {tmp_path}'"
+    ]
+    write(tmp_path, "r.toml", RULE)  # examples that behave (and the built-ins): no warning
+    assert example_warnings(load_rules([tmp_path])) == []
 
 
 # --------------------------------------------------------------------------- engine

@@ -783,7 +783,7 @@ def extra_storage_figure(report: Report) -> go.Figure | None:
         if sizes:
             fig.add_trace(
                 go.Bar(
-                    name=db,
+                    name=escape(db),
                     orientation="h",
                     y=nodes,
                     x=[(sizes.get(n) or 0) / GIB for n in nodes],

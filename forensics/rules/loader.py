@@ -47,6 +47,13 @@ _DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
 _DURATION_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 _RULE_HEADER_RE = re.compile(r"^\s*\[\[?\s*rule\s*\]\]?\s*(#.*)?$")
 _TOML_LINE_RE = re.compile(r"at line (\d+)")
+# TOML strings and comments, in the order a reader meets them; ``open`` is the opening
+# quote of a string that is never closed (a one-line string closes on its own line).
+_TOML_STRINGS_RE = re.compile(
+    r'#[^\n]*|"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\[^\n])*"|\'[^\'\n]*\''
+    r"|(?P<open>\"\"\"|\'\'\'|\"|\')",
+    re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ def load_dir(directory: Path, *, source: str = "user") -> list[Rule]:
     if directory.is_file():
         files = [directory]
     elif directory.is_dir():
-        files = sorted(directory.rglob("*.toml"))
+        files = _rule_files(directory)
     else:
         raise RuleError("rule directory not found", str(directory))
     rules: list[Rule] = []
@@ -122,10 +129,7 @@ def load_file(path: Path, *, source: str = "user") -> list[Rule]:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE_RE.search(str(exc))
-        raise RuleError(
-            f"invalid TOML: {exc}", str(path), int(match.group(1)) if match else None
-        ) from None
+        raise _toml_error(exc, text, str(path)) from None
     lines = tuple(text.splitlines())
     tables = _rule_tables(doc, str(path), lines)
     return [_build_rule(table, src, source) for table, src in tables]
@@ -140,6 +144,49 @@ def parse_duration(text: str) -> timedelta | None:
 
 
 # --------------------------------------------------------------------------- file structure
+
+
+def _rule_files(directory: Path) -> list[Path]:
+    """The ``*.toml`` files under ``directory``, the suffix in any case (``drop.TOML``).
+
+    A folder the user named that holds none is an error, not an empty pack: the rules
+    asked for would silently not be there."""
+    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() == ".toml" and p.is_file())
+    if not files:
+        others = sorted(p.name for p in directory.rglob("*") if p.is_file())
+        seen = f" (found {', '.join(others[:3])}{', ...' if len(others) > 3 else ''})"
+        raise RuleError(
+            f"no rule files (*.toml) in this folder{seen if others else ''}", str(directory)
+        )
+    return files
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str, path: str) -> RuleError:
+    """The TOML error with its line. tomllib names it as "at line N" except when a string
+    is never closed ("at end of document"): then the line where that string opens (or,
+    for an unclosed array or table, the last line of the file)."""
+    match = _TOML_LINE_RE.search(str(exc))
+    if match is not None:
+        return RuleError(f"invalid TOML: {exc}", path, int(match.group(1)))
+    reason = str(exc).replace(" (at end of document)", "")
+    opened = _unclosed_string_line(text)
+    if opened is not None:
+        return RuleError(
+            f"invalid TOML: {reason} at end of document: the string opened on this line is "
+            "never closed",
+            path,
+            opened,
+        )
+    last = len(text.rstrip().splitlines()) or 1
+    return RuleError(f"invalid TOML: {reason} at end of document", path, last)
+
+
+def _unclosed_string_line(text: str) -> int | None:
+    """The line of the first string's opening quote that no quote closes, if any."""
+    for found in _TOML_STRINGS_RE.finditer(text):
+        if found.group("open") is not None:
+            return text.count("\n", 0, found.start()) + 1
+    return None
 
 
 def _read(path: Path) -> str:

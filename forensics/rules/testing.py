@@ -42,10 +42,13 @@ class Failure:
     expected: str  # "match" / "no match" / "a tracelog line"
     actual: str
 
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line is not None else self.path
+
     def __str__(self) -> str:
-        loc = f"{self.path}:{self.line}" if self.line is not None else self.path
         text = " | ".join(self.example)
-        return f"{loc}: {self.rule}: expected {self.expected}, got {self.actual}: {text}"
+        return f"{self.location}: {self.rule}: expected {self.expected}, got {self.actual}: {text}"
 
 
 def check_rules(
@@ -58,6 +61,27 @@ def check_rules(
         for rule in rules
         for ex in rule.examples
         if (f := check_example(rule, ex, parser)) is not None
+    ]
+
+
+def example_warnings(
+    rules: RuleSet | Iterable[Rule], *, parse_lines: LineParser | None = None
+) -> list[str]:
+    """One warning per user rule (not built-in) whose own examples fail, at the first
+    failing example's ``file:line``. ``analyze --rules`` still uses such a rule, as asked,
+    but its findings are not what its author declared, and nothing else would say so."""
+    user = [rule for rule in rules if rule.source != "builtin"]
+    failures = check_rules(user, parse_lines=parse_lines)
+    by_rule: dict[str, list[Failure]] = {}
+    for failure in failures:
+        by_rule.setdefault(failure.rule, []).append(failure)
+    sources = {rule.id: rule for rule in user}
+    return [
+        f"{found[0].location}: rule {rule_id} fails {len(found)} of its "
+        f"{len(sources[rule_id].examples)} examples (expected {found[0].expected}, got "
+        f"{found[0].actual.split(' (')[0]}) and is used as written; see 'forensics rules "
+        f"test {sources[rule_id].source}'"
+        for rule_id, found in by_rule.items()
     ]
 
 

@@ -195,33 +195,29 @@ def _contributing(report) -> set[str]:  # type: ignore[no-untyped-def]
     return {f.factor for f in report.findings if f.role == "contributing" and f.factor}
 
 
-def test_jobs_that_ended_before_the_rebalance_started_do_not_contribute(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("optimize_at", "backup_at", "contributing"),
+    [
+        ("01:57:00.000", "01:58:30.000", set()),  # ended before the rebalance started
+        # ended after it started: they were running when it started
+        ("02:03:00.000", "02:04:30.000", {"concurrent_ddl", "backup_overlap"}),
+    ],
+    ids=["ended-before", "ended-during"],
+)
+def test_jobs_contribute_only_when_they_ended_after_the_rebalance_started(
+    tmp_path: Path, optimize_at: str, backup_at: str, contributing: set[str]
+) -> None:
     report = _analyze(
         tmp_path,
         "copy",
         [
-            (MA_NODE, "01:57:00.000", "INFO", OPTIMIZE_ENDED),
-            (MA_NODE, "01:58:30.000", "INFO", BACKUP_ENDED),
+            (MA_NODE, optimize_at, "INFO", OPTIMIZE_ENDED),
+            (MA_NODE, backup_at, "INFO", BACKUP_ENDED),
             (TARGET_NODE, "02:06:19.000", "ERROR", OOM),
         ],
     )
     assert _sales_verdict(report).cause == "out_of_memory"
-    assert _contributing(report) == set()
-
-
-def test_jobs_that_ended_during_the_rebalance_contribute(tmp_path: Path) -> None:
-    """Ended after the rebalance started: they were running when it started."""
-    report = _analyze(
-        tmp_path,
-        "copy",
-        [
-            (MA_NODE, "02:03:00.000", "INFO", OPTIMIZE_ENDED),
-            (MA_NODE, "02:04:30.000", "INFO", BACKUP_ENDED),
-            (TARGET_NODE, "02:06:19.000", "ERROR", OOM),
-        ],
-    )
-    assert _sales_verdict(report).cause == "out_of_memory"
-    assert _contributing(report) == {"concurrent_ddl", "backup_overlap"}
+    assert _contributing(report) == contributing
 
 
 def test_a_job_started_just_before_the_rebalance_still_contributes(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ PHASE_OK, PHASE_ATYPICAL = 1.0, 0.55
 TIME_SLACK_AFTER = timedelta(seconds=90)
 SAME_NODE_SLACK = timedelta(seconds=5)
 AFTER_SCORE = 0.28
+UNKNOWN_END_SCORE = 0.4
 CAUSE_THRESHOLD = 0.30
 #: A cause that, when evidenced on a node of the step, explains another's symptoms:
 #: a leaf that crashed or went offline is seen by its peers as lost connections.
@@ -108,10 +109,17 @@ def _time_score(
     slack = SAME_NODE_SLACK if node is not None and node == _failure_node(rb) else TIME_SLACK_AFTER
     if end is not None and ts > end + slack:
         gap = ts - end
-        return max(
-            0.02, AFTER_SCORE - gap / timedelta(minutes=30)
-        ), f"{_human(gap)} after the failure"
+        score = max(0.02, _after_score(rb) - gap / timedelta(minutes=30))
+        return score, f"{_human(gap)} after the failure"
     return 1.0, None
+
+
+def _after_score(rb: Rebalance) -> float:
+    """The score just past the slack after the window: below the threshold after a known
+    failure time; higher when the window ends at the last line seen of the rebalance (its
+    failure came at some unknown time after it)."""
+    known = rb.failure_time or (rb.failed_step or {}).get("ended_at")
+    return AFTER_SCORE if known is not None else UNKNOWN_END_SCORE
 
 
 def _failure_node(rb: Rebalance) -> str | None:
@@ -375,7 +383,7 @@ def _time_expr(rb: Rebalance, whole: bool) -> pl.Expr:
     if end is not None:
         end_us = _us(end)
         gap = (ts - end_us).cast(pl.Float64)
-        after = pl.max_horizontal(pl.lit(0.02), AFTER_SCORE - gap / pl.col("_per_half_hour"))
+        after = pl.max_horizontal(pl.lit(0.02), _after_score(rb) - gap / pl.col("_per_half_hour"))
         slack = pl.lit(_us_delta(TIME_SLACK_AFTER))
         node = _failure_node(rb)
         if node is not None:

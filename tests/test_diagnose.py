@@ -401,3 +401,20 @@ def test_a_zone_hint_only_where_another_zone_would_explain_the_gap(extra, zoned,
     else:
         (said,) = hints
         assert said.startswith(f"{TARGET}: its out_of_memory line") and hint in said
+
+
+def test_evidence_after_the_last_line_seen_of_a_rebalance_without_a_failure_time_counts() -> None:
+    """The status says the copy failed, the log shows only the rebalance's start (its step
+    wording unread): the failure came at some unknown time after that line, so an error
+    naming the step's partition 100 s later is still its cause."""
+    thread = "Thread 115 (ntid 4, conn id 40117)"
+    lines = [
+        _line(1000, "2026-03-02 10:00:00.000", f"   INFO: {thread}: REBALANCE PARTITIONS ON sales started"),
+        _line(2000, "2026-03-02 10:01:40.000", f"  ERROR: {thread}: Fn: work on sales:3 failed: Leaf Error (10.0.0.5:3306): errno 28 (No space left on device)"),
+    ]  # fmt: skip
+    events = parse_lines(lines, path="ma/memsql.log", node=MA)
+    rebalances = build_timeline(_steps("copy"), events, schemas.empty(schemas.PARTITIONS), MA)
+    rules = load_rules([])
+    findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
+    (verdict,) = decide(rebalances, findings)
+    assert (verdict.phase, verdict.cause) == ("copy", "storage_error")

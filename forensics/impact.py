@@ -419,8 +419,9 @@ MAX_REDUNDANCY = 2
 
 def infer_redundancy(copy_counts: dict[int, int]) -> int:
     """Most common master+replica count per partition (ties go to the larger), at most
-    MAX_REDUNDANCY: extra copies left by a failed step must not raise the expectation."""
-    tally = Counter(copy_counts.values())
+    MAX_REDUNDANCY: extra copies left by a failed step must not raise the expectation.
+    Partitions with no working copy say nothing of the level and are not counted."""
+    tally = Counter(n for n in copy_counts.values() if n > 0)
     mode = max(tally, key=lambda count: (tally[count], count)) if tally else 0
     return min(mode, MAX_REDUNDANCY)
 

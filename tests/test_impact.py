@@ -802,3 +802,12 @@ def test_sdb_report_folders_give_copy_and_database_sizes(tmp_path: Any) -> None:
     bundle = load_bundle(str(tmp_path / "report"))
     impact = compute_impact(bundle.partitions, bundle.variables, bundle.disk_usage)
     assert only_db(impact)["extra_bytes_estimate"] == GIB
+
+
+def test_partitions_without_a_working_copy_say_nothing_of_the_redundancy() -> None:
+    """Two partitions whose copies are all down and two with two copies: redundancy 2, not
+    the 'no copy at all' floor of 1 (which would hide the under-redundancy)."""
+    from forensics.impact import infer_redundancy
+
+    assert infer_redundancy({0: 2, 1: 0, 2: 0, 3: 2}) == 2
+    assert infer_redundancy({0: 0, 1: 0}) == 0  # (nothing to go by: the caller's floor)

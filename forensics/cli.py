@@ -237,7 +237,6 @@ def bundle_options(func: F) -> F:
 @click.option(
     "--level",
     default=None,
-    callback=lambda _ctx, _param, word: _event_level(word),
     help="Events at or above this level (INFO, WARN, ERROR, FAILURE; FATAL is FAILURE).",
 )
 @click.option("--grep", "pattern", default=None, help="Events whose message matches this regex.")
@@ -262,6 +261,7 @@ def events(
     """Export the normalised frames of a bundle (events, steps, partitions, files...)."""
     from .export import filter_events, print_frame, write_frame
 
+    level = _event_level(level)  # (before loading: a wrong word is a usage error at once)
     loaded = _load(bundle, tz, node, max_bytes)
     frame = loaded.frame(kind)
     if kind == "events":
@@ -283,7 +283,7 @@ def _event_level(word: str | None) -> str | None:
 
     levels = {w.upper(): level for w, level in layout().levels.items()}
     if word.strip().upper() not in levels:
-        raise click.BadParameter(f"unknown level {word!r}; use one of {', '.join(levels)}")
+        raise UsageError(f"--level: unknown level {word!r}; use one of {', '.join(levels)}")
     return levels[word.strip().upper()]
 
 

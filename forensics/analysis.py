@@ -23,7 +23,7 @@ from .diagnose import (
     date_restarts,
     decide,
     group_findings,
-    rule_out_foreign_kills,
+    rule_out_foreign_connections,
     step_label,
     zone_hints,
 )
@@ -219,7 +219,7 @@ def analyze_bundle(
     matches = match(events, ruleset)
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)
-    rule_out_foreign_kills(findings, rebalances, events)
+    rule_out_foreign_connections(findings, rebalances, events)
     date_restarts(findings, rebalances, by_id)
     verdicts = decide(rebalances, findings)
     unread = [] if rebalances else _unread_rebalance(events)

@@ -482,8 +482,8 @@ def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]
     return _finding(rule, best_rows, len(rows), best_conf, best_reasons, best_rb)
 
 
-#: Confidence left to a kill of a connection that is not the rebalance's.
-FOREIGN_KILL = 0.05
+#: Confidence left to a line (a kill, an error) of a connection that is not the rebalance's.
+FOREIGN_CONNECTION = 0.05
 
 
 @cache
@@ -497,11 +497,11 @@ def connections(pattern: re.Pattern[str], text: str) -> set[int]:
     return {int(v) for m in pattern.finditer(text) for v in m.groups() if v is not None}
 
 
-def rule_out_foreign_kills(
+def rule_out_foreign_connections(
     findings: list[Finding], rebalances: list[Rebalance], events: pl.DataFrame
 ) -> None:
     """Lines of other connections than the rebalance's cannot have failed it; their
-    confidence drops to :data:`FOREIGN_KILL`, with the reason:
+    confidence drops to :data:`FOREIGN_CONNECTION`, with the reason:
 
     * a kill (or an interruption) that names another connection than the ones the
       rebalance's own lines run on (any node);
@@ -525,7 +525,7 @@ def rule_out_foreign_kills(
         if f.cause == "kill":
             killed = connections(killed_re, text)
             if killed and own and killed.isdisjoint(own):
-                f.confidence = min(f.confidence, FOREIGN_KILL)
+                f.confidence = min(f.confidence, FOREIGN_CONNECTION)
                 f.reasons.append(
                     f"kills connection {_ids(killed)}; the rebalance runs on connection {_ids(own)}"
                 )
@@ -533,7 +533,7 @@ def rule_out_foreign_kills(
         runs_on = {c for c in connections(own_re, text) if c > 0}
         mine = by_node.get(str(top.get("node")), set())
         if runs_on and mine and runs_on.isdisjoint(mine):
-            f.confidence = min(f.confidence, FOREIGN_KILL)
+            f.confidence = min(f.confidence, FOREIGN_CONNECTION)
             f.reasons.append(
                 f"logged for connection {_ids(runs_on)}, a client's; the rebalance runs on "
                 f"connection {_ids(mine)} there"

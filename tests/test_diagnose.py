@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from forensics import schemas
-from forensics.diagnose import decide, group_findings, rule_out_foreign_kills, zone_hints
+from forensics.diagnose import decide, group_findings, rule_out_foreign_connections, zone_hints
 from forensics.parsers.tracelog import parse_lines
 from forensics.rules import load_rules, match
 from forensics.timeline import build_timeline
@@ -293,7 +293,7 @@ def _verdict_with(phase: str, extra: list[tuple[str, str, str]]):  # type: ignor
     rebalances = build_timeline(_steps(phase), events, schemas.empty(schemas.PARTITIONS), MA)
     rules = load_rules([])
     findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
-    rule_out_foreign_kills(findings, rebalances, events)
+    rule_out_foreign_connections(findings, rebalances, events)
     (verdict,) = decide(rebalances, findings)
     return verdict, findings
 

@@ -951,10 +951,6 @@ def _designators(message: pl.Series, regex: str) -> tuple[pl.Series, pl.Series]:
 
 def stamp(value: datetime | None) -> str:
     """A local time as the restart rows write it (milliseconds)."""
-    return _stamp(value)
-
-
-def _stamp(value: datetime | None) -> str:
     return value.isoformat(sep=" ", timespec="milliseconds") if value is not None else "?"
 
 
@@ -966,8 +962,8 @@ def _restart_rows(pieces: list[pl.DataFrame]) -> pl.LazyFrame:
     # between that line and the reset), so that it lines up with what it interrupted.
     # Restarts are few: the message is built in Python.
     messages = [
-        f"node restart detected: last line before it at {_stamp(r['prev_ts'])}, back at "
-        f"{_stamp(r['local_ts'])}; uptime counter went from {r['prev_uptime']} to {r['uptime']}"
+        f"node restart detected: last line before it at {stamp(r['prev_ts'])}, back at "
+        f"{stamp(r['local_ts'])}; uptime counter went from {r['prev_uptime']} to {r['uptime']}"
         for r in rows.iter_rows(named=True)
     ]
     message = pl.Series("message", messages, dtype=pl.String)

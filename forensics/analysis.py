@@ -256,7 +256,9 @@ def analyze_bundle(
     ]
     assumptions = [f"tracelog timestamps read as {bundle.timezone} (override with --tz)"]
     assumptions += [
-        f"tracelog timestamps of {node} read as {zone} (--tz {node}={zone})"
+        bundle.zone_notes.get(
+            node, f"tracelog timestamps of {node} read as {zone} (--tz {node}={zone})"
+        )
         for node, zone in bundle.node_timezones.items()
     ]
     assumptions += list(impact.assumptions)

@@ -20,7 +20,7 @@ import polars as pl
 
 from . import bundle, schemas, timeline
 from .bundle import Limits, Member, Skipped, iter_members
-from .clock import check_timezone
+from .clock import check_timezone, zone_name
 from .consistency import overlap_warnings
 from .errors import InputError
 from .nodes import NodeId, identify, resolve_node
@@ -50,6 +50,7 @@ class Bundle:
     nodes: pl.DataFrame
     warnings: list[str] = field(default_factory=list)
     node_timezones: dict[str, str] = field(default_factory=dict)  # node -> its own zone
+    zone_notes: dict[str, str] = field(default_factory=dict)  # node -> why, when inferred
 
     def frame(self, kind: str) -> pl.DataFrame:
         frames = {
@@ -94,6 +95,7 @@ class _Acc:
     folder_ports: dict[str, str] = field(
         default_factory=dict
     )  # folder -> its memsqlConfig.json port
+    collector_zones: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> zone, why
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,21 @@ def load_bundle(
         zones = {n: _zone_for(NodeId(n, "unknown"), tz, node_tz) for n in nodes}
         loaded.node_timezones = {n: z for n, z in zones.items() if z != tz}
         loaded.warnings += _unused_zones(node_tz, nodes)
+    _collector_zones(loaded, acc.collector_zones)
     return loaded
+
+
+def _collector_zones(loaded: Bundle, chosen: Mapping[str, tuple[str, str]]) -> None:
+    """The zones read from a collector's clock (:func:`_collector_zone`), under the
+    final name of each file's node."""
+    if not chosen:
+        return
+    node_of = dict(loaded.files.select("path", "node").iter_rows())
+    for path, (zone, why) in chosen.items():
+        node = node_of.get(path)
+        if node is not None:
+            loaded.node_timezones[node] = zone
+            loaded.zone_notes[node] = why
 
 
 def _unused_zones(node_tz: Mapping[str, str], nodes: list[str]) -> list[str]:
@@ -300,13 +316,15 @@ def _read_member(
     binary = tables.text_encoding(head) is None and _looks_binary(head)
     viewer = None if binary else tracelog.viewer_prefix(head)
     if viewer is not None:  # captured through a log viewer (kubectl, docker compose)
-        zone = _zone_for(node, tz, node_tz)
-        return _read_tracelog(member, node, zone, progress, lean, partial(viewer.sub, b""))
+        zone, note = _collector_zone(member.path, node, head, tz, node_tz)
+        read = _read_tracelog(member, node, zone, progress, lean, partial(viewer.sub, b""))
+        return _with_zone_note(read, note)
     field = None if binary else tracelog.json_field(head)
     if field is not None:  # one JSON object per line (Docker's json-file, log shippers)
-        zone = _zone_for(node, tz, node_tz)
+        zone, note = _collector_zone(member.path, node, head, tz, node_tz, field)
         unwrap = partial(tracelog.unwrap_json, name=field)
-        return _read_tracelog(member, node, zone, progress, lean, unwrap)
+        read = _read_tracelog(member, node, zone, progress, lean, unwrap)
+        return _with_zone_note(read, note)
     if binary:
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head):
@@ -319,6 +337,62 @@ def _read_member(
         reason=f"{UNRECOGNISED} (first line: {first!r})",
         size=len(head),
     )
+
+
+def _collector_zone(
+    path: str,
+    node: NodeId,
+    head: bytes,
+    tz: str,
+    node_tz: Mapping[str, str],
+    json_name: str | None = None,
+) -> tuple[str, Outcome | None]:
+    """The zone to read a tracelog in whose lines a collector stamped with its UTC time
+    (``[collector_clock]``), and, when it is not the zone given, what notes why: the
+    offset those times show, as a fixed ``Etc/GMT`` zone. A ``--tz NODE=ZONE`` naming the
+    node wins; an offset that no IANA zone states as fixed (half hours) is a warning."""
+    zone = _zone_for(node, tz, node_tz)
+    host = node.node.rsplit(":", 1)[0]
+    named = node.node in node_tz or host in node_tz
+    measured = None if named else tracelog.collector_offset(head, json_name)
+    if measured is None:
+        return zone, None
+    minutes, at = measured
+    given = ZoneInfo(zone).utcoffset(at.replace(tzinfo=UTC))
+    if given is not None and given.total_seconds() == minutes * 60:
+        return zone, None
+    offset = _utc_offset(minutes)
+    if minutes % 60 or abs(minutes) > 14 * 60:
+        warning = (
+            f"{path}: the collector's UTC times in front of its lines put the node's clock "
+            f"at {offset}; read as {zone} all the same (no fixed zone states it): "
+            f"give --tz {node.node}=<the node's zone>"
+        )
+        return zone, lambda acc: acc.warnings.append(warning)
+    fixed = zone_name(offset)
+    why = (
+        f"tracelog timestamps of {node.node} read at {offset} ({fixed}), not as {zone}: "
+        f"the collector's UTC times in front of its lines ({path}) say so "
+        f"(--tz {node.node}=ZONE overrides)"
+    )
+    return fixed, lambda acc: acc.collector_zones.__setitem__(path, (fixed, why))
+
+
+def _utc_offset(minutes: int) -> str:
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def _with_zone_note(read: Outcome, note: Outcome | None) -> Outcome:
+    """``read``, and then ``note`` (see :func:`_collector_zone`)."""
+    if note is None:
+        return read
+
+    def outcome(acc: _Acc) -> None:
+        read(acc)
+        note(acc)
+
+    return outcome
 
 
 #: A file name that says "tracelog" (memsql.log, memsql.log.1, node-1_memsql.log.gz ...).

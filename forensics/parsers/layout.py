@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import cache
 
 from .. import grammars
@@ -135,6 +136,91 @@ def json_field(head: bytes) -> str | None:
         if any(isinstance(v, str) and prefix.match(v) for v in values):
             return name
     return None
+
+
+@dataclass(frozen=True)
+class CollectorClock:
+    """``[collector_clock]`` of tracelog.toml."""
+
+    prefix: re.Pattern[str]
+    json_fields: tuple[str, ...]
+    step_minutes: int
+    tolerance_s: float
+
+
+@cache
+def collector_clock() -> CollectorClock:
+    g = grammars.load("tracelog")["collector_clock"]
+    return CollectorClock(
+        prefix=re.compile(g["prefix"]),
+        json_fields=tuple(g["json_fields"]),
+        step_minutes=int(g["step_minutes"]),
+        tolerance_s=float(g["tolerance_s"]),
+    )
+
+
+def collector_offset(head: bytes, json_name: str | None = None) -> tuple[int, datetime] | None:
+    """Minutes east of UTC of the clock a file's tracelog lines were written in, told by
+    the UTC times a collector put in front of them (or, for JSON lines read from field
+    ``json_name``, in a time field), and the first of those times (naive UTC): None when
+    the first lines carry no such time, or do not all agree on one offset
+    (``[collector_clock]``)."""
+    clock = collector_clock()
+    pairs = _collector_pairs(_first_lines(head), clock, json_name)
+    line = re.compile(layout().line)
+    offsets = set()
+    first = None
+    for stamp, text in pairs:
+        m = line.match(text)
+        if m is None or m["zone"]:  # (a line with its own zone is read with it)
+            continue
+        own = _naive(f"{m['date']}T{m['time'].replace(',', '.')}")
+        utc = _utc(stamp)
+        if own is None or utc is None:
+            return None
+        minutes = (own - utc).total_seconds() / 60
+        step = round(minutes / clock.step_minutes) * clock.step_minutes
+        if abs(minutes - step) * 60 > clock.tolerance_s:
+            return None
+        offsets.add(step)
+        first = first or utc
+    return (offsets.pop(), first) if len(offsets) == 1 and first is not None else None
+
+
+def _collector_pairs(
+    lines: list[str], clock: CollectorClock, json_name: str | None
+) -> list[tuple[str, str]]:
+    """(collector's time, tracelog line) of each first line that has both."""
+    if json_name is None:
+        return [(m["utc"], ln[m.end() :]) for ln in lines if (m := clock.prefix.match(ln))]
+    pairs = []
+    for obj in filter(None, map(_object, lines)):
+        stamp = next((obj[k] for k in clock.json_fields if isinstance(obj.get(k), str)), None)
+        text = obj.get(json_name)
+        if isinstance(stamp, str) and isinstance(text, str):
+            pairs.append((stamp, text))
+    return pairs
+
+
+def _naive(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text[:26])
+    except ValueError:
+        return None
+
+
+def _utc(text: str) -> datetime | None:
+    """An RFC 3339 time as naive UTC (the fraction cut to microseconds)."""
+    m = re.fullmatch(r"([^.]*)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})", text.strip())
+    if m is None:
+        return None
+    fraction = f".{m[2][:6]}" if m[2] else ""
+    zone = "+00:00" if m[3] == "Z" else m[3]
+    try:
+        value = datetime.fromisoformat(m[1] + fraction + zone)
+    except ValueError:
+        return None
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _object(line: str) -> dict[str, object] | None:

@@ -96,6 +96,7 @@ from ..bundle import last_line_end
 from ..clock import check_timezone
 from . import linescan, prefilter
 from .layout import Layout as _Layout
+from .layout import collector_offset as collector_offset
 from .layout import json_field as json_field
 from .layout import layout as _layout
 from .layout import sniff as sniff

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -71,6 +72,37 @@ class Report:
     @property
     def exit_code(self) -> int:
         return 1 if self.failed or self.at_risk or self.unfinished else 0
+
+
+#: How the run after an earlier failed one ended, in a verdict's summary.
+_LATER_RUN = {
+    "succeeded": "succeeded",
+    "failed": "failed as well",
+    "running": "was still running when the bundle was taken",
+    "cancelled": "was cancelled",
+    "unknown": "has no recorded outcome",
+}
+
+
+def _with_later_runs(verdicts: list[Verdict], rebalances: list[Rebalance]) -> list[Verdict]:
+    """``verdicts`` (one per rebalance, in order), each of an earlier run of a database
+    (:func:`build_timeline` lists them before the latest) given the outcome and start of
+    the run after it."""
+    if len(verdicts) != len(rebalances):  # ("no rebalance found")
+        return verdicts
+    out = list(verdicts)
+    for i, (rb, v) in enumerate(zip(rebalances, verdicts, strict=True)):
+        after = next((r for r in rebalances[i + 1 :] if r.database == rb.database), None)
+        if after is None or rb.database is None:
+            continue
+        start = f", started {iso(after.start)}," if after.start is not None else ""
+        out[i] = dataclasses.replace(
+            v,
+            later_run=after.outcome,
+            later_run_start=after.start,
+            summary=f"{v.summary} Earlier run: the next run{start} {_LATER_RUN[after.outcome]}.",
+        )
+    return out
 
 
 def _unread_rebalance(events: pl.DataFrame) -> list[str]:
@@ -207,10 +239,13 @@ def analyze_bundle(
     redundancy: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    every_run: bool = False,
+    every_run: bool = True,
 ) -> Report:
     """Diagnose an already loaded bundle. ``every_run``: an earlier run of a database
-    that failed gets a verdict too (``forensics scan``), not only a warning."""
+    that failed gets a verdict too, before the latest run's, saying how the run after it
+    ended (``later_run``); the impact and the runbook's retry and cleanup are the latest
+    runs'. False: the latest run of each database only (the earlier failures are
+    warnings)."""
     ruleset = rules if rules is not None else load_rules([])
     events = _window(bundle.events, since, until)
     rebalances = build_timeline(
@@ -221,13 +256,15 @@ def analyze_bundle(
     findings = group_findings(matches, by_id, rebalances)
     rule_out_foreign_connections(findings, rebalances, events)
     date_restarts(findings, rebalances, by_id)
-    verdicts = decide(rebalances, findings)
+    with display_zone(bundle.timezone):  # (a summary names the next run's start)
+        verdicts = _with_later_runs(decide(rebalances, findings), rebalances)
+    latest = [rb for rb, v in zip(rebalances, verdicts, strict=False) if v.later_run is None]
     unread = [] if rebalances else _unread_rebalance(events)
     if unread:
         verdicts = [Verdict(None, "inconclusive", None, None, None, unread[0])]
     failing = {
         rb.database: rb.failed_phase
-        for rb in rebalances
+        for rb in latest
         if rb.outcome == "failed" and rb.database is not None
     }
     impact = compute_impact(
@@ -240,7 +277,7 @@ def analyze_bundle(
         leaves=bundle.leaves,
         databases=[rb.database for rb in rebalances if rb.database is not None],
     )
-    running = {rb.database for rb in rebalances if _still_running(rb)}
+    running = {rb.database for rb in latest if _still_running(rb)}
     with display_zone(bundle.timezone):  # (the runbook's text names the failure time)
         recovery = _runbook(verdicts, running, impact, findings)
     warnings = (
@@ -296,7 +333,7 @@ def analyze(
     max_bytes: int | None = None,
     progress: Any = None,
     lean: bool = False,
-    every_run: bool = False,
+    every_run: bool = True,
 ) -> Report:
     """Load a bundle and diagnose it: the library call behind ``forensics analyze``.
 
@@ -373,7 +410,8 @@ def iso(ts: datetime | None) -> str | None:
 
 
 _VERDICT_KEYS = (
-    "database", "status", "phase", "cause", "finding", "summary", "confidence", "time", "error"
+    "database", "status", "phase", "cause", "finding", "summary", "confidence", "time", "error",
+    "later_run", "later_run_start",
 )  # fmt: skip
 _FINDING_KEYS = (
     "id", "rule", "role", "cause", "factor", "phase", "database", "ordinal", "node", "time",

@@ -88,6 +88,9 @@ class Verdict:
     time: datetime | None = None
     error: str | None = None
     step: dict[str, Any] | None = None
+    # an earlier run of the database: the outcome and start of the run after it
+    later_run: str | None = None
+    later_run_start: datetime | None = None
 
 
 def _time_score(

@@ -71,8 +71,9 @@ def attach_sql(database: str, ordinal: int, node: str) -> str:
 
 @dataclass(frozen=True)
 class Context:
-    failed: list[dict[str, Any]]  # verdicts with status failure
+    failed: list[dict[str, Any]]  # verdicts with status failure (of the latest runs)
     inconclusive: list[dict[str, Any]]
+    earlier: list[dict[str, Any]]  # failures of earlier runs (a later run followed)
     impact: Impact | None  # None when no snapshot
     findings: dict[str, dict[str, Any]]  # by id
     factors: list[str]  # contributing factors relevant to the failures
@@ -139,14 +140,17 @@ def _context(
     findings: list[dict[str, Any]],
     cluster_hint: str | None,
 ) -> Context:
-    def by_db(status: str) -> list[dict[str, Any]]:
-        rows = [v for v in verdicts if v.get("status") == status]
+    def by_db(status: str, earlier: bool = False) -> list[dict[str, Any]]:
+        rows = [
+            v for v in verdicts if v.get("status") == status and bool(v.get("later_run")) == earlier
+        ]
         return sorted(rows, key=lambda v: v.get("database") or "")
 
     failed = by_db("failure")
     return Context(
         failed=failed,
         inconclusive=by_db("inconclusive"),
+        earlier=by_db("failure", earlier=True),
         impact=impact if impact is not None and impact.to_json() is not None else None,
         findings={f["id"]: f for f in findings if f.get("id")},
         factors=_factors(findings, {v["database"] for v in failed if v.get("database")}),
@@ -222,11 +226,26 @@ def _failure_line(verdict: dict[str, Any], ctx: Context) -> str:
     )
 
 
+def _earlier_line(verdict: dict[str, Any], ctx: Context) -> str:
+    """An earlier run's failure, and how the run after it ended."""
+    text = _text()["runbook"]["step1"]
+    start = verdict.get("later_run_start")
+    return text["earlier"].format(
+        failure=_failure_line(verdict, ctx),
+        started=f", started {start}," if start else "",
+        outcome=text["later_run"].get(verdict.get("later_run"), verdict.get("later_run")),
+    )
+
+
 def _step1(ctx: Context) -> dict[str, Any]:
     text = _text()["runbook"]["step1"]
+    earlier = [_earlier_line(v, ctx) for v in ctx.earlier]
     if not ctx.any_failure:
+        if earlier:
+            return _step(1, [*earlier, text["earlier_only"]], [])
         return _step(1, [text["no_failure"]], [])
     lines = [_failure_line(v, ctx) for v in ctx.failed + ctx.inconclusive]
+    lines += earlier
     lines.append(text["tail"])
     if ctx.cluster_hint:
         lines.append(text["master_hint"].format(hint=ctx.cluster_hint))

@@ -226,9 +226,9 @@ def _verdicts(report: dict[str, Any]) -> list[tuple[Any, ...]]:
 OOM = "Leaf Error (10.0.0.14:3306): Not enough memory available to complete the current request."
 
 
-def test_a_failed_run_retried_successfully_is_reported_as_the_retry_with_a_note(
-    tmp_path: Path,
-) -> None:
+def test_a_failed_run_retried_successfully_keeps_its_cause_as_history(tmp_path: Path) -> None:
+    """The ticket is about the failure: its phase and cause are reported (as scan does),
+    marked as an earlier run whose retry succeeded; nothing is left to recover."""
     report = _ma_only(
         tmp_path / "r",
         [
@@ -242,9 +242,17 @@ def test_a_failed_run_retried_successfully_is_reported_as_the_retry_with_a_note(
             "11:05:42.000   INFO: Thread 6: REBALANCE PARTITIONS ON sales completed",
         ],
     )
-    assert _verdicts(report) == [("sales", "no_failure", None, None)]
-    assert report["exit_code"] == 0
-    assert any("an earlier rebalance of sales failed" in w for w in report["warnings"])
+    assert _verdicts(report) == [
+        ("sales", "failure", "copy", "out_of_memory"),
+        ("sales", "no_failure", None, None),
+    ]
+    earlier = report["verdicts"][0]
+    assert earlier["later_run"] == "succeeded"
+    assert earlier["later_run_start"].startswith("2026-03-13T11:05:00")
+    step1 = report["recovery"][0]["detail"]
+    assert "Earlier run" in step1 and "out_of_memory" in step1 and "succeeded" in step1
+    assert "Nothing is failing now" in step1
+    assert report["exit_code"] == 1  # a failure was found, though retried
 
 
 def test_a_failure_line_naming_no_database_is_still_a_failure(tmp_path: Path) -> None:
@@ -628,7 +636,9 @@ def test_a_status_output_of_an_earlier_failed_run_does_not_hide_the_retry(
             "11:30:35.000   INFO: Thread 6: RebalanceStep: REBALANCE PARTITIONS ON web completed",
         ],
     )
-    assert _cli_verdicts(bundle) == (0, [("web", "no_failure", None, None)])
+    report = _report(bundle)
+    runs = [(v["status"], v["cause"], v["later_run"]) for v in report["verdicts"]]
+    assert runs == [("failure", "network_error", "succeeded"), ("no_failure", None, None)]
 
 
 def test_a_bundle_without_the_aggregators_log_says_so(tmp_path: Path) -> None:
@@ -667,7 +677,8 @@ def test_a_retry_still_running_in_the_logs_outranks_the_failed_status_of_the_fir
         ],
     )
     report = _report(bundle)
-    assert [(v["database"], v["status"]) for v in report["verdicts"]] == [("web", "inconclusive")]
+    runs = [(v["database"], v["status"], v["later_run"]) for v in report["verdicts"]]
+    assert runs == [("web", "failure", "running"), ("web", "inconclusive", None)]
     steps = {s["step"]: s for s in report["recovery"]}
     assert "still running" in steps[4]["blocked_by"] and "still running" in steps[5]["blocked_by"]
 

@@ -112,7 +112,7 @@ def _verdicts(report: Report) -> list[dict[str, Any]]:
         out.append(
             {
                 "database": v.database or "(no database)",
-                "status": v.status.replace("_", " "),
+                "status": v.status.replace("_", " ") + (" (earlier run)" if v.later_run else ""),
                 "tone": _tone(v, risk, reduced),
                 "phase": v.phase or "—",
                 "cause": v.cause or "—",

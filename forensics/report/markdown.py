@@ -62,7 +62,8 @@ def _verdicts(report: Report) -> list[str]:
     for v in report.verdicts:
         conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
         lines.append(
-            f"| {_cell(v.database)} | {v.status} | {_cell(v.phase)} | {_cell(v.cause)} | {conf} |"
+            f"| {_cell(v.database)} | {v.status}{' (earlier run)' if v.later_run else ''} "
+            f"| {_cell(v.phase)} | {_cell(v.cause)} | {conf} |"
         )
     lines.append("")
     lines += [f"- {_cell(v.summary)}" for v in report.verdicts]

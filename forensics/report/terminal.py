@@ -33,7 +33,7 @@ def _verdict_table(report: Report) -> Table:
         conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
         table.add_row(
             _safe(v.database or "-"),
-            f"[{STATUS_STYLE[v.status]}]{v.status}[/]",
+            f"[{STATUS_STYLE[v.status]}]{v.status}[/]" + (" (earlier run)" if v.later_run else ""),
             v.phase or "-",
             v.cause or "-",
             conf,

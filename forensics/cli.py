@@ -409,25 +409,41 @@ def analyze(
     default=None,
     help="Inputs analysed in parallel (default: all cores).",
 )
+@click.option(
+    "--tz",
+    multiple=True,
+    metavar="[NODE=]ZONE",
+    help="Time zone of tracelog timestamps (default UTC), for all or one node.",
+)
 @error_boundary
-def scan(paths: tuple[str, ...], output: str, jobs: int | None) -> None:
+def scan(paths: tuple[str, ...], output: str, jobs: int | None, tz: tuple[str, ...]) -> None:
     """Scan many bundles and historical logs for rebalance failures, into Parquet.
 
-    Inputs already in OUTPUT (same content hash) are skipped, so re-running is cheap.
+    Inputs already in OUTPUT (same content hash, same --tz) are skipped, so re-running is
+    cheap; inputs that could not be read are tried again. Exit code 0 when the tables are
+    written (failures found are rows, not an exit code); 2: unusable paths or output.
     """
     _check_outputs(output)
+    zone, per_node = _split_tz(tz)
     _start_helper(paths)
     from .progress import count_reporter
     from .scan import scan as run_scan
     from .scan import stats_path
 
     with count_reporter("scanning") as progress:
-        result, skipped = run_scan(list(paths), Path(output), jobs=jobs, on_progress=progress)
+        result, counts = run_scan(
+            list(paths), Path(output), jobs=jobs, tz=zone, node_tz=per_node, on_progress=progress
+        )
     failed = result.stats.filter(pl_col_not_null("error")).height
+    notes = [f"{counts.already} skipped as already scanned"]
+    if counts.duplicates:
+        notes.append(f"{counts.duplicates} with the same content as another input, not scanned")
+    if counts.not_followed:
+        notes.append(f"{counts.not_followed} not followed (links)")
+    notes.append(f"{failed} unreadable")
     click.echo(
         f"{result.incidents.height} incident(s) in {result.stats.height} input(s) "
-        f"({skipped} skipped as already scanned, {failed} unreadable); "
-        f"wrote {output} and {stats_path(Path(output))}",
+        f"({', '.join(notes)}); wrote {output} and {stats_path(Path(output))}",
         err=True,
     )
 

@@ -4,26 +4,31 @@ The unit of work is :func:`scan_file`: one input in, two small frames out. It ho
 state and touches nothing but its input, so a distributed engine can map it over millions
 of inputs; :func:`scan` is the local driver (process pool, progress, skip-if-seen).
 
-What counts as one input: an archive file; or a directory that looks like a bundle — it
-directly holds a file whose content is a tracelog or a table, or a node folder
-(``<host>-MA``, ``<host>_<port>``, ...) — whose whole content is then one input (a folder
-copied off a cluster, a node's rotated tracelogs). Any other directory is a container:
-its archives are inputs and its sub-directories are examined in turn.
+What counts as one input (:func:`find_inputs`): an archive file is a bundle of its own.
+A folder is one bundle when what it holds is the nodes of one cluster: node folders
+(``<host>-MA``, ``<host>_<port>``, ...), loose tracelogs and tables, folders of tables
+(``sql/``), at most one sub-folder of logs (a copy of a node's folder). A folder that also
+holds archives, or folders that hold bundles of their own, is a container: each archive
+and each such folder is an input, and the loose logs, node folders and tables beside them
+are one more input, read together. Symbolic links are followed (a loop is listed as not
+followed); the content hash makes a folder reached twice one scan.
 """
 
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import xxhash
 
 from . import allocator
 from .errors import ForensicsError, UsageError
@@ -34,7 +39,11 @@ ARCHIVE_SUFFIXES = (
     ".tar", ".tar.gz", ".tgz", ".tar.zst", ".tzst", ".tar.xz", ".txz", ".tar.bz2", ".tbz2",
     ".zip",
 )  # fmt: skip
-FINGERPRINT_BYTES = 1024 * 1024
+#: The content hash reads every byte, memory-mapped, with XXH3-128 (an identity, not a
+#: security check): CPU time for a 277 MB bench log, 0.09 s against 0.30 s for SHA-1 (the
+#: quickest of hashlib here) and 0.60 s for BLAKE2b; the scan of that log takes about
+#: 2 CPU-s. A re-run does not hash again an input whose files have the same sizes and
+#: modification times as when it was scanned (``stamp``).
 
 INCIDENTS = make_schema(
     {
@@ -51,24 +60,37 @@ INCIDENTS = make_schema(
         "evidence_line": pl.Int64,
         "evidence_text": pl.String,
         "summary": pl.String,
+        # a failure of an earlier run of the database: how the run after it ended
+        "later_run": pl.String,
     }
 )
 
+#: One row per input found, analysed or not.
 INPUT_STATS = make_schema(
     {
-        "input": pl.String,
-        "input_hash": pl.String,
+        "input": pl.String,  # the path; loose files read together: folder/{a,b}
+        "input_hash": pl.String,  # XXH3-128 of the whole content (file names inside folders too)
         "files": pl.Int64,
         "skipped_files": pl.Int64,
         "lines": pl.Int64,
         "events": pl.Int64,
         "bytes": pl.Int64,
+        # every rebalance run found: one per start line of a database in the logs, or
+        # the runs the analysis reports when more (a run known from status output only)
         "rebalances": pl.Int64,
         "incidents": pl.Int64,
         "seconds": pl.Float64,
-        "error": pl.String,
+        "error": pl.String,  # why the input could not be analysed (retried on the next run)
+        # not analysed, and why: "same content as <input>", a link not followed
+        "skipped": pl.String,
+        "warnings": pl.List(pl.String),  # the report's warnings (truncated data, ...)
+        "timezone": pl.String,  # the --tz assumption: "UTC", "Europe/Paris; n1:3306=UTC"
+        "stamp": pl.String,  # sizes and modification times of the files (re-run shortcut)
     }
 )
+#: Columns a table written before ``skipped`` ... ``later_run`` existed lacks (read as
+#: null; the time zone as UTC, the only one then).
+LATER_COLUMNS = ("skipped", "warnings", "timezone", "stamp", "later_run")
 
 
 @dataclass
@@ -77,60 +99,152 @@ class ScanResult:
     stats: pl.DataFrame  # INPUT_STATS
 
 
+@dataclass(frozen=True)
+class Input:
+    """One unit of work: the files read together as one bundle. ``paths``: one archive,
+    folder or file, or the loose logs, node folders and tables of a folder that also holds
+    other bundles. ``skipped``: why it is not read (a link that loops or leads nowhere)."""
+
+    paths: tuple[Path, ...]
+    skipped: str | None = None
+
+    @property
+    def name(self) -> str:
+        if len(self.paths) == 1:
+            return str(self.paths[0])
+        return f"{self.paths[0].parent}/{{{','.join(p.name for p in self.paths)}}}"
+
+
+@dataclass
+class ScanCounts:
+    """What a run did besides analysing: inputs found in the earlier table, inputs with
+    the content of another one, inputs not read (links)."""
+
+    already: int = 0
+    duplicates: int = 0
+    not_followed: int = 0
+
+
+def zone_label(zone: str = "UTC", node_tz: Mapping[str, str] | None = None) -> str:
+    """The --tz assumption as one string: the zone, then each node's own."""
+    return "; ".join([zone, *(f"{n}={z}" for n, z in sorted((node_tz or {}).items()))])
+
+
 def _is_archive(path: Path) -> bool:
     return path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def find_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """The inputs under the given paths, in a stable order."""
-    found: list[Path] = []
+def find_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[Input]:
+    """The inputs under the given paths, each once, in a stable order."""
+    finder = _Finder()
+    found: dict[str, Input] = {}
     for given in paths:
-        found.extend(_inputs_under(Path(given)))
-    return sorted(dict.fromkeys(found))
+        for item in finder.inputs_under(Path(given), frozenset(), top=True):
+            found.setdefault(item.name, item)
+    return sorted(found.values(), key=lambda item: item.name)
 
 
-def _inputs_under(path: Path) -> Iterator[Path]:
-    if path.is_file():
-        yield path
-        return
-    if not path.is_dir():
-        raise ForensicsError("no such file or directory", str(path))
-    children = [c for c in sorted(path.iterdir()) if not c.is_symlink()]
-    if _looks_like_bundle(children) and not _holds_bundles(children):
-        yield path
-        return
-    for child in children:
-        if child.is_dir():
-            yield from _inputs_under(child)
-        elif _is_archive(child) or _recognised(child):  # (a loose log: an input of its own)
-            yield child
+@dataclass
+class _Plan:
+    """How a folder divides. ``kind``: logs / tables (one bundle, with or without logs),
+    container (divided), empty. ``separate``: archives and folders that are bundles or
+    hold bundles; ``group``: the loose logs, tables and node folders beside them, read
+    together; ``not_followed``: links that loop or lead nowhere."""
+
+    kind: str
+    separate: list[Path] = field(default_factory=list)
+    group: list[Path] = field(default_factory=list)
+    not_followed: list[Input] = field(default_factory=list)
 
 
-def _holds_bundles(children: list[Path]) -> bool:
-    """A folder of tickets rather than one bundle, though it holds a loose log or table:
-    two or more archives or sub-folders that hold tracelogs (or node folders) of their
-    own, and no node folder of its own. (One archive or a folder of tables beside loose
-    logs is part of the bundle.)"""
-    if any(_is_node_folder(c) for c in children):
-        return False
-    bundles = sum(1 for c in children if c.is_file() and _is_archive(c))
-    bundles += sum(1 for c in children if c.is_dir() and _has_logs(c))
-    return bundles >= 2
+#: What a folder's child is, by the kind of its content (:meth:`_Finder.kind`).
+LEVEL_KINDS = ("log", "table", "node", "tables")  # parts of the folder's own bundle
+LOG_KINDS = ("log", "node", "logs")
 
 
-def _has_logs(folder: Path) -> bool:
-    """Whether ``folder`` directly holds a tracelog or a node folder."""
-    from .parsers import tracelog
+class _Finder:
+    """Walks folders once each (plans are kept by real path): a folder's kind depends
+    on what its sub-folders are, and the same sub-folders are then walked for inputs."""
 
-    for child in sorted(folder.iterdir()):
-        if child.is_symlink():
-            continue
-        if child.is_dir():
-            if _is_node_folder(child):
-                return True
-        elif (head := _head(child)) is not None and tracelog.sniff(head):
-            return True
-    return False
+    def __init__(self) -> None:
+        self._plans: dict[Path, _Plan] = {}
+
+    def inputs_under(
+        self, path: Path, ancestors: frozenset[Path], *, top: bool = False
+    ) -> Iterator[Input]:
+        if path.is_file():
+            yield Input((path,))
+            return
+        if not path.is_dir():
+            if top:
+                raise ForensicsError("no such file or directory", str(path))
+            yield Input((path,), skipped="symbolic link to nothing: not followed")
+            return
+        real = path.resolve()
+        if real in ancestors:
+            yield Input((path,), skipped=f"symbolic link to {real}, which holds it: not followed")
+            return
+        plan = self.plan(path, ancestors)
+        if plan.kind in ("logs", "tables") or (top and plan.kind == "unreadable"):
+            yield Input((path,))
+            return
+        yield from plan.not_followed
+        for part in plan.separate:
+            yield from self.inputs_under(part, ancestors | {real})
+        if plan.group:
+            yield Input(tuple(plan.group))
+
+    def plan(self, folder: Path, ancestors: frozenset[Path]) -> _Plan:
+        real = folder.resolve()
+        if real not in self._plans:
+            try:
+                children = sorted(folder.iterdir())
+            except OSError:
+                return _Plan("unreadable")
+            inner = ancestors | {real}
+            self._plans[real] = _divide({child: self.kind(child, inner) for child in children})
+        return self._plans[real]
+
+    def kind(self, child: Path, ancestors: frozenset[Path]) -> str:
+        """archive / log / table / node / other for a file or a node folder; the plan's
+        kind for another folder; missing or loop for a link not to follow (followed
+        otherwise: the content hash makes a folder reached twice one scan)."""
+        if child.is_file():
+            return "archive" if _is_archive(child) else _sniff(child)
+        if not child.is_dir():
+            return "missing" if child.is_symlink() else "other"
+        if _is_node_folder(child):
+            return "node"
+        if child.resolve() in ancestors:
+            return "loop"
+        return self.plan(child, ancestors).kind
+
+
+def _divide(kinds: dict[Path, str]) -> _Plan:
+    """One bundle when the folder holds parts of a bundle of its own (node folders,
+    loose logs and tables) and no archive, no folder of bundles and at most one folder of
+    logs (two folders of logs are two tickets); else the archives and folders of bundles
+    apart, and the loose parts together."""
+    of: dict[str, list[Path]] = {}
+    for child, kind in kinds.items():
+        of.setdefault(kind, []).append(child)
+    level = [c for c, k in kinds.items() if k in LEVEL_KINDS]
+    logs, apart = of.get("logs", []), of.get("archive", []) + of.get("container", [])
+    own = [c for c in level if kinds[c] != "tables"]
+    if not apart and len(logs) <= 1 and (own or (level and logs)):
+        has_logs = logs or any(kinds[c] in LOG_KINDS for c in level)
+        return _Plan("logs" if has_logs else "tables")
+    links = [Input((c,), skipped=_NOT_READ[k]) for c, k in kinds.items() if k in _NOT_READ]
+    if not (apart or logs or level or links):
+        return _Plan("empty")
+    return _Plan("container", separate=sorted(apart + logs), group=level, not_followed=links)
+
+
+_NOT_READ = {
+    "missing": "symbolic link to nothing: not followed",
+    "loop": "symbolic link to a folder that holds it: not followed",
+    "unreadable": "folder that cannot be listed: not read",
+}
 
 
 def _is_node_folder(path: Path) -> bool:
@@ -141,7 +255,7 @@ def _is_node_folder(path: Path) -> bool:
 
 
 def _head(path: Path) -> bytes | None:
-    """The first bytes of a file's first member (decompressing a .gz/.zst head)."""
+    """The first bytes of a file (decompressing a .gz/.zst head)."""
     from .bundle import Member, iter_members
 
     try:
@@ -152,100 +266,141 @@ def _head(path: Path) -> bytes | None:
     return None
 
 
-def _recognised(path: Path) -> bool:
-    """Whether a loose file is a tracelog or a table."""
+def _sniff(path: Path) -> str:
+    """log (a tracelog), table (a status or partition table) or other, for a loose file."""
     from .parsers import tables, tracelog
 
     head = _head(path)
     if head is None:
-        return False
-    return tracelog.sniff(head) or tracelog.viewer_prefix(head) is not None or tables.sniff(head)
+        return "other"
+    if tracelog.sniff(head) or tracelog.viewer_prefix(head) is not None:
+        return "log"
+    return "table" if tables.sniff(head) else "other"
 
 
-def _looks_like_bundle(children: list[Path]) -> bool:
-    for child in children:
-        if child.is_symlink():
+def _files_of(item: Input) -> Iterator[tuple[str, Path]]:
+    """(name, file) for every file read as part of the input, in a stable order. Names
+    are paths inside the input: the top folder's own name is left out (a re-upload under
+    another name is the same content), not the names of loose parts read together. Links
+    inside folders are left out, as the loader leaves them out."""
+    whole = len(item.paths) == 1
+    for path in item.paths:
+        top = "" if whole else path.name
+        if not path.is_dir():
+            yield top, path
             continue
-        if _is_node_folder(child):
-            return True
-        if child.is_file() and not _is_archive(child) and _recognised(child):
-            return True
-    return False
+        for dirpath, dirnames, filenames in os.walk(path):
+            dirnames.sort()
+            for name in sorted(filenames):
+                full = Path(dirpath, name)
+                if not full.is_symlink() and full.is_file():
+                    inner = full.relative_to(path).as_posix()
+                    yield (f"{top}/{inner}" if top else inner), full
 
 
-def _file_fingerprint(path: Path, digest: Any) -> None:
-    size = path.stat().st_size
-    digest.update(f"{size}\0".encode())
-    with path.open("rb") as fh:
-        digest.update(fh.read(FINGERPRINT_BYTES))
-        if size > 2 * FINGERPRINT_BYTES:
-            fh.seek(size - FINGERPRINT_BYTES)
-        digest.update(fh.read(FINGERPRINT_BYTES))
-
-
-def content_hash(path: Path) -> str:
-    """Identity of an input's content (size, head and tail of every file; names inside dirs)."""
-    digest = hashlib.blake2b(digest_size=16)
-    if path.is_file():
-        _file_fingerprint(path, digest)
-        return digest.hexdigest()
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames.sort()
-        for name in sorted(filenames):
-            full = Path(dirpath, name)
-            if full.is_symlink() or not full.is_file():
-                continue
-            digest.update(full.relative_to(path).as_posix().encode() + b"\0")
-            _file_fingerprint(full, digest)
+def content_hash(item: Input | str | os.PathLike[str]) -> str:
+    """Identity of an input's content: every byte of every file, and the names of the
+    files inside it."""
+    digest = xxhash.xxh3_128()
+    for name, full in _files_of(_as_input(item)):
+        digest.update(name.encode() + b"\0" + _file_digest(full) + b"\0")
     return digest.hexdigest()
 
 
-def scan_file(path: str | os.PathLike[str], *, input_hash: str | None = None) -> ScanResult:
-    """Analyse one input; never raises for bad input (the error goes into ``stats``)."""
+def _file_digest(path: Path) -> bytes:
+    """XXH3-128 of a file's bytes, read through a memory map (no copy)."""
+    digest = xxhash.xxh3_128()
+    with path.open("rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size:
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                digest.update(view)
+    return digest.digest()
+
+
+def content_stamp(item: Input | str | os.PathLike[str]) -> str:
+    """Sizes and modification times of the input's files: when equal to a row of an
+    earlier run of the same input, its hash is taken from there instead of reading
+    every byte again (an edit that keeps the size and the time is not seen)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name, full in _files_of(_as_input(item)):
+        info = full.stat()
+        digest.update(f"{name}\0{info.st_size}\0{info.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
+def _as_input(item: Input | str | os.PathLike[str]) -> Input:
+    return item if isinstance(item, Input) else Input((Path(item),))
+
+
+def scan_file(
+    path: Input | str | os.PathLike[str],
+    *,
+    input_hash: str | None = None,
+    tz: str = "UTC",
+    node_tz: Mapping[str, str] | None = None,
+) -> ScanResult:
+    """Analyse one input; never raises for bad input (the error goes into ``stats``).
+    ``tz`` and ``node_tz``: the zone of tracelog timestamps, as ``forensics analyze --tz``."""
     from .analysis import analyze
 
-    path = Path(path)
-    key = input_hash or content_hash(path)
+    item = _as_input(path)
     started = time.perf_counter()
+    row: dict[str, Any] = {"input": item.name, "timezone": zone_label(tz, node_tz)}
     try:
+        row["input_hash"] = input_hash or content_hash(item)
         # The lean pass: the same events and verdicts, without the per-minute line
         # counts that only the HTML report draws; and a row for every failed run.
-        report = analyze(path, lean=True, every_run=True)
+        report = analyze(list(item.paths), tz=tz, node_tz=node_tz, lean=True, every_run=True)
     except ForensicsError as exc:
-        return ScanResult(
-            pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=str(exc))
-        )
+        return _failed(row, started, str(exc))
+    except OSError as exc:
+        return _failed(row, started, f"cannot read: {exc.filename or item.name}: {exc.strerror}")
     except Exception as exc:  # one broken input must not stop a batch of thousands
-        error = f"internal error: {type(exc).__name__}: {exc}"
-        return ScanResult(
-            pl.DataFrame(schema=INCIDENTS), _stats_row(path, key, started, error=error)
-        )
-    incidents = _incidents(report, str(path), key)
-    bundle = report.bundle
-    files = bundle.files
-    stats = _stats_row(
-        path,
-        key,
-        started,
+        return _failed(row, started, f"internal error: {type(exc).__name__}: {exc}")
+    incidents = _incidents(report, item.name, row["input_hash"])
+    files = report.bundle.files
+    row.update(
         files=files.height,
         skipped_files=files.filter(pl.col("skipped_reason").is_not_null()).height,
         lines=int(files.get_column("lines").fill_null(0).sum()),
-        events=bundle.events.height,
+        events=report.bundle.events.height,
         bytes=int(files.get_column("bytes").fill_null(0).sum()),
-        rebalances=len(report.rebalances),
+        rebalances=runs_found(report),
         incidents=incidents.height,
+        warnings=list(report.warnings),
     )
-    return ScanResult(incidents, stats)
+    return ScanResult(incidents, _stats_row(row, started))
 
 
-def _stats_row(path: Path, key: str, started: float, **values: object) -> pl.DataFrame:
-    row = {
-        "input": str(path),
-        "input_hash": key,
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    row.update(values)
+def _failed(row: dict[str, Any], started: float, error: str) -> ScanResult:
+    return ScanResult(pl.DataFrame(schema=INCIDENTS), _stats_row({**row, "error": error}, started))
+
+
+def _stats_row(row: dict[str, Any], started: float | None = None) -> pl.DataFrame:
+    if started is not None:
+        row = {**row, "seconds": round(time.perf_counter() - started, 3)}
     return pl.DataFrame([row], schema=INPUT_STATS, strict=False)
+
+
+def runs_found(report: Any) -> int:
+    """Every rebalance run the input shows: each start line of a database in the logs
+    (one per run; the same line in two overlapping files once), or, when more, the runs
+    the analysis reports of the database (a run known from status output only, a run
+    whose start line is not in the logs)."""
+    from collections import Counter
+
+    starts = (
+        report.bundle.events.filter(
+            (pl.col("step_event") == "rebalance_start") & pl.col("database").is_not_null()
+        )
+        .unique(["database", "ts"])
+        .group_by("database")
+        .len()
+    )
+    seen = dict(starts.iter_rows())
+    reported = Counter(rb.database for rb in report.rebalances)
+    return sum(max(seen.pop(db, 0), n) for db, n in reported.items()) + sum(seen.values())
 
 
 def _incidents(report: object, name: str, key: str) -> pl.DataFrame:
@@ -271,6 +426,7 @@ def _incidents(report: object, name: str, key: str) -> pl.DataFrame:
                 "evidence_line": ev.get("line"),
                 "evidence_text": ev.get("text") or v.error,
                 "summary": v.summary,
+                "later_run": v.later_run,
             }
         )
     return pl.DataFrame(rows, schema=INCIDENTS, strict=False)
@@ -292,12 +448,15 @@ def _already_scanned(output: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         except (pl.exceptions.PolarsError, OSError) as exc:
             raise UsageError(f"cannot read it as a Parquet table ({exc})", str(path)) from exc
         missing = [name for name in schema if name not in table.columns]
-        if missing:
+        if any(name not in LATER_COLUMNS for name in missing):
             raise UsageError(
                 "not a table written by forensics scan (no column "
                 f"{', '.join(missing[:3])}): name another output",
                 str(path),
             )
+        table = table.with_columns(
+            pl.lit("UTC" if name == "timezone" else None).alias(name) for name in missing
+        )
         tables.append(table.select(list(schema)).cast(schema, strict=False))
     return tables[0], tables[1]
 
@@ -307,55 +466,171 @@ def scan(
     output: Path,
     *,
     jobs: int | None = None,
+    tz: str = "UTC",
+    node_tz: Mapping[str, str] | None = None,
     on_progress: Callable[[int, int, str], None] | None = None,
-) -> tuple[ScanResult, int]:
-    """Scan every input not already in ``output``; returns the full tables and the skip count."""
+) -> tuple[ScanResult, ScanCounts]:
+    """Scan every input not already in ``output`` (same content, same --tz); returns the
+    full tables and what was not scanned. Inputs that ended in an error are tried again."""
+    from .clock import check_timezone
     from .export import atomic_write
 
+    for zone in [tz, *(node_tz or {}).values()]:  # (one message now, not one per input)
+        check_timezone(zone)
+    jobs = jobs or os.cpu_count() or 1
     old_incidents, old_stats = _already_scanned(output)
-    seen = set(old_stats.get_column("input_hash").to_list())
-    todo = [(p, content_hash(p)) for p in find_inputs(paths)]
-    fresh = []
-    for p, h in todo:  # (the same content twice in one run, e.g. a re-upload: once)
-        if h not in seen:
-            seen.add(h)
-            fresh.append((p, h))
-    skipped = len(todo) - len(fresh)
-    # an input whose content changed replaces its earlier rows
-    again = pl.Series([str(p) for p, _ in fresh], dtype=pl.String).implode()
-    old_incidents = old_incidents.filter(~pl.col("input").is_in(again))
-    old_stats = old_stats.filter(~pl.col("input").is_in(again))
-    results = _run(fresh, jobs or os.cpu_count() or 1, on_progress)
-    incidents = pl.concat([old_incidents, *[r.incidents for r in results]]).sort(
-        ["input", "database"], nulls_last=True
-    )
-    stats = pl.concat([old_stats, *[r.stats for r in results]]).sort("input")
+    inputs = find_inputs(paths)
+    identities = _identify(inputs, old_stats, jobs)
+    found = {item.name: key for item, (key, _, _) in zip(inputs, identities, strict=True)}
+    sorting = _Sorting(old_stats, zone_label(tz, node_tz), found)
+    # (of inputs with the same content, the earliest modified is scanned: a re-upload
+    # is the copy)
+    for item, (key, stamp, error) in sorted(
+        zip(inputs, identities, strict=True), key=lambda pair: _modified(pair[0])
+    ):
+        sorting.add(item, key, stamp, error)
+    results = _run(sorting.fresh, jobs, on_progress, tz, node_tz)
+    kept = old_stats.filter(pl.col("input").is_in(sorting.kept_names().implode()))
+    incidents = pl.concat(
+        [
+            old_incidents.join(
+                kept.select("input", "input_hash"), on=["input", "input_hash"], how="semi"
+            ),
+            *[r.incidents for r in results],
+        ]
+    ).sort(["input", "database"], nulls_last=True)
+    stats = pl.concat([kept, sorting.rows(), *[r.stats for r in results]]).sort("input")
     atomic_write(output, lambda tmp: incidents.write_parquet(tmp))
     atomic_write(stats_path(output), lambda tmp: stats.write_parquet(tmp))
-    return ScanResult(incidents, stats), skipped
+    return ScanResult(incidents, stats), sorting.counts
+
+
+def _modified(item: Input) -> tuple[float, str]:
+    """When the input came (a link: when it was made, after what it points to)."""
+    try:
+        return min(path.lstat().st_mtime for path in item.paths), item.name
+    except OSError:
+        return float("inf"), item.name
+
+
+def _identify(
+    inputs: list[Input], old_stats: pl.DataFrame, jobs: int
+) -> list[tuple[str | None, str | None, str | None]]:
+    """(content hash, stamp, error) of each input: the hash of its earlier row when the
+    stamp is unchanged, else every byte is read (on threads: hashing releases the GIL)."""
+    earlier = {
+        name: (key, stamp)
+        for name, key, stamp in old_stats.filter(
+            pl.col("error").is_null() & pl.col("stamp").is_not_null()
+        )
+        .select("input", "input_hash", "stamp")
+        .iter_rows()
+    }
+
+    def identify(item: Input) -> tuple[str | None, str | None, str | None]:
+        if item.skipped:
+            return None, None, None
+        try:
+            stamp = content_stamp(item)
+            key, then = earlier.get(item.name, (None, None))
+            return (key if then == stamp else content_hash(item)), stamp, None
+        except OSError as exc:
+            return None, None, f"cannot read: {exc.filename or item.name}: {exc.strerror}"
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(identify, inputs))
+
+
+class _Sorting:
+    """Sorts the inputs found into: to scan; already scanned (their earlier rows kept);
+    the same content as another input, links not followed, unreadable (a row each)."""
+
+    def __init__(self, old_stats: pl.DataFrame, zone: str, found: dict[str, str | None]) -> None:
+        self.zone = zone
+        self.old = old_stats
+        self.fresh: list[tuple[Input, str, str]] = []
+        self.counts = ScanCounts()
+        self._rows: list[dict[str, Any]] = []
+        self._found: set[str] = set()
+        self._already: set[str] = set()
+        self._scanned: dict[str, str] = {}  # content hash -> the input scanned for it
+        # (an earlier row of an input found now with other content is no longer valid)
+        valid = [
+            name
+            for name, key in zip(old_stats["input"], old_stats["input_hash"], strict=True)
+            if found.get(name, key) == key
+        ]
+        analysed = old_stats.filter(
+            pl.col("input").is_in(pl.Series(valid, dtype=pl.String).implode())
+            & pl.col("error").is_null()
+            & pl.col("skipped").is_null()
+            & (pl.col("timezone") == zone)
+        )
+        self._done = dict(zip(analysed["input_hash"], analysed["input"], strict=True))
+        same = old_stats.filter(pl.col("error").is_null() & (pl.col("timezone") == zone))
+        self._rows_of = set(zip(same["input"], same["input_hash"], strict=True))
+
+    def add(self, item: Input, key: str | None, stamp: str | None, error: str | None) -> None:
+        self._found.add(item.name)
+        row = {"input": item.name, "input_hash": key, "timezone": self.zone, "stamp": stamp}
+        if item.skipped or error or key is None:
+            self.counts.not_followed += bool(item.skipped)
+            self._rows.append({**row, "skipped": item.skipped, "error": error})
+        elif (item.name, key) in self._rows_of and key in self._done:
+            self.counts.already += 1
+            self._already.add(item.name)
+        elif key in self._done or key in self._scanned:
+            self.counts.duplicates += 1
+            other = self._scanned.get(key) or self._done[key]
+            self._rows.append({**row, "skipped": f"same content as {other}"})
+        else:
+            self._scanned[key] = item.name
+            self.fresh.append((item, key, stamp or ""))
+
+    def kept_names(self) -> pl.Series:
+        """Earlier rows kept: inputs already scanned, and inputs not found this time."""
+        names = set(self.old["input"].to_list()) - self._found | self._already
+        return pl.Series(sorted(names), dtype=pl.String)
+
+    def rows(self) -> pl.DataFrame:
+        return pl.DataFrame(self._rows, schema=INPUT_STATS, strict=False)
 
 
 def _run(
-    todo: list[tuple[Path, str]], jobs: int, on_progress: Callable[[int, int, str], None] | None
+    todo: list[tuple[Input, str, str]],
+    jobs: int,
+    on_progress: Callable[[int, int, str], None] | None,
+    tz: str,
+    node_tz: Mapping[str, str] | None,
 ) -> list[ScanResult]:
     if not todo:
         return []
+    stamps = {item.name: stamp for item, _, stamp in todo}
     results: list[ScanResult] = []
     if jobs <= 1 or len(todo) == 1:
-        for done, (path, key) in enumerate(todo, start=1):
-            results.append(scan_file(path, input_hash=key))
+        for done, (item, key, _) in enumerate(todo, start=1):
+            results.append(scan_file(item, input_hash=key, tz=tz, node_tz=node_tz))
             if on_progress:
-                on_progress(done, len(todo), str(path))
-        return results
+                on_progress(done, len(todo), item.name)
+        return [_stamped(r, stamps) for r in results]
     prefilter.stop()  # (the workers start their own helpers: this one would read in vain)
     with ProcessPoolExecutor(
         max_workers=min(jobs, len(todo)),
         mp_context=get_context("spawn"),
         initializer=allocator.tune,
     ) as pool:
-        futures = {pool.submit(scan_file, path, input_hash=key): path for path, key in todo}
+        futures = {
+            pool.submit(scan_file, item, input_hash=key, tz=tz, node_tz=node_tz): item
+            for item, key, _ in todo
+        }
         for done, future in enumerate(as_completed(futures), start=1):
             results.append(future.result())
             if on_progress:
-                on_progress(done, len(todo), str(futures[future]))
-    return results
+                on_progress(done, len(todo), futures[future].name)
+    return [_stamped(r, stamps) for r in results]
+
+
+def _stamped(result: ScanResult, stamps: dict[str, str]) -> ScanResult:
+    """The stamp of the input (known to the driver only) in its statistics row."""
+    stamp = stamps.get(result.stats.item(0, "input")) or None
+    return ScanResult(result.incidents, result.stats.with_columns(stamp=pl.lit(stamp, pl.String)))

@@ -18,6 +18,7 @@ import polars as pl
 
 from . import schemas
 from .impact import name_rank, snapshot_order_key
+from .schemas import UTC_US
 
 STEP_KEY = ["database", "ordinal", "phase_kind"]
 PHASE_ORDER = {"copy": 0, "promote": 1, "drop": 2}
@@ -37,6 +38,8 @@ LEAD_TIME = timedelta(minutes=10)
 SUPERSEDED = "superseded"
 #: Step key across status captures (docs/CONTRACTS.md "Status captures").
 CAPTURE_KEY = ["database", "action", "ordinal", "target"]
+#: Statuses of a step that a status capture shows still to come (not an outcome).
+PENDING = ("running", "scheduled")
 #: Latest statuses that make an earlier capture's failure an earlier attempt.
 RETRIED = ("success", "running")
 #: ``component`` of the events the loader makes of status error text (loader.py).
@@ -69,13 +72,19 @@ class Rebalance:
 
 def log_steps(events: pl.DataFrame) -> pl.DataFrame:
     """Steps reconstructed from step_start/step_success/step_failure tracelog lines."""
+    return schemas.conform(_log_step_rows(events), schemas.STEPS)
+
+
+def _log_step_rows(events: pl.DataFrame) -> pl.DataFrame:
+    """:func:`log_steps` with ``_last_start``, the time of each step's latest start line
+    (a status row still running may be a retry that started after the log's outcome)."""
     lines = events.filter(
         pl.col("step_event").is_in(list(LOG_STATUS))
         & pl.col("database").is_not_null()
         & pl.col("phase_kind").is_not_null()
     )
     if not lines.height:
-        return schemas.empty(schemas.STEPS)
+        return schemas.empty(schemas.STEPS).with_columns(_last_start=pl.lit(None, UTC_US))
     # One step per target: a partition may be copied to two leaves in one rebalance. A
     # line naming no target belongs to the step of the partition's only target, if one.
     targets = lines.group_by(STEP_KEY).agg(pl.col("target").drop_nulls().unique().alias("_t"))
@@ -92,6 +101,7 @@ def log_steps(events: pl.DataFrame) -> pl.DataFrame:
         pl.col("action").drop_nulls().first(),
         pl.col("ts").filter(pl.col("step_event") == "step_start").min().alias("started_at"),
         pl.col("ts").filter(pl.col("step_event") != "step_start").max().alias("ended_at"),
+        pl.col("ts").filter(pl.col("step_event") == "step_start").max().alias("_last_start"),
         _latest_outcome().alias("last_event"),
         (pl.col("file") + pl.lit(":") + pl.col("line").cast(pl.String)).first().alias("source"),
     )
@@ -102,7 +112,8 @@ def log_steps(events: pl.DataFrame) -> pl.DataFrame:
             "action"
         ),
     )
-    return schemas.conform(grouped, schemas.STEPS)
+    steps = schemas.conform(grouped, schemas.STEPS)
+    return steps.with_columns(grouped.get_column("_last_start").cast(UTC_US))
 
 
 def _latest_outcome() -> pl.Expr:
@@ -149,7 +160,8 @@ def _ends_to_open_steps(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def _attach_times(table_steps: pl.DataFrame, from_log: pl.DataFrame) -> pl.DataFrame:
-    """Give status/plan rows the start/end times of the matching log steps."""
+    """Give status/plan rows the start/end times of the matching log steps, and the
+    log's outcome where the row has none yet (:func:`_status_after_log`)."""
     if not from_log.height or not table_steps.height:
         return table_steps
     times = from_log.select(
@@ -158,6 +170,7 @@ def _attach_times(table_steps: pl.DataFrame, from_log: pl.DataFrame) -> pl.DataF
         pl.col("started_at").alias("_s"),
         pl.col("ended_at").alias("_e"),
         pl.col("status").alias("_log_status"),
+        _log_outcome().alias("_log_outcome"),
     )
     # by target where the log names it; else by partition when the log has one step of it
     by_target = times.filter(pl.col("target").is_not_null())
@@ -166,7 +179,7 @@ def _attach_times(table_steps: pl.DataFrame, from_log: pl.DataFrame) -> pl.DataF
         by_target, on=[*STEP_KEY, "target"], how="left", nulls_equal=False, maintain_order="left"
     )
     fallback = joined.filter(pl.col("_s").is_null() & pl.col("_e").is_null()).drop(
-        "_s", "_e", "_log_status"
+        "_s", "_e", "_log_status", "_log_outcome"
     )
     if fallback.height:
         matched = joined.filter(pl.col("_s").is_not_null() | pl.col("_e").is_not_null())
@@ -175,24 +188,44 @@ def _attach_times(table_steps: pl.DataFrame, from_log: pl.DataFrame) -> pl.DataF
     return joined.with_columns(
         pl.coalesce("started_at", "_s").alias("started_at"),
         pl.coalesce("ended_at", "_e").alias("ended_at"),
-        # a plan row (no status of its own) takes the log's outcome when there is one
+        _status_after_log(),
+    ).drop("_s", "_e", "_log_status", "_log_outcome")
+
+
+def _log_outcome() -> pl.Expr:
+    """A log step's outcome (success/failed) when its outcome line is not older than its
+    latest start line; else null (a retry started again after a failed attempt and has
+    no outcome yet: a status row saying it runs is right)."""
+    final = pl.col("status").is_in(["success", "failed"])
+    after = pl.col("_last_start").is_null() | (pl.col("ended_at") >= pl.col("_last_start"))
+    return pl.when(final & after).then(pl.col("status"))
+
+
+def _status_after_log() -> pl.Expr:
+    """A plan row (no status of its own) takes the log's status, if any. A status row
+    that says a step is still to come (``PENDING``: a capture taken while the rebalance
+    ran) takes the outcome the log records after it: the capture is older than that."""
+    pending = (pl.col("origin") == "status") & pl.col("status").is_in(PENDING)
+    return (
         pl.when(pl.col("origin") == "plan")
         .then(pl.coalesce("_log_status", pl.lit("scheduled")))
+        .when(pending & pl.col("_log_outcome").is_not_null())
+        .then(pl.col("_log_outcome"))
         .otherwise(pl.col("status"))
-        .alias("status"),
-    ).drop("_s", "_e", "_log_status")
+        .alias("status")
+    )
 
 
 def merge_steps(steps: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
     """All steps, one row per (database, ordinal, phase_kind, target), best source first."""
-    from_log = log_steps(events)
+    from_log = _log_step_rows(events)
     status = steps.filter(pl.col("origin") == "status")
     plan = steps.filter(pl.col("origin") == "plan")
     covered = status.select("database").unique()
     plan = plan.join(covered, on="database", how="anti")  # status supersedes the plan
     table_steps = _attach_times(pl.concat([status, plan]), from_log)
     log_only = from_log.join(table_steps.select("database").unique(), on="database", how="anti")
-    merged = pl.concat([table_steps, log_only])
+    merged = pl.concat([table_steps, schemas.conform(log_only, schemas.STEPS)])
     return merged.sort(["database", "phase", "ordinal", "phase_kind", "target"], nulls_last=True)
 
 
@@ -426,16 +459,12 @@ def build_timeline(
         rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
         if every_run:  # (forensics scan: one incident per failed run)
-            for run in earlier.events.get(database, []):
-                before = _rebalance(
-                    database,
-                    merge_steps(steps.clear(), run),
-                    run,
-                    parts_of.get(database, partitions.clear()),
+            out.extend(
+                _earlier_failures(
+                    database, earlier, restarts, parts_of.get(database, partitions.clear()),
                     master_aggregator,
                 )
-                if before.outcome == "failed":
-                    out.append(before)
+            )  # fmt: skip
         out.append(rb)
     unnamed = merged.filter(pl.col("database").is_null())
     global_failure = "rebalance_failure" in set(global_events.get_column("step_event").to_list())
@@ -449,6 +478,25 @@ def build_timeline(
         out[-1].notes.extend(attempts.get(None, []))
     elif unnamed_note and out:
         out[0].notes.append(unnamed_note)
+    return out
+
+
+def _earlier_failures(
+    database: str,
+    earlier: _Runs,
+    restarts: pl.DataFrame,
+    db_parts: pl.DataFrame,
+    ma: str | None,
+) -> list[Rebalance]:
+    """The earlier runs of ``database`` that failed, oldest first: by their lines, or
+    because the node that ran one restarted before the next run started."""
+    out = []
+    stops = earlier.stops.get(database, [])
+    for run, stop in zip(earlier.events.get(database, []), stops, strict=True):
+        rb = _rebalance(database, merge_steps(schemas.empty(schemas.STEPS), run), run, db_parts, ma)
+        _interrupted_by_restart(rb, run, restarts.filter(pl.col("ts") < stop))
+        if rb.outcome == "failed":
+            out.append(rb)
     return out
 
 
@@ -481,54 +529,65 @@ def _unnamed_steps(
 
 @dataclass
 class _Runs:
-    """What :func:`_latest_runs` splits off: per database, a note on each earlier run
-    and the events of each earlier run (oldest first)."""
+    """What :func:`_latest_runs` splits off: per database, a note on each earlier run,
+    the events of each earlier run (oldest first) and the time each of them gave way to
+    the next run (so a restart after that is not theirs)."""
 
     notes: dict[str, list[str]] = field(default_factory=dict)
     events: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
+    stops: dict[str, list[datetime]] = field(default_factory=dict)
+
+
+#: Step events of a database's lines that show a run of it going on, or ending.
+RUN_LINES = ("step_start", "step_success", "step_failure", "rebalance_success", "rebalance_failure")
+#: Step events that end a run (and, in the note on an earlier run, tell how it ended).
+RUN_ENDS = ("rebalance_success", "rebalance_failure")
+_RUN_COLUMNS = ("database", "step_event", "ts", "file", "line", "node", "ordinal", "phase_kind",
+                "message")  # fmt: skip
 
 
 def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
-    """``events`` without the lines of earlier runs of each database, and those runs. A
-    run starts at a rebalance start line of the database that follows an end (success or
-    failure line) of the database: in time, and in its file when both are in one."""
-    said = events.filter(
+    """``events`` without the lines of earlier runs of each database, and those runs.
+
+    A run of a database starts at its rebalance start line (:func:`_run_starts`). A start
+    line begins a new run when the run before it has lines since its own start (a new
+    start while a run is open: the earlier one ended, failed or was interrupted, with or
+    without an outcome line); a first start line, when an end line, a step failure not
+    retried, or a restart of the orchestrating node comes before it. "Before" is in the
+    file when both lines are in one (the clock may step back: NTP, DST), else in time.
+    A retried step ("succeeded on attempt 2") is no new run: that needs a start line."""
+    lines = events.filter(
         pl.col("database").is_not_null()
-        & pl.col("step_event").is_in(["rebalance_start", "rebalance_success", "rebalance_failure"])
-    ).sort("ts")
-    cuts: dict[str, list[Any]] = {}
-    ends: dict[str, list[dict[str, Any]]] = {}
-    ended: dict[str, dict[str, Any]] = {}
-    for row in said.iter_rows(named=True):
-        db, kind = row["database"], row["step_event"]
-        if kind == "rebalance_start":
-            end = ended.get(db)
-            if end is not None and end["file"] == row["file"] and end["line"] > row["line"]:
-                continue  # written before that end: the clock stepped back (NTP, DST)
-            if db in ended and row["ts"] is not None:
-                cuts.setdefault(db, []).append(row["ts"])
-                ends.setdefault(db, []).append(ended.pop(db))
-        else:
-            ended[db] = row
+        & pl.col("ts").is_not_null()
+        & pl.col("step_event").is_in([*RUN_LINES, "rebalance_start"])
+    ).select(_RUN_COLUMNS)
+    restarts = events.filter(pl.col("step_event") == "node_restart")
     runs = _Runs()
+    cuts: dict[str, list[Any]] = {}
+    for db, mine in _by_database(lines).items():
+        opened: dict[str, Any] | None = None
+        for start in _run_starts(mine, restarts):
+            before = mine.filter(_after(opened) & _before(start))
+            end = _end_of_run(before, opened, restarts, start)
+            if end is not None:
+                cuts.setdefault(db, []).append(start["ts"])
+                runs.notes.setdefault(db, []).append(_earlier_run_note(db, end))
+            if end is not None or opened is None:
+                opened = start
     if not cuts:
         return events, runs
     ts = pl.col("ts")
     for db, times in cuts.items():
         latest = times[-1]
-        for row in ends[db]:
-            outcome = "failed" if row["step_event"] == "rebalance_failure" else "ended"
-            runs.notes.setdefault(db, []).append(
-                f"an earlier rebalance of {db} {outcome} at {row['ts']} ({row['file']}:"
-                f"{row['line']}: {row['message']}); the latest run, started at {latest}, "
-                "is the one reported"
-            )
+        runs.notes[db] = [f"{note}; the latest run, started at {latest}, is the one reported"
+                          for note in runs.notes[db]]  # fmt: skip
         mine = events.filter(pl.col("database") == db)
         bounds = [None, *times]
         runs.events[db] = [
             mine.filter((ts < stop) if begin is None else (ts >= begin) & (ts < stop))
             for begin, stop in pairwise(bounds)
         ]
+        runs.stops[db] = list(times)
     cut = pl.DataFrame(
         {"database": list(cuts), "_cut": [times[-1] for times in cuts.values()]},
         schema={"database": pl.String, "_cut": events.schema["ts"]},
@@ -539,6 +598,94 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
         .drop("_cut")
     )
     return kept, runs
+
+
+def _after(row: dict[str, Any] | None) -> pl.Expr:
+    """Lines written after ``row``: later in its file, or later in time in another file
+    (all lines when ``row`` is None)."""
+    if row is None:
+        return pl.lit(True)
+    same = pl.col("file") == row["file"]
+    return (same & (pl.col("line") > row["line"])) | (~same & (pl.col("ts") > row["ts"]))
+
+
+def _before(row: dict[str, Any]) -> pl.Expr:
+    """Lines written before ``row``: earlier in its file, or earlier in time in another."""
+    same = pl.col("file") == row["file"]
+    return (same & (pl.col("line") < row["line"])) | (~same & (pl.col("ts") < row["ts"]))
+
+
+def _run_starts(mine: pl.DataFrame, restarts: pl.DataFrame) -> list[dict[str, Any]]:
+    """Where runs of one database may start, by time: its start lines, and the first line
+    its orchestrating node logs of it after that node restarted (a restarted aggregator
+    does not resume a rebalance: lines after the restart are of a new run, even without a
+    start line)."""
+    starts = mine.filter(pl.col("step_event") == "rebalance_start")
+    for restart in _orchestrator_restarts(mine, restarts).iter_rows(named=True):
+        if not mine.filter(_before(restart)).height:
+            continue  # nothing of the database before the restart: nothing to end
+        after = mine.filter(_after(restart) & (pl.col("node") == restart["node"])).sort("ts")
+        if after.height and after.item(0, "step_event") != "rebalance_start":
+            starts = pl.concat([starts, after.head(1)])
+    return starts.sort("ts", "file", "line").to_dicts()
+
+
+def _orchestrator_restarts(mine: pl.DataFrame, restarts: pl.DataFrame) -> pl.DataFrame:
+    """Restarts of the node that runs the database's rebalances: the one that logged its
+    start and end lines (else, with none, its step lines)."""
+    said = mine.filter(pl.col("step_event").str.starts_with("rebalance_"))
+    nodes = (said if said.height else mine).get_column("node").drop_nulls().unique()
+    return restarts.filter(pl.col("node").is_in(nodes.implode()))
+
+
+def _end_of_run(
+    before: pl.DataFrame,
+    opened: dict[str, Any] | None,
+    restarts: pl.DataFrame,
+    start: dict[str, Any],
+) -> dict[str, Any] | None:
+    """The line that shows the run before ``start`` is over (``before``: the database's
+    lines between that run's start ``opened`` and ``start``), or None when ``start`` is
+    no new run. With ``opened``, any line of the run will do (a run was going on when a
+    new one started); without (the run's start is not in the bundle), an end line, a
+    step failure no later line retried, or a restart of its node after its lines."""
+    said = before.filter(pl.col("step_event") != "rebalance_start").sort("ts", "file", "line")
+    if not said.height:
+        return None
+    ends = said.filter(pl.col("step_event").is_in(RUN_ENDS))
+    failed = _failures_not_retried(said)
+    down = _orchestrator_restarts(said, restarts).filter(
+        _after(said.row(0, named=True)) & _before(start)
+    )
+    for found in (ends, failed, down):
+        if found.height:
+            return found.sort("ts").row(-1, named=True)
+    return said.row(-1, named=True) if opened is not None else None
+
+
+def _failures_not_retried(lines: pl.DataFrame) -> pl.DataFrame:
+    """Step failure lines of ``lines`` with no later start or success line of the step
+    (a failed attempt that was retried is no end of the run)."""
+    fails = lines.filter(pl.col("step_event") == "step_failure")
+    again = lines.filter(pl.col("step_event").is_in(["step_start", "step_success"])).select(
+        "ordinal", "phase_kind", pl.col("ts").alias("_again")
+    )
+    retried = fails.join(again, on=["ordinal", "phase_kind"]).filter(
+        pl.col("_again") > pl.col("ts")
+    )
+    return fails.join(retried.select("file", "line"), on=["file", "line"], how="anti")
+
+
+def _earlier_run_note(db: str, end: dict[str, Any]) -> str:
+    """How an earlier run ended, with the line that shows it."""
+    how = {
+        "rebalance_failure": "failed",
+        "step_failure": "failed",
+        "rebalance_success": "ended",
+        "node_restart": f"was interrupted by a restart of {end['node']}",
+    }.get(end["step_event"], "ended without an outcome line (a new run started)")
+    line = f"{end['file']}:{end['line']}: {end['message']}"
+    return f"an earlier rebalance of {db} {how} at {end['ts']} ({line})"
 
 
 def _stale_status(

@@ -286,3 +286,73 @@ def test_status_error_does_not_beat_a_log_line_in_the_failure_window(tmp_path: P
     report = analyze(root)
     assert [(v.status, v.cause) for v in report.verdicts] == [("failure", "out_of_memory")]
     assert any(f.cause == "lock_timeout" and f.role == "alternative" for f in report.findings)
+
+
+# --- a capture taken while the rebalance ran, and the log after it -------------------------
+
+DURING = status_table(
+    "inventory",
+    (COPY, 1, "10.0.9.13", 1, "success"),
+    (COPY, 5, "10.0.9.13", 1, "running"),
+    (PROMOTE, 1, "10.0.9.13", 2, "scheduled"),
+    (PROMOTE, 5, "10.0.9.13", 2, "scheduled"),
+)
+RAN = [
+    "806400100000 2026-03-06 14:00:00.100   INFO: Thread 7: Beginning rebalance of database `inventory`: 4 steps planned",
+    "806400200000 2026-03-06 14:00:00.200   INFO: Thread 7: Step 1/4: copying partition inventory:1 on 10.0.9.13:3306 started",
+    "806460200000 2026-03-06 14:01:00.200   INFO: Thread 7: Step 1/4: copy of partition inventory:1 on 10.0.9.13:3306 finished after 60.0 s",
+    "806460400000 2026-03-06 14:01:00.400   INFO: Thread 7: Step 2/4: copying partition inventory:5 on 10.0.9.13:3306 started",
+]  # fmt: skip
+
+
+def test_a_capture_taken_during_the_run_takes_the_outcome_the_log_records_after_it(
+    tmp_path: Path,
+) -> None:
+    """b5b: the only capture shows the copy of inventory:5 running and the promotes
+    scheduled; the log then shows the copy finished and the promote of inventory:1
+    aborted. It was: the copy phase failed at inventory:5 (the stale running row)."""
+    root = tmp_path / "b"
+    _log(
+        root,
+        "10.0.9.10_3306",
+        *RAN,
+        "806520400000 2026-03-06 14:02:00.400   INFO: Thread 7: Step 2/4: copy of partition inventory:5 on 10.0.9.13:3306 finished after 60.0 s",
+        "806520600000 2026-03-06 14:02:00.600   INFO: Thread 7: Step 3/4: promoting partition inventory:1 on 10.0.9.13:3306 (WITH DROP) started",
+        "806580800000 2026-03-06 14:03:00.800  ERROR: Thread 7: _SYNC_PARTITIONS on `inventory` timed out after 60000 ms",
+        "806580850000 2026-03-06 14:03:00.850  ERROR: Thread 7: Step 3/4: promoting partition `inventory_1` on node [4] 10.0.9.13:3306 aborted: sync partitions timed out",
+        "806580890000 2026-03-06 14:03:00.890  ERROR: Thread 7: Rebalance of database `inventory` failed; the remaining 1 steps were cancelled",
+    )  # fmt: skip
+    (root / "rebalance_status_during_copy.txt").write_text(DURING)
+    report = analyze(root)
+    (verdict,) = report.verdicts
+    assert (verdict.status, verdict.phase, verdict.cause) == (
+        "failure",
+        "promote",
+        "sync_partitions_timeout",
+    )
+    (rb,) = report.rebalances
+    assert rb.failed_step is not None
+    assert (rb.failed_step["action"], rb.failed_step["ordinal"]) == (PROMOTE, 1)
+    assert str(rb.failure_time) == "2026-03-06 14:03:00.850000+00:00"
+    statuses = dict(rb.steps.select(pl.col("action") + pl.col("ordinal").cast(pl.String), "status").rows())  # fmt: skip
+    assert statuses[f"{COPY}5"] == "success" and statuses[f"{PROMOTE}5"] == "scheduled"
+
+
+def test_a_running_row_stays_running_when_the_log_shows_a_retry_started_again(
+    tmp_path: Path,
+) -> None:
+    """The log's failed attempt of the copy came before its retry started: the capture
+    saying it runs is not stale, and the rebalance is still running (not failed)."""
+    root = tmp_path / "b"
+    _log(
+        root,
+        "10.0.9.10_3306",
+        *RAN,
+        "806470400000 2026-03-06 14:01:10.400   WARN: Thread 7: Step 2/4: copying partition inventory:5 on 10.0.9.13:3306 failed: Connection reset by peer; will retry (attempt 1 of 3)",
+        "806470500000 2026-03-06 14:01:10.500   INFO: Thread 7: Step 2/4: copying partition inventory:5 on 10.0.9.13:3306 started",
+    )  # fmt: skip
+    (root / "rebalance_status_during_copy.txt").write_text(DURING)
+    report = analyze(root)
+    (rb,) = report.rebalances
+    assert rb.outcome == "running"
+    assert [v.status for v in report.verdicts] == ["inconclusive"]

@@ -86,14 +86,13 @@ _LATER_RUN = {
 
 def _with_later_runs(verdicts: list[Verdict], rebalances: list[Rebalance]) -> list[Verdict]:
     """``verdicts`` (one per rebalance, in order), each of an earlier run of a database
-    (:func:`build_timeline` lists them before the latest) given the outcome and start of
-    the run after it."""
+    (``Rebalance.next_run`` set) given the outcome and start of the run after it."""
     if len(verdicts) != len(rebalances):  # ("no rebalance found")
         return verdicts
     out = list(verdicts)
     for i, (rb, v) in enumerate(zip(rebalances, verdicts, strict=True)):
-        after = next((r for r in rebalances[i + 1 :] if r.database == rb.database), None)
-        if after is None or rb.database is None:
+        after = rb.next_run
+        if after is None:
             continue
         start = f", started {iso(after.start)}," if after.start is not None else ""
         out[i] = dataclasses.replace(

@@ -61,6 +61,9 @@ class Rebalance:
     master_aggregator: str | None = None
     involved_nodes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # an earlier run (``every_run``): the run of the database after it, which may be one
+    # that is not listed (a run that succeeded)
+    next_run: Rebalance | None = None
 
     def window(self, whole: bool = False) -> tuple[datetime | None, datetime | None]:
         """When the failed step (or, with ``whole``, the rebalance) ran, up to the failure."""
@@ -462,7 +465,7 @@ def build_timeline(
             out.extend(
                 _earlier_failures(
                     database, earlier, restarts, parts_of.get(database, partitions.clear()),
-                    master_aggregator,
+                    master_aggregator, rb,
                 )
             )  # fmt: skip
         out.append(rb)
@@ -487,17 +490,20 @@ def _earlier_failures(
     restarts: pl.DataFrame,
     db_parts: pl.DataFrame,
     ma: str | None,
+    latest: Rebalance,
 ) -> list[Rebalance]:
     """The earlier runs of ``database`` that failed, oldest first: by their lines, or
-    because the node that ran one restarted before the next run started."""
-    out = []
+    because the node that ran one restarted before the next run started; each knows the
+    run after it (``next_run``: an earlier one, or ``latest``)."""
+    runs = []
     stops = earlier.stops.get(database, [])
     for run, stop in zip(earlier.events.get(database, []), stops, strict=True):
         rb = _rebalance(database, merge_steps(schemas.empty(schemas.STEPS), run), run, db_parts, ma)
         _interrupted_by_restart(rb, run, restarts.filter(pl.col("ts") < stop))
-        if rb.outcome == "failed":
-            out.append(rb)
-    return out
+        runs.append(rb)
+    for rb, after in pairwise([*runs, latest]):
+        rb.next_run = after
+    return [rb for rb in runs if rb.outcome == "failed"]
 
 
 def _by_database(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -579,7 +585,7 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
     ts = pl.col("ts")
     for db, times in cuts.items():
         latest = times[-1]
-        runs.notes[db] = [f"{note}; the latest run, started at {latest}, is the one reported"
+        runs.notes[db] = [f"{note}; the latest run, started at {latest}, is the current state"
                           for note in runs.notes[db]]  # fmt: skip
         mine = events.filter(pl.col("database") == db)
         bounds = [None, *times]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import wraps
 from pathlib import Path
@@ -95,14 +95,54 @@ def main(debug: bool) -> None:
     allocator.tune()
 
 
-def _check_outputs(*outputs: str | None) -> None:
-    """Before any work: every report goes to a file in an existing folder."""
+#: What the first bytes of a report or export this tool wrote hold: such a file inside
+#: an input may be written over (a report saved in the bundle, written again).
+_OWN_MARKS = (
+    b'"schema": "forensics.report/v1"',
+    b"# Rebalance forensics report",
+    b'content="rebalance-forensics',
+)
+
+
+def _check_outputs(*outputs: str | None, inputs: Sequence[str] = ()) -> None:
+    """Before any work: every report goes to a file of its own in an existing folder,
+    and never over a file of the inputs (SPEC §9: inputs are read-only) other than a
+    report this tool wrote there."""
+    given: dict[Path, str] = {}
     for out in outputs:
         if out is None or out == "-":
             continue
-        folder = Path(out).parent
-        if not folder.is_dir():
-            raise UsageError(f"cannot write here: no such folder {folder}", out)
+        path = Path(out)
+        if not path.parent.is_dir():
+            raise UsageError(f"cannot write here: no such folder {path.parent}", out)
+        if path.is_dir():
+            raise UsageError("cannot write here: it is a folder", out)
+        real = path.resolve()
+        if real in given:
+            raise UsageError("given for two outputs: give each its own file", out)
+        given[real] = out
+        if path.is_file() and _inside(real, inputs) and not _own_output(path):
+            raise UsageError(
+                "is a file of the input being analysed: not written over (write elsewhere)",
+                out,
+            )
+
+
+def _inside(real: Path, inputs: Sequence[str]) -> bool:
+    for given in inputs:
+        top = Path(given).resolve()
+        if real == top or top in real.parents:
+            return True
+    return False
+
+
+def _own_output(path: Path) -> bool:
+    """A report this tool wrote (:data:`_OWN_MARKS`), or an export of ``events``."""
+    if path.suffix.lower() == ".parquet":
+        return True  # (no input is Parquet)
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    return any(mark in head for mark in _OWN_MARKS)
 
 
 def _start_helper(paths: tuple[str, ...]) -> None:
@@ -243,7 +283,7 @@ def bundle_options(func: F) -> F:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     default=None,
     help="Write to F.parquet, F.csv or F.json instead of a table on stdout.",
 )
@@ -262,6 +302,7 @@ def events(
     from .export import filter_events, print_frame, write_frame
 
     level = _event_level(level)  # (before loading: a wrong word is a usage error at once)
+    _check_outputs(output, inputs=bundle)
     loaded = _load(bundle, tz, node, max_bytes)
     frame = loaded.frame(kind)
     if kind == "events":
@@ -304,15 +345,9 @@ def _parse_time(value: str | None, zone: str) -> Any:
 
 @main.command()
 @bundle_options
-@click.option(
-    "--html", "html_out", type=click.Path(dir_okay=False), help="Write the HTML report here."
-)
-@click.option(
-    "--json", "json_out", type=click.Path(dir_okay=False), help="Write the JSON report here."
-)
-@click.option(
-    "--md", "md_out", type=click.Path(dir_okay=False), help="Write the Markdown summary here."
-)
+@click.option("--html", "html_out", type=click.Path(), help="Write the HTML report here.")
+@click.option("--json", "json_out", type=click.Path(), help="Write the JSON report here.")
+@click.option("--md", "md_out", type=click.Path(), help="Write the Markdown summary here.")
 @click.option(
     "--format",
     "fmt",
@@ -361,7 +396,7 @@ def analyze(
     without a known outcome found;
     2: unusable input; 3: internal error.
     """
-    _check_outputs(html_out, json_out, md_out)
+    _check_outputs(html_out, json_out, md_out, inputs=bundle)
     zone, _ = _split_tz(tz)
     window = _parse_time(since, zone), _parse_time(until, zone)
     if window[0] is not None and window[1] is not None and window[0] > window[1]:

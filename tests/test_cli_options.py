@@ -112,3 +112,30 @@ def test_a_zone_for_a_node_not_in_the_bundle_is_a_warning() -> None:
     _, report = _analyze(str(LOGS_ONLY), "--tz", "10.0.10.21:3307=Europe/Berlin")
     (warning,) = [w for w in report["warnings"] if "--tz 10.0.10.21:3307" in w]
     assert "no node 10.0.10.21:3307 in the bundle" in warning
+
+
+def _outputs(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, ["analyze", *args])
+    return result.exit_code, result.output
+
+
+def test_a_report_never_writes_over_a_file_of_the_bundle(tmp_path: Path) -> None:
+    """SPEC §9: inputs are read-only. A report saved in the bundle by an earlier run may
+    be written again; the customer's status output may not."""
+    bundle = tmp_path / "b"
+    shutil.copytree(LOGS_ONLY, bundle)
+    victim = next(p for p in sorted(bundle.rglob("*")) if p.is_file() and "memsql" in p.name)
+    before = victim.read_bytes()
+    code, out = _outputs(str(bundle), "--json", str(victim))
+    assert code == 2 and out.count("\n") == 1 and "file of the input" in out
+    assert victim.read_bytes() == before
+    assert _outputs(str(bundle), "--md", str(bundle / "report.md"))[0] in (0, 1)
+    assert _outputs(str(bundle), "--md", str(bundle / "report.md"))[0] in (0, 1)  # again
+
+
+def test_two_outputs_on_one_file_or_on_a_folder_are_usage_errors(tmp_path: Path) -> None:
+    same = str(tmp_path / "r.out")
+    code, out = _outputs(str(LOGS_ONLY), "--json", same, "--html", same)
+    assert code == 2 and "two outputs" in out and out.count("\n") == 1
+    code, out = _outputs(str(LOGS_ONLY), "--html", str(tmp_path))
+    assert code == 2 and "it is a folder" in out and out.count("\n") == 1

@@ -24,20 +24,33 @@ PARTITION_ROLES = ("master", "replica", "orphan")
 ROLE_SYNONYMS = {"slave": "replica", "secondary": "replica", "primary": "master"}
 
 #: Words of a file or folder name that tell when a snapshot was taken, as whole words
-#: (a database called "posts" is no "post"): the rank of the latest one a name holds.
-ORDER_WORDS: dict[str, int] = {
-    **dict.fromkeys(
-        ("before", "pre", "prior", "previous", "prev", "initial", "first", "original",
-         "orig", "old", "earlier", "start", "begin"),
-        0,
-    ),
-    **dict.fromkeys(
-        ("after", "post", "later", "new", "current", "second", "retry", "rerun", "again"), 2
-    ),
-    "third": 3,
-    **dict.fromkeys(("final", "last", "latest", "end", "now"), 4),
+#: (a database called "posts" is no "post"), by time class: before the rebalance, while
+#: it ran or failed, a plain name (what the bundle collected at its end: no word), after,
+#: a third capture, once the recovery was done, and the last of all.
+ORDER_CLASSES: dict[int, tuple[str, ...]] = {
+    0: ("before", "pre", "prior", "previous", "prev", "initial", "first", "original", "orig",
+        "old", "earlier", "start", "begin"),
+    1: ("during", "mid", "while", "running", "failure", "failed", "fail", "crash", "crashed",
+        "incident", "error"),
+    3: ("after", "post", "later", "new", "current", "second", "retry", "rerun", "again"),
+    4: ("third",),
+    5: ("fixed", "fix", "attach", "attached", "recovered", "recovery", "repair", "repaired",
+        "cleanup", "cleaned", "resolved"),
+    6: ("final", "last", "latest", "end", "now"),
 }  # fmt: skip
+#: The class of a name without any of these words.
+PLAIN_RANK = 2
+#: Words naming the failure, not a time: they place a snapshot in it only when the name
+#: holds no other word ("after_failure" is after it, "before_crash" before it).
+EVENT_WORDS = frozenset(("failure", "failed", "fail", "crash", "crashed", "incident", "error"))
+ORDER_WORDS: dict[str, int] = {w: rank for rank, words in ORDER_CLASSES.items() for w in words}
 _WORD = re.compile(r"[a-z]+")
+#: A copy a browser or a file manager made of ``name.ext``: ``name(1).ext``,
+#: ``name (2).ext``, ``name - Copy.ext``, ``name - Copy (2).ext``, ``name copy 2.ext``.
+_COPY_MARK = re.compile(
+    r"(?:\s*\((?P<paren>\d+)\)|\s+-\s+copy(?:\s*\((?P<win>\d+)\))?|\s+copy(?:\s+(?P<mac>\d+))?)$",
+    re.IGNORECASE,
+)
 
 PHASES = ("copy", "promote", "drop")
 REDUNDANCY_VARIABLE = "redundancy_level"
@@ -52,40 +65,93 @@ def _text() -> dict[str, Any]:
 
 def snapshot_order_key(snapshot: str) -> tuple[int, tuple[tuple[int, int, str], ...], int]:
     """Sort key of a snapshot name ``path#n``: name class, member path (numbers in it
-    compared as numbers: ``partitions_9`` before ``partitions_10``), table index."""
-    path, sep, index = snapshot.rpartition("#")
-    if not sep or not index.isdigit():
-        path, index = snapshot, "0"
-    return name_rank(path), _natural(path), int(index)
+    compared as numbers: ``partitions_9`` before ``partitions_10``; a numbered copy
+    ``partitions(1).csv`` after ``partitions.csv``), table index."""
+    path, index = _split_index(snapshot)
+    return name_rank(path), _path_key(path), index
 
 
 def name_rank(path: str) -> int:
-    """The time class a path's words give (:data:`ORDER_WORDS`; 1 without any): the
-    file's own name first, then its folders from the nearest (a bundle named
-    "sales-postmortem" must not make its partitions_before.txt the late one). A name
-    with several such words takes the latest ("before_retry" is after a failure)."""
+    """The time class a path's words give (:data:`ORDER_CLASSES`; :data:`PLAIN_RANK`
+    without any): the file's own name first, then its folders from the nearest (a bundle
+    named "sales-postmortem" must not make its partitions_before.txt the late one). A
+    name with several such words takes the latest ("before_retry" is after a failure);
+    words naming the failure count only alone (:data:`EVENT_WORDS`)."""
     for part in reversed(path.lower().split("/")):
-        ranks = [ORDER_WORDS[w] for w in _WORD.findall(part) if w in ORDER_WORDS]
-        if ranks:
-            return max(ranks)
-    return 1
+        words = [w for w in _WORD.findall(part) if w in ORDER_WORDS]
+        timed = [w for w in words if w not in EVENT_WORDS] or words
+        if timed:
+            return max(ORDER_WORDS[w] for w in timed)
+    return PLAIN_RANK
+
+
+def _split_index(snapshot: str) -> tuple[str, int]:
+    path, sep, index = snapshot.rpartition("#")
+    return (path, int(index)) if sep and index.isdigit() else (snapshot, 0)
+
+
+def _copy_split(path: str) -> tuple[str, int]:
+    """``path`` without a copy mark (:data:`_COPY_MARK`) and the copy's number (0 for
+    the original): a browser saves a second download of partitions.csv as
+    partitions(1).csv, which sorts before it as text."""
+    folder, slash, name = path.rpartition("/")
+    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+    m = _COPY_MARK.search(stem)
+    if m is None or m.start() == 0:
+        return path, 0
+    number = m.group("paren") or m.group("win") or m.group("mac") or "1"
+    return f"{folder}{slash}{stem[: m.start()]}{dot}{ext}", int(number)
+
+
+def _path_key(path: str) -> tuple[tuple[int, int, str], ...]:
+    """The path as a key with numbers compared as numbers, a copy right after its original."""
+    base, copy_number = _copy_split(path)
+    return _natural(base) + (((2, copy_number, ""),) if copy_number else ())
+
+
+def _name_order(a: str, b: str) -> int:
+    """1 when snapshot ``a``'s name says it was taken after ``b``'s, -1 before, 0 when the
+    names do not tell: a later name class; both file names led by a number
+    (``02_cluster_status`` after ``01_partitions``); copies of one file (``(1)`` after
+    the original); names that differ in their numbers only (``status_10`` after
+    ``status_9``, in one folder: a node's address orders nothing). Anything else is the
+    path's spelling, which tells no time."""
+    (path_a, _), (path_b, _) = _split_index(a), _split_index(b)
+    rank_a, rank_b = name_rank(path_a), name_rank(path_b)
+    if rank_a != rank_b:
+        return 1 if rank_a > rank_b else -1
+    num_a, num_b = _leading_number(path_a), _leading_number(path_b)
+    if num_a is not None and num_b is not None and num_a != num_b:
+        return 1 if num_a > num_b else -1
+    (base_a, copy_a), (base_b, copy_b) = _copy_split(path_a), _copy_split(path_b)
+    if base_a == base_b and copy_a != copy_b:
+        return 1 if copy_a > copy_b else -1
+    (dir_a, _, name_a), (dir_b, _, name_b) = base_a.rpartition("/"), base_b.rpartition("/")
+    key_a, key_b = _natural(name_a), _natural(name_b)
+    if dir_a == dir_b and key_a != key_b and _skeleton(key_a) == _skeleton(key_b):
+        return 1 if key_a > key_b else -1
+    return 0
 
 
 def _later_by_name(a: str, b: str) -> bool:
-    """Whether snapshot ``a`` was taken after ``b`` as far as their names tell: a later
-    name class, or the same class and a larger number leading the file name
-    (``02_cluster_status`` after ``01_partitions``)."""
-    rank_a, rank_b = name_rank(a), name_rank(b)
-    if rank_a != rank_b:
-        return rank_a > rank_b
-    num_a, num_b = _leading_number(a), _leading_number(b)
-    return num_a is not None and num_b is not None and num_a > num_b
+    """Whether snapshot ``a`` was taken after ``b`` as far as their names tell
+    (:func:`_name_order`)."""
+    return _name_order(a, b) > 0
 
 
-def _leading_number(snapshot: str) -> int | None:
-    name = snapshot.rpartition("#")[0].rsplit("/", 1)[-1] if "#" in snapshot else snapshot
-    m = re.match(r"\d+", name)
+def _unordered(a: str, b: str) -> bool:
+    """Two snapshots in different files that only the spelling of their paths orders (two
+    tables of one file are in the order the session ran them)."""
+    return _split_index(a)[0] != _split_index(b)[0] and _name_order(a, b) == 0
+
+
+def _leading_number(path: str) -> int | None:
+    m = re.match(r"\d+", path.rsplit("/", 1)[-1])
     return int(m.group(0)) if m else None
+
+
+def _skeleton(key: tuple[tuple[int, int, str], ...]) -> tuple[str, ...]:
+    return tuple(part for kind, _, part in key if kind)
 
 
 def _natural(text: str) -> tuple[tuple[int, int, str], ...]:
@@ -120,20 +186,24 @@ def _unnamed_snapshots(
 ) -> tuple[pl.DataFrame, list[str]]:
     """A snapshot pasted without its statement names no database. When the bundle
     concerns one database only (in the rebalances and the other snapshots), its rows are
-    read as that database's, with a warning; otherwise they stay unnamed (and unused)."""
+    read as that database's; when it names none at all, as those of a database the bundle
+    does not name (its impact still counts: a partition without a master is one whatever
+    the name); when it names several, they stay unnamed and unused. Each with a warning."""
     unnamed = partitions.filter(pl.col("database").is_null())
     if not unnamed.height:
         return partitions, []
     named = partitions.get_column("database").drop_nulls().unique().to_list()
     candidates = sorted({*databases, *named})
     sources = ", ".join(sorted(unnamed.get_column("snapshot").drop_nulls().unique().to_list()))
-    if len(candidates) != 1:
-        unused = _text()["impact"]["warnings"]["snapshot_database_unknown"]
+    text = _text()["impact"]
+    if len(candidates) > 1:
+        unused = text["warnings"]["snapshot_database_unknown"]
         return partitions, [unused.format(sources=sources or "a snapshot")]
-    (database,) = candidates
-    text = _text()["impact"]["warnings"]["snapshot_database_assumed"]
+    database = candidates[0] if candidates else text["unnamed_database"]
+    key = "snapshot_database_assumed" if candidates else "snapshot_database_unnamed"
     filled = partitions.with_columns(pl.col("database").fill_null(database))
-    return filled, [text.format(sources=sources or "a snapshot", database=database)]
+    warning = text["warnings"][key].format(sources=sources or "a snapshot", database=database)
+    return filled, [warning]
 
 
 def _latest_leaves(leaves: pl.DataFrame) -> pl.DataFrame:
@@ -199,7 +269,42 @@ def _on_dead_leaves(rows: pl.DataFrame, leaves: pl.DataFrame | None) -> pl.DataF
 
 
 def _ordered_snapshots(frame: pl.DataFrame) -> list[str]:
-    return sorted(frame["snapshot"].unique().to_list(), key=snapshot_order_key)
+    """Snapshots of one kind, oldest first (:func:`snapshot_order_key`). When nothing
+    orders the latest against another one (:func:`_unordered`) and the two disagree on
+    masters or orphans, the one showing more risk goes last: reading a clean but older
+    snapshot as the latest would open a cleanup the other one blocks (SPEC §5.2)."""
+    names = sorted(frame["snapshot"].unique().to_list(), key=snapshot_order_key)
+    tied = [s for s in names[:-1] if _unordered(s, names[-1])] + names[-1:]
+    if len(tied) < 2:
+        return names
+    risks = _risks(frame.filter(pl.col("snapshot").is_in(tied)))
+    if len({risks[s][1] for s in tied}) < 2:
+        return names
+    riskiest = max(tied, key=lambda s: (risks[s][0], tied.index(s)))
+    return [s for s in names if s != riskiest] + [riskiest]
+
+
+def _risks(rows: pl.DataFrame) -> dict[str, tuple[tuple[int, int], tuple[str, ...]]]:
+    """Per snapshot of ``rows``: (partitions without a working master among every
+    ordinal the rows name, orphans), and its masters and orphans as text to compare."""
+    last = rows.get_column("ordinal").max()
+    count = int(last) + 1 if isinstance(last, int) else 0
+    working = _working_copies(rows, "master").with_columns(pl.lit("master").alias("role"))
+    marks = (
+        pl.concat([working, rows.filter(pl.col("role") == "orphan")])
+        .group_by("snapshot")
+        .agg(
+            (count - pl.col("ordinal").filter(pl.col("role") == "master").n_unique()).alias("bare"),
+            (pl.col("role") == "orphan").sum().alias("orphans"),
+            pl.format("{}:{}:{}", "role", "ordinal", "node").sort().alias("marks"),
+        )
+    )
+    out: dict[str, tuple[tuple[int, int], tuple[str, ...]]] = {
+        s: ((count, 0), ()) for s in rows.get_column("snapshot").unique().to_list()
+    }
+    for snapshot, bare, orphans, listed in marks.iter_rows():
+        out[snapshot] = ((bare, orphans), tuple(listed))
+    return out
 
 
 def _copies(frame: pl.DataFrame, snapshot: str, roles: Iterable[str]) -> pl.DataFrame:
@@ -217,6 +322,10 @@ class Snapshot:
     # orphan (ordinal, node, role in the partitions snapshot), and the snapshot that won
     disputed: tuple[tuple[int, str, str], ...] = ()
     disputed_winner: str | None = None
+    # assumptions the choice of snapshots rests on (grammars/recovery.toml)
+    notes: tuple[str, ...] = ()
+    # warnings about the snapshots read (a truncated one no complete snapshot makes up for)
+    warnings: tuple[str, ...] = ()
 
 
 _SNAPSHOT_COLUMNS = ("ordinal", "node", "role", "state", "position")
@@ -227,17 +336,105 @@ def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
     snapshot (else the latest ``cluster_status``, or when the latter's name says it was
     taken later and it shows masters or replicas), orphans from the latest
     ``cluster_status`` (plus any orphan rows of the chosen ``partitions`` snapshot).
-    A copy both list (a replica there, an orphan here) is one copy: see :func:`_settle`."""
+    A copy both list (a replica there, an orphan here) is one copy: see :func:`_settle`.
+    When nothing orders the two and the cluster status shows a partition without a
+    master that the partitions snapshot masters, the cluster status is read (with a
+    note): the safer reading never opens a cleanup the other snapshot would block."""
     by_kind = {
         kind: _ordered_snapshots(db_rows.filter(pl.col("snapshot_kind") == kind))
         for kind in ("partitions", "cluster_status")
     }
     part = by_kind["partitions"][-1] if by_kind["partitions"] else None
     clus = by_kind["cluster_status"][-1] if by_kind["cluster_status"] else None
-    if part is not None and clus is not None and _later_by_name(clus, part):
-        served = _copies(db_rows, clus, COPY_ROLES)
-        if served.height:  # a later cluster status shows masters and replicas too
-            part = None
+    served = clus is not None and _copies(db_rows, clus, COPY_ROLES).height > 0
+    if part is not None and clus is not None and served and _later_by_name(clus, part):
+        part = None  # a later cluster status shows masters and replicas too
+    snap = _completed(_combined(db_rows, part, clus), db_rows, clus if served else None)
+    if part is None or clus is None or not served or not _unordered(part, clus):
+        return snap
+    both = db_rows.filter(pl.col("snapshot").is_in([part, clus]))
+    hidden = _unmastered(_copies(db_rows, clus, COPY_ROLES), both) - _unmastered(snap.copies, both)
+    if not hidden:
+        return snap
+    note = _text()["impact"]["assumptions"]["snapshot_order_risk"].format(
+        database=db_rows.get_column("database")[0],
+        chosen=clus,
+        other=part,
+        ordinals=", ".join(map(str, sorted(hidden))),
+    )
+    return Snapshot(_combined(db_rows, None, clus).copies, None, clus, notes=(note,))
+
+
+def _cut_line(db_rows: pl.DataFrame, snapshot: str | None) -> int | None:
+    """The line where ``snapshot``'s table shows it was cut; None when it is complete."""
+    if snapshot is None or "truncated_at" not in db_rows.columns:
+        return None
+    cut = db_rows.filter(pl.col("snapshot") == snapshot).get_column("truncated_at").max()
+    return int(cut) if isinstance(cut, int) else None
+
+
+def _unknown_from(db_rows: pl.DataFrame, snapshot: str) -> int:
+    """The first ordinal whose copies a cut ``snapshot`` may not show all of: its last
+    row's, when its rows come in the order of their ordinals (SHOW PARTITIONS sorts them:
+    rows after the cut are of that ordinal or later ones); else 0 (any may lack rows)."""
+    ordinals = db_rows.filter(pl.col("snapshot") == snapshot).get_column("ordinal")
+    if not ordinals.len():
+        return 0
+    ascending = bool((ordinals.diff().drop_nulls() >= 0).all())
+    return int(ordinals[-1]) if ascending else 0
+
+
+def _completed(snap: Snapshot, db_rows: pl.DataFrame, clus: str | None) -> Snapshot:
+    """A cut partitions snapshot (no closing border, fewer rows than announced) lacks
+    rows, not copies: the copies it may not show (ordinals from :func:`_unknown_from` on)
+    are read from the complete cluster status, unless that is named as taken before it
+    (an older capture may show a master lost since). Without one, they stay as the cut
+    snapshot shows them (a partition it shows no master of counts as without one: never
+    open a cleanup on rows nobody saw), with a warning naming the cut."""
+    part = snap.partitions_snapshot
+    cut = _cut_line(db_rows, part)
+    if part is None or cut is None:
+        return snap
+    text = _text()["impact"]
+    first = _unknown_from(db_rows, part)
+    fields = {
+        "database": db_rows.get_column("database")[0],
+        "snapshot": part,
+        "cut": f"{_split_index(part)[0]}:{cut}",
+        "first": first,
+    }
+    usable = (
+        clus is not None and _cut_line(db_rows, clus) is None and not _later_by_name(part, clus)
+    )
+    if not usable:
+        warning = text["warnings"]["snapshot_truncated"].format(**fields)
+        return _replace(snap, warnings=(*snap.warnings, warning))
+    key = ["ordinal", "node"]
+    found = (
+        _copies(db_rows, clus or "", COPY_ROLES)
+        .filter(pl.col("ordinal") >= first)
+        .select(_SNAPSHOT_COLUMNS)
+        .join(snap.copies.select(key), on=key, how="anti")
+    )
+    copies = pl.concat([snap.copies, found]).sort("ordinal", "node", "role")
+    note = text["assumptions"]["snapshot_truncated_filled"].format(**fields, other=clus)
+    return _replace(snap, copies=copies, notes=(*snap.notes, note))
+
+
+def _replace(snap: Snapshot, **changes: Any) -> Snapshot:
+    return Snapshot(**{**snap.__dict__, **changes})
+
+
+def _unmastered(copies: pl.DataFrame, listing: pl.DataFrame) -> set[int]:
+    """Ordinals up to the highest ``listing`` names that ``copies`` shows no working master of."""
+    last = listing.get_column("ordinal").max()
+    mastered = _working_copies(copies, "master").get_column("ordinal").to_list()
+    return set(range(int(last) + 1 if isinstance(last, int) else 0)) - set(mastered)
+
+
+def _combined(db_rows: pl.DataFrame, part: str | None, clus: str | None) -> Snapshot:
+    """The copies of ``part`` (masters, replicas, orphans) and the orphans of ``clus``
+    (all its copies without ``part``), one role per copy (:func:`_settle`)."""
     empty = db_rows.head(0).select(_SNAPSHOT_COLUMNS)
     listed = _copies(db_rows, part, PARTITION_ROLES).select(_SNAPSHOT_COLUMNS) if part else empty
     found = (
@@ -792,6 +989,8 @@ def database_impact(
     warnings: list[str] = []
     assumptions: list[str] = []
     snap = latest_snapshot(db_rows)
+    assumptions += snap.notes
+    warnings += snap.warnings
     ordinals, counts, mastered = _copy_counts(snap.copies)
     # Partitions are numbered from 0 without gaps: one the snapshot shows no copy of (not
     # listed, or listed with no host) may have no copy left, and counts as without a master.

@@ -89,6 +89,9 @@ PARTITIONS = make_schema(
         "snapshot": pl.String,  # file (and table index) it came from: "path#n"
         "snapshot_kind": pl.String,  # partitions / cluster_status
         "position": pl.String,  # replication log position "<file id>:<offset>", when shown
+        # 1-based line where the snapshot's table shows it was cut (no closing border, fewer
+        # rows than announced, JSON cut short); null when complete. Rows it lacks are unknown.
+        "truncated_at": pl.Int64,
     }
 )
 

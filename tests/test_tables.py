@@ -425,12 +425,25 @@ def test_json_plain_row_list_with_size_units() -> None:
     ]
 
 
-def test_invalid_json_warns_with_line() -> None:
+def test_truncated_json_keeps_the_rows_before_the_cut_with_a_warning() -> None:
+    """SPEC §9: a truncated table comes back flagged, with a path:line warning; the
+    complete rows before the cut are kept, the cut one is counted as unparsed."""
     result = parse("truncated.json")
-    assert result.tables == []
-    assert result.unparsed_lines == 4
+    (table,) = result.tables
+    assert table.truncated and table.rows == [{"Ordinal": "0", "Host": "10.0.0.2"}]
+    assert result.unparsed_lines == 1
     assert len(result.warnings) == 1
-    assert result.warnings[0].startswith("truncated.json:5: invalid JSON (")
+    assert result.warnings[0].startswith("truncated.json:5: table truncated (JSON cut short")
+
+
+def test_invalid_json_with_nothing_to_keep_warns_with_line() -> None:
+    result = parse_tables(
+        '{"columns": ["Ordinal", "Host"],\n "rows": [\n  {"Ordinal": 0, "Ho', "t.json"
+    )
+    assert result.tables == []
+    assert result.unparsed_lines == 3
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("t.json:3: invalid JSON (")
 
 
 def test_json_lines_and_list_rows() -> None:

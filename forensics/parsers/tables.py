@@ -18,7 +18,7 @@ from .tables_frames import FRAME_SCHEMAS, PHASE_KINDS, Cells, known_roles, to_fr
 from .tables_json import looks_like_json, scan_json
 from .tables_model import Row, Table, TablesResult
 from .tables_text import scan_text, split_lines
-from .tables_vocab import vocabulary
+from .tables_vocab import Vocabulary, vocabulary
 
 __all__ = [
     "FRAME_SCHEMAS",
@@ -80,19 +80,40 @@ def parse_tables(text: str | bytes, path: str) -> TablesResult:
         text = decode_text(text)
     text = text.removeprefix("\ufeff")  # a byte order mark (Excel's CSV export writes one)
     lines = len(split_lines(text))
-    if looks_like_json(text):
-        walker = scan_json(text, path)
-        tables, warnings = walker.tables, walker.warnings
-        failed = walker.failed and not tables
-        unparsed = sum(1 for line in split_lines(text) if line.strip()) if failed else 0
-    else:
-        scanner = scan_text(text, path)
-        tables, warnings, unparsed = scanner.tables, scanner.warnings, scanner.unparsed
+    tables, warnings, unparsed = _scan(text, path)
     vocab = vocabulary()
     for index, table in enumerate(tables):
         table.index = index
         table.kind = vocab.classify(table.columns)
+    _name_databases(tables, path, vocab)
     return TablesResult(tables=tables, lines=lines, unparsed_lines=unparsed, warnings=warnings)
+
+
+def _name_databases(tables: list[Table], path: str, vocab: Vocabulary) -> None:
+    """Tables that name no database take the one their file's name gives
+    (``partitions_billing.tsv``): in a bundle of several databases, a snapshot named by
+    neither statement nor column would go unused."""
+    kinds = vocab.raw["file_name"]["kinds"]
+    unnamed = [t for t in tables if t.database is None and t.kind in kinds]
+    database = vocab.file_database(path.rsplit("/", 1)[-1]) if unnamed else None
+    for table in unnamed:
+        table.database = database
+
+
+def _scan(text: str, path: str) -> tuple[list[Table], list[str], int]:
+    """Tables, warnings, unparsed lines. Text that opens like JSON is read as JSON; when
+    it is none (a shell prompt ``[root@ma ~]#``, a stamp ``[2026-03-14 09:31:02]``, Jira's
+    ``{noformat}``) and holds no JSON table, it is read as text renderings instead."""
+    if not looks_like_json(text):
+        scanner = scan_text(text, path)
+        return scanner.tables, scanner.warnings, scanner.unparsed
+    walker = scan_json(text, path)
+    if walker.tables or not walker.failed:
+        return walker.tables, walker.warnings, walker.unparsed
+    scanner = scan_text(text, path)
+    if scanner.tables:
+        return scanner.tables, scanner.warnings, scanner.unparsed
+    return [], walker.warnings, sum(1 for line in split_lines(text) if line.strip())
 
 
 def sniff(head: str | bytes) -> bool:
@@ -108,8 +129,8 @@ def sniff(head: str | bytes) -> bool:
     if "\0" in head[:1024]:
         return False
     vocab = vocabulary()
-    if looks_like_json(head):
-        keys = sorted({m.group(1) for m in _JSON_KEY.finditer(head)})
+    keys = sorted({m.group(1) for m in _JSON_KEY.finditer(head)})
+    if looks_like_json(head) and keys:  # JSON (its head may be cut anywhere)
         return "rows" in keys or vocab.classify(keys) is not None
     tables = parse_tables(head, "<sniff>").tables
     return any(t.kind is not None or len(vocab.canonical(t.columns)) >= 2 for t in tables)

@@ -273,6 +273,7 @@ class FrameBuilder:
 
     def _partitions(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:
         snapshot = f"{table.path}#{table.index}"
+        cut = (table.cut_line or table.line) if table.truncated else None
         if kind == DECLARED:
             yield from self._declared(table, cells, snapshot)
             return
@@ -301,6 +302,7 @@ class FrameBuilder:
                 "position": cells(row, "position"),
                 "snapshot": snapshot,
                 "snapshot_kind": kind,
+                "truncated_at": cut,
             }
 
     def _declared(self, table: Table, cells: Cells, snapshot: str) -> Iterable[dict[str, Any]]:

@@ -15,6 +15,10 @@ nothing else explains it: node ids, wrappers, and keys naming a statement or a t
 
 Object positions are kept (a pure-Python scanner with position-recording hooks) so each
 table carries the line of its object.
+
+A document cut short (a truncated export) keeps the items of its arrays that were
+complete before the cut: the tables read from it are flagged truncated, with a warning,
+and the lines after the cut are counted as unparsed (SPEC §9).
 """
 
 from __future__ import annotations
@@ -31,6 +35,11 @@ from .tables_model import Row, Table
 from .tables_vocab import Vocabulary, vocabulary
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+#: Tokens that open, close or separate JSON containers; strings are skipped whole.
+_STRUCTURE = re.compile(r'"(?:[^"\\\n]|\\.)*"|[\[\]{},]')
+_CLOSERS = {"[": "]", "{": "}"}
+#: Cut points (commas between array items) tried from the last one back, at most.
+_SALVAGE_TRIES = 8
 
 
 class _PosDict(dict[str, Any]):
@@ -113,6 +122,7 @@ class JsonWalker:
         self.tables: list[Table] = []
         self.warnings: list[str] = []
         self.failed = False
+        self.unparsed = 0  # non-blank lines after the cut of a document cut short
 
     def run(self) -> JsonWalker:
         decoder, pos, n = _decoder(), 0, len(self.text)
@@ -124,10 +134,12 @@ class JsonWalker:
             try:
                 value, pos = decoder.raw_decode(self.text, pos)
             except json.JSONDecodeError as exc:
-                self.warnings.append(
-                    f"{self.path}:{exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})"
-                )
                 self.failed = True
+                self._flush(flat)
+                if not self._salvage(decoder, pos, exc):
+                    self.warnings.append(
+                        f"{self.path}:{exc.lineno}: invalid JSON ({exc.msg}, column {exc.colno})"
+                    )
                 break
             except RecursionError:
                 self.warnings.append(f"{self.path}:{self.line_of(pos)}: JSON nested too deeply")
@@ -142,6 +154,31 @@ class JsonWalker:
             self.walk(value, _Context())
         self._flush(flat)
         return self
+
+    def _salvage(self, decoder: json.JSONDecoder, start: int, exc: json.JSONDecodeError) -> bool:
+        """The document at ``start`` is cut short: read it up to the last array item
+        that is complete, its containers closed there. True when that gives tables."""
+        points = _cut_points(self.text, start, exc.pos)
+        for cut, closers in reversed(points[-_SALVAGE_TRIES:]):
+            try:
+                value, _ = decoder.raw_decode(self.text[:cut] + closers, start)
+            except (json.JSONDecodeError, RecursionError):
+                continue
+            before = len(self.tables)
+            self.walk(value, _Context())
+            if len(self.tables) == before:
+                return False
+            for table in self.tables[before:]:
+                table.truncated = True
+                table.cut_line = exc.lineno
+            rest = self.text[cut:].split("\n")[1:]
+            self.unparsed = sum(1 for line in rest if line.strip())
+            self.warnings.append(
+                f"{self.path}:{exc.lineno}: table truncated (JSON cut short: {exc.msg}, "
+                f"column {exc.colno}; the items before line {self.line_of(cut)} are read)"
+            )
+            return True
+        return False
 
     def _flush(self, flat: list[Any]) -> None:
         """Row objects printed one per document: one table, at the first object."""
@@ -196,7 +233,9 @@ class JsonWalker:
             # whatever it looks like (mv_analytics, show_stats, status)
             return replace(ctx, database=key, in_node=False)
         if self.section_key.match(key) or self.vocab.names_section(key):
-            return replace(ctx, database=None, in_node=False)
+            # a key that is the statement itself (DBeaver's JSON export) names its database
+            database = self.vocab.statement_database(key)
+            return replace(ctx, database=database, in_node=False)
         return replace(ctx, database=key, in_node=False)
 
     # --- tables -------------------------------------------------------------------
@@ -239,6 +278,25 @@ class JsonWalker:
                         seen.add(key)
                         names.append(key)
         return names
+
+
+def _cut_points(text: str, start: int, end: int) -> list[tuple[int, str]]:
+    """Where the document at ``start``, invalid at ``end``, may be cut: each comma
+    between two items of an array, with the brackets that close the document there.
+    None once the document closes before ``end`` (no JSON cut short, say a shell
+    prompt ``[root@host ~]#``)."""
+    stack: list[str] = []
+    points: list[tuple[int, str]] = []
+    for match in _STRUCTURE.finditer(text, start, end):
+        token = match.group()
+        if token in _CLOSERS:
+            stack.append(_CLOSERS[token])
+        elif token in ("]", "}"):
+            if not stack or stack.pop() != token or not stack:
+                return []
+        elif token == "," and stack and stack[-1] == "]":
+            points.append((match.start(), "".join(reversed(stack))))
+    return points
 
 
 def looks_like_json(text: str) -> bool:

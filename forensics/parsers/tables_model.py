@@ -20,6 +20,7 @@ class Table:
     database: str | None = None  # from the statement (`ON db`, `WHERE database_name = 'db'`)
     node: str | None = None  # from JSON nesting (memsqlId, host:port) when present
     truncated: bool = False  # cut mid-row or missing its closing border
+    cut_line: int | None = None  # 1-based line where the truncation shows (when known)
     index: int = 0  # position of the table among the tables of its file (0-based)
     # 1-based line of each row, parallel to ``rows`` (text renderings; empty when unknown)
     row_lines: list[int] = field(default_factory=list)

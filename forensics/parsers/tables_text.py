@@ -20,6 +20,8 @@ from .tables_vocab import Vocabulary, vocabulary
 # --- grammar -------------------------------------------------------------------------
 
 BORDER = pp.Regex(r"\+(?:-+\+)+")
+#: A border line damaged in a paste: ``+`` and ``-`` only, but no whole border.
+_BROKEN_BORDER = re.compile(r"\+[-+]*")
 _CELL = pp.Opt(pp.Regex(r"[^|]+"), default="")
 BOX_ROW = (pp.Suppress("|") + pp.OneOrMore(_CELL + pp.Suppress("|"))).leave_whitespace()
 ROW_MARK = pp.Regex(r"\*{3,} (?P<n>\d+)\. row \*{3,}")
@@ -31,6 +33,11 @@ _HEADER_CELL = re.compile(r"^[A-Za-z_@#$][\w @#$().%/:+-]*$")
 _TERMINATORS = (";", "\\G", "\\g")
 #: The line under a Markdown table's header: | --- | :---: | ---: |
 _MD_SEPARATOR = re.compile(r"\|(?:\s*:?-{3,}:?\s*\|)+")
+#: The line under the header of a table without outer pipes: Markdown's (GFM allows
+#: both) ``--- | :---: | ---:``, or psql's and usql's ``---------+------``.
+_MD_BARE_SEPARATOR = re.compile(r"\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)+|-+(?:\+-+)+")
+#: A cell separator of a Markdown row: a ``|`` not escaped as ``\|`` (GFM).
+_MD_BAR = re.compile(r"(?<!\\)\|")
 _MAX_BARE_CONTINUATION = 20
 _USE = re.compile(r"(?i)^USE\s")
 _ESCAPES = {"\\t": "\t", "\\n": "\n", "\\0": "\0", "\\\\": "\\"}
@@ -98,6 +105,7 @@ class _Block:
             self.truncated_at, self.reason = line, reason
 
 
+_MAX_RECORD_LINES = 64  # lines of one tab/CSV row whose cells hold newlines, at most
 _MAX_WRAPS = 4  # continuation lines of one hard-wrapped table line at most
 
 
@@ -108,6 +116,7 @@ class TextScanner:
         self.vocab = vocab or vocabulary()
         st = self.vocab.raw["statement"]
         self.prompt = re.compile(st["prompt"])
+        self.shell = re.compile(st["shell"])
         self.continuation = re.compile(st["continuation"])
         self.bare = re.compile(st["bare"])
         self.footer = re.compile(st["footer"])
@@ -151,13 +160,15 @@ class TextScanner:
             return i + 1
         if self.markup.match(text):
             return i + 1
+        if "|" in text and (markdown := self._bare_markdown(i)) is not None:
+            return markdown
         echoed = self._echo(i)
         if echoed is not None:
             return echoed
         if "\t" in self.lines[i]:
             return self._delimited(i, "\t")
-        if "," in text:
-            return self._delimited(i, ",")
+        if "," in text or ";" in text:
+            return self._delimited(i, _csv_delimiter(text))
         if _HEADER_CELL.match(text) and self.vocab.classify([text]) is not None:
             return self._single_column(i)
         return None
@@ -178,6 +189,7 @@ class TextScanner:
             rows=block.rows,
             database=self._statement_db(statement),
             truncated=block.truncated_at is not None,
+            cut_line=block.truncated_at,
             row_lines=block.row_lines,
         )
         if block.truncated_at is not None:
@@ -190,7 +202,8 @@ class TextScanner:
 
     def _echo(self, i: int) -> int | None:
         raw = self.lines[i]
-        code = self.inline_code.match(raw)  # `SHOW ... ON db;` in a ticket: one line
+        # `SHOW ... ON db;` in a ticket, mysql -e "SHOW ... ON db" at a shell: one line
+        code = self.inline_code.match(raw) or self.shell.match(raw)
         if code is not None:
             raw = code["sql"]
         prompt = self.prompt.match(raw)
@@ -239,34 +252,54 @@ class TextScanner:
                     f"table truncated ({count.group(1)} rows announced, {len(self.last.rows)} read)",
                 )
             self.last.truncated = True
+            self.last.cut_line = self.last.cut_line or i + 1
         self.last = None
 
     # --- boxed ---------------------------------------------------------------------
 
-    def _unwrapped(self, i: int, width: int | None = None) -> tuple[str, int]:
+    def _unwrapped(self, i: int, border: str | None = None) -> tuple[str, int]:
         """Line ``i`` of a boxed table (stripped) and the index after it. A line that a
-        paste hard-wrapped (it opens with ``|`` or ``+`` but does not close with it, or it
-        is shorter than the table's ``width``; and the next lines are no table lines,
+        paste or a terminal hard-wrapped (it opens with ``|`` or ``+`` but does not close
+        with it, or it is shorter than the ``border``; and the next lines are no
         prompts or footers) is joined with the lines that complete it, as long as they
-        do, within :data:`_MAX_WRAPS` lines."""
+        do, within :data:`_MAX_WRAPS` lines. A wrap in a cell's padding leaves a last
+        piece that opens with ``|`` (``          |``): it completes the line when the
+        whole stays within the ``border``'s width and has no more bars than the border
+        has ``+`` (two rows have twice as many). A border wrapped right after a ``+``
+        goes on with a piece of dashes."""
         first = self.lines[i]
         text = first.strip()
         closer = text[:1]
         if closer not in ("|", "+") or len(text) < 2:
             return text, i + 1
+        width = len(border) if border else None
         short = width is not None and len(text) < width
         if text.endswith(closer) and not short:
-            return text, i + 1
+            return self._border_tail(text, i) if closer == "+" else (text, i + 1)
         joined = first.lstrip()
         for j in range(i + 1, min(i + 1 + _MAX_WRAPS, len(self.lines))):
             part = self.lines[j]
             head = part.strip()
-            if not head or head[:1] in ("|", "+") or self._ends_table(head):
+            if not head or self._ends_table(head):
+                break
+            if head[:1] in ("|", "+"):
+                whole = (joined + part).strip()
+                if border and head.endswith(closer) and _fits(whole, border, closer):
+                    return whole, j + 1
                 break
             joined += part
             whole = joined.strip()
             if whole.endswith(closer) and (width is None or len(whole) >= width):
                 return whole, j + 1
+        return text, i + 1
+
+    def _border_tail(self, text: str, i: int) -> tuple[str, int]:
+        """A border wrapped right after one of its ``+``: the next line is the rest of
+        it, dashes up to the last ``+`` (``-----+``)."""
+        if i + 1 < len(self.lines) and self.lines[i + 1][:1] == "-" and is_border(text):
+            whole = text + self.lines[i + 1].strip()
+            if is_border(whole):
+                return whole, i + 2
         return text, i + 1
 
     def _ends_table(self, text: str) -> bool:
@@ -277,15 +310,14 @@ class TextScanner:
         first, after = self._unwrapped(i)
         border = first if is_border(first) else None
         i = after if border is not None else i
-        width = len(border) if border else None
-        line, after = self._unwrapped(i, width) if i < n else ("", i)
+        line, after = self._unwrapped(i, border) if i < n else ("", i)
         header = box_header(line) if i < n else None
         if not header:
             return None
         block = _Block(unique_columns(header))
         i = after
         markdown = False
-        line, after = self._unwrapped(i, width) if i < n else ("", i)
+        line, after = self._unwrapped(i, border) if i < n else ("", i)
         if i < n and is_border(line):
             border = border or line
             i = after
@@ -300,9 +332,13 @@ class TextScanner:
 
     def _box_rows(self, i: int, block: _Block, border: str | None) -> tuple[int, bool]:
         stops = [p for p, ch in enumerate(border) if ch == "+"] if border else []
-        width = len(border) if border else None
         while i < len(self.lines):
-            text, after = self._unwrapped(i, width)
+            text, after = self._unwrapped(i, border)
+            if text.startswith("+") and self._broken_border(text, after, block, border):
+                self.warn(i + 1, "broken border line inside the table: skipped")
+                self.unparsed += 1
+                i = after
+                continue
             if text.startswith("+") and is_border(text):
                 return after, True
             if not text.startswith("|"):
@@ -313,6 +349,32 @@ class TextScanner:
             i = after
         return i, False
 
+    def _broken_border(self, text: str, after: int, block: _Block, border: str | None) -> bool:
+        """A damaged border line (``+------+----``, or one cut right after a ``+``: not
+        the table's own border) in the middle of a table: rows that fit the columns go on
+        after it. Ending the table there would drop those rows, or read the first of them
+        as another table's header; the table's border, or a line followed by a border
+        (a header), still ends it."""
+        damaged = not is_border(text) or (border is not None and len(text) != len(border))
+        if not (damaged and _BROKEN_BORDER.fullmatch(text)) or after >= len(self.lines):
+            return False
+        line, nxt = self._unwrapped(after, border)
+        if not line.startswith("|") or not self._fits_columns(line, block, border):
+            return False
+        following = self._unwrapped(nxt, border)[0] if nxt < len(self.lines) else ""
+        return not is_border(following)
+
+    @staticmethod
+    def _fits_columns(text: str, block: _Block, border: str | None) -> bool:
+        """A whole row line with as many cells as the header."""
+        ncols = len(block.columns)
+        if not text.endswith("|") or len(text) < 2:
+            return False
+        if len(text[1:-1].split("|")) == ncols:
+            return True
+        stops = [p for p, ch in enumerate(border) if ch == "+"] if border else []
+        return _slice_by_border(text, stops, ncols) is not None
+
     def _box_row(self, text: str, block: _Block, stops: list[int], i: int) -> Row | None:
         ncols = len(block.columns)
         if not text.endswith("|") or len(text) == 1:
@@ -321,6 +383,8 @@ class TextScanner:
         cells = text[1:-1].split("|")
         if len(cells) != ncols:
             cells = _slice_by_border(text, stops, ncols) or cells
+        if len(cells) != ncols and "\\|" in text:
+            cells = _markdown_cells(text)  # a Markdown cell holding an escaped "\|"
         if len(cells) != ncols:
             self.warn(i + 1, f"row has {len(cells)} cells, header has {ncols}: skipped")
             self.unparsed += 1
@@ -333,6 +397,28 @@ class TextScanner:
         for name, cell in zip(columns, cells, strict=False):
             row[name] = self.null(cell.strip())
         return row
+
+    def _bare_markdown(self, i: int) -> int | None:
+        """A table without outer pipes (``Host | Port`` over Markdown's ``--- | ---`` or
+        psql's ``-----+-----``): its header, then rows up to a line with no ``|`` (psql's
+        ``(N rows)`` footer); None when line ``i`` opens none."""
+        n = len(self.lines)
+        if i + 1 >= n or not _MD_BARE_SEPARATOR.fullmatch(self.lines[i + 1].strip()):
+            return None
+        header = _markdown_cells(self.lines[i], outer=False)
+        if len(header) < 2 or not all(header):
+            return None
+        block, j = _Block(unique_columns(header)), i + 2
+        while j < n and "|" in (text := self.lines[j].strip()) and not self._ends_table(text):
+            cells = _markdown_cells(text, outer=False)
+            if len(cells) == len(header):
+                block.add(self._row(cells, block.columns), j + 1)
+            else:
+                self.warn(j + 1, f"row has {len(cells)} cells, header has {len(header)}: skipped")
+                self.unparsed += 1
+            j += 1
+        self._emit(block, i)
+        return j
 
     # --- vertical (\G) ---------------------------------------------------------------
 
@@ -392,9 +478,82 @@ class TextScanner:
         if sep == "\t":
             return line.rstrip("\r\n").split("\t")
         try:
-            return next(csv.reader([line]))
+            return next(csv.reader([line], delimiter=sep))
         except (csv.Error, StopIteration):
             return []
+
+    def _record(self, i: int, sep: str, ncols: int) -> tuple[list[str], int]:
+        """The cells of the row that starts at line ``i`` and the index after it. A cell
+        may hold a newline: quoted in CSV (DBeaver, Excel), raw in ``mysql -B --raw``
+        output. The lines it spans are joined only when that gives the header's count
+        of cells; else the line is read alone (and judged by the caller)."""
+        line = self.lines[i]
+        if sep == "\t":
+            cells = line.split("\t")
+            nxt = self.lines[i + 1] if i + 1 < len(self.lines) else "\t"
+            if len(cells) == ncols and ("\t" in nxt or not self._raw_tail(i + 1)):
+                return cells, i + 1  # the hot path: a whole row, the next line not of it
+        else:
+            cells = self._split(line, sep)
+            if line.count('"') % 2 == 0:
+                return cells, i + 1  # the hot path: quotes closed on the line
+        joined = self._tsv_record(i, cells, ncols) if sep == "\t" else self._csv_record(i, sep)
+        if joined is not None and len(joined[0]) == ncols:
+            return joined
+        return cells, i + 1
+
+    def _csv_record(self, i: int, sep: str) -> tuple[list[str], int] | None:
+        """A CSV record whose quoted cell goes on over the next lines (at most
+        :data:`_MAX_RECORD_LINES`)."""
+        end = min(i + _MAX_RECORD_LINES, len(self.lines))
+        reader = csv.reader((line + "\n" for line in self.lines[i:end]), delimiter=sep)
+        try:
+            cells = next(reader)
+        except (csv.Error, StopIteration):
+            return None
+        if cells and cells[-1].endswith("\n"):  # a quote left open up to the last line
+            return None
+        return cells, i + reader.line_num
+
+    def _tsv_record(self, i: int, cells: list[str], ncols: int) -> tuple[list[str], int]:
+        """``mysql -B --raw`` prints a cell's newline as it is: the next lines go on with
+        the cell, as long as joining them keeps within the header's count of cells."""
+        cells, j = list(cells), i + 1
+        end = min(i + _MAX_RECORD_LINES, len(self.lines))
+        while j < end and self.lines[j].strip():
+            if "\t" not in self.lines[j] and not self._raw_tail(j):
+                break
+            more = self.lines[j].split("\t")
+            if len(cells) + len(more) - 1 > ncols:
+                break
+            cells[-1] = f"{cells[-1]}\n{more[0]}"
+            cells.extend(more[1:])
+            j += 1
+        return cells, j
+
+    def _raw_tail(self, j: int) -> bool:
+        """Line ``j`` has no tab and is the rest of a cell above it: not blank, no client
+        output (footer, prompt, statement), no header of a one-column table, and rows go
+        on after it. (At the end of a table such a line is a row cut by the end of the
+        file: nothing tells the two apart, and a cut row is the safer reading.)"""
+        end = min(j + _MAX_RECORD_LINES, len(self.lines))
+        for k in range(j, end):
+            line = self.lines[k]
+            if "\t" in line:
+                return k > j
+            text = line.strip()
+            if not text or self._ends_line_table(text):
+                return False
+        return False
+
+    def _ends_line_table(self, text: str) -> bool:
+        """A line with no separator that ends a tab/CSV table without being part of it."""
+        return bool(
+            self._structural(text)
+            or self.bare.match(text)
+            or self.markup.match(text)
+            or (_HEADER_CELL.match(text) and self.vocab.classify([text]) is not None)
+        )
 
     def _is_header(self, cells: list[str], i: int, sep: str) -> bool:
         if len(cells) < 2 or not all(_HEADER_CELL.match(c) for c in cells):
@@ -411,24 +570,26 @@ class TextScanner:
             return self._headerless(i, sep)
         start, block = i, _Block(unique_columns(header))
         again = [c.lower() for c in header]
+        ncols = len(block.columns)
         i += 1
         while i < len(self.lines) and self.lines[i].strip():
-            cells = self._split(self.lines[i], sep)
+            cells, after = self._record(i, sep, ncols)
             if cells and cells[0].strip().lower() == again[0] and _same(cells, again):
                 break  # the header printed again (outputs appended by a loop): a new table
-            if len(cells) == len(block.columns):
+            if len(cells) == ncols:
                 block.add(self._delimited_row(cells, block.columns, sep), i + 1)
-            elif len(cells) < len(block.columns) and self._block_ends(i + 1):
+            elif len(cells) <= 1 and self._ends_line_table(self.lines[i].strip()):
+                break  # a footer, a prompt, the next statement
+            elif len(cells) < ncols and self._block_ends(after):
                 block.cut(i + 1, f"row cut at line {i + 1}")
                 block.add(self._delimited_row(cells, block.columns, sep), i + 1)
             elif len(cells) <= 1:
+                block.cut(i + 1, f"line {i + 1} cannot be read as a row")
                 break
             else:
-                self.warn(
-                    i + 1, f"row has {len(cells)} fields, header has {len(block.columns)}: skipped"
-                )
+                self.warn(i + 1, f"row has {len(cells)} fields, header has {ncols}: skipped")
                 self.unparsed += 1
-            i += 1
+            i = after
         self._emit(block, start)
         return i
 
@@ -475,6 +636,23 @@ class TextScanner:
         return self._row(cells, columns)
 
 
+def _markdown_cells(line: str, outer: bool = True) -> list[str]:
+    """The cells of a Markdown table line, ``\\|`` a bar in a cell. ``outer``: the
+    table has outer pipes (else a last ``|`` closes an empty last cell)."""
+    text = line.strip()
+    if outer:
+        text = text[1:] if text.startswith("|") else text
+        text = text[:-1] if text.endswith("|") and not text.endswith("\\|") else text
+    return [cell.strip().replace("\\|", "|") for cell in _MD_BAR.split(text)]
+
+
+def _csv_delimiter(header: str) -> str:
+    """``;`` for a CSV whose header holds more ``;`` than ``,``: Excel and DBeaver
+    write that where the locale's decimal mark is a comma. (Decided on the first line:
+    a cell of a row may hold the other one, "stage: packet wait, state: ...".)"""
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def _same(cells: list[str], lowered: list[str]) -> bool:
     return len(cells) == len(lowered) and [c.strip().lower() for c in cells] == lowered
 
@@ -483,6 +661,12 @@ def _open(parts: list[str]) -> bool:
     """An echoed statement still waiting for its terminator."""
     text = " ".join(p for p in parts if p)
     return bool(text) and not text.endswith(_TERMINATORS)
+
+
+def _fits(whole: str, border: str, closer: str) -> bool:
+    """A line re-joined from a wrap is one table line: no wider than the border, with
+    no more bars (``|``, or ``+`` for a border) than the border has ``+``."""
+    return len(whole) <= len(border) and whole.count(closer) <= border.count("+")
 
 
 def _cut_cells(text: str, stops: list[int]) -> list[str]:

@@ -68,6 +68,7 @@ class Vocabulary:
     statement_databases: tuple[re.Pattern[str], ...]  # group "db"; first match wins
     headerless: tuple[Headerless, ...]
     section_names: frozenset[str]  # normalised JSON keys that name a table kind / statement
+    file_databases: tuple[re.Pattern[str], ...]  # on a file's name; group "db"
     raw: dict[str, Any]  # the whole TOML, for the statement / json sections
 
     def statement_database(self, statement: str | None) -> str | None:
@@ -78,6 +79,18 @@ class Vocabulary:
             match = pattern.search(statement)
             if match:
                 return match.group("db")
+        return None
+
+    def file_database(self, name: str) -> str | None:
+        """The database a file's name gives (``partitions_billing.tsv``, DBeaver's
+        ``_SHOW_PARTITIONS_ON_billing__202603140933.csv``); None when it gives none or
+        only qualifies the capture (``partitions_after_failure.txt``)."""
+        qualifiers = self.raw["file_name"]["not_database"]
+        for pattern in self.file_databases:
+            match = pattern.search(name)
+            if match:
+                words = match.group("db").lower().split("_")
+                return None if any(w in qualifiers for w in words) else match.group("db")
         return None
 
     def headerless_columns(self, statement: str, rows: list[list[str]]) -> list[str] | None:
@@ -204,5 +217,6 @@ def vocabulary() -> Vocabulary:
         statement_databases=tuple(re.compile(p) for p in raw["statement"]["database"]),
         headerless=headerless,
         section_names=frozenset(sections),
+        file_databases=tuple(re.compile(p) for p in raw["file_name"]["database"]),
         raw=raw,
     )

@@ -1,0 +1,262 @@
+"""Which snapshot is the latest: order words, numbered copies, the safety rule for
+snapshots nothing orders, and a snapshot of a database the bundle never names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from click.testing import CliRunner
+
+from forensics import schemas
+from forensics.cli import main
+from forensics.impact import (
+    compute_impact,
+    latest_snapshot,
+    normalise_partitions,
+    snapshot_order_key,
+)
+
+A, B, C = "10.0.1.11:3306", "10.0.1.12:3306", "10.0.1.13:3306"
+RISK_NOTE = "the one showing a partition without a master or an orphan is read as the later"
+
+
+def row(snapshot: str, ordinal: int, node: str | None, role: str | None, db: str | None = "crm",
+        kind: str = "partitions") -> dict[str, Any]:  # fmt: skip
+    return {"database": db, "ordinal": ordinal, "node": node, "role": role,
+            "snapshot": snapshot, "snapshot_kind": kind}  # fmt: skip
+
+
+def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    return schemas.conform(pl.DataFrame(rows), schemas.PARTITIONS)
+
+
+def redundancy(level: str) -> pl.DataFrame:
+    data = [{"name": "redundancy_level", "value": level, "node": "ma"}]
+    return schemas.conform(pl.DataFrame(data), schemas.VARIABLES)
+
+
+def impact_of(rows: list[dict[str, Any]], level: str = "1", **kw: Any) -> Any:
+    disk = schemas.empty(schemas.DISK_USAGE)
+    return compute_impact(frame(rows), redundancy(level), disk, **kw)
+
+
+def only_db(impact: Any) -> dict[str, Any]:
+    (db,) = impact.to_json()["databases"]
+    return db
+
+
+def clean(snapshot: str, kind: str = "partitions") -> list[dict[str, Any]]:
+    """Both partitions with their master (redundancy 1)."""
+    return [row(snapshot, 0, A, "Master", kind=kind), row(snapshot, 1, B, "Master", kind=kind)]
+
+
+def crashed(snapshot: str, kind: str = "partitions") -> list[dict[str, Any]]:
+    """Partition 1's master detached: only an orphan holds it."""
+    return [row(snapshot, 0, A, "Master", kind=kind), row(snapshot, 1, B, "Orphan", kind=kind)]
+
+
+def analyze(bundle: Path) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(main, ["analyze", str(bundle), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return result.exit_code, json.loads(result.stdout)
+
+
+def blocked(report: dict[str, Any]) -> list[int]:
+    return sorted(s["step"] for s in report["recovery"] if s.get("blocked_by"))
+
+
+_STATUS = """mysql> SHOW CLUSTER STATUS;
++-----------+------+----------+--------+--------+----------+---------+
+| Host      | Port | Database | Role   | State  | Position | Details |
++-----------+------+----------+--------+--------+----------+---------+
+| 10.0.1.11 | 3306 | crm_0    | Master | online | 4:100    |         |
+| 10.0.1.12 | 3306 | crm_1    | {role} | online | 4:200    |         |
++-----------+------+----------+--------+--------+----------+---------+
+2 rows in set (0.01 sec)
+
+mysql> SHOW VARIABLES LIKE 'redundancy_level';
++------------------+-------+
+| Variable_name    | Value |
++------------------+-------+
+| redundancy_level |     1 |
++------------------+-------+
+1 row in set (0.01 sec)
+"""
+
+
+# --------------------------------------------------------------------------- words (B1a, B3)
+
+
+def test_a_plain_cluster_status_is_later_than_one_named_during_the_rebalance(
+    tmp_path: Path,
+) -> None:
+    """B1: cluster_status_during_rebalance.txt (04:01, all masters) and cluster_status.txt
+    (04:12, crm_1 an orphan): the plain name is what the bundle collected at its end."""
+    (tmp_path / "cluster_status_during_rebalance.txt").write_text(_STATUS.format(role="Master"))
+    (tmp_path / "cluster_status.txt").write_text(_STATUS.format(role="Orphan"))
+    code, report = analyze(tmp_path)
+    db = report["impact"]["databases"][0]
+    assert report["impact"]["data_at_risk"] is True and code == 1
+    assert db["partitions_without_master"] == [1]
+    assert [(o["ordinal"], o["node"]) for o in db["orphans"]] == [(1, B)]
+    assert blocked(report) == [4, 5]
+    assert "ATTACH PARTITION crm:1 ON '10.0.1.12':3306" in json.dumps(report["recovery"])
+
+
+@pytest.mark.parametrize(
+    ("earlier", "later"),
+    [
+        ("sql/cluster_status_during_rebalance.txt#0", "sql/cluster_status.txt#0"),
+        ("sql/partitions_mid_copy.txt#0", "sql/partitions.txt#0"),
+        ("sql/partitions_while_running.txt#0", "sql/partitions.txt#0"),
+        ("sql/partitions_failure.txt#0", "sql/partitions.txt#0"),
+        ("sql/partitions_before_crash.txt#0", "sql/partitions_during_crash.txt#0"),
+        ("sql/partitions.txt#0", "sql/partitions_after.txt#0"),
+        ("sql/partitions_after_failure.txt#0", "sql/partitions_after_attach.txt#0"),
+        ("sql/partitions_after.txt#0", "sql/partitions_cleanup.txt#0"),
+        ("sql/partitions_retry.txt#0", "sql/partitions_recovered.txt#0"),
+        ("sql/partitions_fixed.txt#0", "sql/partitions_final.txt#0"),
+    ],
+)
+def test_order_words_place_snapshots_in_time(earlier: str, later: str) -> None:
+    assert sorted([later, earlier], key=snapshot_order_key) == [earlier, later]
+    assert sorted([earlier, later], key=snapshot_order_key) == [earlier, later]
+
+
+def test_two_after_snapshots_the_one_after_the_attach_wins() -> None:
+    """B3: show_partitions_after_failure.txt (crm:1 without master) and
+    show_partitions_after_attach.txt (fixed): the attach came later."""
+    failure = "b/show_partitions_after_failure.txt#0"
+    rows = [row(failure, 0, A, "Master"), *clean("b/show_partitions_after_attach.txt#0")]
+    impact = impact_of(rows)
+    db = only_db(impact)
+    assert impact.data_at_risk is False
+    assert db["partitions_without_master"] == [] and db["over_redundant"] == []
+    assert db["snapshot"]["partitions"] == "b/show_partitions_after_attach.txt#0"
+
+
+# --------------------------------------------------------------------------- safety rule (B1b)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("sql/partitions_x.txt#0", "sql/partitions_y.txt#0"),
+     ("10.0.1.11_3306/partitions.txt#0", "10.0.1.12_3306/partitions.txt#0")],
+)  # fmt: skip
+@pytest.mark.parametrize("risky_first", [True, False])
+def test_snapshots_nothing_orders_are_read_on_the_side_of_the_risk(
+    first: str, second: str, risky_first: bool
+) -> None:
+    """Which spelling sorts last must not decide whether step 5 opens: the snapshot that
+    shows the orphan and the partition without master is read as the later, and said so
+    (folders named by a node's address order nothing either)."""
+    risky, safe = (first, second) if risky_first else (second, first)
+    impact = impact_of([*clean(safe), *crashed(risky)])
+    db = only_db(impact)
+    assert impact.data_at_risk is True and db["partitions_without_master"] == [1]
+    assert db["snapshot"]["partitions"] == risky
+    assert any(RISK_NOTE in a and f"is read as taken before {risky}" in a
+               for a in impact.assumptions)  # fmt: skip
+
+
+def test_snapshots_ordered_by_their_numbers_keep_their_order() -> None:
+    """status_9 then status_10: the numbers tell, so the clean later one is the latest."""
+    impact = impact_of([*crashed("sql/status_9.txt#0"), *clean("sql/status_10.txt#0")])
+    assert impact.data_at_risk is False
+    assert only_db(impact)["snapshot"]["partitions"] == "sql/status_10.txt#0"
+
+
+def test_an_unordered_cluster_status_without_the_master_outweighs_show_partitions() -> None:
+    """SHOW PARTITIONS (all masters) and SHOW CLUSTER STATUS in files nothing orders;
+    the status shows partition 1 only as an orphan on another leaf: its master may be
+    gone, and that orphan the only copy."""
+    part = clean("sql/partitions.txt#0")
+    status = [row("sql/status.txt#0", 0, A, "Master", kind="cluster_status"),
+              row("sql/status.txt#0", 1, C, "Orphan", kind="cluster_status")]  # fmt: skip
+    impact = impact_of([*part, *status])
+    db = only_db(impact)
+    assert impact.data_at_risk is True and db["partitions_without_master"] == [1]
+    snap = latest_snapshot(normalise_partitions(frame([*part, *status])))
+    assert snap.cluster_snapshot == "sql/status.txt#0" and snap.partitions_snapshot is None
+    assert any("nothing tells whether sql/status.txt#0" in n and "ordinal(s) 1" in n
+               for n in snap.notes)  # fmt: skip
+    assert any("nothing tells whether" in a for a in impact.assumptions)  # (in the report)
+
+
+def test_a_cluster_status_named_earlier_does_not_outweigh_a_later_show_partitions() -> None:
+    part = clean("sql/partitions_after.txt#0")
+    status = [row("sql/status_before.txt#0", 0, A, "Master", kind="cluster_status"),
+              row("sql/status_before.txt#0", 1, C, "Orphan", kind="cluster_status")]  # fmt: skip
+    db = only_db(impact_of([*part, *status]))
+    assert db["partitions_without_master"] == []
+
+
+# --------------------------------------------------------------------------- numbered copies (C4)
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["export/partitions.csv#0", "export/partitions(1).csv#0", "export/partitions(2).csv#0"],
+        ["export/partitions.csv#0", "export/partitions (1).csv#0", "export/partitions (10).csv#0"],
+        ["x/partitions.txt#0", "x/partitions - Copy.txt#0", "x/partitions - Copy (2).txt#0"],
+        ["x/partitions.txt#0", "x/partitions copy.txt#0", "x/partitions copy 2.txt#0"],
+    ],
+)
+def test_a_numbered_copy_is_later_than_its_original(names: list[str]) -> None:
+    assert sorted(reversed(names), key=snapshot_order_key) == names
+
+
+def test_the_newer_browser_download_gives_the_impact() -> None:
+    """o03: partitions.csv is the old download (partition 1 without master),
+    partitions(1).csv the newer one (fixed): `(` sorts before `.` as text."""
+    impact = impact_of([*crashed("export/partitions.csv#0"), *clean("export/partitions(1).csv#0")])
+    assert impact.data_at_risk is False
+    assert only_db(impact)["snapshot"]["partitions"] == "export/partitions(1).csv#0"
+
+
+# --------------------------------------------------------------------------- unnamed database (C5)
+
+
+def _unnamed(snapshot: str = "sql/partitions.txt#0") -> list[dict[str, Any]]:
+    """SHOW PARTITIONS pasted without its statement; ordinal 5 printed with NULL host."""
+    rows = [row(snapshot, o, A, "Master", db=None) for o in range(5)]
+    return [*rows, row(snapshot, 5, None, None, db=None)]
+
+
+def test_a_snapshot_of_a_database_the_bundle_never_names_is_used() -> None:
+    impact = impact_of(_unnamed(), databases=())
+    assert impact.computed and impact.data_at_risk is True
+    db = only_db(impact)
+    assert db["partitions_without_master"] == [5] and db["partitions"] == 6
+    assert any("database not named in the bundle" in w for w in impact.warnings)
+    assert not any("concerns several" in w or "not computed" in w for w in impact.warnings)
+
+
+def test_an_unnamed_snapshot_beside_several_databases_stays_unused() -> None:
+    impact = impact_of(_unnamed(), databases=("crm", "web"))
+    assert not impact.computed
+    assert any("concerns several" in w for w in impact.warnings)
+
+
+def test_an_unnamed_snapshot_beside_one_database_is_read_as_its() -> None:
+    db = only_db(impact_of(_unnamed(), databases=("ledger",)))
+    assert db["database"] == "ledger" and db["partitions_without_master"] == [5]
+
+
+def test_a_bare_tsv_snapshot_without_any_database_blocks_cleanup(tmp_path: Path) -> None:
+    """r04b: a tab-separated SHOW PARTITIONS without its statement, ordinal 5 NULL."""
+    sql = tmp_path / "sql"
+    sql.mkdir()
+    lines = ["Ordinal\tHost\tPort\tRole\tLocked"]
+    lines += [f"{o}\t10.0.9.11\t3306\tMaster\t0" for o in range(5)] + ["5\tNULL\tNULL\tNULL\t0"]
+    (sql / "partitions.txt").write_text("\n".join(lines) + "\n")
+    (sql / "vars.txt").write_text(_STATUS.split("\n\n", 1)[1])
+    code, report = analyze(tmp_path)
+    assert code == 1 and report["impact"]["data_at_risk"] is True
+    assert report["impact"]["databases"][0]["partitions_without_master"] == [5]
+    assert blocked(report) == [4, 5]

@@ -71,6 +71,27 @@ def snapshot_order_key(snapshot: str) -> tuple[int, tuple[tuple[int, int, str], 
     return name_rank(path), _path_key(path), index
 
 
+def without_shared_folders(names: Iterable[str]) -> dict[str, str]:
+    """Each name without the folders every one of them is in: a folder all the captures
+    share ("incident-during/") tells nothing about which of them was taken later, and
+    must not stand for the time class of a file whose own name has no word."""
+    given = list(dict.fromkeys(names))
+    folders = [name.split("/")[:-1] for name in given]
+    shared = 0
+    for parts in zip(*folders, strict=False):
+        if len(set(parts)) > 1:
+            break
+        shared += 1
+    return {name: "/".join(name.split("/")[shared:]) for name in given}
+
+
+def in_time_order(names: Iterable[str]) -> list[str]:
+    """Snapshot (or capture) names oldest first, by :func:`snapshot_order_key` of each
+    name without the folders they all share (:func:`without_shared_folders`)."""
+    relative = without_shared_folders(names)
+    return sorted(relative, key=lambda name: snapshot_order_key(relative[name]))
+
+
 def name_rank(path: str) -> int:
     """The time class a path's words give (:data:`ORDER_CLASSES`; :data:`PLAIN_RANK`
     without any): the file's own name first, then its folders from the nearest (a bundle
@@ -116,7 +137,8 @@ def _name_order(a: str, b: str) -> int:
     the original); names that differ in their numbers only (``status_10`` after
     ``status_9``, in one folder: a node's address orders nothing). Anything else is the
     path's spelling, which tells no time."""
-    (path_a, _), (path_b, _) = _split_index(a), _split_index(b)
+    relative = without_shared_folders([_split_index(a)[0], _split_index(b)[0]])
+    path_a, path_b = relative[_split_index(a)[0]], relative[_split_index(b)[0]]
     rank_a, rank_b = name_rank(path_a), name_rank(path_b)
     if rank_a != rank_b:
         return 1 if rank_a > rank_b else -1
@@ -212,9 +234,8 @@ def _latest_leaves(leaves: pl.DataFrame) -> pl.DataFrame:
     in a newer one is online)."""
     if "source" not in leaves.columns or leaves.get_column("source").n_unique() < 2:
         return leaves
-    order = {s: i for i, s in enumerate(sorted(
-        leaves.get_column("source").drop_nulls().unique().to_list(), key=snapshot_order_key
-    ))}  # fmt: skip
+    sources = leaves.get_column("source").drop_nulls().unique().to_list()
+    order = {s: i for i, s in enumerate(in_time_order(sources))}
     ranked = leaves.with_columns(
         pl.col("source").replace_strict(order, default=-1, return_dtype=pl.Int64).alias("_at")
     )
@@ -273,7 +294,7 @@ def _ordered_snapshots(frame: pl.DataFrame) -> list[str]:
     orders the latest against another one (:func:`_unordered`) and the two disagree on
     masters or orphans, the one showing more risk goes last: reading a clean but older
     snapshot as the latest would open a cleanup the other one blocks (SPEC §5.2)."""
-    names = sorted(frame["snapshot"].unique().to_list(), key=snapshot_order_key)
+    names = in_time_order(frame["snapshot"].unique().to_list())
     tied = [s for s in names[:-1] if _unordered(s, names[-1])] + names[-1:]
     if len(tied) < 2:
         return names
@@ -770,6 +791,9 @@ class DatabaseImpact:
     multi_master: list[int] = field(default_factory=list)
     # partition without a master -> nodes of its working replicas (one can be promoted)
     live_replicas: dict[int, list[str]] = field(default_factory=dict)
+    # "file:line" where the snapshot the orphans are read from is cut: orphans in the rows
+    # past the cut are unknown (one may hold the only copy of a partition)
+    orphans_cut: str | None = None
 
     @property
     def data_at_risk(self) -> bool:
@@ -1093,8 +1117,17 @@ def database_impact(
         snapshot_diff=diff,
         multi_master=multi,
         live_replicas=_live_replicas(snap.copies, [o for o in ordinals if o not in mastered]),
+        orphans_cut=_orphans_cut(db_rows, snap),
     )
     return impact, warnings, assumptions
+
+
+def _orphans_cut(db_rows: pl.DataFrame, snap: Snapshot) -> str | None:
+    """Where the snapshot the orphans come from (the cluster status; else the partitions
+    snapshot) is cut, as ``file:line``; None when it is whole."""
+    source = snap.cluster_snapshot or snap.partitions_snapshot
+    line = _cut_line(db_rows, source)
+    return None if source is None or line is None else f"{_split_index(source)[0]}:{line}"
 
 
 def _working_copies(copies: pl.DataFrame, role: str) -> pl.DataFrame:

@@ -480,6 +480,8 @@ def step5_blocked_by(ctx: Context) -> str | None:
         return str(text["blocked_unmatched"].format(leaves=", ".join(ctx.impact.unmatched_down)))
     if ahead := _ahead(ctx):
         return str(text["blocked_ahead"].format(orphans=ahead))
+    if cuts := [db.orphans_cut for db in ctx.impacts if db.orphans_cut]:
+        return str(text["blocked_orphans_cut"].format(files=", ".join(cuts)))
     if under := _under(ctx):
         return str(text["blocked_under"].format(**_targets(under)))
     if unsure := [db.database for db in ctx.impacts if db.redundancy_unsure]:

@@ -17,7 +17,7 @@ from typing import Any
 import polars as pl
 
 from . import schemas
-from .impact import name_rank, snapshot_order_key
+from .impact import name_rank, snapshot_order_key, without_shared_folders
 from .schemas import UTC_US
 
 STEP_KEY = ["database", "ordinal", "phase_kind"]
@@ -246,7 +246,7 @@ def resolve_captures(steps: pl.DataFrame) -> pl.DataFrame:
     """Status rows of one step (``CAPTURE_KEY``) in several captures (tables: ``source``
     and ``capture``) count once: the latest capture's row stays ``status``, earlier ones
     become ``SUPERSEDED``. Captures are ordered by :func:`capture_order_key` of their
-    file, then by where they first appear in ``steps`` (input order, then order in the
+    file (without the folders they all share), then by where they first appear in ``steps`` (input order, then order in the
     file). Idempotent."""
     status = pl.col("origin") == "status"
     captures = (
@@ -257,7 +257,10 @@ def resolve_captures(steps: pl.DataFrame) -> pl.DataFrame:
     )
     if captures.height < 2:
         return steps
-    order = sorted(captures.iter_rows(), key=lambda c: (*capture_order_key(_path(c[0])), c[2]))
+    relative = without_shared_folders(_path(c[0]) for c in captures.iter_rows())
+    order = sorted(
+        captures.iter_rows(), key=lambda c: (*capture_order_key(relative[_path(c[0])]), c[2])
+    )
     places = pl.DataFrame(
         [(source, capture, n) for n, (source, capture, _) in enumerate(order)],
         schema={"source": pl.String, "capture": pl.Int64, "_place": pl.Int64},

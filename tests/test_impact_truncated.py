@@ -205,3 +205,20 @@ def test_a_broken_border_before_a_header_still_ends_the_table() -> None:
     result = parse_tables(text, "sql.txt")
     assert [len(t.rows) for t in result.tables] == [4, 4]
     assert result.tables[0].truncated
+
+
+def test_a_cut_cluster_status_blocks_clearing_orphans(tmp_path: Path) -> None:
+    """SHOW CLUSTER STATUS is where orphans are read from: cut short, the orphans in its
+    lost rows are unknown (one may be the only copy), so CLEAR ORPHAN DATABASES waits for
+    a whole capture; the masters the complete SHOW PARTITIONS shows stay as they are."""
+    copies = _copies(4)
+    status = _cluster_status(copies).splitlines()[:7]  # statement, border, header, 3 rows
+    sql = "\n\n".join([_partitions(copies, keep=8, closed=True), "\n".join(status), STATUS])
+    report = _analyze(tmp_path, {"sql.txt": sql})
+    assert _db(report)["partitions_without_master"] == []
+    steps = {s["step"]: s for s in report["recovery"]}
+    assert "cut short (" in steps[5]["blocked_by"] and "sql.txt:" in steps[5]["blocked_by"]
+    (tmp_path / "whole").mkdir()
+    sql = "\n\n".join([_partitions(copies, keep=8, closed=True), _cluster_status(copies), STATUS])
+    whole = _analyze(tmp_path / "whole", {"sql.txt": sql})
+    assert not next(s for s in whole["recovery"] if s["step"] == 5)["blocked_by"]

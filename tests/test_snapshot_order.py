@@ -260,3 +260,45 @@ def test_a_bare_tsv_snapshot_without_any_database_blocks_cleanup(tmp_path: Path)
     assert code == 1 and report["impact"]["data_at_risk"] is True
     assert report["impact"]["databases"][0]["partitions_without_master"] == [5]
     assert blocked(report) == [4, 5]
+
+
+# --------------------------------------------------------------------------- shared folders
+
+
+@pytest.mark.parametrize("folder", ["incident_during_rebalance", "crash-2026-03-04/before_fix"])
+def test_a_folder_all_snapshots_share_does_not_order_them(folder: str) -> None:
+    """Both captures are in one folder whose name has an order word: it says nothing
+    about which of them is later; the file names do (a plain name after 'during')."""
+    rows = clean(f"{folder}/cluster_status_during_copy.txt#0", kind="cluster_status")
+    rows += crashed(f"{folder}/cluster_status.txt#0", kind="cluster_status")
+    db = only_db(impact_of(rows))
+    assert db["partitions_without_master"] == [1]
+
+
+def test_status_captures_in_a_folder_named_during_are_ordered_by_their_own_names(
+    tmp_path: Path,
+) -> None:
+    """The capture taken while the copy ran and the final one, in a folder named for the
+    incident: the final one (plain name) shows the failed promote."""
+    folder = tmp_path / "status_during_incident"
+    folder.mkdir()
+    head = (
+        "mysql> SHOW REBALANCE STATUS ON inventory;\n"
+        "+-----------------------------+---------+-------------+-------------+-------+-----------+\n"
+        "| Action                      | Ordinal | Target_Host | Target_Port | Phase | Status    |\n"
+        "+-----------------------------+---------+-------------+-------------+-------+-----------+\n"
+    )
+    rows = {
+        "rebalance_status.txt": ("success", "failed"),
+        "rebalance_status_during_copy.txt": ("running", "scheduled"),
+    }
+    for name, (copy, promote) in rows.items():
+        (folder / name).write_text(
+            head
+            + f"| COPY PARTITION              |       3 | 10.0.1.13   |        3306 |     1 | {copy:<9} |\n"
+            + f"| PROMOTE PARTITION WITH DROP |       1 | 10.0.1.13   |        3306 |     2 | {promote:<9} |\n"
+            + "+-----------------------------+---------+-------------+-------------+-------+-----------+\n"
+        )
+    result = CliRunner().invoke(main, ["analyze", str(folder), "--format", "json"])
+    verdicts = json.loads(result.stdout)["verdicts"]
+    assert [(v["status"], v["phase"]) for v in verdicts] == [("failure", "promote")]

@@ -9,7 +9,9 @@ Unsafe or unreadable members (links, devices, ``..`` paths, archives nested too 
 encrypted zips, 7z and rar archives) are yielded as :class:`Skipped` with a reason, never
 silently dropped. A link the user names on the command line is followed; a link inside a
 bundle (to a file or a folder) never is. Damage found while a member is read (a cut gzip
-or zstd stream) is reported after it, marked ``damaged_member``.
+or zstd stream) is reported after it, marked ``damaged_member``; so is a compressed member
+read no further because it expands beyond its codec's ratio bound (a compression bomb, or a
+very repetitive log). Only ``--max-bytes`` (decompressed bytes of the whole run) stops a run.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import os
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, BinaryIO, cast
@@ -40,13 +42,19 @@ MAX_ARCHIVE_DEPTH = 2  # the bundle archive plus one nested archive (SPEC §2.1)
 MAX_LAYERS = (
     4  # compression layers along one path (.tar.gz > .zip > .log.gz); a gzip quine stops here
 )
-# A compressed stream expanding more than this is treated as a bomb (Apache POI's zip
-# guard uses the same 1:100 bound). Tracelogs compress about 10x with gzip or zstd; deflate
-# cannot exceed about 1030x, so a bound above that would never stop a gzip bomb.
-MAX_RATIO = 100
+# A compressed member expanding more than its codec's bound is read no further: what came
+# before is used and a warning says the rest was not read (SPEC §9: the rest of the bundle
+# is still analysed; only --max-bytes stops a run). Deflate (gzip, zip) cannot exceed
+# about 1030x, so its bound must stay well below that to stop a gzip bomb early (Apache
+# POI's zip guard uses the same 1:100); real tracelogs give about 10-30x with it. xz, zstd
+# and bzip2 exceed 100x on repetitive real logs (one WARN line repeated with its
+# timestamp changing: xz -9 114x, zstd -19 95x, bzip2 81x), while their bombs reach
+# 10,000x and more, so theirs is higher.
+MAX_RATIO = 100  # deflate (gzip, zip)
+DENSE_RATIO = 1000  # xz, zstd, bzip2 (and zip members compressed with them)
 RATIO_FLOOR = 16 * 1024**2  # the ratio is judged only after this many bytes (small files vary)
 # What a damaged stream raises while it is read: truncated or corrupt compressed data,
-# bad zip CRC, a tar cut short, an I/O error. Never LimitExceeded (that one must stop the run).
+# bad zip CRC, a tar cut short, an I/O error. Never LimitExceeded (--max-bytes stops the run).
 try:  # ISA-L inflates about three times as fast as zlib, with the same results
     from isal import isal_zlib as _isal_zlib
 
@@ -85,6 +93,7 @@ UNSUPPORTED_ARCHIVES = {b"7z\xbc\xaf\x27\x1c": "7z", b"Rar!\x1a\x07": "rar"}
 ZIP_ENCRYPTED = 0x1  # general purpose flag bit: the member is encrypted
 ZIP_FILE, ZIP_DIR, ZIP_LINK = 0o100000, 0o040000, 0o120000  # st_mode types in external_attr
 MEMBER_PIECE = 64 * 1024  # read size inside tar/zip members: what a damaged read may lose
+ZSTD_READ = 16 * 1024  # compressed bytes a zstd reader takes at a time
 NESTED_ZIP_BYTES = 1024**3  # a zip inside a stream is read into memory; larger ones are skipped
 
 
@@ -155,30 +164,90 @@ class _Guarded(io.RawIOBase):
 
 
 class _Counted(_Guarded):
-    """A guarded stream that charges every byte read against the run's limits."""
+    """A guarded stream that charges every byte read against the run's limits, and ends
+    early (keeping what was read) when it expands more than ``ratio`` times the
+    compressed bytes consumed so far (``compressed()``): judged as it goes, a bomb costs
+    a read of about :data:`RATIO_FLOOR` bytes, not the whole run, however large."""
 
     def __init__(
         self,
         inner: IO[bytes],
         limits: Limits,
         path: str,
-        compressed: int | None,
+        compressed: Callable[[], int],
         piece: int = 1 << 30,
+        ratio: int = MAX_RATIO,
     ) -> None:
         super().__init__(inner, piece)
         self._limits = limits
         self._path = path
         self._compressed = compressed
+        self._ratio = ratio
+        self.expanded: str | None = None  # why reading stopped early, if it did
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self.expanded is not None:
+            return 0
+        return super().readinto(buffer)
 
     def _charge(self, n: int) -> None:
-        self._limits.charge(n, self._path)
-        read, compressed = self.bytes_read, self._compressed
-        if compressed and read > RATIO_FLOOR and read > MAX_RATIO * compressed:
-            raise LimitExceeded(
-                f"expands more than {MAX_RATIO}x its compressed size ({compressed:,} bytes "
-                f"gave over {read:,}): treated as a compression bomb and not read",
-                self._path,
+        self._limits.charge(n, self._path)  # (LimitExceeded: --max-bytes stops the run)
+        read = self.bytes_read
+        if read <= RATIO_FLOOR:
+            return
+        compressed = self._compressed()
+        if compressed and read > self._ratio * compressed:
+            self.expanded = (
+                f"expands more than {self._ratio}x its compressed size (its first "
+                f"{compressed:,} compressed bytes gave over {read:,}): read no further, as "
+                f"a compression bomb would be; the first {read:,} bytes were used"
             )
+
+    def problems(self, what: str) -> list[str]:
+        """The skip reasons to report for this stream: read no further, damaged."""
+        damage = self.damage(what)
+        return [r for r in (self.expanded, damage) if r is not None]
+
+
+class _Tally(io.RawIOBase):
+    """A compressed stream passed through to its decompressor, counting the bytes the
+    decompressor took: how much of the input its output so far came from."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self.count += len(data)
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def taken(self) -> int:
+        return self.count
+
+
+def _codec(
+    head: bytes,
+) -> tuple[Callable[[BinaryIO], IO[bytes]], tuple[str, ...], int] | None:
+    """For a compressed stream (told by its magic bytes): its decompressing reader, the
+    file name suffixes it adds, and its ratio bound (:data:`MAX_RATIO`)."""
+    if head.startswith(GZIP_MAGIC):
+        return _gunzip, (".gz", ".tgz"), MAX_RATIO
+    if head.startswith(ZSTD_MAGIC):
+        return _unzstd, (".zst", ".zstd", ".tzst"), DENSE_RATIO
+    if head.startswith(XZ_MAGIC):
+        return _unxz, (".xz", ".txz"), DENSE_RATIO
+    if head.startswith(BZIP2_MAGIC) and head[3:4].isdigit():
+        return _bunzip2, (".bz2", ".tbz2", ".tbz"), DENSE_RATIO
+    return None
 
 
 @dataclass
@@ -446,8 +515,10 @@ class _Unzstd(io.RawIOBase):
 
     def __init__(self, raw: BinaryIO) -> None:
         self._frames = _ZstdFrames(raw)
+        # input taken in small reads (not zstandard's 128 KiB), so that the ratio guard
+        # (:class:`_Counted`) sees what the output so far came from, and stops a bomb early
         self._reader = zstandard.ZstdDecompressor().stream_reader(
-            cast(IO[bytes], self._frames), read_across_frames=True
+            cast(IO[bytes], self._frames), read_size=ZSTD_READ, read_across_frames=True
         )
 
     def readable(self) -> bool:
@@ -606,28 +677,12 @@ class _Walker:
             stream = raw
         else:
             stream = _buffered(_Prefixed(head, raw))
-        if head.startswith(GZIP_MAGIC):
-            unzipped = cast(IO[bytes], _gunzip(stream))
-            yield from self._decompressed(
-                display,
-                inner,
-                unzipped,
-                depth,
-                compressed,
-                (".gz", ".tgz"),
-            )
-        elif head.startswith(ZSTD_MAGIC):
-            yield from self._decompressed(
-                display, inner, _unzstd(stream), depth, compressed, (".zst", ".zstd", ".tzst")
-            )
-        elif head.startswith(XZ_MAGIC):
-            yield from self._decompressed(
-                display, inner, _unxz(stream), depth, compressed, (".xz", ".txz")
-            )
-        elif head.startswith(BZIP2_MAGIC) and head[3:4].isdigit():
-            yield from self._decompressed(
-                display, inner, _bunzip2(stream), depth, compressed, (".bz2", ".tbz2", ".tbz")
-            )
+        codec = _codec(head)
+        if codec is not None:
+            opener, suffixes, ratio = codec
+            tally = _Tally(stream)
+            reader = opener(cast(BinaryIO, tally))
+            yield from self._decompressed(display, inner, reader, depth, tally, suffixes, ratio)
         elif _is_tar(head) or head.startswith((ZIP_MAGIC, ZIP_EMPTY_MAGIC)):
             yield from self._archive(display, inner, stream, head, depth)
         elif unsupported := _unsupported_archive(head):
@@ -643,9 +698,12 @@ class _Walker:
         inner: str,
         reader: IO[bytes],
         depth: int,
-        compressed: int | None,
+        tally: _Tally,
         suffixes: tuple[str, ...],
+        ratio: int,
     ) -> Iterator[Member | Skipped]:
+        """``reader`` (decompressing what ``tally`` counts) opened in turn; read no
+        further once it expands more than ``ratio`` times what it consumed."""
         if self.layers >= MAX_LAYERS:
             yield Skipped(
                 display,
@@ -654,7 +712,7 @@ class _Walker:
                 "not followed (a compression quine or bomb)",
             )
             return
-        guard = _Counted(reader, self.limits, display, compressed)
+        guard = _Counted(reader, self.limits, display, tally.taken, ratio=ratio)
         new_inner = _strip_suffix(inner, suffixes)
         self.layers += 1
         read = False  # whether a member of this very path was given out (and read)
@@ -666,9 +724,8 @@ class _Walker:
             yield Skipped(display, inner, f"corrupt compressed data: {exc}", read)
         finally:
             self.layers -= 1
-        damage = guard.damage("truncated or corrupt compressed data")
-        if damage:
-            yield Skipped(display, inner, damage, read)
+        for reason in guard.problems("truncated or corrupt compressed data"):
+            yield Skipped(display, inner, reason, read)
 
     def _archive(
         self, display: str, inner: str, stream: BinaryIO, head: bytes, depth: int
@@ -780,20 +837,16 @@ class _Walker:
         except ZIP_MEMBER_ERRORS as exc:
             yield Skipped(f"{display}/{name}", name, f"unreadable zip member: {exc}")
             return
-        guard = _Counted(
-            fh,
-            self.limits,
-            f"{display}/{name}",
-            info.compress_size,
-            MEMBER_PIECE,
-        )
         where = f"{display}/{name}"
+        deflated = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        ratio = MAX_RATIO if deflated else DENSE_RATIO
+        size = info.compress_size  # (what the zip reader consumed is not told: all of it)
+        guard = _Counted(fh, self.limits, where, lambda: size, MEMBER_PIECE, ratio)
         read = yield from _given_out(
             self.open_stream(where, name, _buffered(guard), depth, None), where
         )
-        damage = guard.damage("corrupt zip member")
-        if damage:
-            yield Skipped(where, name, damage, read)
+        for reason in guard.problems("corrupt zip member"):
+            yield Skipped(where, name, reason, read)
 
     def _slurp(self, stream: BinaryIO) -> bytes | None:
         """A nested zip (zip needs random access) read into memory, or None if too big."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import itertools
 import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -310,26 +311,29 @@ def _read_member(
     head = member.head()
     if not head:
         return partial(_skip, path=member.path, node=node, reason="empty file", size=0)
-    if tracelog.sniff(head):
-        return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress, lean)
+    form = _TextForm.of(head)  # UTF-16 (PowerShell), lines ended by CR alone
+    text = head if form is None else form.text(head)
+    if tracelog.sniff(text):
+        return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress, lean, form=form)
     # (UTF-16 text, as Windows PowerShell writes it, has NULs but a byte order mark)
-    binary = tables.text_encoding(head) is None and _looks_binary(head)
-    viewer = None if binary else tracelog.viewer_prefix(head)
+    binary = tables.text_encoding(head) is None and _looks_binary(text)
+    viewer = None if binary else tracelog.viewer_prefix(text)
     if viewer is not None:  # captured through a log viewer (kubectl, docker compose)
-        zone, note = _collector_zone(member.path, node, head, tz, node_tz)
-        read = _read_tracelog(member, node, zone, progress, lean, partial(viewer.sub, b""))
+        zone, note = _collector_zone(member.path, node, text, tz, node_tz)
+        strip = partial(viewer.sub, b"")
+        read = _read_tracelog(member, node, zone, progress, lean, strip, form)
         return _with_zone_note(read, note)
-    field = None if binary else tracelog.json_field(head)
+    field = None if binary else tracelog.json_field(text)
     if field is not None:  # one JSON object per line (Docker's json-file, log shippers)
-        zone, note = _collector_zone(member.path, node, head, tz, node_tz, field)
+        zone, note = _collector_zone(member.path, node, text, tz, node_tz, field)
         unwrap = partial(tracelog.unwrap_json, name=field)
-        read = _read_tracelog(member, node, zone, progress, lean, unwrap)
+        read = _read_tracelog(member, node, zone, progress, lean, unwrap, form)
         return _with_zone_note(read, note)
     if binary:
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head):
         return _read_tables(member, node)
-    first = _preview(head.split(b"\n", 1)[0].decode("utf-8", "replace").strip())
+    first = _preview(text.split(b"\n", 1)[0].decode("utf-8", "replace").strip())
     return partial(
         _unrecognised,
         path=member.path,
@@ -439,25 +443,175 @@ def _read_tracelog(
     progress: Progress | None,
     lean: bool,
     rewrite: Callable[[bytes | memoryview], bytes] | None = None,
+    form: _TextForm | None = None,
 ) -> Outcome:
     """``rewrite``: applied to every chunk (whole lines) before parsing, keeping the
     line numbers those of the file: a viewer prefix removed from every line (``[viewers]``
     in grammars/tracelog.toml), or the tracelog line taken out of a JSON object
-    (``[json_lines]``)."""
+    (``[json_lines]``). ``form``: the file's bytes made UTF-8 lines ended by LF first
+    (:class:`_TextForm`). Lines that begin with NUL bytes lose them (:class:`_NulStarts`).
+    The Hyperscan helper answers by offsets in the file: not asked once lengths change."""
     finger = _Fingerprint()
-    pieces = member.chunks(lines=tracelog.piece_bytes())
-    chunks = finger.wrap(_counted(pieces, member.path, progress))
+    # (a file in another form is read in plain chunks: its lines do not end with LF)
+    pieces = member.chunks() if form else member.chunks(lines=tracelog.piece_bytes())
+    chunks: Iterator[bytes | memoryview] = finger.wrap(_counted(pieces, member.path, progress))
+    if form is not None:
+        chunks = form.apply(chunks)
+    nuls = _NulStarts()
+    chunks = nuls.wrap(chunks)
     if rewrite is not None:
         chunks = map(rewrite, chunks)
+    plain = rewrite is None and form is None
+    hits = tracelog.helper_hits(member.source_file()) if plain else None
     result = tracelog.parse_tracelog(
         chunks,
         path=member.path,
         node=node.node,
         tz=zone,
         lean=lean,
-        hits=None if rewrite is not None else tracelog.helper_hits(member.source_file()),
+        hits=None if hits is None else nuls.guard(hits),
     )
+    notes = [*(form.warnings(member.path) if form else []), *nuls.warnings(member.path)]
+    result.warnings.extend(notes)
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result, zone)
+
+
+#: A run of NUL bytes at the start of a line (see :class:`_NulStarts`).
+_NUL_START = re.compile(rb"(?m)^\0+")
+
+
+class _NulStarts:
+    """Runs of NUL bytes at the start of a line, dropped: what a crash leaves in a log
+    (the zeroed pages of a file written past its last line), the restarted process then
+    appending its next line right after them, with no line end between. Left in, they
+    would hide that line (it would not begin with the tracelog layout). Line numbers do
+    not change; byte offsets after the first such line do (:meth:`guard`). A chunk with
+    no NUL at all passes unchanged: it is looked for at C speed, not line by line."""
+
+    def __init__(self) -> None:
+        self.lines = 0  # lines that lost their leading NULs
+
+    def wrap(self, chunks: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+        for chunk in chunks:
+            if _has_nul(chunk):
+                fixed, count = _NUL_START.subn(b"", bytes(chunk))
+                if count:
+                    self.lines += count
+                    chunk = fixed
+            yield chunk
+
+    def guard(self, hits: tracelog.HitSource) -> tracelog.HitSource:
+        """``hits`` (the helper's answers by file offset) until a line lost its NULs;
+        after that, no answer (the parser then scans its pieces itself)."""
+
+        def ask(start: int, end: int) -> Future[Any]:
+            return hits(start, end) if not self.lines else _NO_ANSWER
+
+        return ask
+
+    def warnings(self, path: str) -> list[str]:
+        if not self.lines:
+            return []
+        return [
+            f"{path}: {self.lines} line(s) began with a run of NUL bytes (what a crash "
+            "leaves in a log): the NULs were dropped and the line read"
+        ]
+
+
+_NO_ANSWER: Future[Any] = Future()
+_NO_ANSWER.set_result(None)
+
+
+def _has_nul(chunk: bytes | memoryview) -> bool:
+    """Whether ``chunk`` holds a NUL byte, without copying it (a view of a mapped log)."""
+    if isinstance(chunk, bytes):
+        return b"\0" in chunk
+    import numpy as np  # (the minimum of the bytes, in one vectorised pass)
+
+    return len(chunk) > 0 and int(np.frombuffer(chunk, dtype=np.uint8).min()) == 0
+
+
+#: Share of the bytes at even (UTF-16 BE) or odd (LE) offsets of a head that must be NUL,
+#: and none at the other ones, for it to be read as UTF-16 without a byte order mark:
+#: ASCII text written in UTF-16 has every other byte NUL.
+_UTF16_NULS = 0.9
+_WIDE_SAMPLE = 8192  # bytes of the head looked at for that
+_LONE_CR = re.compile(rb"\r(?!\n)")
+_CARRY_LIMIT = 16 * 1024**2  # a part line carried longer than this is given as it is
+
+
+@dataclass(frozen=True)
+class _TextForm:
+    """How a tracelog's bytes become the UTF-8 lines ended by LF that the parser reads,
+    when they are not that already: text in UTF-16 or UTF-32 (Windows PowerShell's
+    ``kubectl logs ... > memsql.log`` writes UTF-16 LE with a byte order mark), decoded;
+    lines ended by a carriage return alone, ended by LF instead. Line numbers stay those
+    of the file (a CR is a line end there); byte offsets do not."""
+
+    codec: str | None  # the file's encoding, when not UTF-8
+    cr_only: bool  # no LF in the head, but CRs: each CR ends a line
+
+    @staticmethod
+    def of(head: bytes) -> _TextForm | None:
+        """The form of a file that ``head`` begins; None for UTF-8 lines ended by LF."""
+        codec = _wide_codec(head)
+        text = head if codec is None else tables.decode_text(head).encode("utf-8")
+        cr_only = b"\n" not in text and text.count(b"\r") > 1
+        return _TextForm(codec, cr_only) if codec or cr_only else None
+
+    def text(self, head: bytes) -> bytes:
+        """``head`` in this form (for sniffing)."""
+        return b"".join(self.apply(iter([head])))
+
+    def apply(self, chunks: Iterator[bytes | memoryview]) -> Iterator[bytes]:
+        """The chunks as whole UTF-8 lines ended by LF (the last as it ends). A UTF-16
+        character split between two chunks is decoded whole (an incremental decoder);
+        undecodable bytes become U+FFFD."""
+        decoder = codecs.getincrementaldecoder(self.codec)("replace") if self.codec else None
+        carry, begun = b"", False
+        for chunk in itertools.chain(chunks, [None]):
+            data = b"" if chunk is None else bytes(chunk)
+            if decoder is not None:
+                text = decoder.decode(data, final=chunk is None)
+                if not begun and text:
+                    text, begun = text.removeprefix("\ufeff"), True
+                data = text.encode("utf-8")
+            if self.cr_only:
+                data = _LONE_CR.sub(b"\n", data)
+            data = carry + data
+            cut = data.rfind(b"\n") + 1
+            if chunk is None or (not cut and len(data) > _CARRY_LIMIT):
+                cut = len(data)
+            carry = data[cut:]
+            if cut:
+                yield data[:cut]
+
+    def warnings(self, path: str) -> list[str]:
+        """What the reader of the report should know: line numbers count CRs."""
+        if not self.cr_only:
+            return []
+        return [
+            f"{path}: lines end with a carriage return alone (no line feed): each one "
+            "read as a line end, and line numbers count them"
+        ]
+
+
+def _wide_codec(head: bytes) -> str | None:
+    """The UTF-16/32 codec of a file that ``head`` begins: the one its byte order mark
+    names, else UTF-16 told by where its NULs are (ASCII text: every other byte, the
+    first of each pair in big-endian order); None for UTF-8 and anything else."""
+    codec = tables.text_encoding(head)
+    if codec is not None:
+        return None if codec == "utf-8" else codec
+    sample = head[: _WIDE_SAMPLE & ~1]
+    first, second = sample[0::2], sample[1::2]
+    if len(first) < 16:
+        return None
+    if first.count(0) >= _UTF16_NULS * len(first) and not second.count(0):
+        return "utf-16-be"
+    if second.count(0) >= _UTF16_NULS * len(second) and not first.count(0):
+        return "utf-16-le"
+    return None
 
 
 def _add_tracelog(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from . import __version__
+from . import __version__, grammars
 from .diagnose import (
     Finding,
     Verdict,
@@ -74,22 +74,13 @@ class Report:
         return 1 if self.failed or self.at_risk or self.unfinished else 0
 
 
-#: How the run after an earlier failed one ended, in a verdict's summary.
-_LATER_RUN = {
-    "succeeded": "succeeded",
-    "failed": "failed as well",
-    "running": "was still running when the bundle was taken",
-    "cancelled": "was cancelled",
-    "unknown": "has no recorded outcome",
-}
-
-
 def _with_later_runs(verdicts: list[Verdict], rebalances: list[Rebalance]) -> list[Verdict]:
     """``verdicts`` (one per rebalance, in order), each of an earlier run of a database
     (``Rebalance.next_run`` set) given the outcome and start of the run after it."""
     if len(verdicts) != len(rebalances):  # ("no rebalance found")
         return verdicts
     out = list(verdicts)
+    outcome = grammars.load("recovery")["runbook"]["step1"]["later_run"]
     for i, (rb, v) in enumerate(zip(rebalances, verdicts, strict=True)):
         after = rb.next_run
         if after is None:
@@ -99,7 +90,7 @@ def _with_later_runs(verdicts: list[Verdict], rebalances: list[Rebalance]) -> li
             v,
             later_run=after.outcome,
             later_run_start=after.start,
-            summary=f"{v.summary} Earlier run: the next run{start} {_LATER_RUN[after.outcome]}.",
+            summary=f"{v.summary} Earlier run: the next run{start} {outcome[after.outcome]}.",
         )
     return out
 

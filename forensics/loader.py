@@ -555,7 +555,7 @@ class _TextForm:
     def of(head: bytes) -> _TextForm | None:
         """The form of a file that ``head`` begins; None for UTF-8 lines ended by LF."""
         codec = _wide_codec(head)
-        text = head if codec is None else tables.decode_text(head).encode("utf-8")
+        text = head if codec is None else head.decode(codec, "replace").encode("utf-8")
         cr_only = b"\n" not in text and text.count(b"\r") > 1
         return _TextForm(codec, cr_only) if codec or cr_only else None
 

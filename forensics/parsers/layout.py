@@ -210,17 +210,13 @@ def _naive(text: str) -> datetime | None:
 
 
 def _utc(text: str) -> datetime | None:
-    """An RFC 3339 time as naive UTC (the fraction cut to microseconds)."""
-    m = re.fullmatch(r"([^.]*)(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})", text.strip())
-    if m is None:
-        return None
-    fraction = f".{m[2][:6]}" if m[2] else ""
-    zone = "+00:00" if m[3] == "Z" else m[3]
+    """An RFC 3339 time (a zone required; Python reads ``Z`` and a fraction longer than
+    microseconds) as naive UTC."""
     try:
-        value = datetime.fromisoformat(m[1] + fraction + zone)
+        value = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None)
+    return None if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
 
 def _object(line: str) -> dict[str, object] | None:

@@ -23,34 +23,22 @@ COPY_ROLES = ("master", "replica")
 PARTITION_ROLES = ("master", "replica", "orphan")
 ROLE_SYNONYMS = {"slave": "replica", "secondary": "replica", "primary": "master"}
 
-#: Words of a file or folder name that tell when a snapshot was taken, as whole words
-#: (a database called "posts" is no "post"), by time class: before the rebalance, while
-#: it ran or failed, a plain name (what the bundle collected at its end: no word), after,
-#: a third capture, once the recovery was done, and the last of all.
+#: Words of a file or folder name that tell when a snapshot was taken, by time class
+#: (grammars/snapshots.toml [order]): rank -> words.
+_ORDER = grammars.load("snapshots")["order"]
 ORDER_CLASSES: dict[int, tuple[str, ...]] = {
-    0: ("before", "pre", "prior", "previous", "prev", "initial", "first", "original", "orig",
-        "old", "earlier", "start", "begin"),
-    1: ("during", "mid", "while", "running", "failure", "failed", "fail", "crash", "crashed",
-        "incident", "error"),
-    3: ("after", "post", "later", "new", "current", "second", "retry", "rerun", "again"),
-    4: ("third",),
-    5: ("fixed", "fix", "attach", "attached", "recovered", "recovery", "repair", "repaired",
-        "cleanup", "cleaned", "resolved"),
-    6: ("final", "last", "latest", "end", "now"),
-}  # fmt: skip
+    int(c["rank"]): tuple(c["words"]) for c in _ORDER["classes"].values()
+}
 #: The class of a name without any of these words.
-PLAIN_RANK = 2
+PLAIN_RANK: int = int(_ORDER["plain"])
 #: Words naming the failure, not a time: they place a snapshot in it only when the name
 #: holds no other word ("after_failure" is after it, "before_crash" before it).
-EVENT_WORDS = frozenset(("failure", "failed", "fail", "crash", "crashed", "incident", "error"))
+EVENT_WORDS = frozenset(_ORDER["event_words"]["words"])
 ORDER_WORDS: dict[str, int] = {w: rank for rank, words in ORDER_CLASSES.items() for w in words}
 _WORD = re.compile(r"[a-z]+")
 #: A copy a browser or a file manager made of ``name.ext``: ``name(1).ext``,
 #: ``name (2).ext``, ``name - Copy.ext``, ``name - Copy (2).ext``, ``name copy 2.ext``.
-_COPY_MARK = re.compile(
-    r"(?:\s*\((?P<paren>\d+)\)|\s+-\s+copy(?:\s*\((?P<win>\d+)\))?|\s+copy(?:\s+(?P<mac>\d+))?)$",
-    re.IGNORECASE,
-)
+_COPY_MARK = re.compile(grammars.load("snapshots")["copy_mark"]["pattern"], re.IGNORECASE)
 
 PHASES = ("copy", "promote", "drop")
 REDUNDANCY_VARIABLE = "redundancy_level"

@@ -15,6 +15,7 @@ from forensics import schemas
 from forensics.cli import main
 from forensics.impact import (
     compute_impact,
+    in_time_order,
     latest_snapshot,
     normalise_partitions,
     snapshot_order_key,
@@ -302,3 +303,13 @@ def test_status_captures_in_a_folder_named_during_are_ordered_by_their_own_names
     result = CliRunner().invoke(main, ["analyze", str(folder), "--format", "json"])
     verdicts = json.loads(result.stdout)["verdicts"]
     assert [(v["status"], v["phase"]) for v in verdicts] == [("failure", "promote")]
+
+
+@pytest.mark.parametrize("table", ["order", "copy_mark"])
+def test_the_grammar_samples_sort_oldest_first(table: str) -> None:
+    """The samples of grammars/snapshots.toml, shuffled, come back in their written order:
+    the file a support engineer corrects is the one the ordering reads."""
+    from forensics import grammars
+
+    samples = grammars.load("snapshots")[table]["samples"]
+    assert in_time_order(reversed(samples)) == samples

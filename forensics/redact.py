@@ -24,6 +24,7 @@ from typing import Any
 
 import polars as pl
 
+from . import grammars
 from .analysis import Report
 from .grammars import grammar_dir
 
@@ -167,17 +168,14 @@ USER_AT_HOST = re.compile(
     r"(?<=@)(?P<q>['`\"]?)(?P<host>[A-Za-z0-9][A-Za-z0-9\-]*)(?P=q)(?![\w.\-@])"
 )
 #: Database names the SQL in a log line shows: ```hr_private`.`employees```,
-#: ``BACKUP DATABASE Finance_2024``, ``SHOW PARTITIONS ON sales``, ``Query sales.'...'``.
-LOG_DATABASE = re.compile(
-    r"`(?P<a>[^`\s]+)`\.`"
-    r"|\bDATABASE\s+`?(?P<b>[A-Za-z_][\w$]*)"
-    r"|\b(?:PARTITIONS|STATUS|DATABASES)\s+ON\s+`?(?P<c>[A-Za-z_][\w$]*)"
-    r"|\bQuery\s+(?P<d>[A-Za-z_][\w$]*)\.'"
-)
+#: ``BACKUP DATABASE Finance_2024``, ``SHOW PARTITIONS ON sales``, ``Query sales.'...'``
+#: (grammars/messages.toml [redact]).
+_REDACT = grammars.load("messages")["redact"]
+LOG_DATABASE = re.compile(_REDACT["log_database"])
 #: The lines :data:`LOG_DATABASE` may match (a Polars filter: no look-around there).
-_LOG_DATABASE_HINT = r"`\.`|DATABASE\s|\sON\s|Query\s"
+_LOG_DATABASE_HINT: str = _REDACT["hint"]
 #: Words after ``DATABASE`` that are SQL, not a name.
-_SQL_WORDS = frozenset({"IF", "EXISTS", "NOT", "TO", "FROM", "ON"})
+_SQL_WORDS = frozenset(_REDACT["sql_words"])
 NODE_PREFIX = "node-"
 SYSTEM_DATABASES = {"cluster", "information_schema", "memsql", "sharding", "mysql"}
 ROLE_PREFIX = {"master_aggregator": "ma", "child_aggregator": "agg", "leaf": "leaf"}
@@ -441,11 +439,15 @@ def _log_databases(report: Report) -> set[str]:
     for column in texts:
         lines = column.drop_nulls()
         for line in lines.filter(lines.str.contains(_LOG_DATABASE_HINT)).unique().to_list():
-            for m in LOG_DATABASE.finditer(line):
-                name = next(g for g in m.groups() if g)
-                if name.upper() not in _SQL_WORDS:
-                    names.add(re.sub(r"_\d+$", "", name))
+            names |= line_databases(line)
     return names
+
+
+def line_databases(line: str) -> set[str]:
+    """The database names the SQL in one log line shows (:data:`LOG_DATABASE`), a
+    partition database's (``orders_3``) as its database's."""
+    found = (next(g for g in m.groups() if g) for m in LOG_DATABASE.finditer(line))
+    return {re.sub(r"_\d+$", "", name) for name in found if name.upper() not in _SQL_WORDS}
 
 
 def _databases(report: Report) -> dict[str, str]:

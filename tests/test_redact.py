@@ -15,12 +15,14 @@ import shutil
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
 
+from forensics import grammars
 from forensics.analysis import Report, analyze
-from forensics.redact import Redactor, redact_report
+from forensics.redact import Redactor, line_databases, redact_report
 from forensics.report import html as html_report
 from forensics.report import json as json_report
 from forensics.report import markdown
@@ -358,3 +360,11 @@ def test_rule_text_and_documentation_links_are_left_alone() -> None:
         assert red.references == plain.references
     links = [r for f in redacted.findings for r in f.references]
     assert links and not [r for r in links if "host-x" in r]
+
+
+@pytest.mark.parametrize(
+    "sample", grammars.load("messages")["redact"]["samples"], ids=lambda s: s["message"][:40]
+)
+def test_log_database_samples(sample: dict[str, Any]) -> None:
+    """grammars/messages.toml [redact]: the names each sample line shows, and no SQL word."""
+    assert line_databases(sample["message"]) == set(sample["databases"])

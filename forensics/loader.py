@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +26,7 @@ from .consistency import overlap_warnings
 from .errors import InputError
 from .nodes import NodeId, identify, resolve_node
 from .parsers import prefilter, tables, tracelog
+from .parsers.layout import layout as tracelog_layout
 from .parsers.tables_frames import known_roles
 
 Progress = Callable[[str, int], None]  # (member path, bytes read so far in this member)
@@ -329,6 +330,11 @@ def _read_member(
         unwrap = partial(tracelog.unwrap_json, name=field)
         read = _read_tracelog(member, node, zone, progress, lean, unwrap, form)
         return _with_zone_note(read, note)
+    parts = None if binary else tracelog.json_parts(text)
+    if parts is not None:  # a shipper's JSON fields (time, level, message): lines rebuilt
+        rebuild = partial(tracelog.rebuild_json, parts=parts)
+        zone = _zone_for(node, tz, node_tz)
+        return _read_tracelog(member, node, zone, progress, lean, rebuild, form)
     if binary:
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head):
@@ -447,9 +453,9 @@ def _read_tracelog(
 ) -> Outcome:
     """``rewrite``: applied to every chunk (whole lines) before parsing, keeping the
     line numbers those of the file: a viewer prefix removed from every line (``[viewers]``
-    in grammars/tracelog.toml), or the tracelog line taken out of a JSON object
-    (``[json_lines]``). ``form``: the file's bytes made UTF-8 lines ended by LF first
-    (:class:`_TextForm`). Lines that begin with NUL bytes lose them (:class:`_NulStarts`).
+    in grammars/tracelog.toml), or the tracelog line taken out of a JSON object, or
+    rebuilt from its fields (``[json_lines]``). ``form``: the file's bytes made UTF-8 lines ended by LF first
+    (:class:`_TextForm`). Runs of NUL bytes a crash left are dealt with (:class:`_NulRuns`).
     The Hyperscan helper answers by offsets in the file: not asked once lengths change."""
     finger = _Fingerprint()
     # (a file in another form is read in plain chunks: its lines do not end with LF)
@@ -457,7 +463,12 @@ def _read_tracelog(
     chunks: Iterator[bytes | memoryview] = finger.wrap(_counted(pieces, member.path, progress))
     if form is not None:
         chunks = form.apply(chunks)
-    nuls = _NulStarts()
+
+    def lines_before(offset: int) -> int:  # (read again: only to name a line in a warning)
+        again: Iterator[bytes | memoryview] = member.chunks()
+        return _line_ends_before(form.apply(again) if form else again, offset)
+
+    nuls = _NulRuns(lines_before)
     chunks = nuls.wrap(chunks)
     if rewrite is not None:
         chunks = map(rewrite, chunks)
@@ -476,46 +487,99 @@ def _read_tracelog(
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result, zone)
 
 
-#: A run of NUL bytes at the start of a line (see :class:`_NulStarts`).
+#: A run of NUL bytes at the start of a line (see :class:`_NulRuns`).
 _NUL_START = re.compile(rb"(?m)^\0+")
 
 
-class _NulStarts:
-    """Runs of NUL bytes at the start of a line, dropped: what a crash leaves in a log
-    (the zeroed pages of a file written past its last line), the restarted process then
-    appending its next line right after them, with no line end between. Left in, they
-    would hide that line (it would not begin with the tracelog layout). Line numbers do
-    not change; byte offsets after the first such line do (:meth:`guard`). A chunk with
-    no NUL at all passes unchanged: it is looked for at C speed, not line by line."""
+@cache
+def _nul_inside() -> re.Pattern[bytes]:
+    """A run of NUL bytes inside a line, right before the tracelog layout (see
+    :class:`_NulRuns`): a NUL anywhere else is text the parser counts."""
+    start = tracelog_layout().prefix.removeprefix("^")
+    return re.compile(rb"(?<=[^\n\0])\0+(?=" + start.encode() + rb")")
 
-    def __init__(self) -> None:
+
+class _NulRuns:
+    """Runs of NUL bytes that a crash leaves in a log (the zeroed pages of a file written
+    past its last line), the restarted process then appending its next line right after
+    them, with no line end between. Left in, they would hide that line. A run at the
+    start of a line is dropped (line numbers do not change); a run inside a line, right
+    before a line in the tracelog layout, ends that line there, as a line end would (the
+    line numbers after it are then one more than in the file, and a warning names where).
+    Byte offsets after the first such line change (:meth:`guard`). A chunk with no NUL
+    at all passes unchanged: it is looked for at C speed, not line by line.
+
+    ``lines_before``: how many line ends the file has before a byte offset (of the
+    stream given to :meth:`wrap`), to name where a line was ended; asked once, after
+    the file was read, and only when one was."""
+
+    def __init__(self, lines_before: Callable[[int], int] | None = None) -> None:
         self.lines = 0  # lines that lost their leading NULs
+        self.ended = 0  # lines ended at a run of NULs inside them
+        self.first_ended: int | None = None  # the byte offset of the first of those
+        self.lines_before = lines_before
 
     def wrap(self, chunks: Iterator[bytes | memoryview]) -> Iterator[bytes | memoryview]:
+        offset = 0
         for chunk in chunks:
+            size = len(chunk)
             if _has_nul(chunk):
-                fixed, count = _NUL_START.subn(b"", bytes(chunk))
-                if count:
-                    self.lines += count
-                    chunk = fixed
+                chunk = self._fixed(bytes(chunk), offset)
+            offset += size
             yield chunk
 
+    def _fixed(self, data: bytes, offset: int) -> bytes:
+        """``data`` (at ``offset`` in the stream) with its runs of NULs dealt with."""
+        inside = _nul_inside()
+        first = inside.search(data)
+        if first is not None:
+            data, count = inside.subn(b"\n", data)
+            self.ended += count
+            if self.first_ended is None:
+                self.first_ended = offset + first.start()
+        data, count = _NUL_START.subn(b"", data)
+        self.lines += count
+        return data
+
     def guard(self, hits: tracelog.HitSource) -> tracelog.HitSource:
-        """``hits`` (the helper's answers by file offset) until a line lost its NULs;
-        after that, no answer (the parser then scans its pieces itself)."""
+        """``hits`` (the helper's answers by file offset) until a line lost its NULs or
+        was ended at them; after that, no answer (the parser scans its pieces itself)."""
 
         def ask(start: int, end: int) -> Future[Any]:
-            return hits(start, end) if not self.lines else _NO_ANSWER
+            return hits(start, end) if not (self.lines or self.ended) else _NO_ANSWER
 
         return ask
 
     def warnings(self, path: str) -> list[str]:
-        if not self.lines:
-            return []
-        return [
-            f"{path}: {self.lines} line(s) began with a run of NUL bytes (what a crash "
-            "leaves in a log): the NULs were dropped and the line read"
-        ]
+        out = []
+        if self.lines:
+            out.append(
+                f"{path}: {self.lines} line(s) began with a run of NUL bytes (what a crash "
+                "leaves in a log): the NULs were dropped and the line read"
+            )
+        if self.ended and self.first_ended is not None:
+            where = path
+            if self.lines_before is not None:
+                where = f"{path}:{self.lines_before(self.first_ended) + 1}"
+            out.append(
+                f"{where}: {self.ended} line(s) held a run of NUL bytes followed by a "
+                "tracelog line (what a crash leaves in a log; first here): each line was "
+                "ended at the NULs and the text after them read as the next line, so the "
+                "line numbers after it are one more than in the file"
+            )
+        return out
+
+
+def _line_ends_before(chunks: Iterator[bytes | memoryview], offset: int) -> int:
+    """The LF bytes among the first ``offset`` bytes of ``chunks``."""
+    count = 0
+    for chunk in chunks:
+        part = bytes(chunk[:offset])
+        count += part.count(b"\n")
+        offset -= len(part)
+        if offset <= 0:
+            break
+    return count
 
 
 _NO_ANSWER: Future[Any] = Future()

@@ -95,6 +95,22 @@ def test_a_step_line_after_a_run_of_nuls_is_read_at_its_line(tmp_path: Path) -> 
     assert any("1 line(s) began with a run of NUL bytes" in w for w in report["warnings"])
 
 
+@pytest.mark.parametrize("nuls", [1, 4096])
+def test_a_step_line_after_nuls_inside_a_line_is_read(tmp_path: Path, nuls: int) -> None:
+    """A crash left NULs after the end of line 2's text, and the restarted process
+    appended the step line right after them: line 2 is ended at the NULs, so the step
+    line is read (as line 3; the warning names line 2 of the file)."""
+    data = "\n".join(LINES[:2]).encode() + b"\0" * nuls + "\n".join(LINES[2:]).encode() + b"\n"
+    report = _analyze(tmp_path, data)
+    assert _verdict(report) == ("db1", "copy", "out_of_memory")
+    assert _evidence_line(report).startswith("memsql.log:3")
+    (row,) = report["input"]["files"]
+    assert row["lines"] == 4 and row["unparsed_lines"] == 0
+    (warning,) = [w for w in report["warnings"] if "run of NUL bytes" in w]
+    assert warning.startswith("bundle/10.0.0.1_3306/memsql.log:2: 1 line(s) held a run of NUL")
+    assert "line numbers after it are one more than in the file" in warning
+
+
 def test_nuls_inside_a_line_are_left_to_the_parser(tmp_path: Path) -> None:
     data = "\n".join(LINES).encode().replace(b"Thread 115001: Step", b"Thread 115001:\0 Step")
     report = _analyze(tmp_path, data + b"\n")
@@ -111,11 +127,13 @@ def _big_log(lines: int) -> bytes:
     )
 
 
+@pytest.mark.parametrize("inside", [False, True], ids=["line-start", "inside-a-line"])
 def test_nuls_in_a_large_log_read_with_the_helper_give_the_same_events(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inside: bool
 ) -> None:
-    """The helper answers by offsets in the file: once a line lost its NULs the offsets
-    no longer fit, and the pieces after it are scanned by the parser itself."""
+    """The helper answers by offsets in the file: once a line lost its NULs (or was
+    ended at them, the line end before them lost) the offsets no longer fit, and the
+    pieces after it are scanned by the parser itself."""
     lay = tracelog._layout()
     block = _big_log(40000)
     copies = 2 * lay.fast_min_bytes // len(block) + 2
@@ -123,7 +141,10 @@ def test_nuls_in_a_large_log_read_with_the_helper_give_the_same_events(
     data = block * copies
     clean = tmp_path / "clean" / "10.0.1.12_3306" / "memsql.log"
     crashed = tmp_path / "crashed" / "10.0.1.12_3306" / "memsql.log"
-    for path, content in ((clean, data), (crashed, data[:nul_at] + b"\0" * 4096 + data[nul_at:])):
+    for path, content in (
+        (clean, data),
+        (crashed, data[: nul_at - inside] + b"\0" * 4096 + data[nul_at:]),
+    ):
         path.parent.mkdir(parents=True)
         path.write_bytes(content)
     monkeypatch.setenv("FORENSICS_PREFILTER", "0")
@@ -144,7 +165,8 @@ def test_nuls_in_a_large_log_read_with_the_helper_give_the_same_events(
     # the pieces before the NULs had the helper's answer; none after (it would not fit)
     assert answered and all(answered)
     assert_frame_equal(helped.events.drop("file"), alone.events.drop("file"), check_row_order=True)
-    assert any("began with a run of NUL bytes" in w for w in helped.warnings)
+    said = "held a run of NUL bytes" if inside else "began with a run of NUL bytes"
+    assert any(said in w for w in helped.warnings)
 
 
 def test_lines_ended_by_cr_alone_are_lines(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Tracelogs rewritten by log shippers or written in slightly other layouts
-(grammars/tracelog.toml): level words in lower or title case, the ISO 8601 `T`, a zone
-after the time, a comma before the fraction. Every path reads them alike."""
+(grammars/tracelog.toml): level words in lower or title case or in square brackets (the
+colon then optional), the ISO 8601 `T`, a zone after the time, a comma before the
+fraction. Every path reads them alike."""
 
 from __future__ import annotations
 
@@ -45,6 +46,12 @@ def _utc(wall: datetime, hours: float = 0) -> datetime:
         ("2026-03-10T02:00:30,902+01:00 warn: x", "WARN", None, _utc(WALL.replace(microsecond=902000), 1)),
         ("2026-03-10T02:00:30 error: x", "ERROR", None, _utc(WALL.replace(microsecond=0))),
         ("2026-03-10T00:30:00+01:00 error: x", "ERROR", None, datetime(2026, 3, 9, 23, 30, tzinfo=UTC)),
+        ("7 2026-03-10 02:00:30.902348 [WARN] x", "WARN", 7, _utc(WALL)),
+        ("7 2026-03-10 02:00:30.902348 [ERROR]: x", "ERROR", 7, _utc(WALL)),
+        ("2026-03-10T02:00:30.902348Z [error] x", "ERROR", None, _utc(WALL)),
+        ("2026-03-10T02:00:30.902348+01:00\t[Warning]: x", "WARN", None, _utc(WALL, 1)),
+        ("2026-03-10 02:00:30,902 UTC   [info] x", "INFO", None, _utc(WALL.replace(microsecond=902000))),
+        ("2026-03-10 02:00:30.902348 [FATAL]:\tx", "FAILURE", None, _utc(WALL)),
     ],
 )  # fmt: skip
 def test_variant_lines(line, level, uptime, ts):
@@ -63,6 +70,12 @@ def test_variant_lines(line, level, uptime, ts):
         "2026-03-10t02:00:30.902 ERROR: lower-case t",
         "2026-03-10 02:00:30.902 eRROR: neither lower, title nor upper case",
         "0001-01-01T00:00:00+01:00 ERROR: before year 1 in UTC",
+        "2026-03-10 02:00:30.902 [ERROR no closing bracket",
+        "2026-03-10 02:00:30.902 [ERROR: no closing bracket",
+        "2026-03-10 02:00:30.902 ERROR] no opening bracket",
+        "2026-03-10 02:00:30.902 ERROR neither brackets nor colon",
+        "2026-03-10 02:00:30.902 [[ERROR]] doubled brackets",
+        "2026-03-10 02:00:30.902 [ ERROR ] blanks inside the brackets",
     ],
 )
 def test_not_a_variant_is_unparsed(line):
@@ -95,6 +108,8 @@ def test_an_offset_overrides_the_time_zone_option():
         b"2026-03-10T02:00:30.902348Z   INFO: x\n",
         b"2026-03-10 02:00:30.902348 UTC   INFO: x\n",
         b"2026-03-10 02:00:30,902   INFO: x\n",
+        b"5407130092 2026-03-14 06:00:00.000 [WARN] Thread 115262: x\n",
+        b"2026-03-14T06:00:00.000Z [error]: x\n",
     ],
 )
 def test_sniff_recognises_the_variants(head):
@@ -159,7 +174,8 @@ def variant_lines(draw):
         zone = f"{sign}{hh:02d}:{mm:02d}" if zone == "offset" else f"{sign}{hh:02d}{mm:02d}"
     counter = draw(st.sampled_from(["", "12345 "]))
     pad = draw(st.sampled_from([" ", "   ", "\t"]))
-    line = f"{counter}{text}{zone}{pad}{word}: partition copy"
+    form = draw(st.sampled_from(["{}:", "[{}]", "[{}]:"]))
+    line = f"{counter}{text}{zone}{pad}{form.format(word)} partition copy"
     utc = wall.replace(microsecond=kept, tzinfo=timezone(offset)).astimezone(UTC)
     return line, level, utc
 
@@ -205,6 +221,20 @@ def test_the_lean_pass_finds_lower_case_warnings_without_a_keep_word():
         b"2026-02-11 01:12:55.374   warn: slow reply\n"
         b"2026-02-11 01:12:55.375   Warning: slow reply\n"
         b"2026-02-11 01:12:55.376   INFO: peer said warn: slow reply\n"
+    )
+    if not linescan.available(tracelog._layout().vocabulary):
+        pytest.skip("Hyperscan not installed")
+    lean = tracelog._lean_path(data)
+    assert lean is not None and lean.kept.get_column("line").to_list() == [1, 2]
+
+
+def test_the_lean_pass_finds_bracketed_warnings_without_a_keep_word():
+    """`[warn]` with no colon after it is a kept level word too (``forensics scan``)."""
+    data = (
+        b"2026-02-11 01:12:55.373 [info] nothing to see\n"
+        b"2026-02-11 01:12:55.374 [warn] slow reply\n"
+        b"2026-02-11 01:12:55.375 [Warning]: slow reply\n"
+        b"2026-02-11 01:12:55.376 [INFO] peer said [WARN] slow reply\n"
     )
     if not linescan.available(tracelog._layout().vocabulary):
         pytest.skip("Hyperscan not installed")

@@ -35,6 +35,7 @@ class Layout:
     thread: str
     bare_component: str
     levels: dict[str, str]  # level word (every spelling read) -> level
+    level_forms: tuple[str, ...]  # the level word as a token (`{}:`, `[{}]`, ...)
     keep_levels: tuple[str, ...]
     vocabulary: tuple[str, ...]
     restart_tolerance_us: int
@@ -50,14 +51,29 @@ class Layout:
 
     @property
     def keep_words(self) -> tuple[str, ...]:
-        """The level words of kept levels with their colon (``WARN:``, ...): a line the
-        layout gives such a level holds one."""
+        """The level words of kept levels in each of their forms (``WARN:``, ``[WARN]``,
+        ...): a line the layout gives such a level holds one."""
         return keep_words(self.levels, self.keep_levels)
+
+    @property
+    def level_tokens(self) -> dict[str, str]:
+        """Every form of every level word as a blank-separated token -> its level."""
+        return {f.format(w): lv for f in self.level_forms for w, lv in self.levels.items()}
 
 
 def keep_words(levels: dict[str, str], keep_levels: Sequence[str]) -> tuple[str, ...]:
-    """The level words of ``keep_levels`` with their colon (``WARN:``, ...)."""
-    return tuple(f"{w}:" for w, lv in levels.items() if lv in keep_levels)
+    """The level words of ``keep_levels`` in each form of ``[level_tokens]`` (``WARN:``,
+    ``[WARN]``, ...), a form that holds another left out (``[WARN]:`` holds ``[WARN]``):
+    the literals the keep scan looks for, so that a kept line without a vocabulary word
+    is found whichever form its level word takes."""
+    forms = _level_forms()
+    needed = [f for f in forms if not any(o != f and o.format("W") in f.format("W") for o in forms)]
+    return tuple(f.format(w) for f in needed for w, lv in levels.items() if lv in keep_levels)
+
+
+@cache
+def _level_forms() -> tuple[str, ...]:
+    return tuple(grammars.load("tracelog").get("level_tokens", {}).get("forms", ("{}:",)))
 
 
 @cache
@@ -73,6 +89,7 @@ def layout() -> Layout:
     return Layout(
         **lay,
         levels=levels,
+        level_forms=_level_forms(),
         keep_levels=tuple(g["keep"]["levels"]),
         vocabulary=tuple(g["keep"]["vocabulary"]),
         restart_tolerance_us=int(g["restarts"]["tolerance_us"]),
@@ -136,6 +153,75 @@ def json_field(head: bytes) -> str | None:
         if any(isinstance(v, str) and prefix.match(v) for v in values):
             return name
     return None
+
+
+@dataclass(frozen=True)
+class JsonParts:
+    """Where the JSON objects of a log shipper that split the tracelog line into fields
+    keep its message, time and level word (names of ``[json_lines]``; dotted: nested)."""
+
+    message: str
+    time: str
+    level: str
+
+
+@dataclass(frozen=True)
+class JsonLines:
+    """``[json_lines]`` of tracelog.toml."""
+
+    fields: tuple[str, ...]
+    time_fields: tuple[str, ...]
+    level_fields: tuple[str, ...]
+    levels: dict[str, str]  # level word, upper case ([levels] and level_aliases) -> level
+
+
+@cache
+def json_lines() -> JsonLines:
+    g = grammars.load("tracelog")
+    section = g.get("json_lines", {})
+    levels = {w.upper(): lv for w, lv in g["levels"].items()}
+    levels.update({w.upper(): lv for w, lv in section.get("level_aliases", {}).items()})
+    return JsonLines(
+        fields=tuple(section.get("fields", ())),
+        time_fields=tuple(section.get("time_fields", ())),
+        level_fields=tuple(section.get("level_fields", ())),
+        levels=levels,
+    )
+
+
+def json_parts(head: bytes) -> JsonParts | None:
+    """For a file that :func:`json_field` refuses: where its JSON objects keep the
+    message, time and level of the tracelog line a shipper split into fields (the
+    first field name of each list of ``[json_lines]`` that one of the first objects has:
+    the message as text, a time, a level word read), when most of the first lines are
+    JSON objects; None otherwise. Its lines are rebuilt by ``tracelog.rebuild_json``."""
+    lines = _first_lines(head)
+    objects = [o for o in map(_object, lines) if o is not None]
+    if 2 * len(objects) <= len(lines):
+        return None
+    spec = json_lines()
+
+    def first(names: Sequence[str], ok: Callable[[object], bool]) -> str | None:
+        return next((n for n in names if any(ok(_lookup(o, n)) for o in objects)), None)
+
+    message = first(spec.fields, lambda v: isinstance(v, str))
+    time = first(spec.time_fields, lambda v: isinstance(v, str | int | float) and v != "")
+    level = first(spec.level_fields, lambda v: isinstance(v, str) and v.upper() in spec.levels)
+    if message is None or time is None or level is None:
+        return None
+    return JsonParts(message=message, time=time, level=level)
+
+
+def _lookup(obj: dict[str, object], name: str) -> object:
+    """``obj[name]``, else for a dotted name the nested value (``log.level``)."""
+    if name in obj:
+        return obj[name]
+    value: object = obj
+    for part in name.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return value
 
 
 @dataclass(frozen=True)

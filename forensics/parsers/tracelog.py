@@ -6,7 +6,8 @@ Line layout (``grammars/tracelog.toml``; singlestore-formats.md §1.3)::
 
 and the variants log shippers write: a ``T`` between date and time, a comma before the
 fraction, a zone after the time (``Z``, ``+01:00``, ``+0100``, `` UTC``, `` GMT``), the
-level word in lower or title case. The compiled pass reads the level spellings; it sends
+level word in lower or title case, or in square brackets with the colon then optional
+(``[WARN]``, ``[error]:``). The compiled pass reads the level spellings; it sends
 lines with the time variants to the regex classifier (:func:`_classify`), as it does
 every line it is unsure of, so the canonical layout costs what it did.
 
@@ -95,9 +96,12 @@ from .. import grammars, schemas
 from ..bundle import last_line_end
 from ..clock import check_timezone
 from . import linescan, prefilter
+from .layout import JsonParts as JsonParts
 from .layout import Layout as _Layout
 from .layout import collector_offset as collector_offset
 from .layout import json_field as json_field
+from .layout import json_lines as _json_lines
+from .layout import json_parts as json_parts
 from .layout import layout as _layout
 from .layout import sniff as sniff
 from .layout import unwrap_json as unwrap_json
@@ -255,6 +259,85 @@ def _count_replaced(raw: pl.Series, data: bytes) -> int:
     return int(raw.str.contains("\ufffd", literal=True).sum())
 
 
+# ----------------------------------------------------------------------------- shippers
+
+
+def rebuild_json(chunk: bytes | memoryview, parts: JsonParts) -> bytes:
+    """``chunk`` (whole lines) with each JSON object line of a log shipper that split the
+    tracelog line into fields (see :func:`json_parts`) replaced by the line rebuilt from
+    them: ``<time> <LEVEL>: <message>``, or the message itself when it has the layout.
+    Line breaks inside the message become blanks, so that line numbers stay those of the
+    file; a line whose time or level word cannot be read stays as it is."""
+    text = bytes(chunk).decode("utf-8", "replace")
+    lines = pl.Series("raw", [text]).str.split("\n").explode().to_frame()
+    out = lines.select(_rebuilt(pl.col("raw"), parts)).to_series()
+    return str(out.str.join("\n").item()).encode("utf-8")
+
+
+def _rebuilt(raw: pl.Expr, parts: JsonParts) -> pl.Expr:
+    """The tracelog line of each JSON line (see :func:`rebuild_json`), in one pass of
+    Polars expressions: a shipper's file can be as long as the log it carries."""
+    message = (
+        _json_value(raw, parts.message)
+        .str.strip_suffix("\n")
+        .str.strip_suffix("\r")
+        .str.replace_all("\r?\n", " ")
+    )
+    table = _json_lines().levels
+    level = (
+        _json_value(raw, parts.level)
+        .str.to_uppercase()
+        .replace_strict(list(table), list(table.values()), default=None, return_dtype=pl.String)
+    )
+    line = pl.concat_str(
+        _layout_time(_json_value(raw, parts.time)), pl.lit(" "), level, pl.lit(": "), message
+    )
+    return (
+        pl.when(message.str.contains(_layout().prefix))
+        .then(message)
+        .otherwise(pl.coalesce(line, raw))
+        .alias("raw")
+    )
+
+
+def _json_value(raw: pl.Expr, name: str) -> pl.Expr:
+    """Field ``name`` of the JSON object in ``raw`` as text (null when there is none);
+    a dotted name is that key, else the nested one (``log.level``)."""
+    value = raw.str.json_path_match(f"$['{name}']")
+    if "." not in name:
+        return value
+    nested = "$" + "".join(f"['{part}']" for part in name.split("."))
+    return pl.coalesce(value, raw.str.json_path_match(nested))
+
+
+# An RFC 3339 time, read by the layout as written (the `T`, a fraction, its zone).
+_RFC3339 = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}"
+# A Unix epoch: seconds below 1e11, then milli-, micro- and nanoseconds.
+_EPOCH = r"^(\d{1,19})(?:\.(\d+))?$"
+
+
+def _layout_time(stamp: pl.Expr) -> pl.Expr:
+    """A shipper's time in the layout: an RFC 3339 text as it is, a Unix epoch (of any
+    unit, told by its size) as UTC with its microseconds and ``Z``; else null."""
+    whole = stamp.str.extract(_EPOCH, 1).cast(pl.Int64, strict=False)
+    digits = stamp.str.extract(_EPOCH, 2).fill_null("")
+
+    def fraction(n: int) -> pl.Expr:
+        return digits.str.slice(0, n).str.pad_end(n, "0").cast(pl.Int64)
+
+    micros = (
+        pl.when(whole < 10**11)
+        .then(whole * 10**6 + fraction(6))
+        .when(whole < 10**14)
+        .then(whole * 1000 + fraction(3))
+        .when(whole < 10**17)
+        .then(whole)
+        .otherwise(whole // 1000)
+    )
+    epoch = pl.from_epoch(micros, time_unit="us").dt.to_string("%Y-%m-%d %H:%M:%S%.6f") + "Z"
+    return pl.when(stamp.str.contains(_RFC3339)).then(stamp).otherwise(epoch)
+
+
 # ----------------------------------------------------------------------------- hot path
 
 
@@ -385,7 +468,7 @@ def _classify_fields(raw: pl.Series, fields: pl.DataFrame, keep_all: bool) -> pl
     f0, f1, f2, f3, f4, f5 = (pl.col(f"f{i}") for i in range(6))
     counter = (f1.str.len_bytes() == 10) & (f1.str.slice(4, 1) == "-")
     level_token = pl.when(counter).then(pl.coalesce(f3, f4, f5)).otherwise(pl.coalesce(f2, f3, f4))
-    levels = {f"{word}:": level for word, level in lay.levels.items()}
+    levels = lay.level_tokens
     frame = fields.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("line"),
         pl.when(counter).then(f0.cast(pl.Int64, strict=False)).alias("uptime"),
@@ -473,17 +556,19 @@ def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.Da
 
 
 def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
-    """Level of a line whose layout prefix matched (so the word is one of ``levels``)."""
+    """Level of a line whose layout prefix matched (so the word is one of ``levels``,
+    after the blank at ``lpos`` or in square brackets after it)."""
+    start = lpos + 1 + (c.str.slice(lpos + 1, 1) == "[").cast(pl.Int64)
     by_initial: dict[str, set[str]] = {}
     for word, level in levels.items():
         by_initial.setdefault(word[0], set()).add(level)
     if all(len(v) == 1 for v in by_initial.values()):  # one slice instead of one per word
         table = {k: next(iter(v)) for k, v in by_initial.items()}
-        initial = c.str.slice(lpos + 1, 1)
+        initial = c.str.slice(start, 1)
         return initial.replace_strict(table, default=None, return_dtype=pl.String)
     expr: Any = pl
     for word, level in levels.items():
-        hit = c.str.slice(lpos + 1, len(word) + 1) == f"{word}:"
+        hit = c.str.slice(start, len(word) + 1).is_in([f"{word}:", f"{word}]"])
         expr = expr.when(hit).then(pl.lit(level))
     return expr.otherwise(pl.lit(None, dtype=pl.String))
 

@@ -74,6 +74,10 @@ STEPS = make_schema(
         # number of the table the row came from among all tables read (input order): tells
         # apart two captures with one source (the same file path in two bundles)
         "capture": pl.Int64,
+        # when the table the row came from was captured, as its file tells (the last
+        # SELECT NOW() result, prompt stamp or `date` output before the statement):
+        # the session's clock, naive; null when the file tells none
+        "captured_at": LOCAL_US,
     }
 )
 
@@ -92,6 +96,8 @@ PARTITIONS = make_schema(
         # 1-based line where the snapshot's table shows it was cut (no closing border, fewer
         # rows than announced, JSON cut short); null when complete. Rows it lacks are unknown.
         "truncated_at": pl.Int64,
+        # when the snapshot was captured, as its file tells (see STEPS); null when unknown
+        "captured_at": LOCAL_US,
     }
 )
 

@@ -2,8 +2,11 @@
 
 Renderings: MySQL boxed tables (with or without the echoed statement and the
 ``N rows in set`` footer, several per file), ``mysql -B`` tab-separated output, vertical
-``\\G`` output, CSV with a header, and sdb-report JSON. Tables are classified by their
-columns (synonyms in ``grammars/tables.toml``); unknown tables are kept with kind None.
+``\\G`` output, CSV with a header, Markdown and Jira wiki tables, MySQL Shell output
+(its JSON formats after its ``SQL >`` prompt), ``mysql --xml`` and ``mysql --html``
+output, and sdb-report JSON. Tables are classified by their columns (synonyms in
+``grammars/tables.toml``); unknown tables are kept with kind None. Each table carries
+the time its file says it was captured, when it says one (``Table.captured_at``).
 
 Bad input never raises: truncated tables come back flagged with a ``path:line`` warning,
 and lines that belong to no table are counted as unparsed.

@@ -269,6 +269,7 @@ class FrameBuilder:
                 "origin": origin,
                 "error": cells(row, "error") or detail,
                 "row_line": table.row_line(index),
+                "captured_at": table.captured_at,
             }
 
     def _partitions(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:
@@ -303,6 +304,7 @@ class FrameBuilder:
                 "snapshot": snapshot,
                 "snapshot_kind": kind,
                 "truncated_at": cut,
+                "captured_at": table.captured_at,
             }
 
     def _declared(self, table: Table, cells: Cells, snapshot: str) -> Iterable[dict[str, Any]]:
@@ -319,6 +321,7 @@ class FrameBuilder:
                 "position": None,
                 "snapshot": snapshot,
                 "snapshot_kind": "partitions",
+                "captured_at": table.captured_at,
             }
 
     def node_type(self, cells: Cells, row: Row) -> str | None:

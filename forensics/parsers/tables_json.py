@@ -189,6 +189,54 @@ class JsonWalker:
     def line_of(self, offset: int) -> int:
         return bisect.bisect_left(self.newlines, offset) + 1
 
+    # --- JSON values inside a text file (MySQL Shell) ------------------------------
+
+    def segment(self, start: int, statement: str | None, database: str | None) -> int | None:
+        """Read the JSON values from offset ``start`` up to the first text that opens no
+        value (a footer, the next prompt): MySQL Shell's ``json`` (pretty), ``json/raw``,
+        ``ndjson`` or ``json/array`` output of the statement echoed before them. Flat
+        objects are the rows of one table (the statement's); other values are walked.
+        The offset after the last value read, or None when no table comes out of them.
+        A value cut short (the error lies on a later line than the value's first, or at
+        the end of the text) flags the tables read truncated, with a warning."""
+        decoder, pos, values = _decoder(), start, []
+        cut: json.JSONDecodeError | None = None
+        while pos < len(self.text) and self.text[pos] in "{[":
+            try:
+                value, pos = decoder.raw_decode(self.text, pos)
+            except json.JSONDecodeError as exc:
+                cut = exc if self._cut_short(pos, exc) else None
+                break
+            except RecursionError:
+                break
+            values.append(value)
+            pos = _WHITESPACE.match(self.text, pos).end()  # type: ignore[union-attr]
+        before = len(self.tables)
+        self._segment_tables(values, _Context(statement=statement, database=database))
+        if len(self.tables) == before:
+            return None
+        if cut is not None:
+            self._flag_cut(self.tables[before:], cut)
+        return pos
+
+    def _cut_short(self, pos: int, exc: json.JSONDecodeError) -> bool:
+        return self.line_of(exc.pos) > self.line_of(pos) or not self.text[exc.pos :].strip()
+
+    def _segment_tables(self, values: list[Any], ctx: _Context) -> None:
+        if values and _scalar_rows(values):
+            self._emit(values[0], None, [dict(r) for r in values], ctx)
+            return
+        for value in values:
+            self.walk(value, ctx)
+
+    def _flag_cut(self, tables: list[Table], exc: json.JSONDecodeError) -> None:
+        for table in tables:
+            table.truncated, table.cut_line = True, exc.lineno
+        self.warnings.append(
+            f"{self.path}:{exc.lineno}: table truncated (JSON cut short: {exc.msg}, "
+            f"column {exc.colno}; the values before it are read)"
+        )
+
     # --- walking ------------------------------------------------------------------
 
     def walk(self, value: Any, ctx: _Context) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 Row = dict[str, str | None]
 
@@ -24,6 +25,9 @@ class Table:
     index: int = 0  # position of the table among the tables of its file (0-based)
     # 1-based line of each row, parallel to ``rows`` (text renderings; empty when unknown)
     row_lines: list[int] = field(default_factory=list)
+    # when the snapshot was taken, as far as its file tells (naive, the session's clock):
+    # the last time read before its statement (SELECT NOW(), a prompt stamp, `date`)
+    captured_at: datetime | None = None
 
     @property
     def source(self) -> str:

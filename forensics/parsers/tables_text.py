@@ -1,8 +1,14 @@
-"""Text renderings of SQL client output: boxed, vertical (``\\G``), tab-separated, CSV.
+"""Text renderings of SQL client output: boxed, vertical (``\\G``), tab-separated, CSV,
+Jira wiki tables, and the JSON (MySQL Shell), XML (``mysql --xml``) and HTML
+(``mysql --html``) output that follows an echoed statement.
 
 pyparsing recognises the structure (borders, header rows, row markers, field lines);
 once a header is recognised, data rows are split line by line with plain string
-operations so that a 50k-row table stays linear and fast.
+operations so that a 50k-row table stays linear and fast. JSON, XML and HTML are read
+with the standard library's parsers (XML without any DTD or entity declaration).
+
+Each table carries the time it was captured when the file tells it (``captured_at``):
+the last ``SELECT NOW()`` result, prompt time stamp or ``date`` output before it.
 """
 
 from __future__ import annotations
@@ -11,9 +17,14 @@ import csv
 import itertools
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
+from html.parser import HTMLParser
+from typing import Any
+from xml.parsers import expat
 
 import pyparsing as pp
 
+from .tables_json import JsonWalker
 from .tables_model import Row, Table
 from .tables_vocab import Vocabulary, vocabulary
 
@@ -123,6 +134,7 @@ class TextScanner:
         self.row_count = re.compile(st["row_count"])
         self.inline_code = re.compile(st["inline_code"])
         self.markup = re.compile(st["markup"])
+        self.renderings = _Renderings(self.vocab)
         self.lines = split_lines(text)
         self.path = path
         self.tables: list[Table] = []
@@ -132,6 +144,10 @@ class TextScanner:
         self.pending_end = 0  # index of the line after the echoed statement
         self.use_db: str | None = None
         self.last: Table | None = None  # table a following footer may refer to
+        self.clock: datetime | None = None  # the last capture time read so far
+        self.pending_clock: datetime | None = None  # the clock when `pending` was read
+        self._json: JsonWalker | None = None  # over the whole text, made on first use
+        self._starts: list[int] = []  # offset of each line in the walker's text
 
     # --- driver -----------------------------------------------------------------------
 
@@ -162,6 +178,11 @@ class TextScanner:
             return i + 1
         if "|" in text and (markdown := self._bare_markdown(i)) is not None:
             return markdown
+        if text[0] in "<{[" and (found := self._opened(text, i)) is not None:
+            return found
+        if (stamp := self.renderings.date_line.match(text)) is not None:
+            self._tick(self.vocab.read_time(f"{stamp['ts']} {stamp['year']}"))
+            return i + 1
         echoed = self._echo(i)
         if echoed is not None:
             return echoed
@@ -169,7 +190,9 @@ class TextScanner:
             return self._delimited(i, "\t")
         if "," in text or ";" in text:
             return self._delimited(i, _csv_delimiter(text))
-        if _HEADER_CELL.match(text) and self.vocab.classify([text]) is not None:
+        if _HEADER_CELL.match(text) and (
+            self.vocab.classify([text]) is not None or self._clock_pending()
+        ):
             return self._single_column(i)
         return None
 
@@ -194,9 +217,30 @@ class TextScanner:
         )
         if block.truncated_at is not None:
             self.warn(block.truncated_at, f"table truncated ({block.reason})")
+        self._adopt(table)
+
+    def _adopt(self, table: Table) -> None:
+        """Keep a table read at this point: it takes the capture time read before its
+        statement, and a clock statement's result (``SELECT NOW()``) sets the time."""
+        table.captured_at = self.pending_clock if self.pending else self.clock
         self.tables.append(table)
         self.pending = None
         self.last = table
+        if table.statement and self.renderings.clock_statement.match(table.statement):
+            first = table.rows[0].get(table.columns[0]) if table.rows and table.columns else None
+            self._tick(self.vocab.read_time(first))
+
+    # --- capture times ---------------------------------------------------------------
+
+    def _tick(self, when: datetime | None) -> None:
+        if when is not None:
+            self.clock = when
+
+    def _clock_pending(self) -> bool:
+        """An echoed clock statement waits for its one-column result (``mysql -B``)."""
+        return self.pending is not None and bool(
+            self.renderings.clock_statement.match(self.pending[0])
+        )
 
     # --- echoed statements and footers ----------------------------------------------
 
@@ -222,7 +266,10 @@ class TextScanner:
             i += 1
         statement = " ".join(p for p in parts if p)
         if statement:
+            if stamp := self.renderings.prompt_time.match(self.lines[start]):
+                self._tick(self.vocab.read_time(stamp["ts"]))
             self.pending, self.pending_end = (statement, start + 1), i
+            self.pending_clock = self.clock
             if _USE.match(statement):
                 self.use_db = self._statement_db(statement)
         self.last = None
@@ -307,6 +354,8 @@ class TextScanner:
 
     def _boxed(self, i: int) -> int | None:
         start, n = i, len(self.lines)
+        if self.lines[i][:2] == "||" and self.renderings.jira_header.match(self.lines[i].strip()):
+            return self._jira(i)
         first, after = self._unwrapped(i)
         border = first if is_border(first) else None
         i = after if border is not None else i
@@ -398,6 +447,22 @@ class TextScanner:
             row[name] = self.null(cell.strip())
         return row
 
+    def _jira(self, i: int) -> int:
+        """A Jira / Confluence wiki table: ``||Host||Port||`` then ``|10.0.0.2|3306|`` a
+        row, up to the first line that is no row (prose goes on after it; no border
+        closes such a table, so none is missing)."""
+        header = [cell.strip() for cell in self.lines[i].strip()[2:-2].split("||")]
+        block, j = _Block(unique_columns(header)), i + 1
+        while j < len(self.lines) and (text := self.lines[j].strip())[:1] == "|":
+            if text[:2] == "||":
+                break  # the header of the next table
+            row = self._box_row(text, block, [], j)
+            if row is not None:
+                block.add(row, j + 1)
+            j += 1
+        self._emit(block, i)
+        return j
+
     def _bare_markdown(self, i: int) -> int | None:
         """A table without outer pipes (``Host | Port`` over Markdown's ``--- | ---`` or
         psql's ``-----+-----``): its header, then rows up to a line with no ``|`` (psql's
@@ -419,6 +484,87 @@ class TextScanner:
             j += 1
         self._emit(block, i)
         return j
+
+    # --- JSON, XML and HTML after an echoed statement ---------------------------------
+
+    def _opened(self, text: str, i: int) -> int | None:
+        """A table in JSON (MySQL Shell), XML (``mysql --xml``) or HTML (``mysql --html``)
+        opening at line ``i``: the index after it, or None when the line opens none."""
+        r = self.renderings
+        if r.json_start.match(text):
+            return self._json_values(i)
+        if r.xml_start.match(text):
+            return self._markup(i, r.xml_start, r.xml_end, self._xml)
+        if r.html_start.match(text):
+            return self._markup(i, r.html_start, r.html_end, self._html)
+        return None
+
+    def _json_values(self, i: int) -> int | None:
+        """JSON values from line ``i`` on (MySQL Shell ``--result-format=json`` ...):
+        the tables of the statement echoed before them; the index of the line where the
+        text that follows them starts."""
+        if self._json is None:
+            self._json = JsonWalker("\n".join(self.lines), self.path, self.vocab)
+            self._starts = [0, *itertools.accumulate(len(line) + 1 for line in self.lines)]
+        walker, statement = self._json, self.pending[0] if self.pending else None
+        before = len(walker.tables), len(walker.warnings)
+        end = walker.segment(self._starts[i], statement, self._statement_db(statement))
+        if end is None:
+            return None
+        for table in walker.tables[before[0] :]:
+            table.line = self.pending[1] if self.pending else table.line
+            self._adopt(table)
+        self.warnings.extend(walker.warnings[before[1] :])
+        if end >= len(walker.text):
+            return len(self.lines)
+        return max(walker.line_of(end) - 1, i + 1)
+
+    def _markup(
+        self, i: int, opens: re.Pattern[str], closes: re.Pattern[str], read: Any
+    ) -> int | None:
+        """The lines of one XML document or HTML table, from line ``i`` to the line that
+        closes it (else to the next that opens another the same way, ``<?xml`` or
+        ``<TABLE``, or the end of the file: cut short), read by ``read``."""
+        end, first = i + 1, self.lines[i].strip()[:5]
+        while end < len(self.lines) and not closes.search(self.lines[end - 1]):
+            text = self.lines[end].strip()
+            if text[:5] == first and opens.match(text):
+                break
+            end += 1
+        tables = read("\n".join(self.lines[i:end]))
+        for found in tables:
+            if found.columns:
+                self._emit_markup(found, i)
+            elif found.error is not None:  # a DTD: nothing read, nothing expanded
+                self.warn(i + found.error[0], f"{found.kind} not read: {found.error[1]}")
+                self.unparsed += end - i
+        return end if tables else None
+
+    def _xml(self, text: str) -> list[MarkupTable]:
+        table = xml_table(text, self.renderings.xml_nil)
+        return [table] if table is not None else []
+
+    def _html(self, text: str) -> list[MarkupTable]:
+        return html_tables(text)
+
+    def _emit_markup(self, found: MarkupTable, start: int) -> None:
+        """A table read by the XML or HTML parser; its statement (XML's ``statement``
+        attribute) stands in for an echoed one."""
+        if found.statement and self.pending is None:
+            self.pending, self.pending_clock = (found.statement, start + 1), self.clock
+        elif found.statement and self.pending is not None:
+            self.pending = (found.statement, self.pending[1])
+        block = _Block(unique_columns(found.columns))
+        for cells, line in zip(found.rows, found.row_lines, strict=True):
+            row = {
+                name: None if (cell := cells.get(raw)) is None else self.null(cell.strip())
+                for raw, name in zip(found.columns, block.columns, strict=True)
+            }
+            block.add(row, start + line)
+        if found.error is not None:
+            line, what = found.error
+            block.cut(start + line, f"{found.kind} cut short: {what}; the rows before it are read")
+        self._emit(block, start)
 
     # --- vertical (\G) ---------------------------------------------------------------
 
@@ -599,8 +745,9 @@ class TextScanner:
         on a line of its own would pass for a header otherwise), then a value a line."""
         start, block = i, _Block([self.lines[i].strip()])
         i += 1
-        while i < len(self.lines) and (text := self.lines[i].strip()):
-            if "\t" in self.lines[i] or self._structural(text):
+        rows = 1 if self._clock_pending() else len(self.lines)  # a clock: one value
+        while i < len(self.lines) and (text := self.lines[i].strip()) and len(block.rows) < rows:
+            if "\t" in self.lines[i] or self._ends_line_table(text) or self.shell.match(text):
                 break
             block.add(self._delimited_row([text], block.columns, "\t"), i + 1)
             i += 1
@@ -696,6 +843,166 @@ def _slice_by_border(text: str, stops: list[int], ncols: int) -> list[str] | Non
 def _unescape(cell: str) -> str:
     """``mysql -B`` escapes tab, newline, NUL and backslash in cells."""
     return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], cell)
+
+
+# --- patterns of [renderings] and [capture] ------------------------------------------
+
+
+class _Renderings:
+    """The compiled patterns of ``[renderings]`` and ``[capture]`` (grammars/tables.toml)."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        rd, cap = vocab.raw["renderings"], vocab.raw["capture"]
+        self.jira_header = re.compile(rd["jira_header"])
+        self.json_start = re.compile(rd["json_start"])
+        self.xml_start = re.compile(rd["xml_start"])
+        self.xml_end = re.compile(re.escape(rd["xml_end"]))
+        self.xml_nil: str = rd["xml_nil"]
+        self.html_start = re.compile(rd["html_start"])
+        self.html_end = re.compile(rd["html_end"])
+        self.clock_statement = re.compile(cap["clock_statement"])
+        self.prompt_time = re.compile(cap["prompt_time"])
+        self.date_line = re.compile(cap["date_line"])
+
+
+# --- XML (mysql --xml) and HTML (mysql --html) ----------------------------------------
+
+
+@dataclass
+class MarkupTable:
+    """A table read by the XML or HTML parser. Lines are 1-based within the text read;
+    a cell None is NULL (``xsi:nil``), other cells are text as written."""
+
+    kind: str  # "XML" / "HTML", for warnings
+    statement: str | None = None
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, str | None]] = field(default_factory=list)
+    row_lines: list[int] = field(default_factory=list)
+    error: tuple[int, str] | None = None  # (line, why) where the text was cut short
+
+
+class _Forbidden(Exception):
+    """A DTD or entity declaration in XML output: never read (no entity expansion)."""
+
+
+def _forbid(*_: Any) -> int:
+    raise _Forbidden
+
+
+class _XmlResult:
+    """expat handlers collecting ``<resultset>`` rows as they close."""
+
+    def __init__(self, parser: Any, nil: str) -> None:
+        self.parser, self.nil = parser, nil
+        self.table: MarkupTable | None = None
+        self.row: dict[str, str | None] | None = None
+        self.field: tuple[str, bool] | None = None  # name, nil
+        self.text: list[str] = []
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag == "resultset":
+            self.table = MarkupTable("XML", " ".join(attrs.get("statement", "").split()) or None)
+        elif tag == "row" and self.table is not None:
+            self.row = {}
+        elif tag == "field" and self.row is not None and "name" in attrs:
+            self.field, self.text = (attrs["name"], attrs.get(self.nil) == "true"), []
+
+    def data(self, text: str) -> None:
+        if self.field is not None:
+            self.text.append(text)
+
+    def end(self, tag: str) -> None:
+        if tag == "field" and self.field is not None and self.row is not None:
+            name, nil = self.field
+            self.row[name] = None if nil else "".join(self.text)
+            self.field = None
+        elif tag == "row" and self.row is not None and self.table is not None:
+            for name in self.row:
+                if name not in self.table.columns:
+                    self.table.columns.append(name)
+            self.table.rows.append(self.row)
+            self.table.row_lines.append(self.parser.CurrentLineNumber)
+            self.row = None
+
+
+def xml_table(text: str, nil: str) -> MarkupTable | None:
+    """The ``<resultset>`` of ``mysql --xml`` output; a document cut short (or broken)
+    keeps the rows closed before the error. None when no resultset opens. A document
+    that declares a DTD (which ``mysql`` never prints) is not read at all: no entity is
+    ever expanded; it comes back with no columns and the error."""
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _forbid
+    parser.EntityDeclHandler = _forbid
+    parser.ExternalEntityRefHandler = _forbid
+    result = _XmlResult(parser, nil)
+    parser.StartElementHandler = result.start
+    parser.EndElementHandler = result.end
+    parser.CharacterDataHandler = result.data
+    error: tuple[int, str] | None = None
+    try:
+        parser.Parse(text, True)
+    except expat.ExpatError as exc:
+        error = (exc.lineno, expat.ErrorString(exc.code) or "invalid XML")
+    except _Forbidden:
+        return MarkupTable("XML", error=(parser.CurrentLineNumber, "it declares a DTD"))
+    if result.table is not None:
+        result.table.error = error
+    return result.table
+
+
+class _HtmlTables(HTMLParser):
+    """``<TABLE>`` / ``<TR>`` / ``<TH>`` / ``<TD>`` of ``mysql --html`` output; cells
+    unescaped (``&lt;`` is ``<``). The first row of ``<TH>`` cells is the header."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[MarkupTable] = []
+        self.open: MarkupTable | None = None
+        self.cells: list[str] | None = None
+        self.header = False
+        self.text: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.open = MarkupTable("HTML")
+            self.tables.append(self.open)
+        elif tag == "tr" and self.open is not None:
+            self.cells, self.header = [], False
+        elif tag in ("td", "th") and self.cells is not None:
+            self.text, self.header = [], self.header or tag == "th"
+
+    def handle_data(self, data: str) -> None:
+        if self.text is not None:
+            self.text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self.cells is not None and self.text is not None:
+            self.cells.append("".join(self.text))
+            self.text = None
+        elif tag == "tr" and self.cells is not None and self.open is not None:
+            self._row(self.open, self.cells)
+            self.cells = None
+        elif tag == "table":
+            self.open = None
+
+    def _row(self, table: MarkupTable, cells: list[str]) -> None:
+        if self.header and not table.columns:
+            table.columns = unique_columns([cell.strip() for cell in cells])
+        elif table.columns and len(cells) == len(table.columns):
+            table.rows.append(dict(zip(table.columns, cells, strict=True)))
+            table.row_lines.append(self.getpos()[0])
+
+
+def html_tables(text: str) -> list[MarkupTable]:
+    """The tables of ``mysql --html`` output that have a header; one left open at the
+    end of the text (cut short) keeps its complete rows."""
+    parser = _HtmlTables()
+    parser.feed(text)
+    parser.close()
+    if parser.open is not None:
+        parser.open.error = (text.count("\n") + 1, "no closing </TABLE>")
+    return [table for table in parser.tables if table.columns]
 
 
 def scan_text(text: str, path: str) -> TextScanner:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -91,6 +92,17 @@ class Vocabulary:
             if match:
                 words = match.group("db").lower().split("_")
                 return None if any(w in qualifiers for w in words) else match.group("db")
+        return None
+
+    def read_time(self, text: str | None) -> datetime | None:
+        """A capture time written as one of ``[capture] formats`` (naive); None else."""
+        if not text:
+            return None
+        for fmt in self.raw["capture"]["formats"]:
+            try:
+                return datetime.strptime(text.strip(), fmt)
+            except ValueError:
+                continue
         return None
 
     def headerless_columns(self, statement: str, rows: list[list[str]]) -> list[str] | None:

@@ -62,7 +62,10 @@ class Report:
         data = self.impact.to_json()
         if not data:
             return False
-        return bool(data["data_at_risk"]) or any(d["under_redundant"] for d in data["databases"])
+        return bool(data["data_at_risk"]) or any(
+            d["under_redundant"] or any(o["ahead_of_master"] for o in d["orphans"])
+            for d in data["databases"]
+        )
 
     @property
     def unfinished(self) -> bool:
@@ -266,6 +269,11 @@ def analyze_bundle(
         master_node=_master_aggregator(bundle),
         leaves=bundle.leaves,
         databases=[rb.database for rb in rebalances if rb.database is not None],
+        failed_steps={
+            rb.database: rb.steps
+            for rb in latest
+            if rb.outcome == "failed" and rb.database is not None
+        },
     )
     running = {rb.database for rb in latest if _still_running(rb)}
     with display_zone(bundle.timezone):  # (the runbook's text names the failure time)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -773,8 +773,10 @@ class DatabaseImpact:
     # orphans whose log position is ahead of their partition's master: they hold data
     # the master lacks (a master recreated empty, e.g. by a FORCE), never extra copies
     ahead_orphans: set[tuple[int, str]] = field(default_factory=set)
-    # replication log position of each orphan, where the snapshot shows it
-    orphan_positions: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    # replication log position of each copy (ordinal, node), where the snapshot shows it
+    positions: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
+    # per ordinal, copies the failed rebalance's COPY steps made and no drop took back
+    made_copies: dict[int, int] = field(default_factory=dict)
     # ordinals with more than one working master: inconsistent metadata (split brain?)
     multi_master: list[int] = field(default_factory=list)
     # partition without a master -> nodes of its working replicas (one can be promoted)
@@ -818,12 +820,13 @@ class DatabaseImpact:
     @property
     def redundancy_unsure(self) -> bool:
         """The redundancy was guessed as 1 from copy counts, but some partition has more
-        copies: it may well be 2, and then the single copies are under-redundant."""
+        copies than the failed rebalance's COPY steps explain: it may well be 2, and then
+        the single copies are under-redundant."""
         return (
             self.redundancy_inferred
             and self.redundancy < 2
             and any(
-                n > self.redundancy
+                n - self.made_copies.get(o, 0) > self.redundancy
                 for o, n in self.copy_counts.items()
                 if o not in self.partitions_without_master
             )
@@ -838,7 +841,10 @@ class DatabaseImpact:
             "partitions_without_master": self.partitions_without_master,
             "under_redundant": self.under_redundant,
             "over_redundant": self.over_redundant,
-            "orphans": [{"ordinal": o, "node": n} for o, n in self.orphans],
+            "orphans": [
+                {"ordinal": o, "node": n, "ahead_of_master": (o, n) in self.ahead_orphans}
+                for o, n in self.orphans
+            ],
             "extra_copies": self.extra_copies,
             "extra_bytes_estimate": self.extra_bytes_estimate,
             "phase": self.phase,
@@ -884,6 +890,25 @@ def _positions(copies: pl.DataFrame) -> dict[tuple[int, str], tuple[int, int]]:
 
 
 _POSITION = re.compile(r"(\d+):(\d+)")
+
+
+def _snapshot_positions(
+    db_rows: pl.DataFrame, snap: Snapshot
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """The log positions of the copies, from their own rows, else from the cluster status
+    the orphans came from: SHOW PARTITIONS shows no position, and a master without one
+    could never be found behind an orphan that holds data it lacks (CLEAR ORPHAN
+    DATABASES would delete that data). Both positions then come from one capture."""
+    positions = _positions(snap.copies)
+    if snap.cluster_snapshot is None:
+        return positions
+    status = db_rows.filter(pl.col("snapshot") == snap.cluster_snapshot)
+    return {
+        **_positions(
+            status.join(snap.copies.select("ordinal", "node"), on=["ordinal", "node"], how="semi")
+        ),
+        **positions,
+    }
 
 
 def _ahead_of_master(
@@ -947,19 +972,92 @@ DEAD_STATES = frozenset(
 
 
 def _extra_holders(
-    copies: pl.DataFrame, ordinal: int, extra: int, added: set[tuple[int, str]]
+    copies: pl.DataFrame,
+    ordinal: int,
+    extra: int,
+    added: set[tuple[int, str]],
+    dropping: Collection[tuple[int, str]] = (),
 ) -> list[str]:
-    """Nodes charged with a partition's copies beyond redundancy, for the per-node chart.
+    """Nodes charged with a partition's copies beyond redundancy, for the per-node chart
+    and the bytes (each extra copy is charged at its own size).
 
-    Which copy is "the extra one" is a guess: replicas new since the earliest snapshot
-    first, then replicas on the nodes holding the fewest copies of the database (a
-    scale-out target starts empty), then masters."""
+    The copies a DROP PARTITION of the failed rebalance was to remove come first: the
+    rebalance named them (a failed DROP leaves the old copy, whatever its size). Else it
+    is a guess: replicas new since the earliest snapshot first, then replicas on the nodes
+    holding the fewest copies of the database (a scale-out target starts empty), then
+    masters."""
     load = Counter(copies["node"].to_list())
     rows = copies.filter(pl.col("ordinal") == ordinal).select("node", "role").rows()
     ranked = sorted(
-        rows, key=lambda r: ((ordinal, r[0]) not in added, r[1] != "replica", load[r[0]], r[0])
+        rows,
+        key=lambda r: (
+            (ordinal, r[0]) not in dropping or r[1] == "master",
+            (ordinal, r[0]) not in added,
+            r[1] != "replica",
+            load[r[0]],
+            r[0],
+        ),
     )
     return [node for node, _ in ranked[:extra]]
+
+
+def _pending_drops(steps: pl.DataFrame | None) -> set[tuple[int, str]]:
+    """(ordinal, node) of the DROP PARTITION steps that did not succeed, of partitions
+    whose promotion did (or needed none): the old copies the failed rebalance meant to
+    remove once the new placement served (a DROP's target is the node it drops from).
+    Where the COPY or PROMOTE failed, the old placement still serves and the leftover is
+    the new copy, not the one the plan would have dropped."""
+    if steps is None:
+        return set()
+    unpromoted = _done(steps, "promote", succeeded=False).get_column("ordinal")
+    drops = _done(steps, "drop", succeeded=False).filter(
+        ~pl.col("ordinal").is_in(unpromoted.implode())
+    )
+    return set(drops.select("ordinal", "target").iter_rows())
+
+
+def _copies_made(steps: pl.DataFrame | None, copies: pl.DataFrame) -> dict[int, int]:
+    """Per ordinal, the copies the failed rebalance's successful COPY steps made that the
+    snapshot still shows, less the copies its successful drops (DROP PARTITION, PROMOTE
+    ... WITH DROP) took away: what the rebalance added on top of the redundancy level."""
+    if steps is None:
+        return {}
+    made = (
+        _done(steps, "copy", succeeded=True)
+        .join(
+            copies.select("ordinal", target=pl.col("node")).unique(),
+            on=["ordinal", "target"],
+            how="semi",
+        )
+        .group_by("ordinal")
+        .len()
+    )
+    dropped = (
+        pl.concat(
+            [
+                _done(steps, "drop", succeeded=True).select("ordinal"),
+                _done(steps, "promote", succeeded=True)
+                .filter(pl.col("action").str.contains("DROP"))
+                .select("ordinal"),
+            ]
+        )
+        .group_by("ordinal")
+        .len()
+    )
+    net = Counter(dict(made.iter_rows()))
+    net.subtract(Counter(dict(dropped.iter_rows())))
+    return {o: n for o, n in net.items() if n > 0}
+
+
+def _done(steps: pl.DataFrame, kind: str, *, succeeded: bool) -> pl.DataFrame:
+    """The steps of one phase kind with an ordinal and a target that did (or did not) succeed."""
+    done = pl.col("status") == "success"
+    return steps.filter(
+        (pl.col("phase_kind") == kind)
+        & (done if succeeded else ~done)
+        & pl.col("ordinal").is_not_null()
+        & pl.col("target").is_not_null()
+    )
 
 
 def _added_copies(diff: dict[str, Any] | None) -> set[tuple[int, str]]:
@@ -994,9 +1092,13 @@ def database_impact(
     disk_usage: pl.DataFrame,
     redundancy: Redundancy,
     last_listed: int | None = None,
+    failed_steps: pl.DataFrame | None = None,
 ) -> tuple[DatabaseImpact, list[str], list[str]]:
     """Impact of one database from its snapshot rows; also warnings and assumptions.
-    ``last_listed``: the highest ordinal any snapshot row names, with or without a copy."""
+    ``last_listed``: the highest ordinal any snapshot row names, with or without a copy.
+    ``failed_steps``: the steps of its latest rebalance, when that failed: the copies its
+    DROP steps were to remove are the extra ones, and the copies its COPY steps made
+    (and no drop took back) do not raise an inferred redundancy."""
     text = _text()["impact"]
     warnings: list[str] = []
     assumptions: list[str] = []
@@ -1023,9 +1125,10 @@ def database_impact(
                 database=database, ordinals=", ".join(map(str, gaps))
             )
         )
+    made = _copies_made(failed_steps, snap.copies)
     level = redundancy.value
     if level is None:
-        level = infer_redundancy(counts)
+        level = infer_redundancy({o: n - made.get(o, 0) for o, n in counts.items()})
         note = "redundancy_inferred" if level > 0 else "redundancy_floor"
         level = max(level, 1)
         assumptions.append(text["assumptions"][note].format(database=database, redundancy=level))
@@ -1059,13 +1162,16 @@ def database_impact(
             )
         )
     added = _added_copies(diff)
-    positions = _positions(snap.copies)
+    dropping = _pending_drops(failed_steps)
+    positions = _snapshot_positions(db_rows, snap)
     ahead = _ahead_of_master(orphans, positions, snap.copies)
     # an orphan of a partition without a master is no extra copy: it may be the only one;
     # nor is one ahead of its master
     spare = [(o, node) for o, node in orphans if o in mastered and (o, node) not in ahead]
     extras = [
-        (o, node) for o in over for node in _extra_holders(snap.copies, o, counts[o] - level, added)
+        (o, node)
+        for o in over
+        for node in _extra_holders(snap.copies, o, counts[o] - level, added, dropping)
     ] + spare
     sizes = database_sizes(disk_usage, database, snap.copies)
     total, per_node, missing = _extra_bytes(extras, sizes, len(ordinals))
@@ -1094,7 +1200,8 @@ def database_impact(
         over_redundant=over,
         orphans=orphans,
         ahead_orphans=ahead,
-        orphan_positions={k: positions[k] for k in orphans if k in positions},
+        positions=positions,
+        made_copies=made,
         dead_orphans=set(orphan_rows.filter(_dead()).select("ordinal", "node").iter_rows()),
         extra_copies=sum(counts[o] - level for o in over) + len(spare),
         extra_bytes_estimate=total,
@@ -1340,9 +1447,12 @@ def compute_impact(
     master_node: str | None = None,
     leaves: pl.DataFrame | None = None,
     databases: Iterable[str] = (),
+    failed_steps: dict[str, pl.DataFrame] | None = None,
 ) -> Impact:
     """Impact per database from the latest partition snapshot (CONTRACTS.md).
-    ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`)."""
+    ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`);
+    ``failed_steps``: per database, the steps (schemas.STEPS) of its latest rebalance
+    when that failed (see :func:`database_impact`)."""
     partitions, named = _unnamed_snapshots(partitions, databases)
     rows = _on_dead_leaves(normalise_partitions(partitions), leaves)
     unmatched = _unmatched_leaves(rows, leaves)
@@ -1362,7 +1472,12 @@ def compute_impact(
     )
     for name in sorted(rows["database"].unique().to_list()):
         db, db_warnings, db_assumptions = database_impact(
-            name, rows.filter(pl.col("database") == name), disk_usage, resolved, listed.get(name)
+            name,
+            rows.filter(pl.col("database") == name),
+            disk_usage,
+            resolved,
+            listed.get(name),
+            (failed_steps or {}).get(name),
         )
         db.phase = phases.get(name)
         db.phase_statements = phase_statements(db, db.phase)

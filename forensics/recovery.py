@@ -270,7 +270,8 @@ def attach_candidates(
     db: DatabaseImpact, doubtful: Iterable[tuple[int, str]] = ()
 ) -> list[tuple[int, str, bool]]:
     """(ordinal, orphan node, doubtful) for each partition without a master that has an
-    orphan copy that serves (not offline, nor on a leaf down). An orphan on the target of a failed COPY of that partition is doubtful
+    orphan copy that serves (not offline, nor on a leaf down) and that no working replica
+    makes needless. An orphan on the target of a failed COPY of that partition is doubtful
     (the copy may have stopped half-way): another orphan is proposed before it, and it is
     proposed only when there is no other, marked as such."""
     suspect = set(doubtful)
@@ -281,10 +282,30 @@ def attach_candidates(
     chosen = []
     for ordinal, held in sorted(nodes.items()):
         # the copy furthest in the replication log first, where the snapshot shows it
-        held.sort(key=lambda n: db.orphan_positions.get((ordinal, n), (-1, -1)), reverse=True)
+        held.sort(key=lambda n: db.positions.get((ordinal, n), (-1, -1)), reverse=True)
+        held = [n for n in held if not _replica_is_better(db, ordinal, n, suspect)]
         sound = [n for n in held if (ordinal, n) not in suspect]
-        chosen.append((ordinal, sound[0], False) if sound else (ordinal, held[0], True))
+        if held:
+            chosen.append((ordinal, sound[0], False) if sound else (ordinal, held[0], True))
     return chosen
+
+
+def _replica_is_better(
+    db: DatabaseImpact, ordinal: int, orphan: str, suspect: set[tuple[int, str]]
+) -> bool:
+    """Whether promoting a working replica of the partition beats attaching this orphan:
+    the orphan is the target of a failed COPY (it may have stopped half-way), or the
+    snapshot shows it behind a replica in the replication log. Attaching it would make a
+    copy with less data the master. An orphan level with the replicas, or whose position
+    is not shown, is attached, as the orphan documentation does (an old master)."""
+    replicas = db.live_replicas.get(ordinal, [])
+    if not replicas:
+        return False
+    if (ordinal, orphan) in suspect:
+        return True
+    here = db.positions.get((ordinal, orphan))
+    ahead = [db.positions[(ordinal, r)] for r in replicas if (ordinal, r) in db.positions]
+    return here is not None and any(here < there for there in ahead)
 
 
 def _failed_copies(ctx: Context, database: str) -> set[tuple[int, str]]:
@@ -340,8 +361,14 @@ def _step2(ctx: Context) -> dict[str, Any]:
         pairs = ", ".join(f"{name}:{o} (orphan on {node})" for name, o, node, _ in attach)
         lines.append(text["attach"].format(targets=pairs))
         for name, o, node, _ in (a for a in attach if a[3]):
-            lines.append(text["attach_doubtful"].format(database=name, ordinal=o, node=node))
-        sql += [attach_sql(name, o, node) for name, o, node, _ in attach]
+            statement = attach_sql(name, o, node)
+            lines.append(
+                text["attach_doubtful"].format(
+                    database=name, ordinal=o, node=node, statement=statement
+                )
+            )
+        # a doubtful orphan's ATTACH is in the text with its caution, not in the SQL to copy
+        sql += [attach_sql(name, o, node) for name, o, node, doubtful in attach if not doubtful]
     for name, ordinal, node in promotable(ctx):
         host, port = split_node(node)
         lines.append(

@@ -220,7 +220,7 @@ NAME_FIELDS = frozenset(
     ["database", "node", "target", "pair", "master_aggregator", "host", "rebalance"]
 )
 #: Dicts keyed by node (their keys are names; every other dict key is the tool's).
-NAME_KEYED = frozenset(["per_node_extra_bytes", "node_timezones", "orphan_positions"])
+NAME_KEYED = frozenset(["per_node_extra_bytes", "node_timezones", "positions"])
 
 
 @cache

@@ -92,7 +92,7 @@ def test_expected_json_follows_the_contract(name: str) -> None:
         assert set(db) == IMPACT_DB_KEYS
         assert db["extra_copies"] >= len(db["orphans"])
         for o in db["orphans"]:
-            assert set(o) == {"ordinal", "node"} and ":" in o["node"]
+            assert set(o) == {"ordinal", "node", "ahead_of_master"} and ":" in o["node"]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

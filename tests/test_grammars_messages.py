@@ -14,7 +14,9 @@ MESSAGES = grammars.load("messages")
 GROUPS = [
     name
     for name, body in MESSAGES.items()
-    if isinstance(body, dict) and "samples" in body and name not in ("mask", "connections", "redact")
+    if isinstance(body, dict)
+    and "samples" in body
+    and name not in ("mask", "connections", "redact")
 ]
 CASES = [
     pytest.param(group, i, sample, id=f"{group}-{i}")

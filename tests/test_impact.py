@@ -104,7 +104,10 @@ def test_drop_failure_with_orphans_and_per_partition_sizes() -> None:
     impact = compute_impact(partitions(rows), variables(("ma", "2")), sizes,
                             failing_phases={"web": "drop"})  # fmt: skip
     db = only_db(impact)
-    assert db["orphans"] == [{"ordinal": 0, "node": NODES[0]}, {"ordinal": 2, "node": NODES[0]}]
+    assert db["orphans"] == [
+        {"ordinal": 0, "node": NODES[0], "ahead_of_master": False},
+        {"ordinal": 2, "node": NODES[0], "ahead_of_master": False},
+    ]
     assert db["extra_copies"] == 2
     assert db["extra_bytes_estimate"] == 150 + 70  # per-partition size wins, max over nodes
     text = " ".join(db["phase_statements"])
@@ -338,7 +341,7 @@ def test_cluster_status_alone_gives_masters_and_orphans() -> None:
             copy("a", 0, NODES[2], "Orphan")]  # fmt: skip
     db = only_db(compute_impact(partitions(rows), variables(("m", "2")), disk()))
     assert db["partitions_without_master"] == [] and db["under_redundant"] == []
-    assert db["orphans"] == [{"ordinal": 0, "node": NODES[2]}]
+    assert db["orphans"] == [{"ordinal": 0, "node": NODES[2], "ahead_of_master": False}]
 
 
 # --------------------------------------------------------------------------- plan vs actual
@@ -660,7 +663,8 @@ def test_a_copy_the_two_snapshots_disagree_on_is_counted_once() -> None:
             copy("c", 0, NODES[2], "Replica"), copy("c", 0, NODES[2], "Orphan")]  # fmt: skip
     impact = compute_impact(partitions(rows), variables(("m", "2")), disk(("c", 0, NODES[0], 10)))
     db = only_db(impact)
-    assert db["over_redundant"] == [] and db["orphans"] == [{"ordinal": 0, "node": NODES[2]}]
+    assert db["over_redundant"] == []
+    assert db["orphans"] == [{"ordinal": 0, "node": NODES[2], "ahead_of_master": False}]
     assert db["extra_copies"] == 1 and db["extra_bytes_estimate"] == 10
     assert any("counted once" in w and f"c:0 on {NODES[2]}" in w for w in impact.warnings)
     # SHOW PARTITIONS named as the later capture: the copy is the replica it lists

@@ -127,7 +127,7 @@ def test_an_orphan_that_may_be_the_only_copy_still_blocks_cleanup(tmp_path: Path
     report = _analyze(tmp_path, {"sql.txt": sql})
     db = _db(report)
     assert db["partitions_without_master"] == [3]
-    assert db["orphans"] == [{"ordinal": 3, "node": "10.0.0.4:3306"}]
+    assert db["orphans"] == [{"ordinal": 3, "node": "10.0.0.4:3306", "ahead_of_master": False}]
     assert report["impact"]["data_at_risk"] is True
     assert {4, 5} <= set(_blocked(report))
 

@@ -327,11 +327,36 @@ def test_attach_prefers_an_orphan_that_is_not_the_failed_copy_target() -> None:
     assert [s for s in steps[2]["sql"] if s.startswith("ATTACH")] == [
         f"ATTACH PARTITION geo:2 ON '{host}':{port};"
     ]
-    # when the failed copy's target holds the only orphan, it is proposed with a caution
+    # when the failed copy's target holds the only orphan, it is proposed with a caution,
+    # in the text only: the SQL to copy is what is safe to run
     only = [*paired("geo", 2), copy("geo", 2, NODES[2], "Orphan")]
     steps = by_step(build_runbook([failed], impact_of(only), []))
-    assert any(s.startswith("ATTACH") for s in steps[2]["sql"])
+    assert not any(s.startswith("ATTACH") for s in steps[2]["sql"])
     assert "may be incomplete" in steps[2]["detail"]
+    assert f"ATTACH PARTITION geo:2 ON '{NODES[2].split(':')[0]}'" in steps[2]["detail"]
+
+
+def test_a_working_replica_ahead_of_a_half_made_copy_is_promoted_not_the_orphan_attached() -> None:
+    """The failed COPY's target is the orphan; a replica kept replicating: attaching the
+    orphan would make a partial copy the master."""
+    rows = [
+        *paired("bank", 1),
+        {**copy("bank", 1, NODES[0], "Master"), "state": "offline"},
+        {**copy("bank", 1, NODES[2], "Replica"), "position": "7:880000"},
+        {**copy("bank", 1, NODES[3], "Orphan"), "position": "2:10000"},
+    ]
+    failed = failure("bank", failed_step={"phase_kind": "copy", "ordinal": 1, "target": NODES[3]})
+    steps = by_step(build_runbook([failed], impact_of(rows), []))
+    assert not any(s.startswith("ATTACH") for s in steps[2]["sql"])
+    assert f"PROMOTE PARTITION bank:1 ON '{NODES[2].split(':')[0]}'" in steps[2]["detail"]
+    # not the failed copy's target, but behind the replica: the replica too
+    failed = failure("bank", failed_step={"phase_kind": "copy", "ordinal": 0, "target": NODES[3]})
+    steps = by_step(build_runbook([failed], impact_of(rows), []))
+    assert not any(s.startswith("ATTACH") for s in steps[2]["sql"])
+    # level with the replica (the orphan documentation's example): attached
+    rows[-1] = {**rows[-1], "position": "7:880000"}
+    steps = by_step(build_runbook([failed], impact_of(rows), []))
+    assert any(s.startswith("ATTACH PARTITION bank:1") for s in steps[2]["sql"])
 
 
 def test_a_failure_of_an_unnamed_database_blocks_retry_and_cleanup() -> None:

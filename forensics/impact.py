@@ -335,6 +335,10 @@ class Snapshot:
     notes: tuple[str, ...] = ()
     # warnings about the snapshots read (a truncated one no complete snapshot makes up for)
     warnings: tuple[str, ...] = ()
+    # a cut partitions snapshot nothing completes: the first ordinal whose copies may be
+    # missing from it, and where it is cut (``file:line``)
+    unknown_from: int | None = None
+    cut_at: str | None = None
 
 
 _SNAPSHOT_COLUMNS = ("ordinal", "node", "role", "state", "position")
@@ -372,6 +376,43 @@ def latest_snapshot(db_rows: pl.DataFrame) -> Snapshot:
         ordinals=", ".join(map(str, sorted(hidden))),
     )
     return Snapshot(_combined(db_rows, None, clus).copies, None, clus, notes=(note,))
+
+
+def _gone_databases(rows: pl.DataFrame, failed: set[str]) -> dict[str, str]:
+    """Database -> warning, for each database that a SHOW CLUSTER STATUS of the whole
+    cluster (it lists other databases) taken after every snapshot of it does not list: it
+    was dropped since (a scratch database of the incident), and its older rows would
+    count as a live database's. A database whose rebalance failed stays (its rows are
+    the impact asked for, and a cut capture may just lack them)."""
+    status = rows.filter(pl.col("snapshot_kind") == "cluster_status")
+    if "truncated_at" in status.columns:  # a cut capture lacks rows, not databases
+        cut = status.filter(pl.col("truncated_at").is_not_null()).get_column("snapshot")
+        status = status.filter(~pl.col("snapshot").is_in(cut.unique().implode()))
+    by_snapshot = dict(status.group_by("snapshot").agg(pl.col("database").unique()).iter_rows())
+    whole = {s: set(dbs) for s, dbs in by_snapshot.items() if len(set(dbs)) > 1}
+    out: dict[str, str] = {}
+    for database, own in rows.group_by("database").agg(pl.col("snapshot").unique()).iter_rows():
+        if database in failed:
+            continue
+        later = [
+            s
+            for s, listed in whole.items()
+            if database not in listed and all(_taken_after(s, o) for o in own)
+        ]
+        if later:
+            out[database] = _text()["impact"]["warnings"]["database_gone"].format(
+                database=database,
+                later=in_time_order(later)[-1],
+                own=", ".join(in_time_order(own)),
+            )
+    return out
+
+
+def _taken_after(a: str, b: str) -> bool:
+    """Whether snapshot ``a`` was taken after ``b``: the later table of one file (a
+    session runs them in order), else as their names tell (:func:`_later_by_name`)."""
+    (path_a, index_a), (path_b, index_b) = _split_index(a), _split_index(b)
+    return index_a > index_b if path_a == path_b else _later_by_name(a, b)
 
 
 def _cut_line(db_rows: pl.DataFrame, snapshot: str | None) -> int | None:
@@ -417,7 +458,9 @@ def _completed(snap: Snapshot, db_rows: pl.DataFrame, clus: str | None) -> Snaps
     )
     if not usable:
         warning = text["warnings"]["snapshot_truncated"].format(**fields)
-        return _replace(snap, warnings=(*snap.warnings, warning))
+        return _replace(
+            snap, warnings=(*snap.warnings, warning), unknown_from=first, cut_at=fields["cut"]
+        )
     key = ["ordinal", "node"]
     found = (
         _copies(db_rows, clus or "", COPY_ROLES)
@@ -784,6 +827,10 @@ class DatabaseImpact:
     # "file:line" where the snapshot the orphans are read from is cut: orphans in the rows
     # past the cut are unknown (one may hold the only copy of a partition)
     orphans_cut: str | None = None
+    # the partitions snapshot is cut (``cut_at``, file:line) and nothing completes it:
+    # the copies of ordinals from ``unknown_from`` on may be missing from it
+    unknown_from: int | None = None
+    cut_at: str | None = None
 
     @property
     def data_at_risk(self) -> bool:
@@ -1213,6 +1260,8 @@ def database_impact(
         multi_master=multi,
         live_replicas=_live_replicas(snap.copies, [o for o in ordinals if o not in mastered]),
         orphans_cut=_orphans_cut(db_rows, snap),
+        unknown_from=snap.unknown_from,
+        cut_at=snap.cut_at,
     )
     return impact, warnings, assumptions
 
@@ -1463,6 +1512,9 @@ def compute_impact(
         warnings.append(_text()["impact"]["warnings"]["no_snapshot"])
         return Impact([], computed=False, warnings=warnings, assumptions=assumptions)
     phases = failing_phases or {}
+    gone = _gone_databases(rows, set(phases))
+    rows = rows.filter(~pl.col("database").is_in(list(gone)))
+    warnings += gone.values()
     impacts: list[DatabaseImpact] = []
     listed = dict(
         partitions.filter(pl.col("database").is_not_null() & pl.col("ordinal").is_not_null())

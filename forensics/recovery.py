@@ -336,10 +336,25 @@ def _snapshot_lines(db: DatabaseImpact) -> list[str]:
         lines.append(text["ahead"].format(orphans=f"{db.database}:{ordinal} on {node}"))
     held = {o for o, _ in db.orphans} | {c["ordinal"] for c in db.copies if c["role"] != "orphan"}
     lost = [o for o in db.partitions_without_master if o not in held]
-    if lost:
+    unseen = [o for o in lost if o in unknown_ordinals(db)]
+    if unseen:
+        lines.append(
+            text["unseen"].format(
+                database=db.database, ordinals=", ".join(map(str, unseen)), cut=db.cut_at
+            )
+        )
+    if lost := [o for o in lost if o not in unseen]:
         listed = ", ".join(map(str, lost))
         lines.append(text["no_copy"].format(database=db.database, ordinals=listed))
     return lines
+
+
+def unknown_ordinals(db: DatabaseImpact) -> set[int]:
+    """Ordinals without a master whose copies a cut snapshot may just not show: neither
+    lost nor on a leaf that is down, as far as anyone knows."""
+    if db.unknown_from is None:
+        return set()
+    return {o for o in db.partitions_without_master if o >= db.unknown_from}
 
 
 def _step2(ctx: Context) -> dict[str, Any]:
@@ -439,13 +454,19 @@ def _restore_ways(ctx: Context, missing: list[tuple[str, int]]) -> str:
     text = _text()["runbook"]["step4"]
     attach = _attachable(ctx)
     promote = {(name, o) for name, o, _ in promotable(ctx)}
+    unseen = {(db.database, o) for db in ctx.impacts for o in unknown_ordinals(db)}
     groups: dict[str, list[tuple[str, int]]] = {}
     for pair in missing:
-        way = "way_attach" if pair in attach else "way_promote" if pair in promote else "way_leaf"
+        way = (
+            "way_attach" if pair in attach
+            else "way_promote" if pair in promote
+            else "way_unseen" if pair in unseen
+            else "way_leaf"
+        )  # fmt: skip
         groups.setdefault(way, []).append(pair)
     return "; ".join(
         text[way].format(**_targets(groups[way]))
-        for way in ("way_attach", "way_promote", "way_leaf")
+        for way in ("way_attach", "way_promote", "way_unseen", "way_leaf")
         if way in groups
     )
 

@@ -142,6 +142,21 @@ def test_a_cut_table_with_nothing_to_make_up_for_it_says_so(tmp_path: Path) -> N
     assert "SHOW PARTITIONS ON db1 again" in warning
 
 
+def test_the_runbook_calls_partitions_past_the_cut_unseen_not_lost(tmp_path: Path) -> None:
+    """The cut took partition 3's rows: step 2 and step 4 say to take the capture again,
+    not to bring back a leaf that nothing shows is down."""
+    copies = _copies(4)
+    cut = _partitions(copies, keep=7)[:-30]  # the last row cut after its ordinal (3)
+    report = _analyze(tmp_path, {"sql.txt": cut + "\n\n" + STATUS})
+    assert _db(report)["partitions_without_master"] == [3]
+    steps = {s["step"]: s for s in report["recovery"]}
+    assert "db1: ordinals 3: no copy is visible because the capture is cut" in steps[2]["detail"]
+    assert "no copy at all" not in steps[2]["detail"]
+    assert "take SHOW PARTITIONS again" in steps[4]["blocked_by"]
+    assert "back online" not in steps[4]["blocked_by"]
+    assert _blocked(report) == [4, 5]
+
+
 def test_a_cluster_status_named_as_taken_before_does_not_make_up_for_the_cut(
     tmp_path: Path,
 ) -> None:

@@ -313,3 +313,26 @@ def test_the_grammar_samples_sort_oldest_first(table: str) -> None:
 
     samples = grammars.load("snapshots")[table]["samples"]
     assert in_time_order(reversed(samples)) == samples
+
+
+def _status(snapshot: str, *databases: str) -> list[dict[str, Any]]:
+    return [row(snapshot, 0, A, "Master", db=db, kind="cluster_status") for db in databases]
+
+
+def test_a_database_a_later_whole_cluster_status_no_longer_lists_is_left_out() -> None:
+    """tmp_stage was dropped during the incident: only the 'before' capture has it."""
+    rows = _status("before/status.txt#0", "crm", "tmp_stage") + _status(
+        "after/status.txt#0", "crm", "orders"
+    )
+    impact = impact_of(rows).to_json()
+    assert [db["database"] for db in impact["databases"]] == ["crm", "orders"]
+    assert any(w.startswith("tmp_stage: not in after/status.txt#0") for w in impact["warnings"])
+    # a database whose rebalance failed stays: its rows are the impact asked for
+    kept = impact_of(rows, failing_phases={"tmp_stage": "copy"}).to_json()
+    assert "tmp_stage" in [db["database"] for db in kept["databases"]]
+    # a later status of one database only (filtered by name) says nothing of the others
+    one = _status("before/status.txt#0", "crm", "tmp_stage") + _status("after/s.txt#0", "crm")
+    assert "tmp_stage" in [db["database"] for db in impact_of(one).to_json()["databases"]]
+    # nor does one whose order the names do not tell
+    tie = _status("a/status.txt#0", "crm", "tmp_stage") + _status("b/status.txt#0", "crm", "x")
+    assert "tmp_stage" in [db["database"] for db in impact_of(tie).to_json()["databases"]]

@@ -820,6 +820,8 @@ class DatabaseImpact:
     positions: dict[tuple[int, str], tuple[int, int]] = field(default_factory=dict)
     # per ordinal, copies the failed rebalance's COPY steps made and no drop took back
     made_copies: dict[int, int] = field(default_factory=dict)
+    # ordinals the failed rebalance promoted before it failed: their new placement serves
+    promoted: list[int] = field(default_factory=list)
     # ordinals with more than one working master: inconsistent metadata (split brain?)
     multi_master: list[int] = field(default_factory=list)
     # partition without a master -> nodes of its working replicas (one can be promoted)
@@ -1063,6 +1065,16 @@ def _pending_drops(steps: pl.DataFrame | None) -> set[tuple[int, str]]:
     return set(drops.select("ordinal", "target").iter_rows())
 
 
+def _unpromoted_copies(steps: pl.DataFrame | None) -> set[tuple[int, str]]:
+    """(ordinal, node) of the copies the failed rebalance's COPY steps made of partitions
+    it did not promote: the new copy is the leftover there, the old placement serves."""
+    if steps is None:
+        return set()
+    promoted = _done(steps, "promote", succeeded=True).get_column("ordinal")
+    made = _done(steps, "copy", succeeded=True).filter(~pl.col("ordinal").is_in(promoted.implode()))
+    return set(made.select("ordinal", "target").iter_rows())
+
+
 def _copies_made(steps: pl.DataFrame | None, copies: pl.DataFrame) -> dict[int, int]:
     """Per ordinal, the copies the failed rebalance's successful COPY steps made that the
     snapshot still shows, less the copies its successful drops (DROP PARTITION, PROMOTE
@@ -1208,7 +1220,7 @@ def database_impact(
                 masters=_master_list(snap.copies, multi, database),
             )
         )
-    added = _added_copies(diff)
+    added = _added_copies(diff) | _unpromoted_copies(failed_steps)
     dropping = _pending_drops(failed_steps)
     positions = _snapshot_positions(db_rows, snap)
     ahead = _ahead_of_master(orphans, positions, snap.copies)
@@ -1249,6 +1261,11 @@ def database_impact(
         ahead_orphans=ahead,
         positions=positions,
         made_copies=made,
+        promoted=(
+            []
+            if failed_steps is None
+            else sorted(set(_done(failed_steps, "promote", succeeded=True)["ordinal"].to_list()))
+        ),
         dead_orphans=set(orphan_rows.filter(_dead()).select("ordinal", "node").iter_rows()),
         extra_copies=sum(counts[o] - level for o in over) + len(spare),
         extra_bytes_estimate=total,
@@ -1366,7 +1383,8 @@ def statement_fields(db: DatabaseImpact) -> dict[str, Any]:
     """The placeholders of grammars/recovery.toml, filled in for one database."""
     nomaster, under, over = db.partitions_without_master, db.under_redundant, db.over_redundant
     spare, kept = db.spare_orphans, db.kept_orphans
-    over_replica = [o for o in over if o not in db.multi_master]
+    over_replica = [o for o in over if o not in db.multi_master and o not in db.promoted]
+    over_promoted = [o for o in over if o not in db.multi_master and o in db.promoted]
     return {
         "database": db.database,
         "partitions": db.partitions,
@@ -1393,6 +1411,11 @@ def statement_fields(db: DatabaseImpact) -> dict[str, Any]:
         "over_replica_n": _counted(len(over_replica), "partition"),
         "over_replica_has": _has(len(over_replica)),
         "over_replica_list": _ordinal_list(over_replica),
+        "over_promoted_n": _counted(len(over_promoted), "partition"),
+        "over_promoted_list": _ordinal_list(over_promoted),
+        "over_promoted_have": "has" if len(over_promoted) == 1 else "have",
+        "promoted_n": _counted(len(db.promoted), "partition"),
+        "promoted_list": _ordinal_list(db.promoted),
         "extra_copies": db.extra_copies,
         "extra_copies_n": _counted(db.extra_copies, "extra copy", "extra copies"),
         "extra_bytes": human_bytes(db.extra_bytes_estimate),
@@ -1407,7 +1430,15 @@ STATEMENT_PREDICATES: dict[str, Callable[[DatabaseImpact], bool]] = {
     "sound_redundant": lambda db: db.sound and not db.under_redundant,
     "some_without_master": lambda db: bool(db.partitions_without_master),
     "multi_master": lambda db: bool(db.multi_master),
-    "over": lambda db: any(o not in db.multi_master for o in db.over_redundant),
+    "over": lambda db: any(
+        o not in db.multi_master and o not in db.promoted for o in db.over_redundant
+    ),
+    # partitions the failed run promoted before failing keep their old copy until DROP
+    "over_promoted": lambda db: any(
+        o not in db.multi_master and o in db.promoted for o in db.over_redundant
+    ),
+    "sound_unpromoted": lambda db: db.sound and not db.promoted,
+    "sound_promoted": lambda db: db.sound and bool(db.promoted),
     "under": lambda db: bool(db.under_redundant),
     "no_under": lambda db: not db.under_redundant,
     "orphans": lambda db: bool(db.spare_orphans),

@@ -187,3 +187,51 @@ def test_an_orphan_behind_its_master_is_a_leftover(tmp_path: Path) -> None:
     assert db["extra_copies"] == 1
     assert not blocked(report)[5]
     assert code == 0
+
+
+HALF_PROMOTED = """\
+mysql> SHOW VARIABLES LIKE 'redundancy_level';
++------------------+-------+
+| Variable_name    | Value |
++------------------+-------+
+| redundancy_level | 2     |
++------------------+-------+
+
+mysql> SHOW REBALANCE STATUS ON orders;
++-------------------+---------+-------------+-------------+-------+---------+
+| Action            | Ordinal | Target_Host | Target_Port | Phase | Status  |
++-------------------+---------+-------------+-------------+-------+---------+
+| COPY PARTITION    |       0 | 10.20.0.13  |        3306 |     1 | success |
+| COPY PARTITION    |       1 | 10.20.0.13  |        3306 |     1 | success |
+| PROMOTE PARTITION |       0 | 10.20.0.13  |        3306 |     2 | success |
+| PROMOTE PARTITION |       1 | 10.20.0.13  |        3306 |     2 | failed  |
+| DROP PARTITION    |       0 | 10.20.0.11  |        3306 |     3 | pending |
+| DROP PARTITION    |       1 | 10.20.0.11  |        3306 |     3 | pending |
++-------------------+---------+-------------+-------------+-------+---------+
+
+mysql> SHOW PARTITIONS ON orders;
++---------+------------+------+---------+--------+
+| Ordinal | Host       | Port | Role    | Locked |
++---------+------------+------+---------+--------+
+|       0 | 10.20.0.13 | 3306 | Master  |      0 |
+|       0 | 10.20.0.11 | 3306 | Replica |      0 |
+|       0 | 10.20.0.12 | 3306 | Replica |      0 |
+|       1 | 10.20.0.11 | 3306 | Master  |      0 |
+|       1 | 10.20.0.12 | 3306 | Replica |      0 |
+|       1 | 10.20.0.13 | 3306 | Replica |      0 |
++---------+------------+------+---------+--------+
+"""
+
+
+def test_a_half_done_promote_tells_the_promoted_partitions_apart(tmp_path: Path) -> None:
+    """PROMOTE of orders:0 succeeded, of orders:1 failed: 0 serves from its new master and
+    its extra copy is the old one (on .11, which its DROP names); 1 keeps its old master
+    and its extra copy is the new, unpromoted replica."""
+    _, report = analyse(tmp_path, {"state.txt": HALF_PROMOTED})
+    (db,) = report["impact"]["databases"]
+    said = " ".join(db["phase_statements"])
+    assert "Promoted before the failure, serving from the new placement: 1 partition" in said
+    assert "(ordinals 1) — the copy phase succeeded" in said
+    assert "promoted before the failure (ordinals 0) still has the old copy" in said
+    assert "the cluster keeps using the old placement" not in said
+    assert sorted(db["per_node_extra_bytes"]) == ["10.20.0.11:3306", "10.20.0.13:3306"]

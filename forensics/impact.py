@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 import polars as pl
@@ -73,10 +77,35 @@ def without_shared_folders(names: Iterable[str]) -> dict[str, str]:
     return {name: "/".join(name.split("/")[shared:]) for name in given}
 
 
+#: Snapshot -> when it was captured, as its file tells (the ``captured_at`` column: a
+#: SELECT NOW() result, a prompt's time stamp, ``date`` output before the table), for
+#: the impact being computed (:func:`captured_times`).
+_CAPTURED: ContextVar[Mapping[str, datetime]] = ContextVar("captured", default=MappingProxyType({}))
+
+
+@contextmanager
+def captured_times(partitions: pl.DataFrame) -> Iterator[None]:
+    """Order the snapshots of ``partitions`` by the capture times their files tell, where
+    two both have one, within this block (names order the others)."""
+    times: dict[str, datetime] = {}
+    if "captured_at" in partitions.columns:
+        stamped = partitions.filter(pl.col("captured_at").is_not_null())
+        times = dict(stamped.group_by("snapshot").agg(pl.col("captured_at").max()).iter_rows())
+    token = _CAPTURED.set(times)
+    try:
+        yield
+    finally:
+        _CAPTURED.reset(token)
+
+
 def in_time_order(names: Iterable[str]) -> list[str]:
-    """Snapshot (or capture) names oldest first, by :func:`snapshot_order_key` of each
-    name without the folders they all share (:func:`without_shared_folders`)."""
+    """Snapshot (or capture) names oldest first: by the capture times their files tell
+    when every one has one (:func:`captured_times`), else by :func:`snapshot_order_key`
+    of each name without the folders they all share (:func:`without_shared_folders`)."""
     relative = without_shared_folders(names)
+    times = _CAPTURED.get()
+    if relative and all(name in times for name in relative):
+        return sorted(relative, key=lambda name: (times[name], snapshot_order_key(relative[name])))
     return sorted(relative, key=lambda name: snapshot_order_key(relative[name]))
 
 
@@ -124,7 +153,10 @@ def _name_order(a: str, b: str) -> int:
     (``02_cluster_status`` after ``01_partitions``); copies of one file (``(1)`` after
     the original); names that differ in their numbers only (``status_10`` after
     ``status_9``, in one folder: a node's address orders nothing). Anything else is the
-    path's spelling, which tells no time."""
+    path's spelling, which tells no time. Capture times both files tell come first."""
+    times = _CAPTURED.get()
+    if a in times and b in times and times[a] != times[b]:
+        return 1 if times[a] > times[b] else -1
     relative = without_shared_folders([_split_index(a)[0], _split_index(b)[0]])
     path_a, path_b = relative[_split_index(a)[0]], relative[_split_index(b)[0]]
     rank_a, rank_b = name_rank(path_a), name_rank(path_b)
@@ -1533,6 +1565,32 @@ def compute_impact(
     ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`);
     ``failed_steps``: per database, the steps (schemas.STEPS) of its latest rebalance
     when that failed (see :func:`database_impact`)."""
+    with captured_times(partitions):
+        return _compute_impact(
+            partitions,
+            variables,
+            disk_usage,
+            redundancy=redundancy,
+            failing_phases=failing_phases,
+            master_node=master_node,
+            leaves=leaves,
+            databases=databases,
+            failed_steps=failed_steps,
+        )
+
+
+def _compute_impact(
+    partitions: pl.DataFrame,
+    variables: pl.DataFrame,
+    disk_usage: pl.DataFrame,
+    *,
+    redundancy: int | None,
+    failing_phases: dict[str, str | None] | None,
+    master_node: str | None,
+    leaves: pl.DataFrame | None,
+    databases: Iterable[str],
+    failed_steps: dict[str, pl.DataFrame] | None,
+) -> Impact:
     partitions, named = _unnamed_snapshots(partitions, databases)
     rows = _on_dead_leaves(normalise_partitions(partitions), leaves)
     unmatched = _unmatched_leaves(rows, leaves)

@@ -336,3 +336,40 @@ def test_a_database_a_later_whole_cluster_status_no_longer_lists_is_left_out() -
     # nor does one whose order the names do not tell
     tie = _status("a/status.txt#0", "crm", "tmp_stage") + _status("b/status.txt#0", "crm", "x")
     assert "tmp_stage" in [db["database"] for db in impact_of(tie).to_json()["databases"]]
+
+
+def _captured(now: str, copies: list[tuple[int, str, str]]) -> str:
+    """A session file: SELECT NOW(), then SHOW CLUSTER STATUS with ``copies``."""
+    border = "+----------+------+----------+---------+--------+"
+    rows = [
+        f"| {h.split(':')[0]:<8} | 3306 | crm_{o:<4} | {r:<7} | online |" for o, h, r in copies
+    ]
+    lines = ["mysql> SELECT NOW();", "+---------------------+", "| NOW()               |",
+             "+---------------------+", f"| {now} |", "+---------------------+",
+             "1 row in set (0.00 sec)", "", "mysql> SHOW CLUSTER STATUS;", border,
+             "| Host     | Port | Database | Role    | State  |", border, *rows, border]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def test_capture_times_order_snapshots_the_names_do_not(tmp_path: Path) -> None:
+    """Two captures in files whose names tell no order: the one whose SELECT NOW() is later
+    is the latest (here the clean one), not the riskier one."""
+    (tmp_path / "node-a").mkdir()
+    (tmp_path / "node-b").mkdir()
+    A_, B_ = "10.0.1.11:3306", "10.0.1.12:3306"
+    (tmp_path / "node-a" / "status.txt").write_text(
+        _captured("2026-03-14 09:00:00", [(0, A_, "Master"), (1, B_, "Orphan")])
+    )
+    (tmp_path / "node-b" / "status.txt").write_text(
+        _captured("2026-03-14 10:30:00", [(0, A_, "Master"), (1, B_, "Master")])
+    )
+    _, report = analyze(tmp_path)
+    (db,) = report["impact"]["databases"]
+    assert db["partitions_without_master"] == [] and not report["impact"]["data_at_risk"]
+    assert db["snapshot"]["cluster_status"] == f"{tmp_path.name}/node-b/status.txt#1"
+    # the other way round, the orphan-only capture is the latest
+    (tmp_path / "node-a" / "status.txt").write_text(
+        _captured("2026-03-14 11:00:00", [(0, A_, "Master"), (1, B_, "Orphan")])
+    )
+    _, report = analyze(tmp_path)
+    assert report["impact"]["data_at_risk"]

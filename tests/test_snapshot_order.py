@@ -341,9 +341,7 @@ def test_a_database_a_later_whole_cluster_status_no_longer_lists_is_left_out() -
 def _captured(now: str, copies: list[tuple[int, str, str]]) -> str:
     """A session file: SELECT NOW(), then SHOW CLUSTER STATUS with ``copies``."""
     border = "+----------+------+----------+---------+--------+"
-    rows = [
-        f"| {h.split(':')[0]:<8} | 3306 | crm_{o:<4} | {r:<7} | online |" for o, h, r in copies
-    ]
+    rows = [f"| {h.split(':')[0]:<8} | 3306 | crm_{o:<4} | {r:<7} | online |" for o, h, r in copies]
     lines = ["mysql> SELECT NOW();", "+---------------------+", "| NOW()               |",
              "+---------------------+", f"| {now} |", "+---------------------+",
              "1 row in set (0.00 sec)", "", "mysql> SHOW CLUSTER STATUS;", border,

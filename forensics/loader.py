@@ -299,6 +299,20 @@ def _looks_binary(head: bytes) -> bool:
     return bad / max(len(text), 1) > 0.10
 
 
+def looks_like_tracelog(head: bytes) -> bool:
+    """Whether :func:`_read_member` reads a file with this head as a tracelog: the layout,
+    through a log viewer's prefix, or in JSON lines (a field holding the line, or a
+    shipper's fields), in any text form it decodes (UTF-16, CR line ends)."""
+    form = _TextForm.of(head)
+    text = head if form is None else form.text(head)
+    return (
+        tracelog.sniff(text)
+        or tracelog.viewer_prefix(text) is not None
+        or tracelog.json_field(text) is not None
+        or tracelog.json_parts(text) is not None
+    )
+
+
 def _read_member(
     member: Member,
     tz: str,

@@ -268,12 +268,13 @@ def _head(path: Path) -> bytes | None:
 
 def _sniff(path: Path) -> str:
     """log (a tracelog), table (a status or partition table) or other, for a loose file."""
-    from .parsers import tables, tracelog
+    from .loader import looks_like_tracelog
+    from .parsers import tables
 
     head = _head(path)
     if head is None:
         return "other"
-    if tracelog.sniff(head) or tracelog.viewer_prefix(head) is not None:
+    if looks_like_tracelog(head):
         return "log"
     return "table" if tables.sniff(head) else "other"
 

@@ -204,3 +204,17 @@ def test_a_copy_failure_told_in_bracketed_levels_is_found(tmp_path: Path, colon:
         path.parent.mkdir(parents=True)
         path.write_text("".join(_bracketed(*row, colon) for row in rows))
     assert _verdicts(tmp_path / "b") == (1, [("events", "failure", "copy", "out_of_memory")])
+
+
+def test_scan_finds_the_failure_in_a_loose_shipper_log(tmp_path: Path) -> None:
+    """`forensics scan` over exported logs: a loose file of a shipper's JSON lines is a
+    log input (it had been 'other': no incident), and its failure an incident."""
+    import polars as pl
+
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "ma-filebeat.ndjson").write_text(_jsonl(filebeat, MA))
+    out = tmp_path / "incidents.parquet"
+    done = CliRunner().invoke(main, ["scan", str(tmp_path / "exports"), "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    incidents = pl.read_parquet(out)
+    assert incidents.select("database", "phase").rows() == [("events", "copy")]

@@ -229,3 +229,19 @@ def test_a_job_started_just_before_the_rebalance_still_contributes(tmp_path: Pat
     )
     (backup,) = [f for f in report.findings if f.factor == "backup_overlap"]
     assert (backup.role, backup.database) == ("contributing", "sales")
+
+
+def test_examples_parsed_together_give_the_events_each_gives_alone() -> None:
+    """check_rules parses all examples as one log: each example's share of it must be what
+    the example parsed on its own gives (a restart found only because the example before
+    had a larger uptime counter is no event of it)."""
+    from forensics.parsers.tracelog import parse_lines
+    from forensics.rules.testing import _parse_together
+
+    examples = [ex for rule in RULES for ex in rule.examples]
+    together = _parse_together(examples, parse_lines)
+    for example, events in zip(examples, together, strict=True):
+        alone = parse_lines(
+            list(example.lines), path="<example>", node="example:3306", tz="UTC", keep_all=True
+        )
+        assert events.equals(alone), example.lines

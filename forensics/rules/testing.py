@@ -54,14 +54,39 @@ class Failure:
 def check_rules(
     rules: RuleSet | Iterable[Rule], *, parse_lines: LineParser | None = None
 ) -> list[Failure]:
-    """Failures of all rules' examples (empty when every example behaves)."""
+    """Failures of all rules' examples (empty when every example behaves).
+
+    The examples are parsed together, one after another as one log (parsing one costs
+    about 70 ms whatever its length), and each rule is run over its example's events
+    alone; an example that fails that way is checked again on its own, which decides."""
     parser = parse_lines or _default_parser()
-    return [
-        f
-        for rule in rules
-        for ex in rule.examples
-        if (f := check_example(rule, ex, parser)) is not None
-    ]
+    pairs = [(rule, ex) for rule in rules for ex in rule.examples]
+    together = _parse_together([ex for _, ex in pairs], parser)
+    failures = []
+    for (rule, ex), events in zip(pairs, together, strict=True):
+        alone = _verdict(rule, ex, events) and check_example(rule, ex, parser)
+        if alone is not None:
+            failures.append(alone)
+    return failures
+
+
+def _parse_together(examples: list[Example], parse_lines: LineParser) -> list[pl.DataFrame]:
+    """Each example's events as if parsed alone, from one parse of all their lines: line
+    numbers made the example's own, and a restart found at an example's first line (the
+    uptime counter of the example before it was larger) left out."""
+    lines = [line for ex in examples for line in ex.lines]
+    if not lines:
+        return [pl.DataFrame() for _ in examples]
+    events = parse_lines(lines, path="<example>", node="example:3306", tz="UTC", keep_all=True)
+    out, start = [], 0
+    for ex in examples:
+        end = start + len(ex.lines)
+        own = events.filter(pl.col("line").is_between(start + 1, end)).filter(
+            ~((pl.col("line") == start + 1) & pl.col("step_event").eq_missing("node_restart"))
+        )
+        out.append(own.with_columns(pl.col("line") - start))
+        start = end
+    return out
 
 
 def example_warnings(
@@ -86,9 +111,15 @@ def example_warnings(
 
 
 def check_example(rule: Rule, example: Example, parse_lines: LineParser) -> Failure | None:
+    """The failure of one example, parsed on its own; None when it behaves."""
     events = parse_lines(
         list(example.lines), path="<example>", node="example:3306", tz="UTC", keep_all=True
     )
+    return _verdict(rule, example, events)
+
+
+def _verdict(rule: Rule, example: Example, events: pl.DataFrame) -> Failure | None:
+    """Whether ``example``'s events behave as it declares for ``rule``."""
 
     def fail(expected: str, actual: str) -> Failure:
         return Failure(rule.id, rule.path, example.line, example.lines, expected, actual)

@@ -37,6 +37,10 @@ TIME_SLACK_AFTER = timedelta(seconds=90)
 SAME_NODE_SLACK = timedelta(seconds=5)
 AFTER_SCORE = 0.28
 UNKNOWN_END_SCORE = 0.4
+#: A line when nothing tells when the failed step ran (no step times in the status, no
+#: rebalance line read): alone it stays above the threshold, but with no database named
+#: too (0.7 x 0.42) below it: a line anywhere in the bundle naming nothing is no cause.
+TIME_UNKNOWN = 0.42
 CAUSE_THRESHOLD = 0.30
 #: A cause that, when evidenced on a node of the step, explains another's symptoms:
 #: a leaf that crashed or went offline is seen by its peers as lost connections.
@@ -100,7 +104,7 @@ def _time_score(
     (``node``: the line's, for the slack after the failure; see TIME_SLACK_AFTER)."""
     start, end = rb.window(whole)
     if ts is None or (start is None and end is None):
-        return 0.6, "time unknown"
+        return TIME_UNKNOWN, "time unknown"
     if start is not None and ts < start:
         gap = start - ts
         what = "rebalance" if whole else "failed step"
@@ -380,7 +384,7 @@ def _time_expr(rb: Rebalance, whole: bool) -> pl.Expr:
     """:func:`_time_score` (the number) for every row, vectorised."""
     start, end = rb.window(whole)
     if start is None and end is None:
-        return pl.lit(0.6)
+        return pl.lit(TIME_UNKNOWN)
     ts = pl.col("ts").dt.epoch("us")
     expr = pl.lit(1.0)
     if end is not None:
@@ -400,7 +404,7 @@ def _time_expr(rb: Rebalance, whole: bool) -> pl.Expr:
         far = pl.max_horizontal(pl.lit(0.02), 0.5 - gap / pl.col("_per_hour"))
         before = pl.when((pl.lit(start_us) - ts) <= _us_delta(LEAD_TIME)).then(near).otherwise(far)
         expr = pl.when(ts < start_us).then(before).otherwise(expr)
-    return pl.when(pl.col("ts").is_null()).then(pl.lit(0.6)).otherwise(expr)
+    return pl.when(pl.col("ts").is_null()).then(pl.lit(TIME_UNKNOWN)).otherwise(expr)
 
 
 def _us_delta(delta: timedelta) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import polars as pl
 import pytest
@@ -418,3 +419,27 @@ def test_evidence_after_the_last_line_seen_of_a_rebalance_without_a_failure_time
     findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
     (verdict,) = decide(rebalances, findings)
     assert (verdict.phase, verdict.cause) == ("copy", "storage_error")
+
+
+def _timeless(evidence: str) -> list[Any]:
+    """Verdicts when nothing tells when the failed step ran (a status without times, no
+    rebalance line read) and one line on the step's target is the only evidence."""
+    events = parse_lines([_line(100, "2026-03-02 07:00:00.000", evidence)], node=TARGET)
+    rebalances = build_timeline(_steps("copy"), events, schemas.empty(schemas.PARTITIONS), MA)
+    rules = load_rules([])
+    findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
+    return decide(rebalances, findings)
+
+
+def test_without_a_time_a_line_naming_no_database_is_no_cause() -> None:
+    """An out-of-memory line hours before, naming no database: with no time for the step
+    it could be anything (the failure stays unknown, the line an alternative); the same
+    line naming the database is still the cause."""
+    (verdict,) = _timeless(
+        "  ERROR: Thread 9: Fn: Out of memory allocating transaction buffer of size 64 MB."
+    )
+    assert (verdict.phase, verdict.cause) == ("copy", "unknown")
+    (verdict,) = _timeless(
+        "  ERROR: `sales_3` log: Not enough memory available to complete the current request."
+    )
+    assert (verdict.phase, verdict.cause) == ("copy", "out_of_memory")

@@ -126,9 +126,11 @@ _REPORT_WORDS = frozenset(
     ]
 )
 #: A log and its rotations: ``memsql.log.1``, ``memsql.log-20260310``, ``x_memsql.log.2``
-#: (the bundle reader already took ``.gz``/``.zst``/... off a decompressed member).
+#: (the bundle reader already took ``.gz``/``.zst``/... off a decompressed member), also
+#: as a log shipper or an export names it (``memsql.log.json``, ``memsql.log.1.ndjson``).
 _ROTATED = re.compile(
-    r"^(?P<base>.+?\.log)(?:[.\-_](?:\d+|\d{4}-\d\d-\d\d))*(?:\.(?:gz|xz|bz2|zst|zstd))?$",
+    r"^(?P<base>.+?\.log)(?:[.\-_](?:\d+|\d{4}-\d\d-\d\d))*(?:\.(?:json|jsonl|ndjson|txt))?"
+    r"(?:\.(?:gz|xz|bz2|zst|zstd))?$",
     re.IGNORECASE,
 )
 

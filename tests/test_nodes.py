@@ -107,7 +107,8 @@ def test_a_folder_named_by_its_host_is_the_node(inner: str, node: str) -> None:
 
 @pytest.mark.parametrize("folder", ["", "case-48213/", "bundle/", "x/node1/", "logs/"])
 def test_rotations_of_one_log_are_one_node(folder: str) -> None:
-    names = ["memsql.log", "memsql.log.1", "memsql.log.2.gz", "memsql.log-20260310.gz"]
+    names = ["memsql.log", "memsql.log.1", "memsql.log.2.gz", "memsql.log-20260310.gz",
+             "memsql.log.json", "memsql.log.1.ndjson"]  # (a log shipper's export names)  # fmt: skip
     assert {identify(folder + n).node for n in names} == {folder + "memsql.log"}
     rotated = [identify(f"{folder}ma_memsql.log.{n}").node for n in (1, 2, 3)]
     assert set(rotated) == {folder + "ma_memsql.log"}

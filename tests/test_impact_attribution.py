@@ -178,6 +178,8 @@ def test_an_orphan_ahead_of_a_master_shown_by_show_partitions_blocks_cleanup(
     assert blocked(report)[4] and blocked(report)[5]
     assert "CLEAR ORPHAN DATABASES would delete it" in report["recovery"][4]["blocked_by"]
     assert code == 1
+    markdown = CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "markdown"])
+    assert "| 1@10.20.0.12:3306 (ahead of master) |" in markdown.stdout
 
 
 def test_an_orphan_behind_its_master_is_a_leftover(tmp_path: Path) -> None:

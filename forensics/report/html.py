@@ -237,7 +237,12 @@ def _impact_database(report: Report, index: int, db: dict[str, Any]) -> dict[str
         "without_master": _ordinals(db["partitions_without_master"]),
         "under": _ordinals(db["under_redundant"]),
         "over": _ordinals(db["over_redundant"]),
-        "orphans": ", ".join(f"{o['ordinal']} on {o['node']}" for o in db["orphans"]) or "—",
+        "orphans": ", ".join(
+            f"{o['ordinal']} on {o['node']}"
+            + (" (ahead of master)" if o["ahead_of_master"] else "")
+            for o in db["orphans"]
+        )
+        or "—",
         "extra_copies": db["extra_copies"],
         "extra_bytes": human_size(db["extra_bytes_estimate"]),
         "risk": bool(db["partitions_without_master"]),

@@ -107,7 +107,7 @@ def _impact(report: Report) -> list[str]:
     ]
     for d in data["databases"]:
         red = f"{d['redundancy']}{' (assumed)' if d['redundancy_assumed'] else ''}"
-        orphans = ", ".join(f"{o['ordinal']}@{o['node']}" for o in d["orphans"])
+        orphans = ", ".join(f"{o['ordinal']}@{o['node']}{_ahead(o)}" for o in d["orphans"])
         lines.append(
             f"| {_cell(d['database'])} | {red} | {d['partitions']} | {_list(d['partitions_without_master'])} "
             f"| {_list(d['under_redundant'])} | {_list(d['over_redundant'])} | {_cell(orphans)} "
@@ -185,3 +185,9 @@ def render(report: Report) -> str:
 
 
 __all__ = ["clip", "iso", "render", "visible"]
+
+
+def _ahead(orphan: dict[str, Any]) -> str:
+    """The mark of an orphan further in the log than its master (it may hold data the
+    master lacks: no leftover)."""
+    return " (ahead of master)" if orphan.get("ahead_of_master") else ""

@@ -340,6 +340,7 @@ def _read_member(
         return _with_zone_note(read, note)
     field = None if binary else tracelog.json_field(text)
     if field is not None:  # one JSON object per line (Docker's json-file, log shippers)
+        node = _named_by_shipper(node, text)
         zone, note = _collector_zone(member.path, node, text, tz, node_tz, field)
         unwrap = partial(tracelog.unwrap_json, name=field)
         read = _read_tracelog(member, node, zone, progress, lean, unwrap, form)
@@ -347,6 +348,7 @@ def _read_member(
     parts = None if binary else tracelog.json_parts(text)
     if parts is not None:  # a shipper's JSON fields (time, level, message): lines rebuilt
         rebuild = partial(tracelog.rebuild_json, parts=parts)
+        node = _named_by_shipper(node, text)
         zone = _zone_for(node, tz, node_tz)
         return _read_tracelog(member, node, zone, progress, lean, rebuild, form)
     if binary:
@@ -361,6 +363,17 @@ def _read_member(
         reason=f"{UNRECOGNISED} (first line: {first!r})",
         size=len(head),
     )
+
+
+def _named_by_shipper(node: NodeId, text: bytes) -> NodeId:
+    """A loose file's node (its path: no folder names it) as the host its shipper's JSON
+    lines name in a field (``[json_lines] host_fields``), the port unknown: a host the
+    cluster tables name becomes its ``host:port`` as a host folder's does
+    (:func:`_path_renames`). Other files keep the node their path gives."""
+    if not node.from_path:
+        return node
+    host = tracelog.json_host(text)
+    return node if host is None else NodeId(host, node.role, host_only=True)
 
 
 def _collector_zone(

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from click.testing import CliRunner
 
@@ -66,11 +67,38 @@ def loki(t: str, level: str, message: str) -> dict[str, Any]:
     return {"labels": {"level": level, "job": "singlestore"}, "line": message, "timestamp": t}
 
 
+def datadog(t: str, level: str, message: str) -> dict[str, Any]:
+    """Datadog's logs: the level as "status", the time as epoch milliseconds."""
+    stamp = round(datetime.fromisoformat(t).timestamp() * 1000)
+    return {"timestamp": stamp, "host": "leaf-2", "status": level.lower(), "message": message}
+
+
+def datadog_explorer(t: str, level: str, message: str) -> dict[str, Any]:
+    """Datadog's Log Explorer export: every field nested under "content"."""
+    return {"id": "AQ0", "content": {"timestamp": t, "status": level, "message": message}}
+
+
+_PRIORITY = {"info": "6", "warn": "4", "error": "3"}
+
+
+def journald(t: str, level: str, message: str) -> dict[str, Any]:
+    """`journalctl -o json`: epoch microseconds as text, the syslog severity number."""
+    stamp = round(datetime.fromisoformat(t).timestamp() * 10**6)
+    return {
+        "__REALTIME_TIMESTAMP": str(stamp),
+        "PRIORITY": _PRIORITY[level.lower()],
+        "_HOSTNAME": "leaf-2",
+        "MESSAGE": message,
+    }
+
+
 def _jsonl(shape: Any, rows: list[tuple[str, str, str]]) -> str:
     return "".join(json.dumps(shape(*row)) + "\n" for row in rows)
 
 
-@pytest.mark.parametrize("shape", [filebeat, ecs_flat, fluent_bit, vector, loki])
+@pytest.mark.parametrize(
+    "shape", [filebeat, ecs_flat, fluent_bit, vector, loki, datadog, datadog_explorer, journald]
+)
 def test_shipper_fields_give_the_events(tmp_path: Path, shape: Any) -> None:
     path = tmp_path / "10.0.0.10_3306" / "memsql.log.json"
     path.parent.mkdir()
@@ -110,6 +138,30 @@ def test_a_shipper_time_is_read_in_utc(stamp: Any, utc: datetime) -> None:
         [tracelog.rebuild_json(line, parts)], path="p", node="n:1", tz="Asia/Tokyo"
     ).events
     assert events.get_column("ts").to_list() == [utc.replace(tzinfo=UTC)]
+
+
+def test_syslog_severity_numbers_are_mapped() -> None:
+    """journald's PRIORITY (text or number): 0-2 FAILURE, 3 ERROR, 4 WARN, 5-7 INFO."""
+    values: list[Any] = ["0", "1", "2", "3", "4", "5", "6", "7", 3, "8"]
+    lines = [
+        json.dumps({"__REALTIME_TIMESTAMP": "1772719912000000", "PRIORITY": p, "MESSAGE": "copy"})
+        for p in values
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    parts = tracelog.json_parts(data)
+    assert parts == tracelog.JsonParts(
+        message="MESSAGE", time="__REALTIME_TIMESTAMP", level="PRIORITY"
+    )
+    result = tracelog.parse_tracelog(
+        [tracelog.rebuild_json(data, parts)], path="p", node="n:1", keep_all=True
+    )
+    assert result.events.get_column("level").to_list() == [
+        "FAILURE", "FAILURE", "FAILURE", "ERROR", "WARN", "INFO", "INFO", "INFO", "ERROR",
+    ]  # fmt: skip
+    assert result.events.get_column("ts").to_list()[0] == datetime(
+        2026, 3, 5, 14, 11, 52, tzinfo=UTC
+    )
+    assert (result.lines, result.unparsed_lines) == (10, 1)  # ("8": no severity)
 
 
 def test_shipper_level_words_are_mapped() -> None:
@@ -187,30 +239,28 @@ def test_a_copy_failure_told_only_by_shipper_json_is_found(tmp_path: Path) -> No
     assert _verdicts(tmp_path / "b") == (1, [("events", "failure", "copy", "out_of_memory")])
 
 
-def _bracketed(t: str, level: str, message: str, colon: str) -> str:
+def _bracketed(t: str, level: str, message: str, form: str) -> str:
     """The line as a bracketing logging setup writes it: uptime counter, UTC time."""
     at = datetime.fromisoformat(t).astimezone(UTC)
     uptime = int(at.timestamp() * 10**6) - 1772700000 * 10**6  # (started that day)
     stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    return f"{uptime} {stamp} [{level.upper()}]{colon} {message}\n"
+    return f"{uptime} {stamp} {form.format(level.upper())} {message}\n"
 
 
-@pytest.mark.parametrize("colon", ["", ":"])
-def test_a_copy_failure_told_in_bracketed_levels_is_found(tmp_path: Path, colon: str) -> None:
-    """`... 14:11:52.500 [ERROR] Thread 5: ...` (and `[ERROR]:`) are tracelog lines: the
-    failed copy and its cause are read from them."""
+@pytest.mark.parametrize("form", ["[{}]", "[{}]:", "[{:<5}]", "[{:>5}]:"])
+def test_a_copy_failure_told_in_bracketed_levels_is_found(tmp_path: Path, form: str) -> None:
+    """`... 14:11:52.500 [ERROR] Thread 5: ...` (and `[ERROR]:`, and log4j's `%-5p`
+    padding: `[INFO ]`) are tracelog lines: the failed copy and its cause are read."""
     for node, rows in (("10.0.0.10_3306", MA), ("10.0.0.11_3306", LEAF)):
         path = tmp_path / "b" / node / "tracelogs" / "memsql.log"
         path.parent.mkdir(parents=True)
-        path.write_text("".join(_bracketed(*row, colon) for row in rows))
+        path.write_text("".join(_bracketed(*row, form) for row in rows))
     assert _verdicts(tmp_path / "b") == (1, [("events", "failure", "copy", "out_of_memory")])
 
 
 def test_scan_finds_the_failure_in_a_loose_shipper_log(tmp_path: Path) -> None:
     """`forensics scan` over exported logs: a loose file of a shipper's JSON lines is a
     log input (it had been 'other': no incident), and its failure an incident."""
-    import polars as pl
-
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "ma-filebeat.ndjson").write_text(_jsonl(filebeat, MA))
     out = tmp_path / "incidents.parquet"
@@ -218,3 +268,28 @@ def test_scan_finds_the_failure_in_a_loose_shipper_log(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     incidents = pl.read_parquet(out)
     assert incidents.select("database", "phase").rows() == [("events", "copy")]
+
+
+def test_a_loose_shipper_file_is_named_by_its_host_field(tmp_path: Path) -> None:
+    """No node folder names a loose export's node: the host every line's shipper field
+    names does (Datadog "host", journald "_HOSTNAME", Filebeat "host.name"); a file of
+    lines of several hosts keeps its path."""
+    mixed = [*_jsonl(datadog, MA).splitlines(keepends=True)]
+    mixed[1] = mixed[1].replace('"leaf-2"', '"leaf-3"')
+    files = {
+        "dd.jsonl": _jsonl(datadog, MA),
+        "journal.json": _jsonl(journald, LEAF).replace("leaf-2", "leaf-9"),
+        "fb.ndjson": _jsonl(filebeat, LEAF).replace("leaf-2", "leaf-7"),
+        "mixed.jsonl": "".join(mixed),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    bundle = load_bundle([tmp_path / name for name in files])
+    nodes = dict(bundle.files.select("path", "node").iter_rows())
+    by_name = {Path(p).name: n for p, n in nodes.items()}
+    assert by_name["dd.jsonl"] == "leaf-2"
+    assert by_name["journal.json"] == "leaf-9"
+    assert by_name["fb.ndjson"] == "leaf-7"
+    assert by_name["mixed.jsonl"].endswith("mixed.jsonl")  # (its path)
+    events = bundle.events.filter(pl.col("level") == "ERROR")
+    assert set(events.get_column("node")) >= {"leaf-2", "leaf-9", "leaf-7"}

@@ -52,6 +52,11 @@ def _utc(wall: datetime, hours: float = 0) -> datetime:
         ("2026-03-10T02:00:30.902348+01:00\t[Warning]: x", "WARN", None, _utc(WALL, 1)),
         ("2026-03-10 02:00:30,902 UTC   [info] x", "INFO", None, _utc(WALL.replace(microsecond=902000))),
         ("2026-03-10 02:00:30.902348 [FATAL]:\tx", "FAILURE", None, _utc(WALL)),
+        ("2026-03-10 02:00:30.902 [INFO ] x", "INFO", None, _utc(WALL.replace(microsecond=902000))),
+        ("2026-03-10 02:00:30.902348 [WARN ] x", "WARN", None, _utc(WALL)),
+        ("7 2026-03-10 02:00:30.902348 [ WARN]: x", "WARN", 7, _utc(WALL)),
+        ("2026-03-10T02:00:30.902348Z [ error ] x", "ERROR", None, _utc(WALL)),
+        ("2026-03-10 02:00:30.902348 [Info   ]\tx", "INFO", None, _utc(WALL)),
     ],
 )  # fmt: skip
 def test_variant_lines(line, level, uptime, ts):
@@ -75,7 +80,9 @@ def test_variant_lines(line, level, uptime, ts):
         "2026-03-10 02:00:30.902 ERROR] no opening bracket",
         "2026-03-10 02:00:30.902 ERROR neither brackets nor colon",
         "2026-03-10 02:00:30.902 [[ERROR]] doubled brackets",
-        "2026-03-10 02:00:30.902 [ ERROR ] blanks inside the brackets",
+        "2026-03-10 02:00:30.902 [\tERROR] a tab inside the brackets",
+        "2026-03-10 02:00:30.902 [ERROR : blank, no closing bracket",
+        "2026-03-10 02:00:30.902 ERROR ] blank, no opening bracket",
     ],
 )
 def test_not_a_variant_is_unparsed(line):
@@ -110,6 +117,8 @@ def test_an_offset_overrides_the_time_zone_option():
         b"2026-03-10 02:00:30,902   INFO: x\n",
         b"5407130092 2026-03-14 06:00:00.000 [WARN] Thread 115262: x\n",
         b"2026-03-14T06:00:00.000Z [error]: x\n",
+        b"2026-03-14 08:00:00.394 [INFO ] Thread 115001: StatsCollector: sampled 16 tables\n",
+        b"2026-03-14 08:00:00.394 [ INFO] Thread 115001: x\n",
     ],
 )
 def test_sniff_recognises_the_variants(head):
@@ -174,7 +183,7 @@ def variant_lines(draw):
         zone = f"{sign}{hh:02d}:{mm:02d}" if zone == "offset" else f"{sign}{hh:02d}{mm:02d}"
     counter = draw(st.sampled_from(["", "12345 "]))
     pad = draw(st.sampled_from([" ", "   ", "\t"]))
-    form = draw(st.sampled_from(["{}:", "[{}]", "[{}]:"]))
+    form = draw(st.sampled_from(["{}:", "[{}]", "[{}]:", "[{} ]", "[ {}]:", "[  {}  ]"]))
     line = f"{counter}{text}{zone}{pad}{form.format(word)} partition copy"
     utc = wall.replace(microsecond=kept, tzinfo=timezone(offset)).astimezone(UTC)
     return line, level, utc
@@ -240,3 +249,51 @@ def test_the_lean_pass_finds_bracketed_warnings_without_a_keep_word():
         pytest.skip("Hyperscan not installed")
     lean = tracelog._lean_path(data)
     assert lean is not None and lean.kept.get_column("line").to_list() == [1, 2]
+
+
+def test_the_lean_pass_finds_padded_bracketed_warnings_without_a_keep_word():
+    """log4j's `%-5p` and `%5p` pad the word inside the brackets: `[WARN ]`, `[ WARN]`."""
+    data = (
+        b"2026-02-11 01:12:55.373 [INFO ] nothing to see\n"
+        b"2026-02-11 01:12:55.374 [WARN ] slow reply\n"
+        b"2026-02-11 01:12:55.375 [ WARN]: slow reply\n"
+        b"2026-02-11 01:12:55.376 [INFO ] peer said [WARN ] slow reply\n"
+    )
+    if not linescan.available(tracelog._layout().vocabulary):
+        pytest.skip("Hyperscan not installed")
+    lean = tracelog._lean_path(data)
+    assert lean is not None and lean.kept.get_column("line").to_list() == [1, 2]
+
+
+def test_padded_bracketed_logs_are_read_not_skipped(tmp_path):
+    """A memsql.log written with `[%-5p]` (`[INFO ]`, `[WARN ]`, `[ERROR]`) is read on
+    every node, its INFO lines included, so its failure is not lost to a distractor."""
+    from forensics.loader import load_bundle
+
+    files = {
+        "10.0.0.10_3306": (
+            "2026-03-14 08:00:00.394 [INFO ] Thread 1: StatsCollector: sampled 16 tables\n"
+            "2026-03-14 08:00:01.000 [INFO ] Thread 5: Rebalance: REBALANCE PARTITIONS ON shop starting\n"
+        ),
+        "10.0.0.11_3306": (
+            "2026-03-14 08:00:02.000 [INFO ] Thread 2: GarbageCollector: collected 12 rows\n"
+            "2026-03-14 08:00:03.000 [WARN ] Thread 2: slow reply\n"
+            "2026-03-14 08:00:04.000 [ERROR] Thread 2: query was killed\n"
+        ),
+    }
+    paths = []
+    for node, text in files.items():
+        path = tmp_path / node / "tracelogs" / "memsql.log"
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+        paths.append(path)
+    bundle = load_bundle(paths)
+    assert bundle.files.get_column("skipped_reason").to_list() == [None, None]
+    assert not [w for w in bundle.warnings if "tracelog layout" in w]
+    events = bundle.events.sort("ts")
+    assert events.get_column("level").to_list() == ["INFO", "WARN", "ERROR"]
+    assert events.get_column("thread").to_list() == [5, 2, 2]
+    assert events.get_column("message").to_list()[1:] == [
+        "Thread 2: slow reply",
+        "Thread 2: query was killed",
+    ]

@@ -62,11 +62,11 @@ class Layout:
 
 
 def keep_words(levels: dict[str, str], keep_levels: Sequence[str]) -> tuple[str, ...]:
-    """The level words of ``keep_levels`` in each form of ``[level_tokens]`` (``WARN:``,
-    ``[WARN]``, ...), a form that holds another left out (``[WARN]:`` holds ``[WARN]``):
-    the literals the keep scan looks for, so that a kept line without a vocabulary word
-    is found whichever form its level word takes."""
-    forms = _level_forms()
+    """The level words of ``keep_levels`` in each form of ``[level_tokens] keep_literals``
+    (``WARN:``, ``[WARN``, ``WARN]``), a form that holds another left out: the literals
+    the keep scan looks for, so that a kept line without a vocabulary word is found
+    whichever form its level word takes (``[WARN ]``, padded, is no token of ``forms``)."""
+    forms = _keep_literals()
     needed = [f for f in forms if not any(o != f and o.format("W") in f.format("W") for o in forms)]
     return tuple(f.format(w) for f in needed for w, lv in levels.items() if lv in keep_levels)
 
@@ -74,6 +74,12 @@ def keep_words(levels: dict[str, str], keep_levels: Sequence[str]) -> tuple[str,
 @cache
 def _level_forms() -> tuple[str, ...]:
     return tuple(grammars.load("tracelog").get("level_tokens", {}).get("forms", ("{}:",)))
+
+
+@cache
+def _keep_literals() -> tuple[str, ...]:
+    section = grammars.load("tracelog").get("level_tokens", {})
+    return tuple(section.get("keep_literals", section.get("forms", ("{}:",))))
 
 
 @cache
@@ -172,7 +178,9 @@ class JsonLines:
     fields: tuple[str, ...]
     time_fields: tuple[str, ...]
     level_fields: tuple[str, ...]
-    levels: dict[str, str]  # level word, upper case ([levels] and level_aliases) -> level
+    host_fields: tuple[str, ...]
+    # level word, upper case ([levels], level_aliases), or severity number -> level
+    levels: dict[str, str]
 
 
 @cache
@@ -181,10 +189,12 @@ def json_lines() -> JsonLines:
     section = g.get("json_lines", {})
     levels = {w.upper(): lv for w, lv in g["levels"].items()}
     levels.update({w.upper(): lv for w, lv in section.get("level_aliases", {}).items()})
+    levels.update({str(n): lv for n, lv in section.get("level_numbers", {}).items()})
     return JsonLines(
         fields=tuple(section.get("fields", ())),
         time_fields=tuple(section.get("time_fields", ())),
         level_fields=tuple(section.get("level_fields", ())),
+        host_fields=tuple(section.get("host_fields", ())),
         levels=levels,
     )
 
@@ -206,10 +216,33 @@ def json_parts(head: bytes) -> JsonParts | None:
 
     message = first(spec.fields, lambda v: isinstance(v, str))
     time = first(spec.time_fields, lambda v: isinstance(v, str | int | float) and v != "")
-    level = first(spec.level_fields, lambda v: isinstance(v, str) and v.upper() in spec.levels)
+    level = first(spec.level_fields, lambda v: _level_word(v) in spec.levels)
     if message is None or time is None or level is None:
         return None
     return JsonParts(message=message, time=time, level=level)
+
+
+def json_host(head: bytes) -> str | None:
+    """The host a shipper names in the JSON objects of a file's first lines: the value of
+    the first ``[json_lines] host_fields`` name that they use as text, when all those
+    that have it agree (a loose export names its node only there); None otherwise."""
+    objects = [o for o in map(_object, _first_lines(head)) if o is not None]
+    for name in json_lines().host_fields:
+        hosts = {v for o in objects if isinstance(v := _lookup(o, name), str)}
+        if hosts:
+            host = hosts.pop().strip()
+            return host if not hosts and host else None
+    return None
+
+
+def _level_word(value: object) -> str | None:
+    """A level field's value as the ``JsonLines.levels`` key it is looked up by: a text
+    upper-cased, a whole number (journald's PRIORITY as a number) as its digits."""
+    if isinstance(value, str):
+        return value.upper()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _lookup(obj: dict[str, object], name: str) -> object:

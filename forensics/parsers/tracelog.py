@@ -100,6 +100,7 @@ from .layout import JsonParts as JsonParts
 from .layout import Layout as _Layout
 from .layout import collector_offset as collector_offset
 from .layout import json_field as json_field
+from .layout import json_host as json_host
 from .layout import json_lines as _json_lines
 from .layout import json_parts as json_parts
 from .layout import layout as _layout
@@ -555,20 +556,26 @@ def _finish_classify(frame: pl.DataFrame, keep_all: bool, lay: _Layout) -> pl.Da
     )
 
 
+# Characters after the blank before the level word that hold the bracket, its padding
+# and the word (the longest level word and generous padding).
+_LEVEL_SPAN = 32
+
+
 def _level_expr(c: pl.Expr, lpos: pl.Expr, levels: dict[str, str]) -> pl.Expr:
     """Level of a line whose layout prefix matched (so the word is one of ``levels``,
-    after the blank at ``lpos`` or in square brackets after it)."""
-    start = lpos + 1 + (c.str.slice(lpos + 1, 1) == "[").cast(pl.Int64)
+    after the blank at ``lpos`` or in square brackets after it, perhaps padded with
+    blanks inside them: ``[ WARN]``, ``[INFO ]``)."""
+    text = c.str.slice(lpos + 1, _LEVEL_SPAN).str.strip_chars_start("[ ")
     by_initial: dict[str, set[str]] = {}
     for word, level in levels.items():
         by_initial.setdefault(word[0], set()).add(level)
     if all(len(v) == 1 for v in by_initial.values()):  # one slice instead of one per word
         table = {k: next(iter(v)) for k, v in by_initial.items()}
-        initial = c.str.slice(start, 1)
+        initial = text.str.slice(0, 1)
         return initial.replace_strict(table, default=None, return_dtype=pl.String)
     expr: Any = pl
     for word, level in levels.items():
-        hit = c.str.slice(start, len(word) + 1).is_in([f"{word}:", f"{word}]"])
+        hit = text.str.slice(0, len(word) + 1).is_in([f"{word}:", f"{word}]", f"{word} "])
         expr = expr.when(hit).then(pl.lit(level))
     return expr.otherwise(pl.lit(None, dtype=pl.String))
 

@@ -278,6 +278,8 @@ class FrameBuilder:
         if kind == DECLARED:
             yield from self._declared(table, cells, snapshot)
             return
+        if kind == "partitions" and self._unowned(table, cells):
+            return  # one of several databases' (statements not matched): no single one's
         for row in table.rows:
             role = self.role(cells(row, "role"))
             if kind == "partitions":
@@ -306,6 +308,14 @@ class FrameBuilder:
                 "truncated_at": cut,
                 "captured_at": table.captured_at,
             }
+
+    @staticmethod
+    def _unowned(table: Table, cells: Cells) -> bool:
+        """A snapshot that any of several databases may own and whose rows name none:
+        read as the bundle's only other database, it would invent partitions without a
+        master (crm's 4 partitions read as shop's 8)."""
+        named = cells.has("database") or cells.has("partition_database")
+        return table.database is None and bool(table.candidates) and not named
 
     def _declared(self, table: Table, cells: Cells, snapshot: str) -> Iterable[dict[str, Any]]:
         for row in table.rows:

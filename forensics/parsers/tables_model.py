@@ -28,6 +28,10 @@ class Table:
     # when the snapshot was taken, as far as its file tells (naive, the session's clock):
     # the last time read before its statement (SELECT NOW(), a prompt stamp, `date`)
     captured_at: datetime | None = None
+    # databases its statement text names when none of them could be given to it (one
+    # result of ``-e "SHOW ... ON a; SHOW ... ON b"`` that matched no statement): its
+    # rows are no single database's, and no other database's either
+    candidates: tuple[str, ...] = ()
 
     @property
     def source(self) -> str:

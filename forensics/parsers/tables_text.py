@@ -116,6 +116,65 @@ class _Block:
             self.truncated_at, self.reason = line, reason
 
 
+#: A quoted text or backquoted name of a statement (a ";" in it splits nothing).
+_QUOTED = re.compile(r"""'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|`[^`]*`?""")
+_TERMINATOR_RE = re.compile(r";|\\[Gg]")
+
+
+def split_statements(text: str) -> list[str]:
+    """The statements of one echoed text (``SHOW A; SHOW B\\G``): split on ``;`` and
+    ``\\G`` outside quotes, terminators dropped, empty pieces left out."""
+    pieces, start, pos = [], 0, 0
+    for match in _QUOTED.finditer(text):
+        for stop in _TERMINATOR_RE.finditer(text, pos, match.start()):
+            pieces.append(text[start : stop.start()])
+            start = stop.end()
+        pos = match.end()
+    for stop in _TERMINATOR_RE.finditer(text, pos):
+        pieces.append(text[start : stop.start()])
+        start = stop.end()
+    pieces.append(text[start:])
+    return [piece.strip() for piece in pieces if piece.strip()]
+
+
+@dataclass
+class _Batch:
+    """One echoed text of several statements (``mysql -e "A; B; C"``) and the tables
+    read after it: the n-th statement that returns a result set is the statement of the
+    n-th result. Each table is kept with whether it took its statement from here (an XML
+    result names its own)."""
+
+    text: str
+    statements: list[str]
+    results: re.Pattern[str]
+    pos: int = 0  # index of the next statement not yet given a result
+    tables: list[tuple[Table, bool]] = field(default_factory=list)
+    extra: int = 0  # results read after every statement had one
+
+    def take(self) -> tuple[str | None, list[str]]:
+        """The statement of the next result, and the statements passed on the way to it
+        (USE db ...); None once every statement had its result."""
+        passed: list[str] = []
+        while self.pos < len(self.statements):
+            statement = self.statements[self.pos]
+            self.pos += 1
+            if self.results.match(statement):
+                return statement, passed
+            passed.append(statement)
+        self.extra += 1
+        return None, passed
+
+    def peek(self) -> str | None:
+        """The statement the next result answers, without taking it."""
+        rest = (s for s in self.statements[self.pos :] if self.results.match(s))
+        return next(rest, None)
+
+    @property
+    def consistent(self) -> bool:
+        """Every result-set statement had one result, and no result was left over."""
+        return self.extra == 0 and self.peek() is None
+
+
 _MAX_RECORD_LINES = 64  # lines of one tab/CSV row whose cells hold newlines, at most
 _MAX_WRAPS = 4  # continuation lines of one hard-wrapped table line at most
 
@@ -133,7 +192,10 @@ class TextScanner:
         self.footer = re.compile(st["footer"])
         self.row_count = re.compile(st["row_count"])
         self.inline_code = re.compile(st["inline_code"])
+        self.wiki_code = [re.compile(p) for p in st["wiki_code"]]
+        self.results = re.compile(st["result"])
         self.markup = re.compile(st["markup"])
+        self.noise = re.compile("|".join(f"(?:{p})" for p in st["noise"]))
         self.renderings = _Renderings(self.vocab)
         self.lines = split_lines(text)
         self.path = path
@@ -143,6 +205,7 @@ class TextScanner:
         self.pending: tuple[str, int] | None = None  # echoed statement, its line
         self.pending_end = 0  # index of the line after the echoed statement
         self.use_db: str | None = None
+        self.batch: _Batch | None = None  # an echoed text of several statements
         self.last: Table | None = None  # table a following footer may refer to
         self.clock: datetime | None = None  # the last capture time read so far
         self.pending_clock: datetime | None = None  # the clock when `pending` was read
@@ -159,7 +222,10 @@ class TextScanner:
                 self.unparsed += 1
                 self.last = None
                 nxt = i + 1
+                if self.batch is not None and self.batch.peek() is None:
+                    self._close_batch()  # text after the last result: the run is over
             i = nxt
+        self._close_batch()
         return self
 
     def _step(self, i: int) -> int | None:
@@ -186,6 +252,8 @@ class TextScanner:
         echoed = self._echo(i)
         if echoed is not None:
             return echoed
+        if self.noise.match(text):
+            return i + 1  # a banner, a notice, a shell command that runs no SQL
         if "\t" in self.lines[i]:
             return self._delimited(i, "\t")
         if "," in text or ";" in text:
@@ -222,6 +290,8 @@ class TextScanner:
     def _adopt(self, table: Table) -> None:
         """Keep a table read at this point: it takes the capture time read before its
         statement, and a clock statement's result (``SELECT NOW()``) sets the time."""
+        if self.batch is not None:
+            self._batched(table, self.batch)
         table.captured_at = self.pending_clock if self.pending else self.clock
         self.tables.append(table)
         self.pending = None
@@ -229,6 +299,55 @@ class TextScanner:
         if table.statement and self.renderings.clock_statement.match(table.statement):
             first = table.rows[0].get(table.columns[0]) if table.rows and table.columns else None
             self._tick(self.vocab.read_time(first))
+
+    # --- several statements in one echoed text -------------------------------------
+
+    def _batched(self, table: Table, batch: _Batch) -> None:
+        """A result of a run of several statements takes the next statement (and the
+        database it names), unless it names its own (XML's ``statement`` attribute)."""
+        own = table.statement not in (None, batch.text)
+        statement, passed = batch.take()
+        self._pass(passed)
+        if not own:
+            table.statement, table.database = statement, self._statement_db(statement)
+        batch.tables.append((table, not own))
+
+    def _pass(self, statements: list[str]) -> None:
+        """Statements of a run that return no result: ``USE db`` names the database of
+        those after it."""
+        for statement in statements:
+            if _USE.match(statement):
+                self.use_db = self._statement_db(statement)
+
+    def _close_batch(self) -> None:
+        """The end of the results of a run of several statements: when their count does
+        not match the statements', the first result keeps the whole text (and a database
+        only when the text names just one), the others none, and a warning says so."""
+        batch, self.batch = self.batch, None
+        if batch is None:
+            return
+        self._pass(batch.statements[batch.pos :])
+        if batch.consistent or not batch.tables:
+            return
+        named = sorted({db for s in batch.statements if (db := self.vocab.statement_database(s))})
+        for n, (table, taken) in enumerate(batch.tables):
+            if taken:
+                table.statement = batch.text if n == 0 else None
+                table.database = named[0] if n == 0 and len(named) == 1 else None
+                table.candidates = tuple(named) if len(named) > 1 else ()
+        expected = sum(1 for s in batch.statements if self.results.match(s))
+        several = f"; it names {', '.join(named)}: read as no one of them" if named[1:] else ""
+        self.warn(
+            batch.tables[0][0].line,
+            f"{len(batch.tables)} result(s) for {expected} statement(s) that return one: "
+            f"the statements could not be matched to the results{several}",
+        )
+
+    def _expected(self) -> str | None:
+        """The statement the next result answers: the next of a run, else the echoed one."""
+        if self.batch is not None:
+            return self.batch.peek()
+        return self.pending[0] if self.pending else None
 
     # --- capture times ---------------------------------------------------------------
 
@@ -238,16 +357,15 @@ class TextScanner:
 
     def _clock_pending(self) -> bool:
         """An echoed clock statement waits for its one-column result (``mysql -B``)."""
-        return self.pending is not None and bool(
-            self.renderings.clock_statement.match(self.pending[0])
-        )
+        expected = self._expected()
+        return expected is not None and bool(self.renderings.clock_statement.match(expected))
 
     # --- echoed statements and footers ----------------------------------------------
 
     def _echo(self, i: int) -> int | None:
         raw = self.lines[i]
         # `SHOW ... ON db;` in a ticket, mysql -e "SHOW ... ON db" at a shell: one line
-        code = self.inline_code.match(raw) or self.shell.match(raw)
+        code = self.inline_code.match(raw) or self.shell.match(raw) or self._wiki_code(raw)
         if code is not None:
             raw = code["sql"]
         prompt = self.prompt.match(raw)
@@ -266,14 +384,23 @@ class TextScanner:
             i += 1
         statement = " ".join(p for p in parts if p)
         if statement:
+            self._close_batch()
             if stamp := self.renderings.prompt_time.match(self.lines[start]):
                 self._tick(self.vocab.read_time(stamp["ts"]))
             self.pending, self.pending_end = (statement, start + 1), i
             self.pending_clock = self.clock
-            if _USE.match(statement):
+            if len(statements := split_statements(statement)) > 1:
+                self.batch = _Batch(statement, statements, self.results)
+            elif _USE.match(statement):
                 self.use_db = self._statement_db(statement)
         self.last = None
         return i
+
+    def _wiki_code(self, raw: str) -> re.Match[str] | None:
+        """A statement in Jira wiki markup (``{{SHOW ...}}``, ``{code}...{code}``)."""
+        if "{" not in raw:
+            return None
+        return next((m for p in self.wiki_code if (m := p.match(raw)) is not None), None)
 
     def _bare_continues(self, i: int, start: int) -> bool:
         text = self.lines[i].strip()
@@ -292,6 +419,8 @@ class TextScanner:
         count = self.row_count.match(text)
         if text.startswith("Empty set"):
             self.pending = None
+            if self.batch is not None:
+                self._pass(self.batch.take()[1])  # a statement of the run with no table
         if count and self.last is not None and int(count.group(1)) > len(self.last.rows):
             if not self.last.truncated:
                 self.warn(
@@ -693,11 +822,14 @@ class TextScanner:
         return False
 
     def _ends_line_table(self, text: str) -> bool:
-        """A line with no separator that ends a tab/CSV table without being part of it."""
+        """A line with no separator that ends a tab/CSV table without being part of it
+        (a shell command or a banner line too: never the rest of a cell above it)."""
         return bool(
             self._structural(text)
             or self.bare.match(text)
             or self.markup.match(text)
+            or self.shell.match(text)
+            or self.noise.match(text)
             or (_HEADER_CELL.match(text) and self.vocab.classify([text]) is not None)
         )
 
@@ -724,6 +856,8 @@ class TextScanner:
                 break  # the header printed again (outputs appended by a loop): a new table
             if len(cells) == ncols:
                 block.add(self._delimited_row(cells, block.columns, sep), i + 1)
+            elif self._next_header(i, sep):
+                break  # results written back to back (mysql -B -e "A; B"): a new table
             elif len(cells) <= 1 and self._ends_line_table(self.lines[i].strip()):
                 break  # a footer, a prompt, the next statement
             elif len(cells) < ncols and self._block_ends(after):
@@ -738,6 +872,16 @@ class TextScanner:
             i = after
         self._emit(block, start)
         return i
+
+    def _next_header(self, i: int, sep: str) -> bool:
+        """Line ``i`` (in a table, not of its width) is the header of the next result:
+        two or more column names, none a number, that make a table kind or that the
+        vocabulary knows at least two of. (``mysql -B`` writes the results of several
+        statements with no blank line between them.)"""
+        cells = [c.strip() for c in self._split(self.lines[i], sep)]
+        if len(cells) < 2 or not all(_HEADER_CELL.match(c) for c in cells):
+            return False
+        return self.vocab.classify(cells) is not None or len(self.vocab.canonical(cells)) >= 2
 
     def _single_column(self, i: int) -> int:
         """One column in ``mysql -B`` or CSV (``SELECT @@redundancy_level``): a header
@@ -765,7 +909,8 @@ class TextScanner:
                 break
             end += 1
         rows = [self._split(line, sep) for line in self.lines[i:end]]
-        columns = self.vocab.headerless_columns(self.pending[0], rows)
+        expected = self._expected()
+        columns = self.vocab.headerless_columns(expected, rows) if expected else None
         if columns is None:
             return None
         block = _Block(columns)

@@ -13,6 +13,16 @@ from click.testing import CliRunner
 
 from forensics.cli import main
 
+REDUNDANCY_2 = """\
+mysql> SHOW VARIABLES LIKE 'redundancy_level';
++------------------+-------+
+| Variable_name    | Value |
++------------------+-------+
+| redundancy_level | 2     |
++------------------+-------+
+1 row in set (0.00 sec)
+"""
+
 DROP_FAILED = """\
 mysql> SHOW REBALANCE STATUS ON kv;
 +-------------------+---------+-------------+-------------+-------+---------+--------------+-----------------------------+
@@ -24,14 +34,7 @@ mysql> SHOW REBALANCE STATUS ON kv;
 +-------------------+---------+-------------+-------------+-------+---------+--------------+-----------------------------+
 3 rows in set (0.01 sec)
 
-mysql> SHOW VARIABLES LIKE 'redundancy_level';
-+------------------+-------+
-| Variable_name    | Value |
-+------------------+-------+
-| redundancy_level | 2     |
-+------------------+-------+
-1 row in set (0.00 sec)
-
+{redundancy_2}
 mysql> SHOW PARTITIONS ON kv;
 +---------+------------+------+---------+--------+
 | Ordinal | Host       | Port | Role    | Locked |
@@ -55,7 +58,7 @@ mysql> SELECT database_name AS `Database`, ordinal AS Ordinal, host AS Host, por
 | kv       |       1 | 10.20.0.12 | 3306 | 9G   |
 +----------+---------+------------+------+------+
 5 rows in set (0.01 sec)
-"""
+""".replace("{redundancy_2}", REDUNDANCY_2)
 
 COPIED_PARTITIONS = """\
 mysql> SHOW PARTITIONS ON metrics;
@@ -99,14 +102,7 @@ mysql> SHOW REBALANCE STATUS ON metrics;
 
 
 STATE = """\
-mysql> SHOW VARIABLES LIKE 'redundancy_level';
-+------------------+-------+
-| Variable_name    | Value |
-+------------------+-------+
-| redundancy_level | 2     |
-+------------------+-------+
-1 row in set (0.00 sec)
-
+{redundancy_2}
 mysql> SHOW PARTITIONS ON sales;
 +---------+------------+------+---------+--------+
 | Ordinal | Host       | Port | Role    | Locked |
@@ -129,7 +125,7 @@ mysql> SHOW CLUSTER STATUS;
 | 10.20.0.14 | 3306 | sales_1  | Master  | online      | 11:900000 |         |
 +------------+------+----------+---------+-------------+-----------+---------+
 5 rows in set (0.01 sec)
-"""
+""".replace("{redundancy_2}", REDUNDANCY_2)
 
 
 def analyse(folder: Path, files: dict[str, str]) -> tuple[int, dict[str, Any]]:

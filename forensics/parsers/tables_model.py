@@ -48,3 +48,13 @@ class TablesResult:
     lines: int = 0
     unparsed_lines: int = 0
     warnings: list[str] = field(default_factory=list)  # "path:line: what"
+
+
+def unique_columns(names: list[str]) -> list[str]:
+    """Duplicate header names get a suffix so that row dicts keep every cell."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    return out

@@ -315,3 +315,25 @@ def test_an_unmatched_table_of_two_databases_invents_no_partition_without_master
     assert not any("only database" in w for w in report["warnings"])
     warnings = parse_tables(text, "cluster.txt").warnings
     assert any("names crm, shop: read as no one of them" in w for w in warnings)
+
+
+def test_a_prompt_line_between_two_tab_runs_ends_the_first_table() -> None:
+    """`[root@ma ~]$ mysql -B -e "SHOW PARTITIONS ON billing"` after inventory's rows: the
+    prompt line must not be glued to the next header as a row whose cell holds a newline
+    (billing's 8 rows had been read as inventory's, making two masters of a partition)."""
+    head = "Ordinal\tHost\tPort\tRole\tLocked"
+    text = "\n".join(
+        [
+            '[root@ma ~]$ mysql -h 10.2.0.10 -u root -B -e "SHOW PARTITIONS ON inventory"',
+            head,
+            "0\t10.2.0.11\t3306\tMaster\t0",
+            "0\t10.2.0.12\t3306\tReplica\t0",
+            '[root@ma ~]$ mysql -h 10.2.0.10 -u root -B -e "SHOW PARTITIONS ON billing"',
+            head,
+            "0\t10.2.0.12\t3306\tMaster\t0",
+            "0\t10.2.0.13\t3306\tReplica\t0",
+            "1\t10.2.0.13\t3306\tMaster\t0",
+        ]
+    )
+    tables = parse_tables(text, "session.txt").tables
+    assert [(t.database, len(t.rows)) for t in tables] == [("inventory", 2), ("billing", 3)]

@@ -840,6 +840,8 @@ class TextScanner:
         ncols = len(block.columns)
         i += 1
         while i < len(self.lines) and self.lines[i].strip():
+            if sep not in self.lines[i] and self._ends_line_table(self.lines[i].strip()):
+                break  # a prompt, the next command: never the start of a row cut by newlines
             cells, after = self._record(i, sep, ncols)
             if cells and cells[0].strip().lower() == again[0] and _same(cells, again):
                 break  # the header printed again (outputs appended by a loop): a new table

@@ -239,7 +239,8 @@ def _evidence(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def group_findings(
     matches: pl.DataFrame, rules: dict[str, Any], rebalances: list[Rebalance]
 ) -> list[Finding]:
-    """One finding per (rule, node, database) group of matches, scored against its best rebalance.
+    """One finding per (rule, node, database) group of matches and failed rebalance that
+    explains its lines best, scored against its best rebalance.
 
     The scores of all matched lines are computed in Polars (:func:`_scores`, the same
     arithmetic as :func:`score`); Python then only looks at the few rows a finding shows.
@@ -248,20 +249,33 @@ def group_findings(
     findings: list[Finding] = []
     if not matches.height:
         return findings
-    keyed = matches.with_columns(
-        pl.col("database").fill_null("").alias("_db"), pl.col("node").fill_null("").alias("_node")
+    keyed = _with_divisors(
+        matches.with_columns(
+            pl.col("database").fill_null("").alias("_db"),
+            pl.col("node").fill_null("").alias("_node"),
+        )
     )
-    # _g numbers the (rule, node, database) groups in order of first appearance.
-    groups = keyed.select("rule", "_node", "_db").unique(maintain_order=True).with_row_index("_g")
-    keyed = keyed.join(groups, on=["rule", "_node", "_db"])
-    # Rows of a group in (ts, file, line) order; _pos is the row's index in that order.
-    keyed = keyed.sort(["_g", "ts", "file", "line"], nulls_last=True, maintain_order=True)
-    keyed = _with_divisors(keyed.with_columns(pl.int_range(pl.len()).over("_g").alias("_pos")))
     phases = {rid: list(rule.phases) for rid, rule in rules.items()}
     factors = {rid: rule.factor is not None for rid, rule in rules.items()}
     scored = keyed.with_columns(
         _scores(keyed, rb, phases, factors).alias(f"_s{k}") for k, rb in enumerate(failed)
     )
+    # _run: the failed rebalance that explains the line best. A database failing the same
+    # way in run after run (a history of logs) gets a finding per run, not one finding
+    # for the best run and 'unknown' for the others.
+    run = (
+        pl.concat_list([f"_s{k}" for k in range(len(failed))]).list.arg_max()
+        if len(failed) > 1
+        else pl.lit(0, dtype=pl.UInt32)
+    )
+    scored = scored.with_columns(run.alias("_run"))
+    # _g numbers the (rule, node, database, run) groups in order of first appearance.
+    key = ["rule", "_node", "_db", "_run"]
+    groups = scored.select(key).unique(maintain_order=True).with_row_index("_g")
+    scored = scored.join(groups, on=key)
+    # Rows of a group in (ts, file, line) order; _pos is the row's index in that order.
+    scored = scored.sort(["_g", "ts", "file", "line"], nulls_last=True, maintain_order=True)
+    scored = scored.with_columns(pl.int_range(pl.len()).over("_g").alias("_pos"))
     summary = (
         scored.group_by("_g", maintain_order=True)
         .agg(

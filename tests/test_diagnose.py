@@ -443,3 +443,31 @@ def test_without_a_time_a_line_naming_no_database_is_no_cause() -> None:
         "  ERROR: `sales_3` log: Not enough memory available to complete the current request."
     )
     assert (verdict.phase, verdict.cause) == ("copy", "out_of_memory")
+
+
+def test_a_cause_repeated_in_every_run_is_each_runs_cause(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A history of logs: the same COPY fails three times, hours apart, each time on a lock
+    timeout its own step line tells. Every run's verdict has that cause, from its own
+    line (the three lines had been one finding given to the first run, the later runs
+    'unknown')."""
+    import json
+
+    from click.testing import CliRunner
+
+    from forensics.cli import main
+
+    lines = []
+    for hour in range(3):
+        at = f"2026-01-01 {hour:02d}:00"
+        lines += [
+            _line(1000 + hour, f"{at}:00.000", "   INFO: Thread 115: Rebalancer: REBALANCE PARTITIONS ON orders started"),
+            _line(2000 + hour, f"{at}:01.000", "   INFO: Thread 115: RebalanceStep: COPY PARTITION orders:3 ON '10.0.0.5':3306 started"),
+            _line(3000 + hour, f"{at}:30.000", "  ERROR: Thread 115: RebalanceStep: COPY PARTITION orders:3 ON '10.0.0.5':3306 failed: Lock wait timeout exceeded; try restarting transaction"),
+        ]  # fmt: skip
+    log = tmp_path / "10.0.0.10_3306" / "memsql.log"
+    log.parent.mkdir()
+    log.write_text("\n".join(lines) + "\n")
+    done = CliRunner().invoke(main, ["analyze", str(tmp_path), "--format", "json"])
+    verdicts = json.loads(done.stdout)["verdicts"]
+    assert [(v["phase"], v["cause"]) for v in verdicts] == [("copy", "lock_timeout")] * 3
+    assert len({v["finding"] for v in verdicts}) == 3

@@ -7,6 +7,7 @@ DISK_USAGE and STEPS frames of ``forensics.schemas``. Text lives in grammars/rec
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
@@ -15,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import polars as pl
 
@@ -43,6 +44,9 @@ _WORD = re.compile(r"[a-z]+")
 #: A copy a browser or a file manager made of ``name.ext``: ``name(1).ext``,
 #: ``name (2).ext``, ``name - Copy.ext``, ``name - Copy (2).ext``, ``name copy 2.ext``.
 _COPY_MARK = re.compile(grammars.load("snapshots")["copy_mark"]["pattern"], re.IGNORECASE)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 PHASES = ("copy", "promote", "drop")
 REDUNDANCY_VARIABLE = "redundancy_level"
@@ -96,6 +100,20 @@ def captured_times(partitions: pl.DataFrame) -> Iterator[None]:
         yield
     finally:
         _CAPTURED.reset(token)
+
+
+def _ordered_by_capture(compute: Callable[P, R]) -> Callable[P, R]:
+    """``compute`` (whose first argument is the partitions frame) with its snapshots
+    ordered by the capture times the frame carries (:func:`captured_times`)."""
+
+    @functools.wraps(compute)
+    def ordered(*args: P.args, **kwargs: P.kwargs) -> R:
+        partitions = args[0] if args else kwargs["partitions"]
+        assert isinstance(partitions, pl.DataFrame)
+        with captured_times(partitions):
+            return compute(*args, **kwargs)
+
+    return ordered
 
 
 def in_time_order(names: Iterable[str]) -> list[str]:
@@ -1549,6 +1567,7 @@ class Impact:
         }
 
 
+@_ordered_by_capture
 def compute_impact(
     partitions: pl.DataFrame,
     variables: pl.DataFrame,
@@ -1565,32 +1584,6 @@ def compute_impact(
     ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`);
     ``failed_steps``: per database, the steps (schemas.STEPS) of its latest rebalance
     when that failed (see :func:`database_impact`)."""
-    with captured_times(partitions):
-        return _compute_impact(
-            partitions,
-            variables,
-            disk_usage,
-            redundancy=redundancy,
-            failing_phases=failing_phases,
-            master_node=master_node,
-            leaves=leaves,
-            databases=databases,
-            failed_steps=failed_steps,
-        )
-
-
-def _compute_impact(
-    partitions: pl.DataFrame,
-    variables: pl.DataFrame,
-    disk_usage: pl.DataFrame,
-    *,
-    redundancy: int | None,
-    failing_phases: dict[str, str | None] | None,
-    master_node: str | None,
-    leaves: pl.DataFrame | None,
-    databases: Iterable[str],
-    failed_steps: dict[str, pl.DataFrame] | None,
-) -> Impact:
     partitions, named = _unnamed_snapshots(partitions, databases)
     rows = _on_dead_leaves(normalise_partitions(partitions), leaves)
     unmatched = _unmatched_leaves(rows, leaves)

@@ -304,13 +304,28 @@ def looks_like_tracelog(head: bytes) -> bool:
     through a log viewer's prefix, or in JSON lines (a field holding the line, or a
     shipper's fields), in any text form it decodes (UTF-16, CR line ends)."""
     form = _TextForm.of(head)
-    text = head if form is None else form.text(head)
-    return (
-        tracelog.sniff(text)
-        or tracelog.viewer_prefix(text) is not None
-        or tracelog.json_field(text) is not None
-        or tracelog.json_parts(text) is not None
+    return _log_form(head if form is None else form.text(head)) is not None
+
+
+def _log_form(text: bytes, binary: bool = False) -> tuple[str, Any] | None:
+    """How a text with this head holds tracelog lines, tried in this order: ``plain``
+    (the layout), ``viewer`` (a log viewer's prefix on every line: the pattern),
+    ``field`` (JSON lines, one field holding the line: its name), ``parts`` (JSON lines a
+    shipper split into fields: where they are); None for none. A binary head can only be
+    a plain tracelog (UTF-16 text has NULs too, but is decoded before)."""
+    if tracelog.sniff(text):
+        return "plain", None
+    if binary:
+        return None
+    finders = (
+        ("viewer", tracelog.viewer_prefix),
+        ("field", tracelog.json_field),
+        ("parts", tracelog.json_parts),
     )
+    for kind, find in finders:
+        if (found := find(text)) is not None:
+            return kind, found
+    return None
 
 
 def _read_member(
@@ -328,29 +343,30 @@ def _read_member(
         return partial(_skip, path=member.path, node=node, reason="empty file", size=0)
     form = _TextForm.of(head)  # UTF-16 (PowerShell), lines ended by CR alone
     text = head if form is None else form.text(head)
-    if tracelog.sniff(text):
-        return _read_tracelog(member, node, _zone_for(node, tz, node_tz), progress, lean, form=form)
     # (UTF-16 text, as Windows PowerShell writes it, has NULs but a byte order mark)
     binary = tables.text_encoding(head) is None and _looks_binary(text)
-    viewer = None if binary else tracelog.viewer_prefix(text)
-    if viewer is not None:  # captured through a log viewer (kubectl, docker compose)
-        zone, note = _collector_zone(member.path, node, text, tz, node_tz)
-        strip = partial(viewer.sub, b"")
-        read = _read_tracelog(member, node, zone, progress, lean, strip, form)
-        return _with_zone_note(read, note)
-    field = None if binary else tracelog.json_field(text)
-    if field is not None:  # one JSON object per line (Docker's json-file, log shippers)
-        node = _named_by_shipper(node, text)
-        zone, note = _collector_zone(member.path, node, text, tz, node_tz, field)
-        unwrap = partial(tracelog.unwrap_json, name=field)
-        read = _read_tracelog(member, node, zone, progress, lean, unwrap, form)
-        return _with_zone_note(read, note)
-    parts = None if binary else tracelog.json_parts(text)
-    if parts is not None:  # a shipper's JSON fields (time, level, message): lines rebuilt
-        rebuild = partial(tracelog.rebuild_json, parts=parts)
-        node = _named_by_shipper(node, text)
-        zone = _zone_for(node, tz, node_tz)
-        return _read_tracelog(member, node, zone, progress, lean, rebuild, form)
+    match _log_form(text, binary):
+        case ("plain", _):
+            zone = _zone_for(node, tz, node_tz)
+            return _read_tracelog(member, node, zone, progress, lean, form=form)
+        case ("viewer", viewer):  # captured through a log viewer (kubectl, docker compose)
+            zone, note = _collector_zone(member.path, node, text, tz, node_tz)
+            strip = partial(viewer.sub, b"")
+            return _with_zone_note(
+                _read_tracelog(member, node, zone, progress, lean, strip, form), note
+            )
+        case ("field", field):  # one JSON object per line (Docker's json-file, log shippers)
+            node = _named_by_shipper(node, text)
+            zone, note = _collector_zone(member.path, node, text, tz, node_tz, field)
+            unwrap = partial(tracelog.unwrap_json, name=field)
+            return _with_zone_note(
+                _read_tracelog(member, node, zone, progress, lean, unwrap, form), note
+            )
+        case ("parts", parts):  # a shipper's JSON fields (time, level, message): rebuilt
+            rebuild = partial(tracelog.rebuild_json, parts=parts)
+            node = _named_by_shipper(node, text)
+            zone = _zone_for(node, tz, node_tz)
+            return _read_tracelog(member, node, zone, progress, lean, rebuild, form)
     if binary:
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head):

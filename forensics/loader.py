@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import io
 import itertools
 import os
 import re
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -25,9 +26,12 @@ from .clock import check_timezone, zone_name
 from .consistency import overlap_warnings
 from .errors import InputError
 from .nodes import NodeId, identify, resolve_node
-from .parsers import prefilter, tables, tracelog
+from .parsers import prefilter, sources, tables, tracelog
 from .parsers.layout import layout as tracelog_layout
 from .parsers.tables_frames import known_roles
+
+if TYPE_CHECKING:  # (NumPy is imported where used: the command line starts before it)
+    import numpy as np
 
 Progress = Callable[[str, int], None]  # (member path, bytes read so far in this member)
 
@@ -335,8 +339,13 @@ def _read_member(
     overrides: Mapping[str, str] | None,
     progress: Progress | None,
     lean: bool = False,
+    lines: np.ndarray | None = None,
+    split: bool = True,
 ) -> Outcome:
-    """Read one member (any thread); returns what it adds to the accumulator."""
+    """Read one member (any thread); returns what it adds to the accumulator.
+    ``lines``: the member is one source's lines of a file (:func:`_read_sources`), at
+    these 1-based line numbers of it; ``split``: a file naming several sources may be
+    read as one tracelog per source."""
     node = identify(member.inner, overrides)
     head = member.head()
     if not head:
@@ -345,28 +354,27 @@ def _read_member(
     text = head if form is None else form.text(head)
     # (UTF-16 text, as Windows PowerShell writes it, has NULs but a byte order mark)
     binary = tables.text_encoding(head) is None and _looks_binary(text)
-    match _log_form(text, binary):
+    found = _log_form(text, binary)
+    if found is not None and split and _names_sources(*found, text):
+        again = partial(_read_member, tz=tz, node_tz=node_tz, overrides=overrides)
+        return _read_sources(member, form, found, partial(again, progress=progress, lean=lean))
+    read = partial(_read_tracelog, progress=progress, lean=lean, form=form, lines=lines)
+    match found:
         case ("plain", _):
             zone = _zone_for(node, tz, node_tz)
-            return _read_tracelog(member, node, zone, progress, lean, form=form)
+            return read(member, node, zone)
         case ("viewer", viewer):  # captured through a log viewer (kubectl, docker compose)
             zone, note = _collector_zone(member.path, node, text, tz, node_tz)
-            strip = partial(viewer.sub, b"")
-            return _with_zone_note(
-                _read_tracelog(member, node, zone, progress, lean, strip, form), note
-            )
+            return _with_zone_note(read(member, node, zone, rewrite=partial(viewer.sub, b"")), note)
         case ("field", field):  # one JSON object per line (Docker's json-file, log shippers)
             node = _named_by_shipper(node, text)
             zone, note = _collector_zone(member.path, node, text, tz, node_tz, field)
             unwrap = partial(tracelog.unwrap_json, name=field)
-            return _with_zone_note(
-                _read_tracelog(member, node, zone, progress, lean, unwrap, form), note
-            )
+            return _with_zone_note(read(member, node, zone, rewrite=unwrap), note)
         case ("parts", parts):  # a shipper's JSON fields (time, level, message): rebuilt
             rebuild = partial(tracelog.rebuild_json, parts=parts)
             node = _named_by_shipper(node, text)
-            zone = _zone_for(node, tz, node_tz)
-            return _read_tracelog(member, node, zone, progress, lean, rebuild, form)
+            return read(member, node, _zone_for(node, tz, node_tz), rewrite=rebuild)
     if binary:
         return partial(_binary, member.path, node, len(head))
     if tables.sniff(head):
@@ -493,13 +501,16 @@ def _read_tracelog(
     lean: bool,
     rewrite: Callable[[bytes | memoryview], bytes] | None = None,
     form: _TextForm | None = None,
+    lines: np.ndarray | None = None,
 ) -> Outcome:
     """``rewrite``: applied to every chunk (whole lines) before parsing, keeping the
     line numbers those of the file: a viewer prefix removed from every line (``[viewers]``
     in grammars/tracelog.toml), or the tracelog line taken out of a JSON object, or
     rebuilt from its fields (``[json_lines]``). ``form``: the file's bytes made UTF-8 lines ended by LF first
     (:class:`_TextForm`). Runs of NUL bytes a crash left are dealt with (:class:`_NulRuns`).
-    The Hyperscan helper answers by offsets in the file: not asked once lengths change."""
+    The Hyperscan helper answers by offsets in the file: not asked once lengths change.
+    ``lines``: the file line number of each line of the member (one source's lines of a
+    file, :func:`_read_sources`), which the events then give."""
     finger = _Fingerprint()
     # (a file in another form is read in plain chunks: its lines do not end with LF)
     pieces = member.chunks() if form else member.chunks(lines=tracelog.piece_bytes())
@@ -527,7 +538,78 @@ def _read_tracelog(
     )
     notes = [*(form.warnings(member.path) if form else []), *nuls.warnings(member.path)]
     result.warnings.extend(notes)
+    if lines is not None:
+        _renumber(result, lines)
     return partial(_add_tracelog, member.path, node, finger.key(), finger.length, result, zone)
+
+
+def _renumber(result: tracelog.TracelogResult, lines: np.ndarray) -> None:
+    """``result`` of one source's lines with the file's line numbers (``lines``)."""
+    import numpy as np
+
+    def at(line: int) -> int:
+        return int(lines[line - 1]) if 0 < line <= lines.size else line
+
+    numbers = result.events.get_column("line").to_numpy()
+    inside = (numbers > 0) & (numbers <= lines.size)
+    mapped = np.where(inside, lines[np.clip(numbers - 1, 0, max(lines.size - 1, 0))], numbers)
+    result.events = result.events.with_columns(pl.Series("line", mapped, dtype=pl.Int64))
+    result.unparsed_samples = [(at(n), text) for n, text in result.unparsed_samples]
+    if result.first_uptime is not None:
+        result.first_uptime = (at(result.first_uptime[0]), *result.first_uptime[1:])
+
+
+def _names_sources(kind: str, found: Any, head: bytes) -> bool:
+    """Whether a file in this log form names a source per line (see
+    :mod:`forensics.parsers.sources`): a viewer prefix with a source, or a shipper's JSON
+    objects with a host field."""
+    if kind == "viewer":
+        return sources.named_by_viewer(found)
+    return kind in ("field", "parts") and tracelog.json_host_field(head) is not None
+
+
+def _read_sources(
+    member: Member,
+    form: _TextForm | None,
+    found: tuple[str, Any],
+    read: Callable[..., Outcome],
+) -> Outcome:
+    """A file whose lines name their source (node): read whole, and when it names two
+    or more, read as one tracelog per source (``<path>#<source>``), each line with its
+    number in the file; else read as it is."""
+    chunks: Iterator[bytes | memoryview] = member.chunks()
+    data = b"".join(form.apply(chunks) if form is not None else chunks)
+    kind, how = found
+    viewer = how if kind == "viewer" else None
+    field = None if viewer is not None else tracelog.json_host_field(data[: bundle.HEAD_BYTES])
+    parts = sources.split(data, viewer=viewer, host_fields=[field] if field else [])
+    if parts is None:
+        return read(Member(member.path, member.inner, io.BytesIO(data)), split=False)
+    folder = member.inner.rpartition("/")[0]
+    name = member.inner.rpartition("/")[2]
+    outcomes = [
+        read(
+            Member(
+                f"{member.path}#{part.source}",
+                f"{folder}/{part.source}/{name}" if folder else f"{part.source}/{name}",
+                io.BytesIO(part.text),
+            ),
+            lines=part.lines,
+            split=False,
+        )
+        for part in parts
+    ]
+    names = ", ".join(part.source for part in parts)
+
+    def outcome(acc: _Acc) -> None:
+        for each in outcomes:
+            each(acc)
+        acc.warnings.append(
+            f"{member.path}: holds the lines of {len(parts)} sources ({names}): read as one "
+            f"tracelog each, named <file>#<source>, with the file's line numbers"
+        )
+
+    return outcome
 
 
 #: A run of NUL bytes at the start of a line (see :class:`_NulRuns`).

@@ -273,7 +273,7 @@ def test_scan_finds_the_failure_in_a_loose_shipper_log(tmp_path: Path) -> None:
 def test_a_loose_shipper_file_is_named_by_its_host_field(tmp_path: Path) -> None:
     """No node folder names a loose export's node: the host every line's shipper field
     names does (Datadog "host", journald "_HOSTNAME", Filebeat "host.name"); a file of
-    lines of several hosts keeps its path."""
+    lines of several hosts is read as one log per host (tests/test_mixed_sources.py)."""
     mixed = [*_jsonl(datadog, MA).splitlines(keepends=True)]
     mixed[1] = mixed[1].replace('"leaf-2"', '"leaf-3"')
     files = {
@@ -290,6 +290,7 @@ def test_a_loose_shipper_file_is_named_by_its_host_field(tmp_path: Path) -> None
     assert by_name["dd.jsonl"] == "leaf-2"
     assert by_name["journal.json"] == "leaf-9"
     assert by_name["fb.ndjson"] == "leaf-7"
-    assert by_name["mixed.jsonl"].endswith("mixed.jsonl")  # (its path)
+    assert by_name["mixed.jsonl#leaf-2"] == "leaf-2"
+    assert by_name["mixed.jsonl#leaf-3"] == "leaf-3"
     events = bundle.events.filter(pl.col("level") == "ERROR")
     assert set(events.get_column("node")) >= {"leaf-2", "leaf-9", "leaf-7"}

@@ -226,12 +226,27 @@ def json_host(head: bytes) -> str | None:
     """The host a shipper names in the JSON objects of a file's first lines: the value of
     the first ``[json_lines] host_fields`` name that they use as text, when all those
     that have it agree (a loose export names its node only there); None otherwise."""
+    found = _json_hosts(head)
+    if found is None:
+        return None
+    hosts = found[1]
+    host = hosts.pop().strip()
+    return host if not hosts and host else None
+
+
+def json_host_field(head: bytes) -> str | None:
+    """The first ``[json_lines] host_fields`` name that the JSON objects of a file's
+    first lines use as text (the field a file mixing hosts is split by)."""
+    found = _json_hosts(head)
+    return None if found is None else found[0]
+
+
+def _json_hosts(head: bytes) -> tuple[str, set[str]] | None:
     objects = [o for o in map(_object, _first_lines(head)) if o is not None]
     for name in json_lines().host_fields:
         hosts = {v for o in objects if isinstance(v := _lookup(o, name), str)}
         if hosts:
-            host = hosts.pop().strip()
-            return host if not hosts and host else None
+            return name, hosts
     return None
 
 

@@ -101,6 +101,7 @@ from .layout import Layout as _Layout
 from .layout import collector_offset as collector_offset
 from .layout import json_field as json_field
 from .layout import json_host as json_host
+from .layout import json_host_field as json_host_field
 from .layout import json_lines as _json_lines
 from .layout import json_parts as json_parts
 from .layout import layout as _layout

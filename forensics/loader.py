@@ -26,7 +26,7 @@ from .clock import check_timezone, zone_name
 from .consistency import overlap_warnings
 from .errors import InputError
 from .nodes import NodeId, identify, resolve_node
-from .parsers import prefilter, sources, tables, tracelog
+from .parsers import documents, prefilter, sources, tables, tracelog
 from .parsers.layout import layout as tracelog_layout
 from .parsers.tables_frames import known_roles
 
@@ -355,9 +355,14 @@ def _read_member(
     # (UTF-16 text, as Windows PowerShell writes it, has NULs but a byte order mark)
     binary = tables.text_encoding(head) is None and _looks_binary(text)
     found = _log_form(text, binary)
+    again = partial(_read_member, tz=tz, node_tz=node_tz, overrides=overrides)
+    again = partial(again, progress=progress, lean=lean)
     if found is not None and split and _names_sources(*found, text):
-        again = partial(_read_member, tz=tz, node_tz=node_tz, overrides=overrides)
-        return _read_sources(member, form, found, partial(again, progress=progress, lean=lean))
+        return _read_sources(member, form, found, again)
+    if found is None and split and not binary and documents.looks_like(text):
+        outcome, member = _read_document(member, text, again)
+        if outcome is not None:
+            return outcome
     read = partial(_read_tracelog, progress=progress, lean=lean, form=form, lines=lines)
     match found:
         case ("plain", _):
@@ -585,31 +590,59 @@ def _read_sources(
     parts = sources.split(data, viewer=viewer, host_fields=[field] if field else [])
     if parts is None:
         return read(Member(member.path, member.inner, io.BytesIO(data)), split=False)
-    folder = member.inner.rpartition("/")[0]
-    name = member.inner.rpartition("/")[2]
-    outcomes = [
-        read(
-            Member(
-                f"{member.path}#{part.source}",
-                f"{folder}/{part.source}/{name}" if folder else f"{part.source}/{name}",
-                io.BytesIO(part.text),
-            ),
-            lines=part.lines,
-            split=False,
-        )
-        for part in parts
-    ]
-    names = ", ".join(part.source for part in parts)
+    note = (
+        f"{member.path}: holds the lines of {len(parts)} sources "
+        f"({', '.join(part.source for part in parts)}): read as one tracelog each, named "
+        "<file>#<source>, with the file's line numbers"
+    )
+    return _read_parts(member, parts, read, note)
+
+
+def _read_parts(
+    member: Member, parts: list[sources.Part], read: Callable[..., Outcome], note: str
+) -> Outcome:
+    """Each part of ``member`` read as a tracelog of its own (a part with a source as
+    ``<path>#<source>``, the source as the node's folder), at its line numbers; ``note``
+    said once."""
+    folder, _, name = member.inner.rpartition("/")
+    outcomes = []
+    for part in parts:
+        path, inner = member.path, member.inner
+        if part.source:
+            path = f"{member.path}#{part.source}"
+            inner = f"{folder}/{part.source}/{name}" if folder else f"{part.source}/{name}"
+        each = Member(path, inner, io.BytesIO(part.text))
+        outcomes.append(read(each, lines=part.lines, split=False))
 
     def outcome(acc: _Acc) -> None:
         for each in outcomes:
             each(acc)
-        acc.warnings.append(
-            f"{member.path}: holds the lines of {len(parts)} sources ({names}): read as one "
-            f"tracelog each, named <file>#<source>, with the file's line numbers"
-        )
+        acc.warnings.append(note)
 
     return outcome
+
+
+def _read_document(
+    member: Member, head: bytes, read: Callable[..., Outcome]
+) -> tuple[Outcome | None, Member]:
+    """A log export that is one JSON document (:mod:`forensics.parsers.documents`): its
+    records read as one tracelog per source when their messages are tracelog lines; else
+    None and the member, read whole, to be read as anything else."""
+    data = b"".join(_bounded(member, TEXT_TABLE_LIMIT))
+    again = Member(member.path, member.inner, io.BytesIO(data))
+    parts = documents.parts(data)
+    if not parts or not any(_log_form(part.text[: bundle.HEAD_BYTES]) for part in parts):
+        return None, again
+    named = [part.source for part in parts if part.source]
+    note = (
+        f"{member.path}: a log export of {len(parts)} source(s) ({', '.join(named)}) in one "
+        "JSON document: read as one tracelog per source, named <file>#<source>; its line "
+        "numbers are the records' numbers in time order"
+        if named
+        else f"{member.path}: a log export in one JSON document: its line numbers are the "
+        "records' numbers in time order"
+    )
+    return _read_parts(member, parts, read, note), again
 
 
 #: A run of NUL bytes at the start of a line (see :class:`_NulRuns`).

@@ -37,6 +37,12 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "sdb-case-7731"
 
 
+@pytest.fixture(scope="module")
+def own_files(case: Path) -> dict[str, Any]:
+    """The report on the nodes' own files."""
+    return _analyze(case)
+
+
 def _merged(case: Path, line: Callable[[str, str, re.Match[str]], str]) -> list[str]:
     """Every node's lines, each written by ``line(node name, raw line, layout match)``,
     in time order (as the tools that merge logs write them)."""
@@ -100,7 +106,11 @@ def _numbers(impact: dict[str, Any]) -> dict[str, Any]:
     ],
 )
 def test_a_file_of_several_nodes_gives_the_verdict_of_their_own_files(
-    case: Path, tmp_path: Path, name: str, line: Callable[[str, str, re.Match[str]], str]
+    case: Path,
+    own_files: dict[str, Any],
+    tmp_path: Path,
+    name: str,
+    line: Callable[[str, str, re.Match[str]], str],
 ) -> None:
     bundle = tmp_path / "bundle"
     shutil.copytree(case / "outputs", bundle / "outputs")
@@ -112,7 +122,7 @@ def test_a_file_of_several_nodes_gives_the_verdict_of_their_own_files(
     # one verdict, the fixture's own: no node_failure made of the nodes' uptime counters
     verdicts = [(v["database"], v["status"], v["phase"], v["cause"]) for v in report["verdicts"]]
     assert verdicts == [("inventory", "failure", "copy", "lock_timeout")]
-    assert _numbers(report["impact"]) == _numbers(_analyze(case)["impact"])
+    assert _numbers(report["impact"]) == _numbers(own_files["impact"])
     # the evidence names the node's part of the file, at the line of the file that holds it
     evidence = _evidence(report)
     assert evidence["file"] == f"bundle/{name}#{'node-' if line is kubectl else ''}memsql-ma" + (
@@ -139,3 +149,91 @@ def test_a_prefix_naming_one_source_is_read_as_one_log(case: Path, tmp_path: Pat
     evidence = _evidence(report)
     assert "#" not in evidence["file"]
     assert not any("sources" in w for w in report["warnings"])
+
+
+# ------------------------------------------------------------------- one JSON document
+
+
+def _epoch_ms(m: re.Match[str]) -> int:
+    from datetime import UTC, datetime
+
+    return round(datetime.fromisoformat(m[1]).replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def _records(case: Path) -> list[tuple[str, re.Match[str]]]:
+    rows = []
+    for log in sorted(case.glob("logs/*/memsql.log")):
+        for raw in log.read_text().splitlines():
+            m = _LINE.match(raw)
+            assert m is not None
+            rows.append((NAMES[log.parent.name], m))
+    return sorted(rows, key=lambda r: r[1][1])
+
+
+def cloudwatch(case: Path) -> Any:
+    """`aws logs filter-log-events`: the streams' events interleaved by time."""
+    events = [
+        {"logStreamName": name, "timestamp": _epoch_ms(m), "message": m[0], "eventId": str(i)}
+        for i, (name, m) in enumerate(_records(case))
+    ]
+    return {"events": events, "searchedLogStreams": [{"logStreamName": n} for n in NAMES.values()]}
+
+
+def insights(case: Path) -> Any:
+    """Logs Insights results: newest first, each row a list of field/value pairs."""
+    rows = [
+        [
+            {"field": "@timestamp", "value": m[1]},
+            {"field": "@message", "value": m[0]},
+            {"field": "@logStream", "value": name},
+        ]
+        for name, m in reversed(_records(case))
+    ]
+    return {"results": rows, "statistics": {"recordsMatched": len(rows)}, "status": "Complete"}
+
+
+def loki(case: Path) -> Any:
+    """A Loki query_range response: one stream per pod, values newest first."""
+    streams: dict[str, list[list[str]]] = {}
+    for name, m in _records(case):
+        streams.setdefault(name, []).append([str(_epoch_ms(m) * 1_000_000), m[0]])
+    result = [
+        {"stream": {"pod": name, "container": "node"}, "values": values[::-1]}
+        for name, values in streams.items()
+    ]
+    return {"status": "success", "data": {"resultType": "streams", "result": result}}
+
+
+def elasticsearch(case: Path) -> Any:
+    """An Elasticsearch _search response of Filebeat documents."""
+    hits = [
+        {
+            "_index": "filebeat",
+            "_source": {
+                "@timestamp": m[1].replace(" ", "T") + "Z",
+                "host": {"name": name},
+                "message": m[0],
+            },
+        }
+        for name, m in _records(case)
+    ]
+    return {"took": 12, "timed_out": False, "hits": {"total": {"value": len(hits)}, "hits": hits}}
+
+
+@pytest.mark.parametrize("shape", [cloudwatch, insights, loki, elasticsearch])
+def test_a_log_export_in_one_json_document_is_read_per_source(
+    case: Path, own_files: dict[str, Any], tmp_path: Path, shape: Callable[[Path], Any]
+) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(case / "outputs", bundle / "outputs")
+    (bundle / "export.json").write_text(json.dumps(shape(case), indent=2))
+
+    report = _analyze(bundle)
+
+    verdicts = [(v["database"], v["status"], v["phase"], v["cause"]) for v in report["verdicts"]]
+    assert verdicts == [("inventory", "failure", "copy", "lock_timeout")]
+    assert _numbers(report["impact"]) == _numbers(own_files["impact"])
+    evidence = _evidence(report)
+    assert evidence["file"] == "bundle/export.json#memsql-ma"
+    # (the line: the record's number in time order)
+    assert "Lock wait timeout exceeded" in _records(case)[evidence["line"] - 1][1][0]

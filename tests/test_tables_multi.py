@@ -337,3 +337,21 @@ def test_a_prompt_line_between_two_tab_runs_ends_the_first_table() -> None:
     )
     tables = parse_tables(text, "session.txt").tables
     assert [(t.database, len(t.rows)) for t in tables] == [("inventory", 2), ("billing", 3)]
+
+
+def test_a_next_header_as_wide_as_the_table_opens_a_new_table() -> None:
+    """mysql -B -e "SHOW PARTITIONS ON crm; SELECT ... FROM DISTRIBUTED_PARTITIONS": the
+    second header has the first one's five fields; it was read as a row of crm's table,
+    and the second result's rows as crm's partitions."""
+    other = ["DATABASE_NAME", "ORDINAL", "HOST", "PORT", "ROLE"]
+    rows = [["shop", str(o), LEAVES[o % 2], "3306", "Master"] for o in range(4)]
+    second = "\n".join("\t".join(r) for r in [other, *rows])
+    statements = [
+        "SHOW PARTITIONS ON crm",
+        "SELECT DATABASE_NAME, ORDINAL, HOST, PORT, ROLE FROM information_schema.DISTRIBUTED_PARTITIONS",
+    ]  # fmt: skip
+    text = _run("-B", statements) + "\n" + _tsv("SHOW PARTITIONS ON crm") + "\n" + second + "\n"
+    result = parse_tables(text, "sql/cluster.tsv")
+    assert [(t.kind, len(t.rows)) for t in result.tables] == [("partitions", 8), ("partitions", 4)]
+    assert result.tables[0].database == "crm"
+    assert result.unparsed_lines == 0 and result.warnings == []

@@ -845,6 +845,8 @@ class TextScanner:
             cells, after = self._record(i, sep, ncols)
             if cells and cells[0].strip().lower() == again[0] and _same(cells, again):
                 break  # the header printed again (outputs appended by a loop): a new table
+            if len(cells) == ncols and self._other_header(cells, again):
+                break  # the next result's header, as wide as this one (mysql -B -e "A; B")
             if len(cells) == ncols:
                 block.add(self._delimited_row(cells, block.columns, sep), i + 1)
             elif self._next_header(i, sep):
@@ -863,6 +865,16 @@ class TextScanner:
             i = after
         self._emit(block, start)
         return i
+
+    def _other_header(self, cells: list[str], header: list[str]) -> bool:
+        """A line as wide as the table that is another table's header: every field a
+        column name the vocabulary knows (no value of a row is), making a table kind,
+        and not this table's header."""
+        names = [c.strip() for c in cells]
+        if [n.lower() for n in names] == header or not all(_HEADER_CELL.match(n) for n in names):
+            return False
+        known = all(self.vocab.canonical([n]) for n in names)
+        return known and self.vocab.classify(names) is not None
 
     def _next_header(self, i: int, sep: str) -> bool:
         """Line ``i`` (in a table, not of its width) is the header of the next result:

@@ -587,15 +587,20 @@ def _read_sources(
     kind, how = found
     viewer = how if kind == "viewer" else None
     field = None if viewer is not None else tracelog.json_host_field(data[: bundle.HEAD_BYTES])
-    parts = sources.split(data, viewer=viewer, host_fields=[field] if field else [])
-    if parts is None:
+    parts = sources.split(data, viewer=viewer, host_fields=[field] if field else []) or []
+    # (a source with no tracelog line, a sidecar or a tool's container, is no node)
+    logs = [part for part in parts if _log_form(part.text[: bundle.HEAD_BYTES]) is not None]
+    if len(logs) < 2:
         return read(Member(member.path, member.inner, io.BytesIO(data)), split=False)
     note = (
-        f"{member.path}: holds the lines of {len(parts)} sources "
-        f"({', '.join(part.source for part in parts)}): read as one tracelog each, named "
+        f"{member.path}: holds the lines of {len(logs)} sources "
+        f"({', '.join(part.source for part in logs)}): read as one tracelog each, named "
         "<file>#<source>, with the file's line numbers"
     )
-    return _read_parts(member, parts, read, note)
+    others = [f"{part.source} ({part.lines.size} lines)" for part in parts if part not in logs]
+    if others:
+        note += f"; the lines of {', '.join(others)} hold no tracelog line: not read"
+    return _read_parts(member, logs, read, note)
 
 
 def _read_parts(

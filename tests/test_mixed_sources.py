@@ -237,3 +237,22 @@ def test_a_log_export_in_one_json_document_is_read_per_source(
     assert evidence["file"] == "bundle/export.json#memsql-ma"
     # (the line: the record's number in time order)
     assert "Lock wait timeout exceeded" in _records(case)[evidence["line"] - 1][1][0]
+
+
+def test_a_source_without_tracelog_lines_is_no_node(case: Path, tmp_path: Path) -> None:
+    """docker compose logs of the cluster and of a tool's container (its own log lines):
+    the tool's lines make no node, and are said not read."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(case / "outputs", bundle / "outputs")
+    merged = _merged(case, compose)
+    studio = [f"{'studio-1':<16}| [studio] GET /api/v1/clusters 200 {i} ms" for i in range(40)]
+    (bundle / "docker-compose.log").write_text("\n".join(studio + merged) + "\n")
+
+    report = _analyze(bundle)
+
+    assert [(v["database"], v["cause"]) for v in report["verdicts"]] == [
+        ("inventory", "lock_timeout")
+    ]
+    note = next(w for w in report["warnings"] if "holds the lines of 4 sources" in w)
+    assert "studio-1 (40 lines) hold no tracelog line: not read" in note
+    assert "Lock wait timeout exceeded" in (studio + merged)[_evidence(report)["line"] - 1]

@@ -139,9 +139,27 @@ def viewer_prefix(head: bytes) -> re.Pattern[bytes] | None:
     for viewer in layout().viewer_prefixes:
         front = re.compile(viewer)
         rest = [ln[m.end() :] for ln in lines if (m := front.match(ln))]
-        if lines and len(rest) == len(lines) and any(prefix.match(r) for r in rest):
+        if not lines or len(rest) < len(lines):
+            continue
+        if any(prefix.match(r) for r in rest) or _later_layout(head, front, prefix):
             return re.compile(b"(?m)^" + viewer.encode())
     return None
+
+
+def _later_layout(head: bytes, front: re.Pattern[str], prefix: re.Pattern[str]) -> bool:
+    """Whether a line of the rest of ``head`` has the layout after the viewer prefix, the
+    lines before it all carrying the prefix: a merged log (``docker compose logs``) may
+    open with another container's lines."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    for line in text.split("\n")[:-1]:  # (the last may be cut by the end of the head)
+        if not line.strip():
+            continue
+        m = front.match(line.rstrip("\r"))
+        if m is None:
+            return False
+        if prefix.match(line.rstrip("\r")[m.end() :]):
+            return True
+    return False
 
 
 def json_field(head: bytes) -> str | None:

@@ -23,7 +23,7 @@ import polars as pl
 SOURCE_GROUP = "source"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Part:
     """The lines of one source: ``text`` (joined, ending with a newline) and, for each, its
     1-based line number in the file (``lines``)."""

@@ -4,14 +4,20 @@ The unit of work is :func:`scan_file`: one input in, two small frames out. It ho
 state and touches nothing but its input, so a distributed engine can map it over millions
 of inputs; :func:`scan` is the local driver (process pool, progress, skip-if-seen).
 
-What counts as one input (:func:`find_inputs`): an archive file is a bundle of its own.
-A folder is one bundle when what it holds is the nodes of one cluster: node folders
-(``<host>-MA``, ``<host>_<port>``, ...), loose tracelogs and tables, folders of tables
-(``sql/``), at most one sub-folder of logs (a copy of a node's folder). A folder that also
-holds archives, or folders that hold bundles of their own, is a container: each archive
-and each such folder is an input, and the loose logs, node folders and tables beside them
-are one more input, read together. Symbolic links are followed (a loop is listed as not
-followed); the content hash makes a folder reached twice one scan.
+What counts as one input (:func:`find_inputs`): an archive file is a bundle of its own,
+unless it is one node's part of a cluster's bundle (:func:`_archive_kind`): its name
+names a node (``10.0.0.5_3306.tar.gz``, ``db1-LEAF.tgz``), or the logs it holds are one
+node's (sdb-report's per-host ``report-<host>-<date>.tar.gz``, per-node archives sent
+beside the cluster's SQL outputs), unless it also holds cluster-wide tables and its name
+does not name that node (a small ticket bundle). A folder is one bundle when what it
+holds is the nodes of one cluster: node folders (``<host>-MA``, ``<host>_<port>``, a host
+folder holding only that host's archive), node archives, loose tracelogs and tables,
+folders of tables (``sql/``), at most one sub-folder of logs (a copy of a node's folder).
+A folder that also holds archives of their own, or folders that hold bundles of their
+own, is a container: each such archive and folder is an input, and the loose logs, node
+folders and tables beside them are one more input, read together. Symbolic links are
+followed (a loop is listed as not followed); the content hash makes a folder reached
+twice one scan.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import mmap
 import os
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -147,7 +154,8 @@ def find_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[Input]:
 @dataclass
 class _Plan:
     """How a folder divides. ``kind``: logs / tables (one bundle, with or without logs),
-    container (divided), empty. ``separate``: archives and folders that are bundles or
+    node (a host folder of a report: one node of the bundle around it), container
+    (divided), empty. ``separate``: archives and folders that are bundles or
     hold bundles; ``group``: the loose logs, tables and node folders beside them, read
     together; ``not_followed``: links that loop or lead nowhere."""
 
@@ -185,7 +193,7 @@ class _Finder:
             yield Input((path,), skipped=f"symbolic link to {real}, which holds it: not followed")
             return
         plan = self.plan(path, ancestors)
-        if plan.kind in ("logs", "tables") or (top and plan.kind == "unreadable"):
+        if plan.kind in ("logs", "tables", "node") or (top and plan.kind == "unreadable"):
             yield Input((path,))
             return
         yield from plan.not_followed
@@ -202,7 +210,9 @@ class _Finder:
             except OSError:
                 return _Plan("unreadable")
             inner = ancestors | {real}
-            self._plans[real] = _divide({child: self.kind(child, inner) for child in children})
+            kinds = {child: self.kind(child, inner) for child in children}
+            plan = _divide(kinds)
+            self._plans[real] = _Plan("node") if _is_host_folder(folder, kinds) else plan
         return self._plans[real]
 
     def kind(self, child: Path, ancestors: frozenset[Path]) -> str:
@@ -210,7 +220,7 @@ class _Finder:
         kind for another folder; missing or loop for a link not to follow (followed
         otherwise: the content hash makes a folder reached twice one scan)."""
         if child.is_file():
-            return "archive" if _is_archive(child) else _sniff(child)
+            return _archive_kind(child) if _is_archive(child) else _sniff(child)
         if not child.is_dir():
             return "missing" if child.is_symlink() else "other"
         if _is_node_folder(child):
@@ -249,9 +259,115 @@ _NOT_READ = {
 
 def _is_node_folder(path: Path) -> bool:
     """A folder whose name tells a node (``<host>_<port>``, ``<host>-MA``, ...)."""
+    return path.is_dir() and _names_node(path.name)
+
+
+def _names_node(name: str) -> bool:
+    """Whether a folder or archive name tells a node, as node identity reads a folder."""
     from .nodes import identify
 
-    return path.is_dir() and not identify(f"{path.name}/x").from_path
+    return not identify(f"{name}/x").from_path
+
+
+def _is_host_folder(folder: Path, kinds: Mapping[Path, str]) -> bool:
+    """A folder holding one node archive named after the folder (beside tables at most):
+    sdb-report's per-host folder ``<host>/report-<host>-<date>.tar.gz``, one node of the
+    report around it, not a bundle of its own (the report is read as one)."""
+    parts = [c for c, k in kinds.items() if k not in ("table", "tables", "other")]
+    return (
+        len(parts) == 1
+        and kinds[parts[0]] == "node"
+        and parts[0].is_file()
+        and _has_word(_archive_stem(parts[0].name), folder.name)
+    )
+
+
+def _archive_stem(name: str) -> str:
+    """An archive's name without its archive suffix (``db1_3306.tar.gz`` → ``db1_3306``)."""
+    suffix = next((s for s in ARCHIVE_SUFFIXES if name.lower().endswith(s)), "")
+    return name[: len(name) - len(suffix)]
+
+
+def _has_word(name: str, word: str) -> bool:
+    """Whether ``word`` is in ``name`` between separators (``report-db-1-2026`` holds
+    ``db-1``, not ``db``, and ``report-db-10`` does not hold ``db-1``)."""
+    return (
+        bool(word)
+        and re.search(rf"(?<![A-Za-z0-9]){re.escape(word)}(?![A-Za-z0-9])", name) is not None
+    )
+
+
+#: An archive is looked into (:func:`_logs_of_one_node`) only up to this size on disk,
+#: and read no further than this many decompressed bytes: per-node archives are small
+#: beside a whole bundle, and a folder of thousands of tickets must list quickly. A larger
+#: archive is a bundle of its own unless its name names a node.
+PEEK_ARCHIVE_BYTES = 32 * 1024**2
+PEEK_READ_BYTES = 128 * 1024**2
+#: Tables only a cluster's aggregator outputs: an archive holding them is a ticket's
+#: bundle (its SQL outputs inside), not the part of one node.
+CLUSTER_TABLES = frozenset(
+    ["rebalance_status", "rebalance_plan", "partitions", "cluster_status", "leaves"]
+)
+
+
+def _archive_kind(path: Path) -> str:
+    """node for an archive that is one node's part of a cluster's bundle (its name names
+    a node, or it holds one node's logs); archive for a bundle of its own."""
+    if _names_node(_archive_stem(path.name)):
+        return "node"
+    try:
+        small = path.stat().st_size <= PEEK_ARCHIVE_BYTES
+    except OSError:
+        return "archive"
+    return "node" if small and _logs_of_one_node(path) else "archive"
+
+
+def _logs_of_one_node(path: Path) -> bool:
+    """Whether the archive's tracelogs are all one node's, and it holds no cluster-wide
+    table unless its name names that node's host (an MA's per-host report may carry the
+    SQL outputs). Stops at a second node; an archive read only in part is not one node."""
+    from .bundle import Limits, Member, iter_members
+
+    nodes: set[str] = set()
+    cluster_tables = False
+    try:
+        for item in iter_members([path], Limits(max_bytes=PEEK_READ_BYTES)):
+            if not isinstance(item, Member):
+                continue
+            head = item.head()
+            node = _log_node(item.inner, head)
+            if node is not None:
+                nodes.add(node)
+            elif not cluster_tables:
+                cluster_tables = _is_cluster_table(item.inner, head)
+            if len(nodes) > 1:
+                return False
+    except (ForensicsError, OSError):  # LimitExceeded too: read only in part
+        return False
+    if len(nodes) != 1:
+        return False
+    return not cluster_tables or _has_word(path.name, nodes.pop())
+
+
+def _log_node(inner: str, head: bytes) -> str | None:
+    """The node a member's tracelog belongs to (its host, or its path when the path
+    names no node); None for a member that is not a tracelog."""
+    from .loader import looks_like_tracelog
+    from .nodes import identify
+
+    if not looks_like_tracelog(head):
+        return None
+    node = identify(inner)
+    return node.node if node.from_path else node.node.rsplit(":", 1)[0]
+
+
+def _is_cluster_table(inner: str, head: bytes) -> bool:
+    """Whether a member is an aggregator's SQL output (:data:`CLUSTER_TABLES`)."""
+    from .parsers import tables
+
+    if not tables.sniff(head):
+        return False
+    return any(t.kind in CLUSTER_TABLES for t in tables.parse_tables(head, inner).tables)
 
 
 def _head(path: Path) -> bytes | None:

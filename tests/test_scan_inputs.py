@@ -4,8 +4,10 @@ data, time zones, re-uploads, re-runs (SPEC §7)."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
+import tarfile
 from pathlib import Path
 
 import polars as pl
@@ -168,6 +170,71 @@ def test_two_ticket_folders_and_a_loose_log_are_three_inputs(tmp_path: Path) -> 
         shutil.copytree(FIXTURES / "copy_out_of_memory", tmp_path / name)
     (tmp_path / "memsql.log").write_text(NOISE)
     assert sorted(Path(i.name).name for i in find_inputs([tmp_path])) == ["T1", "T2", "memsql.log"]
+
+
+def _tar(archive: Path, files: dict[str, Path]) -> Path:
+    """A .tar.gz holding each file under the given member name."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, source in files.items():
+            tar.add(source, arcname=name)
+    return archive
+
+
+def _verdicts(fixture: Path) -> list[tuple[str, str, str]]:
+    """The failures a fixture's expected.json names: (database, phase, cause)."""
+    expected = json.loads((fixture / "expected.json").read_text())["verdicts"]
+    return [(v["database"], v["phase"], v["cause"]) for v in expected if v["status"] == "failure"]
+
+
+def _incidents_of_one_input(folder: Path, tmp_path: Path) -> list[tuple[str, str, str]]:
+    """scan of a folder that must be one input: its incidents (database, phase, cause)."""
+    incidents, stats, _ = _scan(folder, "-o", tmp_path / "x.parquet")
+    assert stats["input"].to_list() == [str(folder)]
+    return _causes(incidents, folder)
+
+
+def test_per_node_archives_beside_the_sql_outputs_are_one_bundle(tmp_path: Path) -> None:
+    """One archive per node named <host>_<port>.tar.gz (memsql.log at its root) beside
+    sql/: the parts of one cluster's bundle, one input, one incident as analyze says."""
+    fixture, bundle = FIXTURES / "copy_out_of_memory", tmp_path / "case"
+    for node in sorted(fixture.glob("10.*_3306")):
+        _tar(bundle / f"{node.name}.tar.gz", {"memsql.log": node / "tracelogs" / "memsql.log"})
+    shutil.copytree(fixture / "sql", bundle / "sql")
+    assert [i.name for i in find_inputs([bundle])] == [str(bundle)]
+    assert _incidents_of_one_input(bundle, tmp_path) == _verdicts(fixture)  # one, as analyze
+
+
+def test_a_report_of_per_host_archives_is_one_bundle(tmp_path: Path) -> None:
+    """sdb-report merged per host: report-<date>/<host>/report-<host>-<date>.tar.gz, each
+    holding <host>-ROLE/memsqlTracelogs/, the MA's folder also queries/: one input, one
+    incident (drop / storage_error), not one per host folder."""
+    fixture = FIXTURES / "drop_storage_error"
+    report = tmp_path / "upload" / "report-2026-03-11T10-22-05"
+    for node in sorted(fixture.glob("sdb-*_3306")):
+        host = node.name.removesuffix("_3306")
+        role = "MA" if "agg" in host else "LEAF"
+        member = f"{host}-{role}/memsqlTracelogs/{node.name}_memsql.log"
+        _tar(
+            report / host / f"report-{host}-2026-03-11T10-21-40.tar.gz",
+            {member: node / "memsql.log"},
+        )
+    shutil.copytree(fixture / "captures", report / "sdb-agg-1" / "queries")
+    assert [i.name for i in find_inputs([tmp_path / "upload"])] == [str(report)]
+    assert _incidents_of_one_input(report, tmp_path) == _verdicts(fixture)  # one, as analyze
+
+
+def test_small_tickets_of_one_node_each_stay_apart(tmp_path: Path) -> None:
+    """Two ticket archives, each one node's log with its own cluster's SQL outputs: two
+    bundles, not the nodes of one; nor a ticket alone in a folder named by the ticket."""
+    fixture = FIXTURES / "copy_out_of_memory"
+    tables = {f"sql/{t.name}": t for t in sorted((fixture / "sql").iterdir())}
+    for ticket, node in (("case-1234", "10.0.1.10_3306"), ("case-1250", "10.0.1.11_3306")):
+        log = {f"{node}/memsql.log": fixture / node / "tracelogs" / "memsql.log"}
+        _tar(tmp_path / "tickets" / f"{ticket}.tar.gz", {**log, **tables})
+        _tar(tmp_path / "held" / ticket / f"{ticket}-orders.tar.gz", {**log, **tables})
+    for folder in ("tickets", "held"):
+        assert len(find_inputs([tmp_path / folder])) == 2, folder
 
 
 # ---------------------------------------------------------------- links

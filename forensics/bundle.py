@@ -664,8 +664,17 @@ class _Walker:
         self.layers = 0  # compression layers around the stream being opened
 
     def open_stream(
-        self, display: str, inner: str, raw: BinaryIO, depth: int, compressed: int | None
+        self,
+        display: str,
+        inner: str,
+        raw: BinaryIO,
+        depth: int,
+        compressed: int | None,
+        named: bool = False,
     ) -> Iterator[Member | Skipped]:
+        """``named``: the stream is a file of the bundle's folder (not the bundle itself,
+        not a member of an archive), so if it is an archive its name is a folder of its
+        members' paths (:func:`_archive_folder`)."""
         try:
             head = _read_up_to(raw, 512)
         except DATA_ERRORS as exc:
@@ -682,9 +691,12 @@ class _Walker:
             opener, suffixes, ratio = codec
             tally = _Tally(stream)
             reader = opener(cast(BinaryIO, tally))
-            yield from self._decompressed(display, inner, reader, depth, tally, suffixes, ratio)
+            yield from self._decompressed(
+                display, inner, reader, depth, (tally, suffixes, ratio), named
+            )
         elif _is_tar(head) or head.startswith((ZIP_MAGIC, ZIP_EMPTY_MAGIC)):
-            yield from self._archive(display, inner, stream, head, depth)
+            base = _archive_folder(inner) if named else ""
+            yield from self._archive(display, (inner, base), stream, head, depth)
         elif unsupported := _unsupported_archive(head):
             yield Skipped(
                 display, inner, f"unsupported archive format ({unsupported}): extract it first"
@@ -698,12 +710,12 @@ class _Walker:
         inner: str,
         reader: IO[bytes],
         depth: int,
-        tally: _Tally,
-        suffixes: tuple[str, ...],
-        ratio: int,
+        codec: tuple[_Tally, tuple[str, ...], int],
+        named: bool,
     ) -> Iterator[Member | Skipped]:
         """``reader`` (decompressing what ``tally`` counts) opened in turn; read no
         further once it expands more than ``ratio`` times what it consumed."""
+        tally, suffixes, ratio = codec
         if self.layers >= MAX_LAYERS:
             yield Skipped(
                 display,
@@ -717,7 +729,8 @@ class _Walker:
         self.layers += 1
         read = False  # whether a member of this very path was given out (and read)
         try:
-            for item in self.open_stream(display, new_inner, _buffered(guard), depth, None):
+            opened = self.open_stream(display, new_inner, _buffered(guard), depth, None, named)
+            for item in opened:
                 read = read or (isinstance(item, Member) and item.path == display)
                 yield item
         except DATA_ERRORS as exc:
@@ -728,8 +741,12 @@ class _Walker:
             yield Skipped(display, inner, reason, read)
 
     def _archive(
-        self, display: str, inner: str, stream: BinaryIO, head: bytes, depth: int
+        self, display: str, where: tuple[str, str], stream: BinaryIO, head: bytes, depth: int
     ) -> Iterator[Member | Skipped]:
+        """The members of an archive (``where``: its path in the bundle, and the folder its
+        members' paths are under: "" for the bundle's root, that is for the bundle archive
+        itself or an archive nested in another)."""
+        inner, base = where
         if depth >= self.limits.max_depth:
             yield Skipped(
                 display,
@@ -738,20 +755,27 @@ class _Walker:
             )
             return
         if _is_tar(head):
-            yield from self._tar(display, stream, depth + 1)
+            yield from self._tar(display, base, stream, depth + 1)
         else:
-            yield from self._zip(display, stream, depth + 1)
+            yield from self._zip(display, base, stream, depth + 1)
 
-    def _tar(self, display: str, stream: BinaryIO, depth: int) -> Iterator[Member | Skipped]:
+    def _tar(
+        self, display: str, base: str, stream: BinaryIO, depth: int
+    ) -> Iterator[Member | Skipped]:
         try:
             with tarfile.open(fileobj=stream, mode="r|") as archive:
                 for info in archive:
-                    yield from self._tar_member(display, archive, info, depth)
+                    yield from self._tar_member(display, base, archive, info, depth)
         except tarfile.ReadError as exc:
-            yield Skipped(display, "", f"truncated or corrupt tar archive: {exc}")
+            yield Skipped(display, base, f"truncated or corrupt tar archive: {exc}")
 
     def _tar_member(
-        self, display: str, archive: tarfile.TarFile, info: tarfile.TarInfo, depth: int
+        self,
+        display: str,
+        base: str,
+        archive: tarfile.TarFile,
+        info: tarfile.TarInfo,
+        depth: int,
     ) -> Iterator[Member | Skipped]:
         name = _safe_member_name(info.name)
         where = f"{display}/{info.name}"
@@ -760,11 +784,12 @@ class _Walker:
         if name is None:
             yield Skipped(where, info.name, "unsafe member path (absolute or '..'): ignored")
             return
+        inner = _under(base, name)
         if info.issym() or info.islnk():
-            yield Skipped(f"{display}/{name}", name, "link member: ignored, never followed")
+            yield Skipped(f"{display}/{name}", inner, "link member: ignored, never followed")
             return
         if not info.isfile():
-            yield Skipped(f"{display}/{name}", name, "device or special member: ignored")
+            yield Skipped(f"{display}/{name}", inner, "device or special member: ignored")
             return
         fh = archive.extractfile(info)
         if fh is None:
@@ -772,13 +797,15 @@ class _Walker:
         guard = _Guarded(fh, MEMBER_PIECE)
         where = f"{display}/{name}"
         read = yield from _given_out(
-            self.open_stream(where, name, _buffered(guard), depth, info.size), where
+            self.open_stream(where, inner, _buffered(guard), depth, info.size), where
         )
         damage = guard.damage("tar member cut short")
         if damage:
-            yield Skipped(where, name, damage, read)
+            yield Skipped(where, inner, damage, read)
 
-    def _zip(self, display: str, stream: BinaryIO, depth: int) -> Iterator[Member | Skipped]:
+    def _zip(
+        self, display: str, base: str, stream: BinaryIO, depth: int
+    ) -> Iterator[Member | Skipped]:
         seekable: BinaryIO
         if _is_seekable(stream):
             seekable = stream
@@ -787,7 +814,7 @@ class _Walker:
             if data is None:
                 yield Skipped(
                     display,
-                    "",
+                    base,
                     f"nested zip archive larger than {NESTED_ZIP_BYTES:,} "
                     "bytes: not read (extract it and pass the folder)",
                 )
@@ -796,19 +823,24 @@ class _Walker:
         try:
             archive = zipfile.ZipFile(seekable)
         except ZIP_OPEN_ERRORS as exc:
-            yield Skipped(display, "", f"corrupt zip archive: {exc}")
+            yield Skipped(display, base, f"corrupt zip archive: {exc}")
             return
         with archive:
             infos = sorted(archive.infolist(), key=lambda i: i.filename)
             files = [i for i in infos if not i.is_dir()]
             if files and all(i.flag_bits & ZIP_ENCRYPTED for i in files):
-                yield Skipped(display, "", "password-protected (encrypted) zip: not read")
+                yield Skipped(display, base, "password-protected (encrypted) zip: not read")
                 return
             for info in infos:
-                yield from self._zip_member(display, archive, info, depth)
+                yield from self._zip_member(display, base, archive, info, depth)
 
     def _zip_member(
-        self, display: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, depth: int
+        self,
+        display: str,
+        base: str,
+        archive: zipfile.ZipFile,
+        info: zipfile.ZipInfo,
+        depth: int,
     ) -> Iterator[Member | Skipped]:
         if info.is_dir():
             return
@@ -820,22 +852,17 @@ class _Walker:
                 "unsafe member path (absolute or '..'): ignored",
             )
             return
-        mode = (info.external_attr >> 16) & 0o170000
-        if mode == ZIP_DIR:
+        if (info.external_attr >> 16) & 0o170000 == ZIP_DIR:
             return
-        if mode == ZIP_LINK:
-            yield Skipped(f"{display}/{name}", name, "link member: ignored, never followed")
-            return
-        if mode not in (0, ZIP_FILE):
-            yield Skipped(f"{display}/{name}", name, "device or special member: ignored")
-            return
-        if info.flag_bits & ZIP_ENCRYPTED:
-            yield Skipped(f"{display}/{name}", name, "password-protected (encrypted): not read")
+        inner = _under(base, name)
+        refused = _zip_refusal(info)
+        if refused is not None:
+            yield Skipped(f"{display}/{name}", inner, refused)
             return
         try:
             fh = archive.open(info)
         except ZIP_MEMBER_ERRORS as exc:
-            yield Skipped(f"{display}/{name}", name, f"unreadable zip member: {exc}")
+            yield Skipped(f"{display}/{name}", inner, f"unreadable zip member: {exc}")
             return
         where = f"{display}/{name}"
         deflated = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -843,16 +870,40 @@ class _Walker:
         size = info.compress_size  # (what the zip reader consumed is not told: all of it)
         guard = _Counted(fh, self.limits, where, lambda: size, MEMBER_PIECE, ratio)
         read = yield from _given_out(
-            self.open_stream(where, name, _buffered(guard), depth, None), where
+            self.open_stream(where, inner, _buffered(guard), depth, None), where
         )
         for reason in guard.problems("corrupt zip member"):
-            yield Skipped(where, name, reason, read)
+            yield Skipped(where, inner, reason, read)
 
     def _slurp(self, stream: BinaryIO) -> bytes | None:
         """A nested zip (zip needs random access) read into memory, or None if too big."""
         limit = min(self.limits.max_bytes, NESTED_ZIP_BYTES)
         data = _read_up_to(stream, limit + 1)
         return None if len(data) > limit else data
+
+
+def _zip_refusal(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip member (not a folder) is not read: a link, a device, encrypted."""
+    mode = (info.external_attr >> 16) & 0o170000
+    if mode == ZIP_LINK:
+        return "link member: ignored, never followed"
+    if mode not in (0, ZIP_FILE):
+        return "device or special member: ignored"
+    if info.flag_bits & ZIP_ENCRYPTED:
+        return "password-protected (encrypted): not read"
+    return None
+
+
+def _archive_folder(inner: str) -> str:
+    """The folder an archive that is a file of the bundle stands for: its path without
+    the archive suffix (compression suffixes are already off). Per-node archives are named
+    by their node (``10.20.0.10_3306.tar.gz``, ``sdb-leaf-4.zip``) and hold its files at
+    their root, so the name is what tells the nodes apart (SPEC §2.3)."""
+    return _strip_suffix(inner, (".tar", ".zip"))
+
+
+def _under(base: str, name: str) -> str:
+    return f"{base}/{name}" if base else name
 
 
 def _given_out(
@@ -881,11 +932,21 @@ def _is_seekable(stream: BinaryIO) -> bool:
 
 
 def iter_members(
-    paths: Sequence[str | os.PathLike[str]], limits: Limits | None = None
+    paths: Sequence[str | os.PathLike[str]],
+    limits: Limits | None = None,
+    *,
+    root: str | os.PathLike[str] | None = None,
 ) -> Iterator[Member | Skipped]:
-    """Every file of the given inputs, in a stable order (sorted within directories)."""
+    """Every file of the given inputs, in a stable order (sorted within directories).
+
+    A folder or an archive given is a bundle: its members' paths start inside it. Files
+    given one by one make a bundle rooted at the folder they share (``root``: that folder,
+    for a caller passing the inputs one at a time, see :func:`common_root`): each one's
+    path below it is its path in the bundle, where its node is read from, as
+    ``*/tracelogs/memsql.log`` would otherwise all be the node ``memsql.log``."""
     limits = limits or Limits()
     walker = _Walker(limits)
+    base = Path(root) if root is not None else common_root(paths)
     for given in paths:
         path = Path(given)
         if not path.exists() and not path.is_symlink():
@@ -893,7 +954,25 @@ def iter_members(
         if path.is_dir():  # (a link the user names is followed: they chose it)
             yield from _walk_dir(walker, path)
         else:
-            yield from _open_file(walker, path, path.name, path.name, follow=True)
+            inner = (
+                below(path, base) or path.name
+            )  # (also its display: memsql.log six times says nothing)
+            yield from _open_file(walker, path, inner, inner, follow=True)
+
+
+def common_root(paths: Sequence[str | os.PathLike[str]]) -> Path | None:
+    """The folder several inputs given together sit in: the root of the bundle the files
+    among them make. None for a single input, which is the bundle itself."""
+    if len(paths) < 2:
+        return None
+    return Path(os.path.commonpath([Path(os.path.abspath(p)).parent for p in paths]))
+
+
+def below(path: str | os.PathLike[str], root: Path | None) -> str:
+    """``path`` relative to ``root`` ('/'-joined), "" without a root."""
+    if root is None:
+        return ""
+    return Path(os.path.abspath(path)).relative_to(root).as_posix()
 
 
 def walk_dir(root: Path) -> Iterator[tuple[Path, str, str]]:
@@ -911,19 +990,26 @@ def walk_dir(root: Path) -> Iterator[tuple[Path, str, str]]:
 
 def open_file(full: Path, display: str, inner: str, limits: Limits) -> Iterator[Member | Skipped]:
     """The members of one file of a directory bundle (itself, or what its archive holds)."""
-    return _open_file(_Walker(limits), full, display, inner)
+    return _open_file(_Walker(limits), full, display, inner, named=True)
 
 
 def _walk_dir(walker: _Walker, root: Path) -> Iterator[Member | Skipped]:
     for full, display, inner in walk_dir(root):
-        yield from _open_file(walker, full, display, inner)
+        yield from _open_file(walker, full, display, inner, named=True)
 
 
 def _open_file(
-    walker: _Walker, full: Path, display: str, inner: str, *, follow: bool = False
+    walker: _Walker,
+    full: Path,
+    display: str,
+    inner: str,
+    *,
+    follow: bool = False,
+    named: bool = False,
 ) -> Iterator[Member | Skipped]:
     """``follow``: read what a symbolic link points to (a path named on the command line);
-    a link inside a bundle is never followed."""
+    a link inside a bundle is never followed. ``named``: the file is a file of the bundle,
+    not the bundle itself (see :meth:`_Walker.open_stream`)."""
     if full.is_symlink() and not follow:
         what = "symbolic link to a folder" if full.is_dir() else "symbolic link"
         yield Skipped(display, inner, f"{what}: ignored, never followed")
@@ -941,4 +1027,4 @@ def _open_file(
         return
     with fh:
         size = full.stat().st_size
-        yield from walker.open_stream(display, inner, fh, 0, size)
+        yield from walker.open_stream(display, inner, fh, 0, size, named)

@@ -224,14 +224,17 @@ Outcome = Callable[[_Acc], None]  # a member's contribution, folded into the acc
 def _sources(
     paths: Sequence[str | os.PathLike[str]], limits: Limits
 ) -> Iterator[Callable[[], Iterator[Member | Skipped]]]:
-    """One member source per file of the inputs, in the order of ``iter_members``."""
+    """One member source per file of the inputs, in the order of ``iter_members``. Files
+    given one by one take their node from their path below the folder they share
+    (``*/tracelogs/memsql.log``: each its host folder's)."""
+    root = bundle.common_root(paths)
     for given in paths:
         path = Path(given)
         if path.is_dir() and not path.is_symlink():
             for full, display, inner in bundle.walk_dir(path):
                 yield partial(bundle.open_file, full, display, inner, limits)
         else:
-            yield partial(iter_members, [given], limits)
+            yield partial(iter_members, [given], limits, root=root)
 
 
 def _locked(progress: Progress | None) -> Progress | None:
@@ -890,6 +893,12 @@ def _read_tables(member: Member, node: NodeId) -> Outcome:
 def _add_tables(
     path: str, node: NodeId, key: tuple[int, str], size: int, result: Any, acc: _Acc
 ) -> None:
+    # The port a node folder's memsqlConfig.json gives is learnt before duplicates are
+    # dropped: the nodes of one cluster have identical config files as a rule, and each
+    # copy tells the port of the folder it is in.
+    port = tables.config_port(result.tables)
+    if port is not None and node.folder is not None:
+        acc.folder_ports[node.folder] = port
     original = _duplicate_of(acc, key, path)
     if original is not None:
         _skip(acc, path, node, f"duplicate of {original}", size)
@@ -897,9 +906,6 @@ def _add_tables(
     acc.warnings.extend(result.warnings)
     kinds = sorted({t.kind for t in result.tables if t.kind})
     _note_folder(acc, path, node)
-    port = tables.config_port(result.tables)
-    if port is not None and node.folder is not None:
-        acc.folder_ports[node.folder] = port
     for table in result.tables:  # SHOW VARIABLES ran on the node whose folder holds it
         if table.kind == "variables" and table.node is None and not node.from_path:
             table.node = node.node

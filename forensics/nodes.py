@@ -41,6 +41,18 @@ _NODE_FOLDER = re.compile(
 )
 _HOST_PORT_PART = re.compile(rf"^(?P<host>{_HOST})(?P<sep>[_:\-])(?P<port>\d{{4,5}})$")
 _HOST_PORT_FILE = re.compile(rf"^(?P<host>{_HOST})[_:\-](?P<port>\d{{4,5}})[_\-.]")
+# Kubernetes names (DNS labels, a pod's may hold dots) as the kubelet lays out container
+# logs: ``/var/log/pods/<namespace>_<pod>_<pod uid>/<container>/0.log`` and the links
+# ``/var/log/containers/<pod>_<namespace>_<container>-<container id>.log``. A pod runs
+# one node (the operator's ``node-<cluster>-leaf-ag1-0``), which the cluster tables name
+# ``<pod>.<service>:3306``: the pod is the node's host.
+_K8S_NAME = r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?"
+_K8S_POD_FOLDER = re.compile(
+    rf"^{_K8S_NAME}_(?P<pod>{_K8S_NAME})_[0-9a-f]{{8}}(?:-[0-9a-f]{{4}}){{3}}-[0-9a-f]{{12}}$"
+)
+_K8S_CONTAINER_LOG = re.compile(
+    rf"^(?P<pod>{_K8S_NAME})_{_K8S_NAME}_{_K8S_NAME}-[0-9a-f]{{64}}\.log(?:[.\-_].*)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -165,6 +177,16 @@ def _names_host(name: str, holds_logs: bool, under_tracelogs: bool) -> bool:
     return len(words) > 1 or under_tracelogs
 
 
+def _pod(parts: list[str]) -> str | None:
+    """The pod whose container log this is, from the kubelet's layout (see
+    :data:`_K8S_POD_FOLDER`): a pod's folder above the file, else the file's name."""
+    for part in reversed(parts[:-1]):
+        if m := _K8S_POD_FOLDER.match(part):
+            return m["pod"]
+    m = _K8S_CONTAINER_LOG.match(parts[-1])
+    return m["pod"] if m else None
+
+
 def _rotation_base(parts: list[str]) -> str:
     """The member's path with the rotation taken off its file name: the node of logs
     that tell no host (``memsql.log.1`` and ``memsql.log`` of one folder are one)."""
@@ -207,7 +229,7 @@ def identify(inner: str, overrides: Mapping[str, str] | None = None) -> NodeId:
     parts = [p for p in inner.split("/") if p] or [inner]
     host, port, role, folder = _from_parts(parts)
     if host is None:
-        host = _host_folder(parts)
+        host = _pod(parts) or _host_folder(parts)
     for glob, node in (overrides or {}).items():
         if fnmatch.fnmatch(inner, glob) or fnmatch.fnmatch(parts[-1], glob):
             return NodeId(node, role)

@@ -186,3 +186,25 @@ def test_an_ma_and_a_leaf_of_one_host_are_two_nodes() -> None:
     assert resolve_node("10.0.2.10", "leaf", both) == "10.0.2.10"
     assert resolve_node("10.0.2.10", "leaf", both, port="3307") == "10.0.2.10:3307"
     assert resolve_node("ip-10-0-2-12", "leaf", {}, port="3307") == "10.0.2.12:3307"
+
+
+CONTAINER_ID = "3f" * 32
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "pods/memsql_node-memsql-cluster-leaf-ag1-0_64954480-1c2d-4e5f-8a9b-0c1d2e3f4a5b/node/0.log",
+        "var/log/pods/memsql_node-memsql-cluster-leaf-ag1-0_64954480-1c2d-4e5f-8a9b-0c1d2e3f4a5b/"
+        "node/0.log.20260311-060000",
+        f"var/log/containers/node-memsql-cluster-leaf-ag1-0_memsql_node-{CONTAINER_ID}.log",
+    ],
+)
+def test_kubelet_container_logs_are_their_pods_node(inner: str) -> None:
+    """The kubelet's layouts name the pod (``<ns>_<pod>_<uid>/``, ``<pod>_<ns>_<ctr>-<id>``):
+    the pod is the node's host, which the cluster tables complete with its service."""
+    got = identify(inner)
+    assert (got.node, got.host_only) == ("node-memsql-cluster-leaf-ag1-0", True)
+    known = {"node-memsql-cluster-leaf-ag1-0.svc-memsql-cluster:3306": "leaf"}
+    resolved = resolve_node(got.node, got.role, known)
+    assert resolved == "node-memsql-cluster-leaf-ag1-0.svc-memsql-cluster:3306"

@@ -26,6 +26,7 @@ from .diagnose import (
     group_findings,
     rule_out_foreign_connections,
     step_label,
+    unknown_nodes,
     zone_hints,
 )
 from .impact import Impact, compute_impact, dead_leaves, plan_vs_actual
@@ -192,6 +193,33 @@ def _down_step_nodes(bundle: Bundle, rebalances: list[Rebalance]) -> list[str]:
     return out
 
 
+#: Nodes a warning names before it says "...".
+NAMED_NODES = 3
+
+
+def _unresolved_tracelogs(bundle: Bundle, rebalances: list[Rebalance]) -> list[str]:
+    """A warning when tracelogs are on nodes the bundle could not tie to a host:port of
+    the cluster (a log named by its path, a host folder spelled unlike the cluster
+    tables): their lines count less as evidence than a known node's (an ENOSPC on the
+    target leaf may then lose to a weaker line), and ``--node`` would tie them."""
+    logs = bundle.files.filter(
+        (pl.col("kind") == tracelog.NAME)
+        & pl.col("skipped_reason").is_null()
+        & pl.col("node").is_not_null()
+    )
+    names = logs.get_column("node").unique().sort().to_list()
+    unknown = unknown_nodes(names, rebalances)
+    if not unknown:
+        return []
+    count = logs.filter(pl.col("node").is_in(unknown)).height
+    shown = ", ".join(unknown[:NAMED_NODES]) + (", ..." if len(unknown) > NAMED_NODES else "")
+    return [
+        f"{count} tracelog(s) are on nodes not tied to a host:port of the cluster ({shown}): "
+        "evidence on them is weighed as from an unknown node; name them with "
+        "--node GLOB=HOST:PORT"
+    ]
+
+
 def _master_aggregator(bundle: Bundle) -> str | None:
     mas = bundle.nodes.filter(pl.col("role") == "master_aggregator").get_column("node").to_list()
     return mas[0] if mas else None
@@ -286,6 +314,7 @@ def analyze_bundle(
     warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread
     warnings += _window_warnings(bundle.events, events, since, until)
     warnings += _down_step_nodes(bundle, rebalances)
+    warnings += _unresolved_tracelogs(bundle, rebalances)
     warnings += [
         f"{rb.database or '(database unknown)'}: {note}" for rb in rebalances for note in rb.notes
     ]

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from . import grammars
+from .nodes import host_address
 from .timeline import LEAD_TIME, Rebalance
 
 #: Score multipliers, one per agreement. 1.0 = agrees, the value = how much a miss costs.
@@ -28,6 +29,12 @@ ORDINAL_SAME, ORDINAL_OTHER = 1.0, 0.75
 # (two disagreements, such as no database named on an uninvolved node, stay below the
 # threshold: 0.7 x 0.38, 0.75 x 0.38)
 NODE_INVOLVED, NODE_OTHER = 1.0, 0.38
+#: A node the bundle could not tie to a host:port of the cluster (a log named by its path,
+#: a host folder with no port, a host spelled unlike the step's nodes: ``sdb-leaf-4`` for
+#: ``10.20.0.24:3306``) may well be the step's: as unknown as a line naming no database.
+#: Both unknown (0.7 x 0.7) still explain a failure, below a known node's evidence; a
+#: third disagreement (a later time, an atypical phase) does not.
+NODE_UNKNOWN = 0.7
 PHASE_OK, PHASE_ATYPICAL = 1.0, 0.55
 #: Lines after the failure: on another node within this slack (clocks differ, a leaf may
 #: log its error after the aggregator gave up), on the node that logged the failure
@@ -170,7 +177,46 @@ def _node_score(node: str | None, rb: Rebalance) -> tuple[float, str | None]:
     host = node.rsplit(":", 1)[0]
     if any(n.rsplit(":", 1)[0] == host for n in rb.involved_nodes):
         return NODE_INVOLVED, None
+    if unresolved(node, rb):
+        return NODE_UNKNOWN, f"on {node}, a node not tied to a host:port of the cluster"
     return NODE_OTHER, f"on {node}, not a node of the failed step"
+
+
+#: A node named ``host:port`` (``10.0.0.5:3306``, ``db-leaf-07.corp:3307``,
+#: ``[fd00::5]:3306``); any other name is a file path or a host whose port is unknown.
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+):(?P<port>\d{1,5})$")
+_ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])$")
+
+
+def unresolved(node: str, rb: Rebalance) -> bool:
+    """Whether ``node`` (not one of ``rb``'s nodes) is one the bundle could not tie to a
+    host:port of the cluster, so that its not being a node of the step says nothing: a
+    name with no port (a file path, a host folder the cluster tables did not complete),
+    or a ``host:port`` spelled otherwise than the step's target and partition holders,
+    which are the cluster tables' spelling (a host name where they use addresses, or the
+    reverse). The master aggregator is left out of that spelling: its name comes from
+    its own folder."""
+    m = _HOST_PORT.match(node)
+    if m is None:
+        return True
+    spellings = {
+        _spelling(n.rsplit(":", 1)[0])
+        for n in rb.involved_nodes
+        if n != rb.master_aggregator and _HOST_PORT.match(n)
+    }
+    return bool(spellings) and _spelling(m["host"]) not in spellings
+
+
+def unknown_nodes(nodes: Sequence[str], rebalances: Sequence[Rebalance]) -> list[str]:
+    """Of ``nodes``, those whose lines are weighed as from an unknown node
+    (:data:`NODE_UNKNOWN`) against some failed rebalance, in order."""
+    failed = [rb for rb in rebalances if rb.outcome == "failed"]
+    return [n for n in nodes if any(_node_score(n, rb)[0] == NODE_UNKNOWN for rb in failed)]
+
+
+def _spelling(host: str) -> str:
+    """``address`` or ``name``: two hosts spelled alike can be told apart by their text."""
+    return "address" if _ADDRESS.match(host_address(host)) else "name"
 
 
 def _phase_score(phases: list[str], rb: Rebalance) -> tuple[float, str | None]:

@@ -26,6 +26,10 @@ from .timeline import LEAD_TIME, Rebalance
 #: Score multipliers, one per agreement. 1.0 = agrees, the value = how much a miss costs.
 DB_UNKNOWN, DB_OTHER = 0.7, 0.05
 ORDINAL_SAME, ORDINAL_OTHER = 1.0, 0.75
+#: A line naming a partition whose step of the run succeeded after all (an attempt that
+#: was retried): an error the rebalance got over explains no failure (below the threshold
+#: alone; an alternative with its reason).
+ORDINAL_DONE = 0.25
 # (two disagreements, such as no database named on an uninvolved node, stay below the
 # threshold: 0.7 x 0.38, 0.75 x 0.38)
 NODE_INVOLVED, NODE_OTHER = 1.0, 0.38
@@ -164,11 +168,26 @@ def _db_score(row: dict[str, Any], rb: Rebalance) -> tuple[float, str | None]:
     step = rb.failed_step or {}
     ordinal = row.get("ordinal")
     if ordinal is not None and step.get("ordinal") is not None and ordinal != step["ordinal"]:
+        if ordinal in _succeeded_ordinals(rb):
+            return (
+                ORDINAL_DONE,
+                f"names partition {db}:{ordinal}, whose step succeeded after it; the failed "
+                f"step is {db}:{step['ordinal']}",
+            )
         return (
             ORDINAL_OTHER,
             f"names partition {db}:{ordinal}, the failed step is {db}:{step['ordinal']}",
         )
     return ORDINAL_SAME, None
+
+
+def _succeeded_ordinals(rb: Rebalance) -> set[int]:
+    """Partitions of ``rb`` with a step that succeeded."""
+    steps = rb.steps
+    if steps.height == 0:
+        return set()
+    done = steps.filter(pl.col("status") == "success").get_column("ordinal")
+    return set(done.drop_nulls().to_list())
 
 
 def _node_score(node: str | None, rb: Rebalance) -> tuple[float, str | None]:

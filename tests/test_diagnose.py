@@ -471,3 +471,38 @@ def test_a_cause_repeated_in_every_run_is_each_runs_cause(tmp_path) -> None:  # 
     verdicts = json.loads(done.stdout)["verdicts"]
     assert [(v["phase"], v["cause"]) for v in verdicts] == [("copy", "lock_timeout")] * 3
     assert len({v["finding"] for v in verdicts}) == 3
+
+
+def test_an_attempt_a_step_got_over_explains_no_later_failure(tmp_path: Any) -> None:
+    """A copy of sales:0 that failed once with a connection reset and succeeded on its
+    second attempt does not explain why the copy of sales:3 failed later, with no reason:
+    the verdict is unknown, the reset an alternative below the threshold."""
+    from click.testing import CliRunner
+
+    from forensics.cli import main
+
+    thread = "Thread 115135 (ntid 16, conn id 21565): RebalanceStep: COPY PARTITION"
+    lines = [
+        "500000000 2026-03-10 15:00:00.000   INFO: Thread 115135 (ntid 16, conn id 21565): "
+        "RebalancePartitions: REBALANCE PARTITIONS ON sales started: 2 operations planned",
+        f"501000000 2026-03-10 15:00:01.001   INFO: {thread} sales:0 TO '10.0.1.14':3306 started",
+        f"510000000 2026-03-10 15:00:10.002   WARN: {thread} sales:0 TO '10.0.1.14':3306 attempt 1 "
+        "failed: Connection reset by peer; retrying (attempt 2 of 3)",
+        f"530000000 2026-03-10 15:00:30.003   INFO: {thread} sales:0 TO '10.0.1.14':3306 succeeded "
+        "on attempt 2",
+        f"531000000 2026-03-10 15:00:31.004   INFO: {thread} sales:3 TO '10.0.1.14':3306 started",
+        f"550000000 2026-03-10 15:00:50.005  ERROR: {thread} sales:3 TO '10.0.1.14':3306 failed",
+    ]
+    folder = tmp_path / "10.0.1.10-MA"
+    folder.mkdir()
+    (folder / "memsql.log").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["analyze", str(tmp_path), "--json", str(out)])
+    assert result.exit_code == 1, result.output
+    import json
+
+    report = json.loads(out.read_text())
+    verdict = report["verdicts"][0]
+    assert (verdict["phase"], verdict["cause"]) == ("copy", "unknown")
+    reset = next(f for f in report["findings"] if f["cause"] == "network_error")
+    assert reset["role"] == "alternative" and reset["confidence"] < 0.3

@@ -147,13 +147,19 @@ _ROTATED = re.compile(
 )
 
 
+def is_layout_folder(name: str) -> bool:
+    """A folder between a node's folder and its logs (``tracelogs/``, ``var/lib/memsql/
+    <node id>/``), which node identity passes over."""
+    return name.lower() in _LAYOUT_FOLDERS or bool(_NODE_DIR_ID.match(name))
+
+
 def _host_folder(parts: list[str]) -> str | None:
     """The host named by the nearest folder above the file, layout folders passed over;
     None when that folder names no host (a ticket, a report, a plain word)."""
     holds_log = _ROTATED.match(parts[-1]) is not None
     under_tracelogs = False
     for part in reversed(parts[:-1]):
-        if part.lower() in _LAYOUT_FOLDERS or _NODE_DIR_ID.match(part):
+        if is_layout_folder(part):
             under_tracelogs = under_tracelogs or part.lower() in _TRACELOG_FOLDERS
             continue
         host = _clean_host(part)

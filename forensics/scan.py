@@ -11,8 +11,10 @@ node's (sdb-report's per-host ``report-<host>-<date>.tar.gz``, per-node archives
 beside the cluster's SQL outputs), unless it also holds cluster-wide tables and its name
 does not name that node (a small ticket bundle). A folder is one bundle when what it
 holds is the nodes of one cluster: node folders (``<host>-MA``, ``<host>_<port>``, a host
-folder holding only that host's archive), node archives, loose tracelogs and tables,
-folders of tables (``sql/``), at most one sub-folder of logs (a copy of a node's folder).
+folder holding only that host's archive, a folder of any name holding one node's tracelogs
+and their rotations, directly or under layout folders such as ``tracelogs/`` or
+``var/lib/memsql/<id>/``), node archives, loose tracelogs and tables, folders of tables
+(``sql/``), at most one other sub-folder of logs (a copy of a node's folder).
 A folder that also holds archives of their own, or folders that hold bundles of their
 own, is a container: each such archive and folder is an input, and the loose logs, node
 folders and tables beside them are one more input, read together. Symbolic links are
@@ -163,6 +165,9 @@ class _Plan:
     separate: list[Path] = field(default_factory=list)
     group: list[Path] = field(default_factory=list)
     not_followed: list[Input] = field(default_factory=list)
+    #: the paths inside the folder of its tracelogs, when it holds nothing else (files of
+    #: no kind aside) but layout folders that do the same; None when it holds more
+    tracelogs: tuple[str, ...] | None = None
 
 
 #: What a folder's child is, by the kind of its content (:meth:`_Finder.kind`).
@@ -211,9 +216,30 @@ class _Finder:
                 return _Plan("unreadable")
             inner = ancestors | {real}
             kinds = {child: self.kind(child, inner) for child in children}
-            plan = _divide(kinds)
-            self._plans[real] = _Plan("node") if _is_host_folder(folder, kinds) else plan
+            tracelogs = self._tracelogs(kinds)
+            if _is_host_folder(folder, kinds) or _one_node(folder.name, tracelogs):
+                plan = _Plan("node")
+            else:
+                plan = _divide(kinds)
+            plan.tracelogs = tracelogs
+            self._plans[real] = plan
         return self._plans[real]
+
+    def _tracelogs(self, kinds: Mapping[Path, str]) -> tuple[str, ...] | None:
+        """The paths inside the folder of its tracelogs (:attr:`_Plan.tracelogs`), from
+        the plans of its layout folders, already made: no file is read again."""
+        paths: list[str] = []
+        for child, kind in kinds.items():
+            if kind == "log":
+                paths.append(child.name)
+            elif kind == "other" and child.is_file():
+                continue  # a query.log, a JSON of the node's: no second node
+            else:
+                plan = self._plans.get(child.resolve()) if _is_layout_folder(child) else None
+                if plan is None or plan.tracelogs is None:
+                    return None
+                paths += [f"{child.name}/{path}" for path in plan.tracelogs]
+        return tuple(paths)
 
     def kind(self, child: Path, ancestors: frozenset[Path]) -> str:
         """archive / log / table / node / other for a file or a node folder; the plan's
@@ -260,6 +286,26 @@ _NOT_READ = {
 def _is_node_folder(path: Path) -> bool:
     """A folder whose name tells a node (``<host>_<port>``, ``<host>-MA``, ...)."""
     return path.is_dir() and _names_node(path.name)
+
+
+def _is_layout_folder(path: Path) -> bool:
+    """A folder between a node's folder and its logs (``tracelogs/``, ``var/lib/memsql/
+    <node id>/``), passed over as node identity passes it over."""
+    from .nodes import is_layout_folder
+
+    return is_layout_folder(path.name) and path.is_dir()
+
+
+def _one_node(name: str, tracelogs: tuple[str, ...] | None) -> bool:
+    """Whether a folder's tracelogs (:attr:`_Plan.tracelogs`) are one node's, as the
+    loader tells nodes apart: a node of the bundle around it, whatever the folder's name.
+    One log and its rotations, too: under a folder that names a host (``T1/tracelogs/``)
+    the loader makes every log one node, yet ``memsql.log`` beside ``leaf2_memsql.log``
+    is a ticket's two nodes."""
+    from .nodes import identify
+
+    nodes = {(identify(f"{name}/{p}").node, identify(p).node) for p in tracelogs or ()}
+    return len(nodes) == 1
 
 
 def _names_node(name: str) -> bool:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -235,6 +236,106 @@ def test_small_tickets_of_one_node_each_stay_apart(tmp_path: Path) -> None:
         _tar(tmp_path / "held" / ticket / f"{ticket}-orders.tar.gz", {**log, **tables})
     for folder in ("tickets", "held"):
         assert len(find_inputs([tmp_path / folder])) == 2, folder
+
+
+#: Folders of a cluster's bundle whose names tell no node, one node's tracelogs in each.
+NODE_NAMES = ["aggregator-master", "aggregator-child", "leaf-a", "leaf-b", "leaf-c"]
+UUID = "45b30dc0-100d-4ef3-9fc4-2b5c28919aa5"
+HEARTBEAT = (
+    "1036815373488 2026-02-11 01:12:55.373   INFO: Thread 115175: Heartbeat: node [4] "
+    "10.0.1.13:3306 answered in 0.588 ms\n"
+)
+
+
+def _nodes_in_plain_folders(bundle: Path, layout: str) -> Path:
+    """copy_out_of_memory with each node's log in a folder named by no node
+    (``leaf-a/<layout>memsql.log``) and its SQL outputs loose beside them."""
+    fixture = FIXTURES / "copy_out_of_memory"
+    nodes = sorted(fixture.glob("10.*_3306"))
+    for name, node in zip(NODE_NAMES, nodes, strict=True):
+        log = bundle / name / layout / "memsql.log"
+        log.parent.mkdir(parents=True)
+        shutil.copyfile(node / "tracelogs" / "memsql.log", log)
+        (log.parent / "query.log").write_text("2026-03-11 08:00:00.000 1 payments SELECT 1\n")
+    for table in (fixture / "sql").iterdir():
+        shutil.copyfile(table, bundle / table.name)
+    return bundle
+
+
+def test_node_folders_named_by_no_node_are_one_bundle(tmp_path: Path) -> None:
+    """aggregator-master/, leaf-a/ ... each holding one memsql.log, the tables loose
+    beside them: one cluster's bundle, one incident as analyze gives, not one input per
+    folder and one for the tables."""
+    bundle = _nodes_in_plain_folders(tmp_path / "upload" / "case", "")
+    assert [i.name for i in find_inputs([tmp_path / "upload"])] == [str(bundle)]
+    assert _incidents_of_one_input(bundle, tmp_path) == _verdicts(FIXTURES / "copy_out_of_memory")
+
+
+@pytest.mark.parametrize("layout", ["tracelogs", "logs", f"var/lib/memsql/{UUID}/tracelogs"])
+def test_node_folders_with_layout_folders_are_one_bundle(tmp_path: Path, layout: str) -> None:
+    """``sdb-leaf-1/var/lib/memsql/<id>/tracelogs/memsql.log`` (a query.log beside it)
+    ... and sql/: one input, not one per ``tracelogs`` folder."""
+    bundle = _nodes_in_plain_folders(tmp_path / "case", layout)
+    (bundle / "sql").mkdir()
+    for table in bundle.glob("*.txt"):
+        table.rename(bundle / "sql" / table.name)
+    assert [i.name for i in find_inputs([bundle])] == [str(bundle)]
+
+
+def test_a_node_folder_of_rotated_logs_is_one_node(tmp_path: Path) -> None:
+    """memsql.log, memsql.log.1 and memsql.log.2.gz are one node's: two such folders and
+    the tables are one bundle."""
+    bundle = tmp_path / "case"
+    for name in ("leaf-a", "leaf-b"):
+        (bundle / name).mkdir(parents=True)
+        (bundle / name / "memsql.log").write_text(HEARTBEAT)
+        (bundle / name / "memsql.log.1").write_text(HEARTBEAT)
+        with gzip.open(bundle / name / "memsql.log.2.gz", "wt") as fh:
+            fh.write(HEARTBEAT)
+    shutil.copyfile(FIXTURES / "copy_out_of_memory/sql/rebalance_status.txt", bundle / "rs.txt")
+    assert [i.name for i in find_inputs([bundle])] == [str(bundle)]
+
+
+def _two_nodes(ticket: Path) -> None:
+    """A ticket of two nodes' logs, loose."""
+    for node in ("10.0.1.10_3306", "10.0.1.11_3306"):
+        (ticket / f"{node}_memsql.log").write_text(HEARTBEAT)
+
+
+def _two_nodes_in_tracelogs(ticket: Path) -> None:
+    """Two logs that are not rotations of one: two nodes, under a layout folder."""
+    (ticket / "tracelogs").mkdir()
+    (ticket / "tracelogs" / "memsql.log").write_text(HEARTBEAT)
+    (ticket / "tracelogs" / "leaf2_memsql.log").write_text(HEARTBEAT)
+
+
+def _log_and_tables(ticket: Path) -> None:
+    """A ticket of one node's log and its own cluster's tables."""
+    (ticket / "memsql.log").write_text(HEARTBEAT)
+    shutil.copyfile(FIXTURES / "copy_out_of_memory/sql/rebalance_status.txt", ticket / "rs.txt")
+
+
+def _one_node_under_its_folder(ticket: Path) -> None:
+    """One node's log in a folder that is not a layout folder (a node's copy kept in a
+    ticket): the ticket is not the node's folder."""
+    (ticket / "leaf-a").mkdir()
+    (ticket / "leaf-a" / "memsql.log").write_text(HEARTBEAT)
+    (ticket / "leaf-a" / "memsql.log.1").write_text(HEARTBEAT)
+
+
+@pytest.mark.parametrize(
+    "make", [_two_nodes, _two_nodes_in_tracelogs, _log_and_tables, _one_node_under_its_folder]
+)
+def test_ticket_folders_that_are_not_one_node_stay_apart(
+    tmp_path: Path, make: Callable[[Path], None]
+) -> None:
+    """A folder of two tickets, each more than one node's tracelogs: two inputs."""
+    tickets = tmp_path / "tickets"
+    for name in ("T1", "T2"):
+        (tickets / name).mkdir(parents=True)
+        make(tickets / name)
+    inputs = [Path(i.name) for i in find_inputs([tickets])]  # T1, or T1/tracelogs
+    assert [p.relative_to(tickets).parts[0] for p in inputs] == ["T1", "T2"]
 
 
 # ---------------------------------------------------------------- links

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from . import schemas
+from . import grammars, schemas
 from .impact import name_rank, snapshot_order_key, without_shared_folders
 from .schemas import UTC_US
 
@@ -88,6 +88,14 @@ def _log_step_rows(events: pl.DataFrame) -> pl.DataFrame:
     )
     if not lines.height:
         return schemas.empty(schemas.STEPS).with_columns(_last_start=pl.lit(None, UTC_US))
+    # a retried attempt ("failed: ...; will retry (attempt 1 of 3)") is no outcome: the
+    # step starts again there (with nothing after it, the step is still running)
+    lines = lines.with_columns(
+        pl.when(_retried_failure())
+        .then(pl.lit("step_start"))
+        .otherwise("step_event")
+        .alias("step_event")
+    )
     # One step per target: a partition may be copied to two leaves in one rebalance. A
     # line naming no target belongs to the step of the partition's only target, if one.
     targets = lines.group_by(STEP_KEY).agg(pl.col("target").drop_nulls().unique().alias("_t"))
@@ -117,6 +125,24 @@ def _log_step_rows(events: pl.DataFrame) -> pl.DataFrame:
     )
     steps = schemas.conform(grouped, schemas.STEPS)
     return steps.with_columns(grouped.get_column("_last_start").cast(UTC_US))
+
+
+def retried_attempt(message: pl.Expr) -> pl.Expr:
+    """Whether a line's ``message`` says its step will be tried again ("failed: ...; will
+    retry (attempt 1 of 3)"): an attempt, not the step's outcome (the ``[retry]`` tokens
+    of grammars/messages.toml). Never null."""
+    tokens = grammars.load("messages")["retry"]
+    attempt, total = (
+        message.str.extract(tokens["attempt"], group).cast(pl.Int64, strict=False)
+        for group in (1, 2)
+    )
+    more = message.str.contains(tokens["retrying"]) | (attempt < total)
+    return (more & ~message.str.contains(tokens["final"])).fill_null(False)
+
+
+def _retried_failure() -> pl.Expr:
+    """A step failure line that is a retried attempt (:func:`retried_attempt`)."""
+    return (pl.col("step_event") == "step_failure") & retried_attempt(pl.col("message"))
 
 
 def _latest_outcome() -> pl.Expr:
@@ -364,14 +390,29 @@ def _first_failed(db_steps: pl.DataFrame) -> dict[str, Any] | None:
 
 
 def _failure_line(db_events: pl.DataFrame, step: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The line that reports the failure: of the failed step, its last failure line that
+    is no retried attempt (:func:`retried_attempt`: "failed: ...; will retry" is an
+    attempt, the line after the last attempt has the step's error), one with an error
+    code before one without (a bare "... failed" after the error); else the first
+    failure line of the rebalance (retried attempts last); else the status error text."""
     fails = db_events.filter(pl.col("step_event").is_in(["step_failure", "rebalance_failure"]))
-    if step is not None and fails.height:
+    if not fails.height:
+        return _status_error(db_events, step)
+    fails = fails.with_row_index("_at").with_columns(_retried_failure().alias("_retried"))
+    if step is not None:
         same = fails.filter(
             (pl.col("ordinal") == step["ordinal"]) & (pl.col("phase_kind") == step["phase_kind"])
         )
         if same.height:
-            return same.row(0, named=True)
-    return fails.row(0, named=True) if fails.height else _status_error(db_events, step)
+            # (the last with an error code, when a bare "... failed" follows the error)
+            has_code = "error_code" in same.columns
+            coded = pl.col("error_code").is_not_null() if has_code else pl.lit(False)
+            last = same.with_columns(coded.alias("_coded")).sort(
+                "_retried", "_coded", "ts", "_at", descending=[True, False, False, False]
+            )
+            return last.drop("_at", "_retried", "_coded").row(-1, named=True)
+    first = fails.sort("_retried", "_at", maintain_order=True)
+    return first.drop("_at", "_retried").row(0, named=True)
 
 
 def _status_error(db_events: pl.DataFrame, step: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -675,7 +716,7 @@ def _end_of_run(
 def _failures_not_retried(lines: pl.DataFrame) -> pl.DataFrame:
     """Step failure lines of ``lines`` with no later start or success line of the step
     (a failed attempt that was retried is no end of the run)."""
-    fails = lines.filter(pl.col("step_event") == "step_failure")
+    fails = lines.filter((pl.col("step_event") == "step_failure") & ~_retried_failure())
     again = lines.filter(pl.col("step_event").is_in(["step_start", "step_success"])).select(
         "ordinal", "phase_kind", pl.col("ts").alias("_again")
     )

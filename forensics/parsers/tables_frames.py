@@ -253,7 +253,7 @@ class FrameBuilder:
     def _steps(self, table: Table, cells: Cells, origin: str | None) -> Iterable[dict[str, Any]]:
         for index, row in enumerate(table.rows):
             action = " ".join((cells(row, "action") or "").split()).upper() or None
-            cell = cells(row, "status")
+            cell = cells(row, "status") or cells(row, "state")  # (a client that says State)
             status = self.status(cell) if origin == "status" else PLAN_STATUS
             detail = self.status_detail(cell) if status == "failed" else None
             yield {

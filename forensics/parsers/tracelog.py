@@ -1216,9 +1216,16 @@ def _error_code_frame(scan: pl.DataFrame, patterns: list[dict[str, str]]) -> pl.
 
 
 def _step_number_frame(scan: pl.DataFrame, regex: str) -> pl.DataFrame:
-    """``_i`` and ``_step``: the step number a text names ("step 2/4"), where it names one."""
+    """``_i`` and ``_step``: the step number a text names ("step 2/4", "[2/4]",
+    "operation 2/4"), where it names one: the first of the regex's groups that matched."""
     hits = scan.filter(pl.col("_scan").str.contains(regex))
-    number = pl.col("_scan").str.extract(regex, 1).cast(pl.Int64, strict=False)
+    groups = re.compile(regex).groups
+    number = pl.coalesce(
+        [
+            pl.col("_scan").str.extract(regex, g).cast(pl.Int64, strict=False)
+            for g in range(1, groups + 1)
+        ]
+    )
     return hits.select("_i", number.alias("_step"))
 
 
@@ -1226,13 +1233,13 @@ def _step_event_frame(
     scan: pl.DataFrame, fields: pl.DataFrame, tokens: dict[str, str]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """``step_event`` = <scope>_<outcome> (see messages.toml), on the rows that have one,
-    and the step numbers (``_step``) of those rows. A text that names an action, or a step
-    by its number only, is in the step scope."""
+    and the step numbers (``_step``) of the texts that name one. A text that names an
+    action, or a step by its number (whatever else it says: :func:`_link_steps` keeps its
+    event only when an earlier line announced that step), is in the step scope."""
     actions = fields.filter(pl.col("action").is_not_null())
     rebalance = scan.filter(_scope_expr(pl.col("_scan"), tokens))
-    # (step numbers matter on the rows of either scope only: not tested on every text)
-    either = pl.concat([actions.select("_i"), rebalance.select("_i")]).unique("_i")
-    numbered = _step_number_frame(either.join(scan, on="_i"), tokens["step_number"])
+    # (every distinct text: "Rebalancer: [2/6] failed" names neither action nor rebalance)
+    numbered = _step_number_frame(scan, tokens["step_number"])
     scoped = pl.concat(
         [
             actions.select("_i", pl.lit("step").alias("_scope")),

@@ -216,6 +216,7 @@ class _Finder:
                 return _Plan("unreadable")
             inner = ancestors | {real}
             kinds = {child: self.kind(child, inner) for child in children}
+            kinds = _looked_into(kinds)
             tracelogs = self._tracelogs(kinds)
             if _is_host_folder(folder, kinds) or _one_node(folder.name, tracelogs):
                 plan = _Plan("node")
@@ -246,7 +247,9 @@ class _Finder:
         kind for another folder; missing or loop for a link not to follow (followed
         otherwise: the content hash makes a folder reached twice one scan)."""
         if child.is_file():
-            return _archive_kind(child) if _is_archive(child) else _sniff(child)
+            if _is_archive(child):  # (a node's archive, or one to look into: _looked_into)
+                return "node" if _names_node(_archive_stem(child.name)) else "archive"
+            return _sniff(child)
         if not child.is_dir():
             return "missing" if child.is_symlink() else "other"
         if _is_node_folder(child):
@@ -354,6 +357,19 @@ PEEK_READ_BYTES = 128 * 1024**2
 CLUSTER_TABLES = frozenset(
     ["rebalance_status", "rebalance_plan", "partitions", "cluster_status", "leaves"]
 )
+
+
+def _looked_into(kinds: dict[Path, str]) -> dict[Path, str]:
+    """``kinds`` with the archives that hold one node's logs made node parts
+    (:func:`_archive_kind`), looked for only where an archive may be such a part: alone in
+    its folder (sdb-report's ``<host>/report-<host>-<date>.tar.gz``) or beside parts of a
+    bundle (tables, logs, node folders). A folder of archives alone is a folder of
+    tickets: none is opened while inputs are listed."""
+    archives = [c for c, k in kinds.items() if k == "archive"]
+    parts = [c for c, k in kinds.items() if k in LEVEL_KINDS]
+    if not archives or (len(archives) > 1 and not parts):
+        return kinds
+    return {c: _archive_kind(c) if k == "archive" else k for c, k in kinds.items()}
 
 
 def _archive_kind(path: Path) -> str:

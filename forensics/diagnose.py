@@ -201,6 +201,23 @@ def _node_score(node: str | None, rb: Rebalance) -> tuple[float, str | None]:
     return NODE_OTHER, f"on {node}, not a node of the failed step"
 
 
+def _line_node_score(
+    node: str | None, target: str | None, rb: Rebalance
+) -> tuple[float, str | None]:
+    """:func:`_node_score` of the node that logged the line, and of the node the line is
+    about (its ``target``: ``Leaf Error (host:port)``, ``to host:port``) when that one is
+    a known node outside the step: the master aggregator's "query on ledger to
+    10.1.0.21:3306 failed: Connection reset" is about a leaf the step does not use. Only
+    when the failed step's target is known: else the step's nodes are not all known."""
+    weight, why = _node_score(node, rb)
+    if target is None or target == node or not (rb.failed_step or {}).get("target"):
+        return weight, why  # (with no failed step's target, "outside the step" says nothing)
+    about, _ = _node_score(target, rb)
+    if about == NODE_OTHER and weight > NODE_OTHER:
+        return NODE_OTHER, f"about {target}, not a node of the failed step"
+    return weight, why
+
+
 #: A node named ``host:port`` (``10.0.0.5:3306``, ``db-leaf-07.corp:3307``,
 #: ``[fd00::5]:3306``); any other name is a file path or a host whose port is unknown.
 _HOST_PORT = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]]+):(?P<port>\d{1,5})$")
@@ -252,7 +269,7 @@ def score(
     the whole rebalance, not just the failed step."""
     parts = [
         _db_score(row, rb),
-        _node_score(row.get("node"), rb),
+        _line_node_score(row.get("node"), row.get("target"), rb),
         _time_score(row.get("ts"), rb, whole=factor, node=row.get("node")),
         _phase_score(phases, rb),
     ]
@@ -442,11 +459,14 @@ def _scores(
         for values in frame.select(*keys).unique().iter_rows()
     }
     db_expr = db_key.replace_strict(db_w, return_dtype=pl.Float64)
+    node_key = pl.concat_str(
+        [pl.col(k).cast(pl.String).fill_null(_NULL) for k in ("node", "target")], separator="\x00"
+    )
     node_w = {
-        _NULL if n is None else n: _node_score(n, rb)[0]
-        for n in frame.get_column("node").unique().to_list()
+        f"{_NULL if n is None else n}\x00{_NULL if t is None else t}": _line_node_score(n, t, rb)[0]
+        for n, t in frame.select("node", "target").unique().iter_rows()
     }
-    node_expr = pl.col("node").fill_null(_NULL).replace_strict(node_w, return_dtype=pl.Float64)
+    node_expr = node_key.replace_strict(node_w, return_dtype=pl.Float64)
     rule_ids = frame.get_column("rule").unique().to_list()
     phase_w = {r: _phase_score(phases[r], rb)[0] for r in rule_ids}
     whole_w = {r: factors[r] for r in rule_ids}

@@ -506,3 +506,38 @@ def test_an_attempt_a_step_got_over_explains_no_later_failure(tmp_path: Any) -> 
     assert (verdict["phase"], verdict["cause"]) == ("copy", "unknown")
     reset = next(f for f in report["findings"] if f["cause"] == "network_error")
     assert reset["role"] == "alternative" and reset["confidence"] < 0.3
+
+
+def test_a_line_about_a_leaf_outside_the_step_loses_to_the_targets_oom(tmp_path: Any) -> None:
+    """The master aggregator's "query on ledger to 10.1.0.21:3306 failed: Connection reset"
+    is about a leaf the copy does not use: the target's OOM 4 s before the failure wins
+    (it had lost to the reset at 0.99)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from forensics.cli import main
+
+    t = "Thread 115138 (ntid 19, conn id 51207): Rebalance:"
+    step = "step 1 of 2 (COPY PARTITION ledger:7, target '10.1.0.24':3306)"
+    ma = [
+        f"1000000000 2026-10-14 14:04:27.088   INFO: {t} started rebalance of `ledger` (2 steps)",
+        f"1000000100 2026-10-14 14:04:27.188   INFO: {t} {step} started",
+        "1100000000 2026-10-14 14:06:07.088   WARN: Thread 115302 (ntid 183, conn id -1): "
+        "LeafConnection: query on `ledger`.`journals` to 10.1.0.21:3306 failed: Connection "
+        "reset by peer, retrying",
+        f"1238000000 2026-10-14 14:08:25.088  ERROR: {t} {step} failed: Leaf Error "
+        "(10.1.0.24:3306): partition copy aborted",
+    ]
+    leaf = [
+        "2234000000 2026-10-14 14:08:21.088   WARN: Failed to allocate 67108864 bytes of memory "
+        "from kernel. Error 12: Cannot allocate memory",
+    ]
+    for folder, lines in (("10.1.0.10_3306", ma), ("10.1.0.24_3306", leaf)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "memsql.log").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["analyze", str(tmp_path), "--json", str(out)])
+    assert result.exit_code == 1, result.output
+    verdict = json.loads(out.read_text())["verdicts"][0]
+    assert (verdict["phase"], verdict["cause"]) == ("copy", "out_of_memory")

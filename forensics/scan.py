@@ -269,6 +269,12 @@ def _divide(kinds: dict[Path, str]) -> _Plan:
         of.setdefault(kind, []).append(child)
     level = [c for c, k in kinds.items() if k in LEVEL_KINDS]
     logs, apart = of.get("logs", []), of.get("archive", []) + of.get("container", [])
+    named = any(kinds[c] == "log" or _names_node(c.name) for c in level)
+    if not named and len(_table_tickets([c for c in level if kinds[c] == "tables"])) >= 2:
+        # a folder of tickets (two or more folders of tables of their own, no node named
+        # beside them): every folder is an input (a ticket of one node's log is no node)
+        folders = [c for c in level if c.is_dir()]
+        apart, level = apart + folders, [c for c in level if c not in folders]
     own = [c for c in level if kinds[c] != "tables"]
     if not apart and len(logs) <= 1 and (own or (level and logs)):
         has_logs = logs or any(kinds[c] in LOG_KINDS for c in level)
@@ -277,6 +283,15 @@ def _divide(kinds: dict[Path, str]) -> _Plan:
     if not (apart or logs or level or links):
         return _Plan("empty")
     return _Plan("container", separate=sorted(apart + logs), group=level, not_followed=links)
+
+
+def _table_tickets(folders: list[Path]) -> list[Path]:
+    """Of sibling folders holding tables only, those that are tickets of their own
+    (``caseA/``, ``caseB/``: each a pasted status), not one bundle's snapshots named by
+    their time (``before/``, ``after/``: grammars/snapshots.toml)."""
+    from .impact import PLAIN_RANK, name_rank
+
+    return [f for f in folders if name_rank(f.name) == PLAIN_RANK]
 
 
 _NOT_READ = {

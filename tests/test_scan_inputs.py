@@ -494,3 +494,32 @@ def test_every_failed_run_of_a_database_is_an_incident(tmp_path: Path) -> None:
     ]
     stats = pl.read_parquet(stats_path(out))
     assert stats.select("rebalances", "incidents").rows() == [(3, 2)]
+
+
+STATUS = """mysql> SHOW REBALANCE STATUS ON {db};
++----------------+---------+-------------+-------------+-------+---------+
+| Action         | Ordinal | Target_Host | Target_Port | Phase | Status  |
++----------------+---------+-------------+-------------+-------+---------+
+| COPY PARTITION | 3       | 10.0.1.14   | 3306        | 1     | {state} |
++----------------+---------+-------------+-------------+-------+---------+
+"""
+
+
+def test_tickets_of_pasted_tables_are_inputs_of_their_own(tmp_path: Path) -> None:
+    """A folder of tickets, two holding a pasted status each and one a leaf's log: three
+    inputs (the status tickets had been read as one bundle, one failure the other's
+    'earlier attempt'); a bundle's before/ and after/ folders of tables stay one."""
+    tickets = tmp_path / "tickets"
+    for name, state in (("caseA", "failed "), ("caseB", "success")):
+        (tickets / name).mkdir(parents=True)
+        (tickets / name / "status.txt").write_text(STATUS.format(db="sales", state=state))
+    (tickets / "caseC").mkdir()
+    log = FIXTURES / "copy_out_of_memory"
+    shutil.copy(next(log.rglob("*memsql.log*")), tickets / "caseC" / "memsql.log")
+    assert sorted(Path(i.name).name for i in find_inputs([tickets])) == ["caseA", "caseB", "caseC"]
+    bundle = tmp_path / "bundle"
+    for name, state in (("before", "running"), ("after", "failed ")):
+        (bundle / name).mkdir(parents=True)
+        (bundle / name / "status.txt").write_text(STATUS.format(db="sales", state=state))
+    (one,) = find_inputs([bundle])
+    assert sorted(p.name for p in one.paths) == ["after", "before"]

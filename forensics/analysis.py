@@ -116,6 +116,61 @@ def _unread_rebalance(events: pl.DataFrame) -> list[str]:
     ]
 
 
+#: Severities of a cause line that, with no rebalance found, make the verdict inconclusive.
+TRACE_SEVERITIES = ("critical", "high")
+
+
+def _traces_of_a_rebalance(
+    impact: Impact, matches: pl.DataFrame, rules: dict[str, Any]
+) -> list[Verdict]:
+    """With no rebalance found (no status, no line of the master aggregator's): what
+    still says one may have failed, as an inconclusive verdict instead of "nothing
+    failed": a snapshot with a partition without master, extra copies or orphans (what an
+    interrupted rebalance leaves), or a cause line naming a partition (a leaf's out of
+    memory while copying one; the master aggregator's log, which would tell the step, may
+    be missing). Empty when neither."""
+    out = []
+    for db in impact.databases:
+        left = []
+        if db.partitions_without_master:
+            left.append(f"partition(s) {_ordinals(db.partitions_without_master)} without a master")
+        if db.over_redundant:
+            left.append(f"extra copies of partition(s) {_ordinals(db.over_redundant)}")
+        if db.orphans:
+            left.append(f"{len(db.orphans)} orphan(s)")
+        if left:
+            text = (
+                f"No rebalance was found in the logs or status outputs, but the snapshot of "
+                f"{db.database} shows {', '.join(left)}: what an interrupted rebalance leaves. "
+                "The master aggregator's memsql.log and SHOW REBALANCE STATUS would tell."
+            )
+            out.append(Verdict(db.database, "inconclusive", None, None, None, text))
+    lines = matches.filter(
+        pl.col("cause").is_not_null()
+        & pl.col("severity").is_in(TRACE_SEVERITIES)
+        & pl.col("database").is_not_null()
+    )
+    named = {v.database for v in out}
+    for row in lines.unique("database", keep="first", maintain_order=True).iter_rows(named=True):
+        if row["database"] in named:
+            continue
+        part = row["database"] + (f":{row['ordinal']}" if row["ordinal"] is not None else "")
+        rule = rules.get(row["rule"])
+        title = getattr(rule, "title", None) or row["cause"]
+        text = (
+            f"No rebalance was found, but {row['node']} logged {title} ({row['cause']}) on "
+            f"{part} at {iso(row['ts'])} ({row['file']}:{row['line']}): a rebalance step may "
+            "have failed there. The master aggregator's memsql.log, which would tell the step "
+            "and its outcome, may be missing from the bundle."
+        )
+        out.append(Verdict(row["database"], "inconclusive", None, None, None, text))
+    return out
+
+
+def _ordinals(values: list[int]) -> str:
+    return ", ".join(map(str, values[:8])) + (", ..." if len(values) > 8 else "")
+
+
 def _still_running(rb: Rebalance) -> bool:
     """Running, or failed while the status output that shows the failure still shows
     another step running (the failure may not have stopped the rest yet: no retry or
@@ -303,6 +358,9 @@ def analyze_bundle(
             if rb.outcome == "failed" and rb.database is not None
         },
     )
+    if not rebalances and not unread:
+        with display_zone(bundle.timezone):
+            verdicts = _traces_of_a_rebalance(impact, matches, by_id) or verdicts
     running = {rb.database for rb in latest if _still_running(rb)}
     with display_zone(bundle.timezone):  # (the runbook's text names the failure time)
         recovery = _runbook(verdicts, running, impact, findings)

@@ -161,8 +161,8 @@ def _db_score(row: dict[str, Any], rb: Rebalance) -> tuple[float, str | None]:
     trigger = row.get("first_database")  # (a followed_by rule: the line that led to this one)
     if trigger is not None and trigger != rb.database:
         return DB_OTHER, f"its first line names database {trigger}, not {rb.database}"
-    if db is None:
-        return DB_UNKNOWN, "names no database"
+    if db is None:  # (a rebalance of no known database, ALL DATABASES: nothing to disagree)
+        return (ORDINAL_SAME, None) if rb.database is None else (DB_UNKNOWN, "names no database")
     if db != rb.database:
         return DB_OTHER, f"names database {db}, not {rb.database}"
     step = rb.failed_step or {}

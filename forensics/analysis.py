@@ -125,8 +125,8 @@ def _traces_of_a_rebalance(
 ) -> list[Verdict]:
     """With no rebalance found (no status, no line of the master aggregator's): what
     still says one may have failed, as an inconclusive verdict instead of "nothing
-    failed": a snapshot with a partition without master, extra copies or orphans (what an
-    interrupted rebalance leaves), or a cause line naming a partition (a leaf's out of
+    failed": a snapshot with a partition without master or extra copies (what an
+    interrupted rebalance leaves; orphans alone are also what a failover leaves), or a cause line naming a partition (a leaf's out of
     memory while copying one; the master aggregator's log, which would tell the step, may
     be missing). Empty when neither."""
     out = []
@@ -136,8 +136,6 @@ def _traces_of_a_rebalance(
             left.append(f"partition(s) {_ordinals(db.partitions_without_master)} without a master")
         if db.over_redundant:
             left.append(f"extra copies of partition(s) {_ordinals(db.over_redundant)}")
-        if db.orphans:
-            left.append(f"{len(db.orphans)} orphan(s)")
         if left:
             text = (
                 f"No rebalance was found in the logs or status outputs, but the snapshot of "

@@ -8,13 +8,14 @@ DISK_USAGE and STEPS frames of ``forensics.schemas``. Text lives in grammars/rec
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ParamSpec, TypeVar
 
@@ -81,20 +82,57 @@ def without_shared_folders(names: Iterable[str]) -> dict[str, str]:
     return {name: "/".join(name.split("/")[shared:]) for name in given}
 
 
-#: Snapshot -> when it was captured, as its file tells (the ``captured_at`` column: a
-#: SELECT NOW() result, a prompt's time stamp, ``date`` output before the table), for
-#: the impact being computed (:func:`captured_times`).
-_CAPTURED: ContextVar[Mapping[str, datetime]] = ContextVar("captured", default=MappingProxyType({}))
+#: The clocks capture times are read from (grammars/snapshots.toml [clocks]).
+_CLOCKS = grammars.load("snapshots")["clocks"]
+#: Two capture times further apart than this order their snapshots whatever their clocks:
+#: no two time zones are further apart (UTC-12 to UTC+14).
+FAR_APART = timedelta(hours=float(_CLOCKS["far_hours"]))
+_ZONED = re.compile(r"UTC(?P<sign>[+-])(?P<h>\d{2}):(?P<m>\d{2})")
+
+
+@dataclass(frozen=True)
+class Capture:
+    """When a snapshot was captured, as its file tells, and the clock that told it (the
+    ``captured_at`` and ``capture_clock`` columns): "server" (SELECT NOW()), "client" (a
+    prompt stamp, a `date` output naming no zone known), "UTC+hh:mm" (UTC_TIMESTAMP(), a
+    `date` output naming its zone), or None (not said)."""
+
+    at: datetime  # as the clock read it (naive)
+    clock: str | None
+
+    @property
+    def utc(self) -> datetime | None:
+        """The time in UTC when the clock's zone is known."""
+        m = _ZONED.fullmatch(self.clock or "")
+        if m is None:
+            return None
+        offset = timedelta(hours=int(m["h"]), minutes=int(m["m"]))
+        return self.at - offset if m["sign"] == "+" else self.at + offset
+
+    def described(self) -> str:
+        return str(_CLOCKS["described"].get(self.clock or "", self.clock or "an unnamed clock"))
+
+
+#: Snapshot -> when it was captured, as its file tells (:class:`Capture`), for the impact
+#: being computed (:func:`captured_times`).
+_CAPTURED: ContextVar[Mapping[str, Capture]] = ContextVar("captured", default=MappingProxyType({}))
 
 
 @contextmanager
 def captured_times(partitions: pl.DataFrame) -> Iterator[None]:
     """Order the snapshots of ``partitions`` by the capture times their files tell, where
-    two both have one, within this block (names order the others)."""
-    times: dict[str, datetime] = {}
+    two both have one and their clocks compare (:func:`capture_order`), within this block
+    (names order the others)."""
+    times: dict[str, Capture] = {}
     if "captured_at" in partitions.columns:
+        clock = pl.col("capture_clock") if "capture_clock" in partitions.columns else pl.lit(None)
         stamped = partitions.filter(pl.col("captured_at").is_not_null())
-        times = dict(stamped.group_by("snapshot").agg(pl.col("captured_at").max()).iter_rows())
+        latest = (
+            stamped.sort("captured_at")
+            .group_by("snapshot")
+            .agg(pl.col("captured_at").last(), clock.cast(pl.String).last().alias("clock"))
+        )
+        times = {s: Capture(at, kind) for s, at, kind in latest.iter_rows()}
     token = _CAPTURED.set(times)
     try:
         yield
@@ -116,14 +154,48 @@ def _ordered_by_capture(compute: Callable[P, R]) -> Callable[P, R]:
     return ordered
 
 
+def capture_order(a: str, b: str) -> tuple[int, str | None]:
+    """Whether snapshot ``a`` was captured after ``b`` (1), before (-1) or neither tells
+    (0, also for equal times) by the capture times their files tell, and the rule by which
+    they compare (None when they do not): "server"
+    (both SELECT NOW() results of the server), "session" (both a client's stamps in one
+    file: one session), "zoned" (both in a zone they name, compared in UTC), "far" (further
+    apart than any two zones: :data:`FAR_APART`). Clocks of unknown zones that are not the
+    same kind of clock order nothing: a client in Chicago stamps 09:20 at 14:20 UTC."""
+    times = _CAPTURED.get()
+    ca, cb = times.get(a), times.get(b)
+    if ca is None or cb is None:
+        return 0, None
+    utc_a, utc_b = ca.utc, cb.utc
+    if utc_a is not None and utc_b is not None:
+        rule, ta, tb = "zoned", utc_a, utc_b
+    elif ca.clock == cb.clock == "server":
+        rule, ta, tb = "server", ca.at, cb.at
+    elif ca.clock == cb.clock == "client" and _split_index(a)[0] == _split_index(b)[0]:
+        rule, ta, tb = "session", ca.at, cb.at
+    else:
+        rule, ta, tb = "far", utc_a or ca.at, utc_b or cb.at
+        if abs(ta - tb) <= FAR_APART:
+            return 0, None
+    return (ta > tb) - (ta < tb), rule
+
+
 def in_time_order(names: Iterable[str]) -> list[str]:
     """Snapshot (or capture) names oldest first: by the capture times their files tell
-    when every one has one (:func:`captured_times`), else by :func:`snapshot_order_key`
-    of each name without the folders they all share (:func:`without_shared_folders`)."""
+    when every one has one and every two compare (:func:`capture_order`), else by
+    :func:`snapshot_order_key` of each name without the folders they all share
+    (:func:`without_shared_folders`)."""
     relative = without_shared_folders(names)
     times = _CAPTURED.get()
-    if relative and all(name in times for name in relative):
-        return sorted(relative, key=lambda name: (times[name], snapshot_order_key(relative[name])))
+    timed = len(relative) > 1 and all(name in times for name in relative)
+    if timed and all(capture_order(a, b)[1] for a, b in itertools.combinations(relative, 2)):
+
+        def compare(a: str, b: str) -> int:
+            by_time = capture_order(a, b)[0]
+            key_a, key_b = snapshot_order_key(relative[a]), snapshot_order_key(relative[b])
+            return by_time or (key_a > key_b) - (key_a < key_b)
+
+        return sorted(relative, key=functools.cmp_to_key(compare))
     return sorted(relative, key=lambda name: snapshot_order_key(relative[name]))
 
 
@@ -171,10 +243,11 @@ def _name_order(a: str, b: str) -> int:
     (``02_cluster_status`` after ``01_partitions``); copies of one file (``(1)`` after
     the original); names that differ in their numbers only (``status_10`` after
     ``status_9``, in one folder: a node's address orders nothing). Anything else is the
-    path's spelling, which tells no time. Capture times both files tell come first."""
-    times = _CAPTURED.get()
-    if a in times and b in times and times[a] != times[b]:
-        return 1 if times[a] > times[b] else -1
+    path's spelling, which tells no time. Capture times both files tell come first, when
+    their clocks compare (:func:`capture_order`)."""
+    by_time, _ = capture_order(a, b)
+    if by_time:
+        return by_time
     relative = without_shared_folders([_split_index(a)[0], _split_index(b)[0]])
     path_a, path_b = relative[_split_index(a)[0]], relative[_split_index(b)[0]]
     rank_a, rank_b = name_rank(path_a), name_rank(path_b)
@@ -341,6 +414,38 @@ def _ordered_snapshots(frame: pl.DataFrame) -> list[str]:
         return names
     riskiest = max(tied, key=lambda s: (risks[s][0], tied.index(s)))
     return [s for s in names if s != riskiest] + [riskiest]
+
+
+def order_note(db_rows: pl.DataFrame, database: str, before: str, after: str) -> str:
+    """The assumption that ``before`` was taken before ``after``, naming the rule that put
+    them in that order (grammars/snapshots.toml [order.notes]): their capture times (and
+    by which clocks), their order in one file, their names, or, when nothing tells, the
+    side of the risk (or the spelling of their paths when they agree on it)."""
+    notes = _ORDER["notes"]
+    times = _CAPTURED.get()
+    fields: dict[str, Any] = {"far_hours": _CLOCKS["far_hours"]}
+    if before in times and after in times:
+        fields |= {
+            "time_before": times[before].at,
+            "time_after": times[after].at,
+            "clock_before": times[before].described(),
+            "clock_after": times[after].described(),
+        }
+    by_time, clocks = capture_order(after, before)
+    if by_time > 0 and clocks is not None:
+        rule = notes[f"capture_{clocks}"].format(**fields)
+    elif _split_index(before)[0] == _split_index(after)[0]:
+        rule = notes["file"]
+    elif _name_order(after, before) > 0:
+        rule = notes["names"]
+    else:
+        differ = notes["clocks_differ"].format(**fields) if "time_before" in fields else ""
+        risks = _risks(db_rows.filter(pl.col("snapshot").is_in([before, after])))
+        key = "risk" if risks[before][1] != risks[after][1] else "spelling"
+        rule = notes[key].format(clocks=differ)
+    return str(
+        notes["snapshot_order"].format(database=database, before=before, after=after, rule=rule)
+    )
 
 
 def _risks(rows: pl.DataFrame) -> dict[str, tuple[tuple[int, int], tuple[str, ...]]]:
@@ -1255,11 +1360,7 @@ def database_impact(
         )
     diff = _snapshot_diff(db_rows)
     if diff is not None and any(diff.get(k) for k in ("added", "dropped", "moved", "role_changes")):
-        assumptions.append(
-            text["assumptions"]["snapshot_order"].format(
-                database=database, before=diff["before"], after=diff["after"]
-            )
-        )
+        assumptions.append(order_note(db_rows, database, diff["before"], diff["after"]))
     warnings += _disputed_warning(database, snap)
     multi = _multi_master(snap.copies, ordinals)
     if multi:

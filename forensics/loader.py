@@ -905,6 +905,9 @@ def _add_tables(
         return
     acc.warnings.extend(result.warnings)
     kinds = sorted({t.kind for t in result.tables if t.kind})
+    if result.client_errors:  # a transcript of a failed rebalance statement
+        acc.events.append(client_error_events(result.client_errors))
+        kinds.append(CLIENT_ERROR_KIND)
     _note_folder(acc, path, node)
     for table in result.tables:  # SHOW VARIABLES ran on the node whose folder holds it
         if table.kind == "variables" and table.node is None and not node.from_path:
@@ -1150,6 +1153,56 @@ def status_error_events(
             "phase_kind",
             "target",
         ).with_columns(codes.get_column("error_code")),
+        schemas.EVENTS,
+    )
+
+
+#: The kind (files frame) of a file holding a failed rebalance statement, and the
+#: component of the events made of it.
+CLIENT_ERROR_KIND = "client_error"
+
+
+def client_error_events(errors: Sequence[tables.ClientError]) -> pl.DataFrame:
+    """The error a client printed for a failed rebalance statement (or a step run by
+    hand), as an event the cause rules can match like a log line: level ERROR, message
+    the error line as printed, the transcript's file and error line, step_event
+    ``rebalance_failure`` of the database the statement names (none for REBALANCE ALL
+    DATABASES) or ``step_failure`` of the step, with no node (the aggregator the client
+    talked to is not named) and no time (a transcript does not say when). The error
+    code and the leaf a ``Leaf Error (host:port)`` names are read from the error text;
+    a step's partition and target from its statement (grammars/messages.toml)."""
+    said = tracelog.extract_fields(pl.DataFrame({"message": [e.text for e in errors]})).collect()
+    ran = tracelog.extract_fields(pl.DataFrame({"message": [e.statement for e in errors]}))
+    stmt = ran.collect()
+    step = pl.Series([e.event == "step_failure" for e in errors])
+    rows = pl.DataFrame(
+        {
+            "file": [e.path for e in errors],
+            "line": [e.line for e in errors],
+            "message": [e.text for e in errors],
+            "database": [e.database for e in errors],
+            "step_event": [e.event for e in errors],
+            "error_code": [e.code for e in errors],
+        },
+        schema_overrides={"error_code": pl.Int64, "database": pl.String},
+    )
+    of_step = {
+        c: pl.when(step).then(stmt.get_column(c)) for c in ("ordinal", "action", "phase_kind")
+    }
+    return schemas.conform(
+        rows.with_columns(
+            pl.lit(None, dtype=pl.String).alias("node"),
+            pl.lit(None, dtype=schemas.EVENTS["ts"]).alias("ts"),
+            pl.lit("ERROR").alias("level"),
+            pl.lit(CLIENT_ERROR_KIND).alias("component"),
+            *(expr.alias(name) for name, expr in of_step.items()),
+            pl.when(step)
+            .then(stmt.get_column("target"))
+            .otherwise(None)
+            .fill_null(said.get_column("target"))
+            .alias("target"),
+            pl.col("error_code").fill_null(said.get_column("error_code")),
+        ),
         schemas.EVENTS,
     )
 

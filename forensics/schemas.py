@@ -98,6 +98,10 @@ PARTITIONS = make_schema(
         "truncated_at": pl.Int64,
         # when the snapshot was captured, as its file tells (see STEPS); null when unknown
         "captured_at": LOCAL_US,
+        # the clock captured_at was read from (forensics.parsers.tables_model.Table): "server",
+        # "client" or "UTC+hh:mm" when its zone is known; two captures are ordered by their
+        # times only when their clocks compare (forensics.impact.capture_order)
+        "capture_clock": pl.String,
     }
 )
 

@@ -4,6 +4,7 @@ snapshots nothing orders, and a snapshot of a database the bundle never names.""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -371,3 +372,153 @@ def test_capture_times_order_snapshots_the_names_do_not(tmp_path: Path) -> None:
     )
     _, report = analyze(tmp_path)
     assert report["impact"]["data_at_risk"]
+
+
+# --------------------------------------------------------------------------- capture clocks
+
+_HEALTHY = [(0, "10.1.0.21", "Master"), (0, "10.1.0.22", "Replica"),
+            (1, "10.1.0.22", "Master"), (1, "10.1.0.21", "Replica")]  # fmt: skip
+#: After the failed promote: partition 1 has two replicas and no master.
+_FAILED = [(0, "10.1.0.21", "Master"), (0, "10.1.0.22", "Replica"),
+           (1, "10.1.0.21", "Replica"), (1, "10.1.0.24", "Replica")]  # fmt: skip
+
+
+def _show_partitions(copies: list[tuple[int, str, str]], prompt: str = "mysql> ") -> str:
+    border = "+---------+-----------+------+---------+--------+"
+    rows = [f"| {o:>7} | {h:<9} | 3306 | {r:<7} |      0 |" for o, h, r in copies]
+    return "\n".join([f"{prompt}SHOW PARTITIONS ON ledger;", border,
+                      "| Ordinal | Host      | Port | Role    | Locked |", border, *rows, border,
+                      f"{len(rows)} rows in set (0.01 sec)", ""])  # fmt: skip
+
+
+def _clock_query(value: str, statement: str = "NOW()") -> str:
+    border = "+---------------------+"
+    return "\n".join([f"mysql> SELECT {statement};", border, f"| {statement:<19} |", border,
+                      f"| {value} |", border, "1 row in set (0.00 sec)", "", ""])  # fmt: skip
+
+
+def _two_sessions(tmp_path: Path, bundle: str, ticket: str) -> Path:
+    """The repro's shape: the bundle's SHOW PARTITIONS and the one pasted in the ticket."""
+    (tmp_path / "sql").mkdir(parents=True)
+    (tmp_path / "ticket").mkdir()
+    (tmp_path / "sql" / "partitions_bundle.txt").write_text(bundle)
+    (tmp_path / "ticket" / "partitions_ticket.txt").write_text(ticket)
+    return tmp_path
+
+
+def _order_note(report: dict[str, Any]) -> str:
+    (note,) = [a for a in report["impact"]["assumptions"] if "is read as taken before" in a]
+    return note
+
+
+def test_a_server_clock_and_a_client_stamp_do_not_order_the_snapshots(tmp_path: Path) -> None:
+    """SELECT NOW() = 13:50 (the MA's session, UTC) before the healthy placement; a client
+    in Chicago stamped 09:20 (14:20 UTC, after the failure) on the one without a master.
+    The naive times would make the healthy one current and open REBALANCE and CLEAR ORPHAN
+    DATABASES: clocks of unknown zones that are not the same clock order nothing, so the
+    snapshot showing the risk is used, and the assumption says why."""
+    bundle = _two_sessions(
+        tmp_path / "b",
+        _clock_query("2026-10-14 13:50:12") + _show_partitions(_HEALTHY),
+        _show_partitions(_FAILED, prompt="[2026-10-14 09:20:02] mysql> "),
+    )
+    code, report = analyze(bundle)
+    (db,) = report["impact"]["databases"]
+    assert code == 1 and report["impact"]["data_at_risk"] is True
+    assert db["partitions_without_master"] == [1]
+    assert db["snapshot"]["partitions"] == "b/ticket/partitions_ticket.txt#0"
+    assert blocked(report) == [4, 5]
+    note = _order_note(report)
+    assert RISK_NOTE in note and "nothing tells which was taken later" in note
+    assert "2026-10-14 13:50:12 from the server's SELECT NOW()" in note
+    assert "they order nothing" in note and "file names and folders" not in note
+
+
+def test_a_zone_the_client_names_does_not_compare_with_the_servers_clock(tmp_path: Path) -> None:
+    """`date` says CDT, but NOW() says no zone: still nothing orders them."""
+    bundle = _two_sessions(
+        tmp_path / "b",
+        _clock_query("2026-10-14 13:50:12") + _show_partitions(_HEALTHY),
+        "$ date\nWed Oct 14 09:20:02 CDT 2026\n" + _show_partitions(_FAILED),
+    )
+    _, report = analyze(bundle)
+    assert report["impact"]["data_at_risk"] is True and blocked(report) == [4, 5]
+
+
+@pytest.mark.parametrize(("utc_now", "risky_is_later"), [("13:50:12", True), ("14:40:00", False)])
+def test_zoned_clocks_are_compared_in_utc(
+    tmp_path: Path, utc_now: str, risky_is_later: bool
+) -> None:
+    """UTC_TIMESTAMP() and a `date` naming CDT (09:20 CDT = 14:20 UTC) do compare: the
+    later one in UTC is current, whichever shows the risk, and the note says so."""
+    bundle = _two_sessions(
+        tmp_path / "b",
+        _clock_query(f"2026-10-14 {utc_now}", "UTC_TIMESTAMP()") + _show_partitions(_HEALTHY),
+        "$ date\nWed Oct 14 09:20:02 CDT 2026\n" + _show_partitions(_FAILED),
+    )
+    _, report = analyze(bundle)
+    assert report["impact"]["data_at_risk"] is risky_is_later
+    assert blocked(report) == ([4, 5] if risky_is_later else [])
+    note = _order_note(report)
+    assert "their capture times say so" in note and "compared in UTC" in note
+    assert "(UTC-05:00)" in note and RISK_NOTE not in note
+
+
+def test_clocks_further_apart_than_any_zones_order_the_snapshots(tmp_path: Path) -> None:
+    """A server clock and a client stamp two days apart: no pair of zones explains that,
+    so the later one is current (here the healthy one: the failure was repaired)."""
+    bundle = _two_sessions(
+        tmp_path / "b",
+        _clock_query("2026-10-16 13:50:12") + _show_partitions(_HEALTHY),
+        _show_partitions(_FAILED, prompt="[2026-10-14 09:20:02] mysql> "),
+    )
+    _, report = analyze(bundle)
+    assert report["impact"]["data_at_risk"] is False
+    assert "more than 26 hours apart" in _order_note(report)
+
+
+def test_the_same_servers_clock_orders_and_the_note_says_so(tmp_path: Path) -> None:
+    """Both SELECT NOW(): the later one is current even when it shows no risk."""
+    bundle = _two_sessions(
+        tmp_path / "b",
+        _clock_query("2026-10-14 14:30:00") + _show_partitions(_HEALTHY),
+        _clock_query("2026-10-14 14:10:00") + _show_partitions(_FAILED),
+    )
+    _, report = analyze(bundle)
+    assert report["impact"]["data_at_risk"] is False and blocked(report) == []
+    note = _order_note(report)
+    assert "both read from the server's SELECT NOW()" in note
+    assert "2026-10-14 14:10:00 and 2026-10-14 14:30:00" in note
+
+
+def _stamped(at: str, clock: str | None, copies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    when = datetime.fromisoformat(at)
+    return [{**r, "captured_at": when, "capture_clock": clock} for r in copies]
+
+
+@pytest.mark.parametrize(
+    ("clock_a", "clock_b", "same_file", "orders"),
+    [
+        ("server", "server", False, True),
+        ("client", "client", True, True),  # one session's stamps
+        ("client", "client", False, False),  # two sessions: their zones may differ
+        ("server", "client", False, False),
+        ("UTC+00:00", "UTC-05:00", False, True),
+        ("UTC+00:00", "server", False, False),
+        (None, "server", False, False),
+    ],
+)
+def test_capture_times_order_only_when_their_clocks_compare(
+    clock_a: str | None, clock_b: str | None, same_file: bool, orders: bool
+) -> None:
+    """The clean snapshot has the later naive time (10:30 against 09:00, and 14:30 UTC
+    against 14:00 UTC for the zoned pair); the crashed one is read as the later unless
+    the two clocks compare."""
+    # (two tables of one file are in the order the session ran them: the stamps agree)
+    late, early = ("sql/s.txt#1", "sql/s.txt#0") if same_file else ("a/s.txt#0", "b/s.txt#0")
+    late_at = "2026-03-14 14:30:00" if clock_a == "UTC+00:00" else "2026-03-14 10:30:00"
+    rows = _stamped(late_at, clock_a, clean(late))
+    rows += _stamped("2026-03-14 09:00:00", clock_b, crashed(early))
+    impact = impact_of(rows)
+    assert impact.data_at_risk is (not orders)
+    assert only_db(impact)["snapshot"]["partitions"] == (late if orders else early)

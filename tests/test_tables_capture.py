@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import polars as pl
 import pytest
 
 from forensics import grammars, schemas
@@ -118,3 +119,37 @@ def test_the_frames_declare_a_nullable_naive_captured_at() -> None:
         parse_tables("mysql> SHOW PARTITIONS ON x_db;\n" + PARTITIONS, "p.txt").tables
     )
     assert frames["partitions"]["captured_at"].to_list() == [None]
+
+
+@pytest.mark.parametrize(
+    ("date", "clock"), grammars.load("snapshots")["clocks"]["samples"], ids=lambda s: s
+)
+def test_a_date_output_gives_its_clock(date: str, clock: str) -> None:
+    """A `date` output naming a zone whose offset is sure gives that offset; one naming no
+    zone, or one several zones share (CST), is a client's clock of unknown zone."""
+    result = parse_tables(
+        f"$ date\n{date}\nmysql> SHOW PARTITIONS ON x_db;\n" + PARTITIONS, "s.txt"
+    )
+    assert result.tables[-1].capture_clock == clock
+    assert to_frames(result.tables)["partitions"]["capture_clock"].to_list() == [clock]
+
+
+SHOW = "mysql> SHOW PARTITIONS ON x_db;\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "clock"),
+    [
+        (_now("NOW()", "2026-03-14 09:31:02") + SHOW, "server"),
+        (_now("CURRENT_TIMESTAMP", "2026-03-14 09:31:02") + SHOW, "server"),
+        (_now("UTC_TIMESTAMP()", "2026-03-14 08:31:02") + SHOW, "UTC+00:00"),
+        ("[2026-03-14 09:31:02] " + SHOW, "client"),
+        (SHOW, None),
+    ],
+)
+def test_the_clock_of_a_capture_time(text: str, clock: str | None) -> None:
+    """SELECT NOW() is the server's clock, UTC_TIMESTAMP() says UTC, a prompt's stamp is
+    the client's; no time, no clock."""
+    parts = to_frames(parse_tables(text + PARTITIONS, "s.txt").tables)["partitions"]
+    assert parts["capture_clock"].to_list() == [clock]
+    assert schemas.PARTITIONS["capture_clock"] == pl.String

@@ -19,7 +19,7 @@ import re
 
 from .tables_frames import FRAME_SCHEMAS, PHASE_KINDS, Cells, known_roles, to_frames
 from .tables_json import looks_like_json, scan_json
-from .tables_model import Row, Table, TablesResult
+from .tables_model import ClientError, Row, Table, TablesResult
 from .tables_text import scan_text, split_lines
 from .tables_vocab import Vocabulary, vocabulary
 
@@ -27,6 +27,7 @@ __all__ = [
     "FRAME_SCHEMAS",
     "NAME",
     "PHASE_KINDS",
+    "ClientError",
     "Row",
     "Table",
     "TablesResult",
@@ -83,13 +84,19 @@ def parse_tables(text: str | bytes, path: str) -> TablesResult:
         text = decode_text(text)
     text = text.removeprefix("\ufeff")  # a byte order mark (Excel's CSV export writes one)
     lines = len(split_lines(text))
-    tables, warnings, unparsed = _scan(text, path)
+    tables, warnings, unparsed, errors = _scan(text, path)
     vocab = vocabulary()
     for index, table in enumerate(tables):
         table.index = index
         table.kind = vocab.classify(table.columns)
     _name_databases(tables, path, vocab)
-    return TablesResult(tables=tables, lines=lines, unparsed_lines=unparsed, warnings=warnings)
+    return TablesResult(
+        tables=tables,
+        lines=lines,
+        unparsed_lines=unparsed,
+        warnings=warnings,
+        client_errors=errors,
+    )
 
 
 def _name_databases(tables: list[Table], path: str, vocab: Vocabulary) -> None:
@@ -103,24 +110,25 @@ def _name_databases(tables: list[Table], path: str, vocab: Vocabulary) -> None:
         table.database = database
 
 
-def _scan(text: str, path: str) -> tuple[list[Table], list[str], int]:
-    """Tables, warnings, unparsed lines. Text that opens like JSON is read as JSON; when
+def _scan(text: str, path: str) -> tuple[list[Table], list[str], int, list[ClientError]]:
+    """Tables, warnings, unparsed lines, failed rebalance statements. Text that opens like JSON is read as JSON; when
     it is none (a shell prompt ``[root@ma ~]#``, a stamp ``[2026-03-14 09:31:02]``, Jira's
     ``{noformat}``) and holds no JSON table, it is read as text renderings instead."""
     if not looks_like_json(text):
         scanner = scan_text(text, path)
-        return scanner.tables, scanner.warnings, scanner.unparsed
+        return scanner.tables, scanner.warnings, scanner.unparsed, scanner.client_errors
     walker = scan_json(text, path)
     if walker.tables or not walker.failed:
-        return walker.tables, walker.warnings, walker.unparsed
+        return walker.tables, walker.warnings, walker.unparsed, []
     scanner = scan_text(text, path)
-    if scanner.tables:
-        return scanner.tables, scanner.warnings, scanner.unparsed
-    return [], walker.warnings, sum(1 for line in split_lines(text) if line.strip())
+    if scanner.tables or scanner.client_errors:
+        return scanner.tables, scanner.warnings, scanner.unparsed, scanner.client_errors
+    return [], walker.warnings, sum(1 for line in split_lines(text) if line.strip()), []
 
 
 def sniff(head: str | bytes) -> bool:
-    """True when the first KBs hold a table rendering with a recognisable header.
+    """True when the first KBs hold a table rendering with a recognisable header, or a
+    client transcript of a failed rebalance statement (``ClientError``).
 
     Recognisable: the header classifies to a kind, or names at least two known columns
     (a table cut by the end of the head, an unknown table next to known ones). Bytes are
@@ -135,7 +143,10 @@ def sniff(head: str | bytes) -> bool:
     keys = sorted({m.group(1) for m in _JSON_KEY.finditer(head)})
     if looks_like_json(head) and keys:  # JSON (its head may be cut anywhere)
         return "rows" in keys or vocab.classify(keys) is not None
-    tables = parse_tables(head, "<sniff>").tables
+    result = parse_tables(head, "<sniff>")
+    if result.client_errors:
+        return True
+    tables = result.tables
     return any(t.kind is not None or len(vocab.canonical(t.columns)) >= 2 for t in tables)
 
 

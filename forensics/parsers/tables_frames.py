@@ -307,6 +307,7 @@ class FrameBuilder:
                 "snapshot_kind": kind,
                 "truncated_at": cut,
                 "captured_at": table.captured_at,
+                "capture_clock": table.capture_clock,
             }
 
     @staticmethod
@@ -332,6 +333,7 @@ class FrameBuilder:
                 "snapshot": snapshot,
                 "snapshot_kind": "partitions",
                 "captured_at": table.captured_at,
+                "capture_clock": table.capture_clock,
             }
 
     def node_type(self, cells: Cells, row: Row) -> str | None:

@@ -28,6 +28,10 @@ class Table:
     # when the snapshot was taken, as far as its file tells (naive, the session's clock):
     # the last time read before its statement (SELECT NOW(), a prompt stamp, `date`)
     captured_at: datetime | None = None
+    # the clock ``captured_at`` was read from (grammars/snapshots.toml [clocks]): "server"
+    # (SELECT NOW(), zone unknown), "client" (a prompt stamp or `date` naming no zone
+    # known), or "UTC+hh:mm" (UTC_TIMESTAMP(), a `date` naming its zone); None with no time
+    capture_clock: str | None = None
     # databases its statement text names when none of them could be given to it (one
     # result of ``-e "SHOW ... ON a; SHOW ... ON b"`` that matched no statement): its
     # rows are no single database's, and no other database's either
@@ -43,11 +47,29 @@ class Table:
 
 
 @dataclass
+class ClientError:
+    """A client's error line after an echoed rebalance statement (or a step run by hand):
+    that statement failed (grammars/tables.toml [client_error])."""
+
+    path: str
+    line: int  # 1-based: the error line
+    statement: str  # the failed statement, its terminator dropped
+    statement_line: int  # 1-based: where it was echoed
+    database: str | None  # it names, or USE named before it; None for ALL DATABASES
+    event: str  # "rebalance_failure", or "step_failure" for a step run by hand
+    text: str  # the error line as the client printed it
+    code: int | None = None  # error number, when printed
+    sqlstate: str | None = None
+
+
+@dataclass
 class TablesResult:
     tables: list[Table] = field(default_factory=list)
     lines: int = 0
     unparsed_lines: int = 0
     warnings: list[str] = field(default_factory=list)  # "path:line: what"
+    # failed rebalance statements of a client transcript (text renderings only)
+    client_errors: list[ClientError] = field(default_factory=list)
 
 
 def unique_columns(names: list[str]) -> list[str]:

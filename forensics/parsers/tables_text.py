@@ -8,7 +8,9 @@ operations so that a 50k-row table stays linear and fast. JSON, XML and HTML are
 with the standard library's parsers (XML without any DTD or entity declaration).
 
 Each table carries the time it was captured when the file tells it (``captured_at``):
-the last ``SELECT NOW()`` result, prompt time stamp or ``date`` output before it.
+the last ``SELECT NOW()`` result, prompt time stamp or ``date`` output before it, and the
+clock that time was read from (``capture_clock``: :func:`date_clock`, grammars/snapshots.toml
+[clocks]).
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from typing import Any
 
 import pyparsing as pp
 
+from .. import grammars
 from .tables_json import JsonWalker
 from .tables_markup import MarkupTable, html_tables, xml_table
-from .tables_model import Row, Table, unique_columns
+from .tables_model import ClientError, Row, Table, unique_columns
 from .tables_vocab import Vocabulary, vocabulary
 
 # --- grammar -------------------------------------------------------------------------
@@ -139,6 +142,7 @@ class _Batch:
     pos: int = 0  # index of the next statement not yet given a result
     tables: list[tuple[Table, bool]] = field(default_factory=list)
     extra: int = 0  # results read after every statement had one
+    line: int = 0  # 1-based line where the text was echoed
 
     def take(self) -> tuple[str | None, list[str]]:
         """The statement of the next result, and the statements passed on the way to it
@@ -186,6 +190,8 @@ class TextScanner:
         self.markup = re.compile(st["markup"])
         self.noise = re.compile("|".join(f"(?:{p})" for p in st["noise"]))
         self.renderings = _Renderings(self.vocab)
+        self.errors = _ClientErrors(self.vocab)
+        self.client_errors: list[ClientError] = []
         self.lines = split_lines(text)
         self.path = path
         self.tables: list[Table] = []
@@ -193,11 +199,14 @@ class TextScanner:
         self.unparsed = 0
         self.pending: tuple[str, int] | None = None  # echoed statement, its line
         self.pending_end = 0  # index of the line after the echoed statement
+        self.answered = False  # a footer followed the echoed statement: no error is its
         self.use_db: str | None = None
         self.batch: _Batch | None = None  # an echoed text of several statements
         self.last: Table | None = None  # table a following footer may refer to
         self.clock: datetime | None = None  # the last capture time read so far
+        self.clock_kind: str | None = None  # the clock it was read from (:func:`date_clock`)
         self.pending_clock: datetime | None = None  # the clock when `pending` was read
+        self.pending_kind: str | None = None
         self._json: JsonWalker | None = None  # over the whole text, made on first use
         self._starts: list[int] = []  # offset of each line in the walker's text
 
@@ -222,6 +231,10 @@ class TextScanner:
         text = self.lines[i].strip()
         if not text:
             return i + 1
+        if (error := self.errors.match(text)) is not None:
+            # (its text may hold ";" or ",": never a CSV header); read when it is a
+            # rebalance's failure, else unparsed like any line nothing is read from
+            return i + 1 if self._failed(error, i) else None
         if text[0] in "+|":
             return self._boxed(i)
         if text[0] == "*" and is_row_mark(text):
@@ -236,7 +249,8 @@ class TextScanner:
         if text[0] in "<{[" and (found := self._opened(text, i)) is not None:
             return found
         if (stamp := self.renderings.date_line.match(text)) is not None:
-            self._tick(self.vocab.read_time(f"{stamp['ts']} {stamp['year']}"))
+            zone = text[stamp.end("ts") : stamp.start("year")]
+            self._tick(self.vocab.read_time(f"{stamp['ts']} {stamp['year']}"), date_clock(zone))
             return i + 1
         echoed = self._echo(i)
         if echoed is not None:
@@ -282,12 +296,16 @@ class TextScanner:
         if self.batch is not None:
             self._batched(table, self.batch)
         table.captured_at = self.pending_clock if self.pending else self.clock
+        table.capture_clock = self.pending_kind if self.pending else self.clock_kind
+        if table.captured_at is None:
+            table.capture_clock = None
         self.tables.append(table)
         self.pending = None
         self.last = table
         if table.statement and self.renderings.clock_statement.match(table.statement):
             first = table.rows[0].get(table.columns[0]) if table.rows and table.columns else None
-            self._tick(self.vocab.read_time(first))
+            utc = _CLOCKS_UTC_STATEMENT.search(table.statement)
+            self._tick(self.vocab.read_time(first), UTC_CLOCK if utc else SERVER_CLOCK)
 
     # --- several statements in one echoed text -------------------------------------
 
@@ -340,9 +358,9 @@ class TextScanner:
 
     # --- capture times ---------------------------------------------------------------
 
-    def _tick(self, when: datetime | None) -> None:
+    def _tick(self, when: datetime | None, kind: str) -> None:
         if when is not None:
-            self.clock = when
+            self.clock, self.clock_kind = when, kind
 
     def _clock_pending(self) -> bool:
         """An echoed clock statement waits for its one-column result (``mysql -B``)."""
@@ -375,11 +393,12 @@ class TextScanner:
         if statement:
             self._close_batch()
             if stamp := self.renderings.prompt_time.match(self.lines[start]):
-                self._tick(self.vocab.read_time(stamp["ts"]))
+                self._tick(self.vocab.read_time(stamp["ts"]), CLIENT_CLOCK)
             self.pending, self.pending_end = (statement, start + 1), i
-            self.pending_clock = self.clock
+            self.pending_clock, self.pending_kind = self.clock, self.clock_kind
+            self.answered = False
             if len(statements := split_statements(statement)) > 1:
-                self.batch = _Batch(statement, statements, self.results)
+                self.batch = _Batch(statement, statements, self.results, line=start + 1)
             elif _USE.match(statement):
                 self.use_db = self._statement_db(statement)
         self.last = None
@@ -398,6 +417,7 @@ class TextScanner:
             or "\t" in text
             or self.footer.match(text)
             or self.markup.match(text)
+            or self.errors.match(text)
         )
         return bool(text) and not structural and i - start < _MAX_BARE_CONTINUATION
 
@@ -405,6 +425,7 @@ class TextScanner:
         return self.vocab.statement_database(statement) or self.use_db
 
     def _footer(self, text: str, i: int) -> None:
+        self.answered = True
         count = self.row_count.match(text)
         if text.startswith("Empty set"):
             self.pending = None
@@ -419,6 +440,60 @@ class TextScanner:
             self.last.truncated = True
             self.last.cut_line = self.last.cut_line or i + 1
         self.last = None
+
+    # --- client errors ---------------------------------------------------------------
+
+    def _failed(self, error: re.Match[str], i: int) -> bool:
+        """A client's error line (``ERROR 1205 (HY000): ...``): the statement waiting for
+        its answer failed, and no result follows it. When that statement is a rebalance
+        (or a step run by hand), its failure is kept (:class:`ClientError`). The client
+        stops a run of several statements at its error: the run is over. True when the
+        failure is kept."""
+        found = self._failed_statement()
+        self.pending, self.last = None, None
+        if self.batch is not None:
+            self.batch.pos = len(self.batch.statements)
+            self._close_batch()
+        if found is None:
+            return False
+        statement, line, database, event = found
+        groups = error.groupdict()  # (the form without a code has no such group)
+        code = groups.get("code")
+        self.client_errors.append(
+            ClientError(
+                path=self.path,
+                line=i + 1,
+                statement=statement,
+                statement_line=line,
+                database=database,
+                event=event,
+                text=self.lines[i].strip(),
+                code=int(code) if code else None,
+                sqlstate=groups.get("state"),
+            )
+        )
+        return True
+
+    def _failed_statement(self) -> tuple[str, int, str | None, str] | None:
+        """The statement an error line answers, its line, database and failure event;
+        None unless it is a rebalance or a step. Of a run of several statements: the
+        first that has not had its result (``USE db`` and statements with no result
+        before it ran)."""
+        if self.batch is not None:
+            statements, line = self.batch.statements[self.batch.pos :], self.batch.line
+        elif self.pending is not None and not self.answered:
+            statements, line = split_statements(self.pending[0]), self.pending[1]
+        else:
+            return None
+        for statement in statements:
+            if _USE.match(statement):
+                self._pass([statement])
+            elif (found := self.errors.failure(statement)) is not None:
+                named, every, event = found
+                return statement, line, named or (None if every else self.use_db), event
+            elif self.results.match(statement):
+                return None  # the error is this statement's
+        return None
 
     # --- boxed ---------------------------------------------------------------------
 
@@ -468,7 +543,12 @@ class TextScanner:
         return text, i + 1
 
     def _ends_table(self, text: str) -> bool:
-        return bool(self.footer.match(text) or self.prompt.match(text) or self.bare.match(text))
+        return bool(
+            self.footer.match(text)
+            or self.prompt.match(text)
+            or self.bare.match(text)
+            or self.errors.match(text)
+        )
 
     def _boxed(self, i: int) -> int | None:
         start, n = i, len(self.lines)
@@ -670,6 +750,7 @@ class TextScanner:
         attribute) stands in for an echoed one."""
         if found.statement and self.pending is None:
             self.pending, self.pending_clock = (found.statement, start + 1), self.clock
+            self.pending_kind = self.clock_kind
         elif found.statement and self.pending is not None:
             self.pending = (found.statement, self.pending[1])
         block = _Block(unique_columns(found.columns))
@@ -726,7 +807,12 @@ class TextScanner:
         return False
 
     def _structural(self, text: str) -> bool:
-        return bool(self.footer.match(text) or self.prompt.match(text) or text[0] in "+|")
+        return bool(
+            self.footer.match(text)
+            or self.prompt.match(text)
+            or text[0] in "+|"
+            or self.errors.match(text)
+        )
 
     @staticmethod
     def _finish_vertical(block: _Block, end: int) -> None:
@@ -842,6 +928,8 @@ class TextScanner:
         while i < len(self.lines) and self.lines[i].strip():
             if sep not in self.lines[i] and self._ends_line_table(self.lines[i].strip()):
                 break  # a prompt, the next command: never the start of a row cut by newlines
+            if self.errors.match(self.lines[i].strip()):
+                break  # a client's error line, whatever separators its text holds
             cells, after = self._record(i, sep, ncols)
             if cells and cells[0].strip().lower() == again[0] and _same(cells, again):
                 break  # the header printed again (outputs appended by a loop): a new table
@@ -908,7 +996,7 @@ class TextScanner:
             return None
         end = i
         while end < len(self.lines) and (text := self.lines[end].strip()):
-            if self.footer.match(text):
+            if self.footer.match(text) or self.errors.match(text):
                 break
             end += 1
         rows = [self._split(line, sep) for line in self.lines[i:end]]
@@ -993,6 +1081,27 @@ def _unescape(cell: str) -> str:
     return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], cell)
 
 
+# --- capture clocks (grammars/snapshots.toml [clocks]) ---------------------------------
+
+_CLOCKS = grammars.load("snapshots")["clocks"]
+#: The clock of a SELECT NOW() result (the server session's; its zone unknown), and of a
+#: prompt stamp or a `date` output naming no zone known (a client's; its zone unknown).
+SERVER_CLOCK, CLIENT_CLOCK = "server", "client"
+UTC_CLOCK = "UTC+00:00"
+_CLOCKS_UTC_STATEMENT = re.compile(_CLOCKS["utc_statement"])
+_NUMERIC_ZONE = re.compile(r"(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})")
+
+
+def date_clock(zone: str) -> str:
+    """The clock of a `date` output whose zone is written ``zone`` (``CDT``, ``+0200``,
+    nothing): ``UTC+hh:mm`` when it says its offset without doubt, else a client's."""
+    zone = zone.strip()
+    offset = _CLOCKS["zones"].get(zone.upper())
+    if offset is None and (m := _NUMERIC_ZONE.fullmatch(zone)) is not None:
+        offset = f"{m['sign']}{m['h']}:{m['m']}"
+    return f"UTC{offset}" if offset else CLIENT_CLOCK
+
+
 # --- patterns of [renderings] and [capture] ------------------------------------------
 
 
@@ -1011,6 +1120,32 @@ class _Renderings:
         self.clock_statement = re.compile(cap["clock_statement"])
         self.prompt_time = re.compile(cap["prompt_time"])
         self.date_line = re.compile(cap["date_line"])
+
+
+class _ClientErrors:
+    """The compiled patterns of ``[client_error]`` (grammars/tables.toml)."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        ce = vocab.raw["client_error"]
+        self.lines = [re.compile(p) for p in ce["lines"]]
+        self.rebalance = re.compile(ce["rebalance"])
+        self.step = re.compile(ce["step"])
+
+    def match(self, text: str) -> re.Match[str] | None:
+        """Line ``text`` (stripped) as a client's error line (``code``, ``state``, ``text``)."""
+        if not text.startswith(("ERROR", "SQL Error")):  # (the hot path: every table line)
+            return None
+        found = (p.match(text) for p in self.lines)
+        return next((m for m in found if m is not None), None)
+
+    def failure(self, statement: str) -> tuple[str | None, bool, str] | None:
+        """A statement whose failure is a rebalance's: the database it names, whether it
+        is every database's (ALL DATABASES), and the failure event; else None."""
+        if (m := self.rebalance.match(statement)) is not None:
+            return m["db"], m["all"] is not None, "rebalance_failure"
+        if (m := self.step.match(statement)) is not None:
+            return m["db"], False, "step_failure"
+        return None
 
 
 def scan_text(text: str, path: str) -> TextScanner:

@@ -51,6 +51,16 @@ def test_a_node_zone_is_stated() -> None:
                     "(--tz 10.0.10.21:3306=Europe/Berlin)"]  # fmt: skip
 
 
+def test_a_node_zone_is_stated_in_the_markdown(tmp_path: Path) -> None:
+    """The Markdown is what is pasted into the ticket: it names the node's own zone."""
+    out = tmp_path / "report.md"
+    result = CliRunner().invoke(
+        main, ["analyze", str(LOGS_ONLY), "--tz", "10.0.10.21=Asia/Kolkata", "--md", str(out)]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "timestamps as UTC (10.0.10.21:3306: Asia/Kolkata)" in out.read_text()
+
+
 def test_unknown_tz_is_a_usage_error() -> None:
     result = CliRunner().invoke(main, ["analyze", str(LOGS_ONLY), "--tz", "Mars/Olympus"])
     assert result.exit_code == 2

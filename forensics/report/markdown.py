@@ -160,12 +160,22 @@ def _runbook(report: Report) -> list[str]:
     return [*lines, ""]
 
 
+def _zones(report: Report) -> str:
+    """The zone the tracelogs were read in, and each node's own where it differs (a
+    ticket's reader must not take a Kolkata leaf's times for UTC ones)."""
+    own = report.bundle.node_timezones
+    text = report.bundle.timezone
+    if own:
+        text += " (" + ", ".join(f"{node}: {zone}" for node, zone in sorted(own.items())) + ")"
+    return text
+
+
 @in_display_zone
 def render(report: Report) -> str:
     head = [
         "# Rebalance forensics report",
         "",
-        f"Input: {_cell(', '.join(report.bundle.paths))} — timestamps as {report.bundle.timezone}",
+        f"Input: {_cell(', '.join(report.bundle.paths))} — timestamps as {_zones(report)}",
         "",
     ]
     warnings = ["## Warnings", ""] + [f"- {_cell(w)}" for w in report.warnings[:20]] + [""]

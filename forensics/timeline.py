@@ -69,8 +69,18 @@ class Rebalance:
         """When the failed step (or, with ``whole``, the rebalance) ran, up to the failure."""
         step = self.failed_step or {}
         start = self.start if whole else (step.get("started_at") or self.start)
-        end = self.failure_time or step.get("ended_at") or self.end
+        end = self.failure_time or step.get("ended_at") or _ran_until(step) or self.end
         return start, end
+
+
+def _ran_until(step: dict[str, Any]) -> datetime | None:
+    """A failed step's end from its start and the running time the status gives (no line
+    tells when it failed: the last line seen may be its start, and evidence logged while
+    it ran would read as after the failure)."""
+    started, ran = step.get("started_at"), step.get("running_ms")
+    if started is None or not ran or ran < 0:
+        return None
+    return started + timedelta(milliseconds=ran)
 
 
 def log_steps(events: pl.DataFrame) -> pl.DataFrame:

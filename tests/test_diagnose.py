@@ -541,3 +541,47 @@ def test_a_line_about_a_leaf_outside_the_step_loses_to_the_targets_oom(tmp_path:
     assert result.exit_code == 1, result.output
     verdict = json.loads(out.read_text())["verdicts"][0]
     assert (verdict["phase"], verdict["cause"]) == ("copy", "out_of_memory")
+
+
+def test_evidence_inside_a_failed_steps_running_time_is_not_after_it(tmp_path: Any) -> None:
+    """The status says the copy failed after 238 s; the master aggregator's log has the
+    step's start and no failure line: the target's OOM 234 s into the step is inside it
+    (it had read as 'after the failure', the last line seen being the step's start)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from forensics.cli import main
+
+    t = "Thread 115138 (ntid 19, conn id 51207): Rebalance:"
+    ma = [
+        f"1000000000 2026-10-14 14:04:27.088   INFO: {t} started rebalance of `ledger` (2 steps)",
+        f"1000000100 2026-10-14 14:04:27.188   INFO: {t} step 1 of 2 (COPY PARTITION ledger:7, "
+        "target '10.1.0.24':3306) started",
+    ]
+    leaf = [
+        "2234000000 2026-10-14 14:08:21.088   WARN: Failed to allocate 67108864 bytes of memory "
+        "from kernel. Error 12: Cannot allocate memory",
+    ]
+    rule = (
+        "+----------------+---------+-------------+-------------+-------+--------+--------------+"
+    )
+    status = "\n".join(
+        [
+            "mysql> SHOW REBALANCE STATUS ON ledger;",
+            rule,
+            "| Action         | Ordinal | Target_Host | Target_Port | Phase | Status | Running_Time |",
+            rule,
+            "| COPY PARTITION |       7 | 10.1.0.24   |        3306 |     2 | failed |       238000 |",
+            rule,
+        ]
+    )
+    for folder, lines in (("10.1.0.10_3306", ma), ("10.1.0.24_3306", leaf)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "memsql.log").write_text("\n".join(lines) + "\n")
+    (tmp_path / "status.txt").write_text(status + "\n")
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["analyze", str(tmp_path), "--json", str(out)])
+    assert result.exit_code == 1, result.output
+    verdict = json.loads(out.read_text())["verdicts"][0]
+    assert (verdict["phase"], verdict["cause"]) == ("copy", "out_of_memory")

@@ -4,6 +4,7 @@ node folders whose memsqlConfig.json files are identical."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import tarfile
@@ -46,14 +47,18 @@ LEAF_LOG = (
 NODES = {"10.20.0.10_3306": MA_LOG, "10.20.0.11_3306": CA_LOG, "10.20.0.24_3306": LEAF_LOG}
 
 
-def _tar(files: dict[str, bytes]) -> bytes:
+def _plain_tar(files: dict[str, bytes]) -> bytes:
     raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+    with tarfile.open(fileobj=raw, mode="w") as tar:
         for name, data in files.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return raw.getvalue()
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    return gzip.compress(_plain_tar(files), mtime=0)
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -65,13 +70,7 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 
 def _tar_zst(files: dict[str, bytes]) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return zstandard.ZstdCompressor().compress(raw.getvalue())
+    return zstandard.ZstdCompressor().compress(_plain_tar(files))
 
 
 ARCHIVES = {".tar.gz": _tar, ".tgz": _tar, ".zip": _zip, ".tar.zst": _tar_zst}

@@ -127,16 +127,23 @@ def test_a_bundle_archive_given_alone_keeps_its_node_folders(tmp_path: Path) -> 
     assert load_bundle(lone).nodes.get_column("node").to_list() == ["memsql.log"]
 
 
+def _one_by_one(root: Path) -> list[Path]:
+    """Each node's log in ``<host>_<port>/tracelogs/memsql.log``, as the shell's
+    ``*/tracelogs/memsql.log`` gives them."""
+    given = []
+    for name, log in NODES.items():
+        where = root / name / "tracelogs"
+        where.mkdir(parents=True)
+        (where / "memsql.log").write_bytes(log)
+        given.append(where / "memsql.log")
+    return given
+
+
 def test_log_files_given_one_by_one_are_named_by_their_folders(tmp_path: Path) -> None:
     """``forensics analyze */tracelogs/memsql.log``: each file's folders below the folder
     the given files share are its path in the bundle, and the path it is shown with (six
     files shown as ``memsql.log`` would not tell one evidence line's node)."""
-    given = []
-    for name, log in NODES.items():
-        where = tmp_path / name / "tracelogs"
-        where.mkdir(parents=True)
-        (where / "memsql.log").write_bytes(log)
-        given.append(where / "memsql.log")
+    given = _one_by_one(tmp_path)
     members = [m for m in iter_members(given) if isinstance(m, Member)]
     assert [m.path for m in members] == [f"{name}/tracelogs/memsql.log" for name in NODES]
     assert [identify(m.inner).node for m in members] == [
@@ -220,12 +227,7 @@ def test_identical_config_files_give_each_node_folder_its_port(tmp_path: Path) -
 def test_analyze_of_log_files_given_one_by_one_keeps_their_nodes(tmp_path: Path) -> None:
     """``forensics analyze */tracelogs/memsql.log``: three nodes, not one node
     ``memsql.log`` with restarts made of their uptime counters; the ENOSPC on the target."""
-    given = []
-    for name, log in NODES.items():
-        where = tmp_path / name / "tracelogs"
-        where.mkdir(parents=True)
-        (where / "memsql.log").write_bytes(log)
-        given.append(where / "memsql.log")
+    given = _one_by_one(tmp_path)
     report = analyze(given)
     nodes = report.bundle.nodes
     assert sorted(nodes.get_column("node")) == ["10.20.0.10:3306", "10.20.0.11:3306", "10.20.0.24:3306"]  # fmt: skip

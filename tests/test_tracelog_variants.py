@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -134,13 +135,7 @@ def test_a_variant_file_among_canonical_ones_is_loaded(tmp_path):
         "10.0.0.10_3306": "2026-03-10 02:05:42.300  ERROR: Rebalance: step 1 failed\n",
         "10.0.0.14_3306": "2026-03-10T03:05:41.300+01:00  error: write failed: No space left\n",
     }
-    paths = []
-    for node, text in files.items():
-        path = tmp_path / node / "tracelogs" / "memsql.log"
-        path.parent.mkdir(parents=True)
-        path.write_text(text)
-        paths.append(path)
-    bundle = load_bundle(paths)
+    bundle = load_bundle(_node_logs(tmp_path, files))
     assert bundle.files.get_column("skipped_reason").to_list() == [None, None]
     events = bundle.events.sort("ts")
     assert events.get_column("level").to_list() == ["ERROR", "ERROR"]
@@ -277,13 +272,7 @@ def test_padded_bracketed_logs_are_read_not_skipped(tmp_path):
             "2026-03-14 08:00:04.000 [ERROR] Thread 2: query was killed\n"
         ),
     }
-    paths = []
-    for node, text in files.items():
-        path = tmp_path / node / "tracelogs" / "memsql.log"
-        path.parent.mkdir(parents=True)
-        path.write_text(text)
-        paths.append(path)
-    bundle = load_bundle(paths)
+    bundle = load_bundle(_node_logs(tmp_path, files))
     assert bundle.files.get_column("skipped_reason").to_list() == [None, None]
     assert not [w for w in bundle.warnings if "tracelog layout" in w]
     events = bundle.events.sort("ts")
@@ -293,3 +282,14 @@ def test_padded_bracketed_logs_are_read_not_skipped(tmp_path):
         "Thread 2: slow reply",
         "Thread 2: query was killed",
     ]
+
+
+def _node_logs(root: Path, files: dict[str, str]) -> list[Path]:
+    """Each node's text as ``<node>/tracelogs/memsql.log`` under ``root``, the paths given."""
+    paths = []
+    for node, text in files.items():
+        path = root / node / "tracelogs" / "memsql.log"
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+        paths.append(path)
+    return paths

@@ -25,6 +25,7 @@ from .diagnose import (
     decide,
     group_findings,
     rule_out_foreign_connections,
+    skew_hints,
     step_label,
     unknown_nodes,
     zone_hints,
@@ -366,6 +367,7 @@ def analyze_bundle(
         list(bundle.warnings)
         + list(impact.warnings)
         + zone_hints(rebalances, findings, list(bundle.node_timezones))
+        + skew_hints(rebalances, findings, [*bundle.node_timezones, *bundle.node_skews])
     )
     warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread
     warnings += _window_warnings(bundle.events, events, since, until)
@@ -380,6 +382,12 @@ def analyze_bundle(
             node, f"tracelog timestamps of {node} read as {zone} (--tz {node}={zone})"
         )
         for node, zone in bundle.node_timezones.items()
+    ]
+    assumptions += [
+        f"tracelog times of {node} read {abs(seconds):g} s {'earlier' if seconds > 0 else 'later'}"
+        f": its clock is taken to run {abs(seconds):g} s {'ahead of' if seconds > 0 else 'behind'}"
+        f" the master aggregator's (--skew {node}={seconds:g})"
+        for node, seconds in bundle.node_skews.items()
     ]
     assumptions += list(impact.assumptions)
     if since is not None or until is not None:

@@ -7,6 +7,7 @@ failure, redundancy risk or an unfinished rebalance found; 2 usage or unreadable
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -154,7 +155,11 @@ def _start_helper(paths: tuple[str, ...]) -> None:
 
 
 def _load(
-    bundle: tuple[str, ...], tz: tuple[str, ...], node: tuple[str, ...], max_bytes: int | None
+    bundle: tuple[str, ...],
+    tz: tuple[str, ...],
+    node: tuple[str, ...],
+    max_bytes: int | None,
+    skew: tuple[str, ...] = (),
 ) -> Any:
     from .loader import load_bundle
     from .nodes import parse_overrides
@@ -173,6 +178,7 @@ def _load(
             node_overrides=overrides,
             max_bytes=max_bytes,
             progress=progress,
+            node_skew=_split_skew(skew),
         )
     return loaded
 
@@ -231,7 +237,31 @@ def _split_tz(values: tuple[str, ...]) -> tuple[str, dict[str, str]]:
     return zone, per_node
 
 
+_SKEW = re.compile(r"^(?P<node>[^=]+)=(?P<seconds>[+-]?\d+(?:\.\d+)?)\s*s?$")
+
+
+def _split_skew(values: tuple[str, ...]) -> dict[str, float]:
+    """``--skew NODE=SECONDS`` values: node -> seconds its clock runs ahead."""
+    skews = {}
+    for value in values:
+        m = _SKEW.match(value.strip())
+        if m is None:
+            raise UsageError(
+                f"--skew {value!r}: give NODE=SECONDS, the seconds that node's clock runs "
+                "ahead of the master aggregator's (negative: behind), e.g. 10.0.0.5:3306=150"
+            )
+        skews[m.group("node").strip()] = float(m.group("seconds"))
+    return skews
+
+
 def bundle_options(func: F) -> F:
+    func = click.option(
+        "--skew",
+        multiple=True,
+        metavar="NODE=SECONDS",
+        help="Seconds a node's clock runs ahead of the master aggregator's (negative: "
+        "behind); its log times are read that much earlier.",
+    )(func)
     func = click.option(
         "--max-bytes",
         type=click.IntRange(min=1),
@@ -293,6 +323,7 @@ def events(
     tz: tuple[str, ...],
     node: tuple[str, ...],
     max_bytes: int | None,
+    skew: tuple[str, ...],
     kind: str,
     level: str | None,
     pattern: str | None,
@@ -303,7 +334,7 @@ def events(
 
     level = _event_level(level)  # (before loading: a wrong word is a usage error at once)
     _check_outputs(output, inputs=bundle)
-    loaded = _load(bundle, tz, node, max_bytes)
+    loaded = _load(bundle, tz, node, max_bytes, skew)
     frame = loaded.frame(kind)
     if kind == "events":
         frame = filter_events(frame, level=level, pattern=pattern)
@@ -380,6 +411,7 @@ def analyze(
     tz: tuple[str, ...],
     node: tuple[str, ...],
     max_bytes: int | None,
+    skew: tuple[str, ...],
     html_out: str | None,
     json_out: str | None,
     md_out: str | None,
@@ -408,7 +440,7 @@ def analyze(
         reports = ["json", "html" if html_out else "", "markdown" if md_out else ""]
         reports.append({"text": "terminal", "markdown": "markdown"}.get(fmt, ""))
         rules = pool.submit(_prepare, bundle, rules_dir, [r for r in reports if r])
-        loaded = _load(bundle, tz, node, max_bytes)
+        loaded = _load(bundle, tz, node, max_bytes, skew)
         ruleset, rule_warnings = rules.result()
     for warning in rule_warnings:
         click.echo(f"forensics: warning: {warning}", err=True)

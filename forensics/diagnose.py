@@ -10,6 +10,7 @@ reason it lost.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -753,6 +754,52 @@ def zone_hints(
                     f"if that node logs in another time zone, run again with "
                     f"--tz {f.node}=<its zone>"
                 )
+    return list(hints.values())
+
+
+#: How far after a failure a node of the failed step may have logged its cause when its
+#: clock runs ahead of the aggregator's (NTP lost for a while): further, it is another
+#: event, not the same one under a skewed clock.
+SKEW_MAX = timedelta(minutes=15)
+
+
+def skew_hints(
+    rebalances: list[Rebalance], findings: list[Finding], fixed: Sequence[str] = ()
+) -> list[str]:
+    """Warnings for a failure left without a cause while a node of its failed step logged
+    cause evidence a little after it (past :data:`TIME_SLACK_AFTER`, within
+    :data:`SKEW_MAX`): that node's clock may run ahead of the aggregator's, which put the
+    evidence after the failure. The hint gives the ``--skew`` that reads the line at the
+    failure. Not for the master aggregator (the clock the failure is read in), nor for a
+    node whose zone or skew was given (``fixed``), nor for evidence of another database."""
+    hints: dict[str, str] = {}
+    for rb in rebalances:
+        if rb.outcome != "failed" or rb.failure_time is None:
+            continue
+        if any(f.run is rb and f.role == "cause" for f in findings):
+            continue
+        ahead = sorted(
+            (f.time - rb.failure_time, f)
+            for f in findings
+            if f.run is rb
+            and f.cause
+            and f.time is not None
+            and f.node in rb.involved_nodes
+            and f.node != rb.master_aggregator
+            and f.node not in fixed
+            and f.database in (None, rb.database)
+            and TIME_SLACK_AFTER < f.time - rb.failure_time <= SKEW_MAX
+        )
+        for gap, f in ahead:
+            if f.node is None or f.node in hints:
+                continue
+            seconds = math.ceil(gap.total_seconds())
+            hints[f.node] = (
+                f"{f.node}: its {f.cause} line ({f.id}) is {_human(gap)} after the failure of "
+                f"{rb.database or 'the rebalance'}, on a node of the failed step: if that "
+                f"node's clock runs ahead of the aggregator's, run again with --skew "
+                f"{f.node}={seconds}"
+            )
     return list(hints.values())
 
 

@@ -57,6 +57,7 @@ class Bundle:
     warnings: list[str] = field(default_factory=list)
     node_timezones: dict[str, str] = field(default_factory=dict)  # node -> its own zone
     zone_notes: dict[str, str] = field(default_factory=dict)  # node -> why, when inferred
+    node_skews: dict[str, float] = field(default_factory=dict)  # node -> seconds ahead (--skew)
 
     def frame(self, kind: str) -> pl.DataFrame:
         frames = {
@@ -156,6 +157,7 @@ def load_bundle(
     max_bytes: int | None = None,
     progress: Progress | None = None,
     lean: bool = False,
+    node_skew: Mapping[str, float] | None = None,
 ) -> Bundle:
     """Read a bundle (directory, archive, file, or several) into frames.
 
@@ -163,6 +165,8 @@ def load_bundle(
     become rows of ``files`` with a ``skipped_reason`` and entries in ``warnings``.
     ``lean`` (``forensics scan``) reads large tracelogs with the lean pass: the same
     events, but no per-minute line counts and no unparsed-line figures for them.
+    ``node_skew``: seconds a node's clock runs ahead of the master aggregator's (by
+    ``host:port`` or host); its lines are read that much earlier (:func:`_deskew`).
     """
     path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not path_list:
@@ -189,7 +193,33 @@ def load_bundle(
         loaded.node_timezones = {n: z for n, z in zones.items() if z != tz}
         loaded.warnings += _unused_zones(node_tz, nodes)
     _collector_zones(loaded, acc.collector_zones)
+    if node_skew:
+        _deskew(loaded, node_skew)
     return loaded
+
+
+def _deskew(loaded: Bundle, node_skew: Mapping[str, float]) -> None:
+    """The events of each node named in ``node_skew`` (``--skew NODE=SECONDS``: its clock
+    runs that far ahead of the master aggregator's) moved back by that much, so that its
+    lines fall where the aggregator's clock had them; a warning for a name that is no
+    node of the bundle, as for ``--tz``."""
+    nodes = loaded.files.get_column("node").drop_nulls().unique().sort().to_list()
+    skews = {
+        n: seconds
+        for key, seconds in node_skew.items()
+        for n in nodes
+        if seconds and key in (n, n.rsplit(":", 1)[0])
+    }
+    loaded.warnings += _unused_zones(node_skew, nodes, "--skew")
+    if not skews:
+        return
+    shift = pl.col("node").replace_strict(
+        {n: int(s * 1_000_000) for n, s in skews.items()}, default=0, return_dtype=pl.Int64
+    )
+    loaded.events = loaded.events.with_columns(
+        (pl.col("ts") - pl.duration(microseconds=shift)).alias("ts")
+    ).sort(["ts", "node", "file", "line"], nulls_last=True, maintain_order=True)
+    loaded.node_skews = skews
 
 
 def _collector_zones(loaded: Bundle, chosen: Mapping[str, tuple[str, str]]) -> None:
@@ -205,14 +235,17 @@ def _collector_zones(loaded: Bundle, chosen: Mapping[str, tuple[str, str]]) -> N
             loaded.zone_notes[node] = why
 
 
-def _unused_zones(node_tz: Mapping[str, str], nodes: list[str]) -> list[str]:
-    """A warning for each ``--tz NODE=ZONE`` that names no node of the bundle (a wrong
-    port, a typo): its lines would otherwise be read in the wrong zone without a word."""
+def _unused_zones(
+    node_tz: Mapping[str, object], nodes: list[str], option: str = "--tz"
+) -> list[str]:
+    """A warning for each ``--tz NODE=ZONE`` (or ``option``) that names no node of the
+    bundle (a wrong port, a typo): its lines would otherwise be read in the wrong zone
+    (at the wrong time) without a word."""
     hosts = {n.rsplit(":", 1)[0] for n in nodes}
     return [
-        f"--tz {key}={zone}: no node {key} in the bundle (nodes: {', '.join(nodes) or 'none'}); "
-        "not used"
-        for key, zone in node_tz.items()
+        f"{option} {key}={value}: no node {key} in the bundle "
+        f"(nodes: {', '.join(nodes) or 'none'}); not used"
+        for key, value in node_tz.items()
         if key not in nodes and key not in hosts
     ]
 

@@ -1041,6 +1041,7 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
         counts = counts.with_columns(_renamed("file", rename))
         files = files.with_columns(_renamed("path", rename))
     restarts = _restarts_per_node(files, acc.restarts)
+    events, files = _continued_folds(events, files, acc.clocks, rename)
     crossed = _rotation_restarts(acc.clocks, rename)
     if crossed is not None:
         events = pl.concat([events, crossed])
@@ -1087,12 +1088,8 @@ def _rotation_restarts(clocks: list[_Clock], rename: Mapping[str, str]) -> pl.Da
     log the parser sees a restart where the counter falls; across logs only this shows
     it. Copies of the same lines in two rotations have the same start: no restart."""
     tolerance = timedelta(microseconds=tracelog.restart_tolerance_us())
-    by_node: dict[str, list[_Clock]] = {}
-    for clock in clocks:
-        by_node.setdefault(rename.get(clock.path, clock.node), []).append(clock)
     rows = []
-    for node, logs in by_node.items():
-        logs.sort(key=lambda c: (c.first[1], c.path))
+    for node, logs in _logs_by_node(clocks, rename).items():
         for before, after in itertools.pairwise(logs):
             if after.started(False) - before.started(True) <= tolerance:
                 continue
@@ -1118,6 +1115,85 @@ def _rotation_restarts(clocks: list[_Clock], rename: Mapping[str, str]) -> pl.Da
     if not rows:
         return None
     return schemas.conform(pl.DataFrame(rows), schemas.EVENTS)
+
+
+def _logs_by_node(clocks: list[_Clock], rename: Mapping[str, str]) -> dict[str, list[_Clock]]:
+    """Each node's logs in the order they were written: by their first line's local
+    time, except that two logs of one process go in the order of its uptime counter. A
+    log rotated in the hour that the end of daylight saving time repeats starts at a
+    local time earlier than the last ones of the log before it."""
+    tolerance = timedelta(microseconds=tracelog.restart_tolerance_us())
+    by_node: dict[str, list[_Clock]] = {}
+    for clock in clocks:
+        by_node.setdefault(rename.get(clock.path, clock.node), []).append(clock)
+    for logs in by_node.values():
+        logs.sort(key=lambda c: (c.first[1], c.path))
+        for _ in logs:  # (adjacent swaps until none is left: a few logs per node)
+            swaps = 0
+            for i, (a, b) in enumerate(itertools.pairwise(list(logs))):
+                gap = abs(a.started(False) - b.started(False))
+                one_process = min(gap, abs(gap - timedelta(hours=1))) <= tolerance
+                if one_process and b.first[2] < a.first[2]:
+                    logs[i], logs[i + 1] = b, a
+                    swaps += 1
+            if not swaps:
+                break
+    return by_node
+
+
+#: How far a local time must fall back to be the end of daylight saving time (as
+#: tracelog's second pass reads it within one file).
+_FALL_BACK = timedelta(minutes=30)
+
+
+def _continued_folds(
+    events: pl.DataFrame, files: pl.DataFrame, clocks: list[_Clock], rename: Mapping[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A log that continues the one before it (the same process: its uptime counter goes
+    on) after the clock fell back at the end of daylight saving time: its times in the
+    repeated hour are their second reading. Within one file the parser sees the clock go
+    back; a rotation inside the repeated hour leaves the next file only times that read
+    as the first pass, an hour early (a leaf's lock timeout read an hour before the
+    failure it caused). ``files``' first and last times are read again likewise."""
+    tolerance = timedelta(microseconds=tracelog.restart_tolerance_us())
+    later = []
+    for logs in _logs_by_node(clocks, rename).values():
+        for before, after in itertools.pairwise(logs):
+            continues = abs(after.started(False) - before.started(True)) <= tolerance
+            if continues and before.zone != "UTC" and _fell_back(events, before):
+                later.append(after.path)
+    if not later:
+        return events, files
+    zones = {c.path: c.zone for c in clocks if c.path in later}
+    events = events.with_columns(_second_reading("ts", "file", zones))
+    files = files.with_columns(_second_reading(c, "path", zones) for c in ("first_ts", "last_ts"))
+    return events, files
+
+
+def _fell_back(events: pl.DataFrame, log: _Clock) -> bool:
+    """Whether ``log`` ends after its clock fell back: its last line (or the last one
+    kept) is the second reading of a repeated local time."""
+    kept = events.filter(pl.col("file") == log.path).select("ts", "line").drop_nulls()
+    if not kept.height:
+        return False
+    ts = kept.sort("line").get_column("ts").item(-1)
+    local = ts.astimezone(ZoneInfo(log.zone))
+    last = log.last[0].replace(tzinfo=ZoneInfo(log.zone))
+    repeated = last.replace(fold=0).utcoffset() != last.replace(fold=1).utcoffset()
+    return local.fold == 1 or (repeated and log.last[0] < local.replace(tzinfo=None) - _FALL_BACK)
+
+
+def _second_reading(column: str, path: str, zones: Mapping[str, str]) -> pl.Expr:
+    """``column``, on the rows of the files ``zones`` names (by their ``path`` column),
+    with each time that a DST change of the file's zone repeats read as its second pass."""
+    out = pl.col(column)
+    for zone in set(zones.values()):
+        local = pl.col(column).dt.convert_time_zone(zone).dt.replace_time_zone(None)
+        again = local.dt.replace_time_zone(zone, ambiguous="latest", non_existent="null")
+        utc = again.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
+        mine = pl.col(path).is_in([p for p, z in zones.items() if z == zone])
+        out = pl.when(mine).then(pl.coalesce(utc, column)).otherwise(out)
+    return out.alias(column)
 
 
 def _utc(local: datetime, zone: str) -> datetime:

@@ -366,7 +366,7 @@ def analyze_bundle(
     warnings = (
         list(bundle.warnings)
         + list(impact.warnings)
-        + zone_hints(rebalances, findings, list(bundle.node_timezones))
+        + zone_hints(rebalances, findings, list(bundle.node_timezones), bundle.timezone)
         + skew_hints(rebalances, findings, [*bundle.node_timezones, *bundle.node_skews])
     )
     warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread

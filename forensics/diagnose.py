@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -720,13 +721,18 @@ ZONE_OFFSETS = (
 
 
 def zone_hints(
-    rebalances: list[Rebalance], findings: list[Finding], zoned: Sequence[str] = ()
+    rebalances: list[Rebalance],
+    findings: list[Finding],
+    zoned: Sequence[str] = (),
+    zone: str = "UTC",
 ) -> list[str]:
     """Warnings for cause evidence on another node that lies a zone offset (ZONE_OFFSETS,
     within :data:`ZONE_SLACK`) from a failure: that node may log in another time zone than
     the one assumed, which left the evidence out of the window. Not for a node whose zone
     was given (``zoned``), nor for evidence of another database, nor for a node that has
-    cause evidence near the failure as read (its clock then agrees)."""
+    cause evidence near the failure as read (its clock then agrees). A line an hour off
+    whose local time (in ``zone``) the end of daylight saving time repeats gets the fixed
+    offset of its other reading (:func:`_other_pass`)."""
     hints: dict[str, str] = {}
     for rb in rebalances:
         if rb.outcome != "failed" or rb.failure_time is None:
@@ -748,6 +754,16 @@ def zone_hints(
             offset = next((o for o in ZONE_OFFSETS if abs(abs(gap) - o) <= ZONE_SLACK), None)
             if offset is not None:
                 direction = "after" if gap > timedelta(0) else "before"
+                other = _other_pass(f.time, zone) if offset == timedelta(hours=1) else None
+                if other is not None:
+                    hints[f.node] = (
+                        f"{f.node}: its {f.cause} line ({f.id}) is {_human(abs(gap))} "
+                        f"{direction} the failure of {rb.database or 'the rebalance'}, and "
+                        f"its time is in the hour repeated when daylight saving time ended: "
+                        f"if its log holds only the other pass of that hour, run again with "
+                        f"--tz {f.node}={other}"
+                    )
+                    continue
                 hints[f.node] = (
                     f"{f.node}: its {f.cause} line ({f.id}) is {_human(abs(gap))} {direction} "
                     f"the failure of {rb.database or 'the rebalance'}, about {_human(offset)}: "
@@ -755,6 +771,21 @@ def zone_hints(
                     f"--tz {f.node}=<its zone>"
                 )
     return list(hints.values())
+
+
+def _other_pass(at: datetime, zone: str) -> str | None:
+    """For a time whose local reading in ``zone`` the end of daylight saving time repeats:
+    the fixed UTC offset (``UTC-05:00``) of its other reading; else None."""
+    try:
+        local = at.astimezone(ZoneInfo(zone))
+    except (ValueError, KeyError):
+        return None
+    other = local.replace(fold=1 - local.fold).utcoffset()
+    if other is None or other == local.utcoffset():
+        return None
+    minutes = int(other.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 #: How far after a failure a node of the failed step may have logged its cause when its

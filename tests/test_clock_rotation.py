@@ -15,6 +15,7 @@ import polars as pl
 
 from forensics.analysis import analyze
 from forensics.loader import load_bundle
+from forensics.parsers.tracelog import parse_tracelog
 
 MA_LINES = [
     "1000000000 2026-11-01 01:55:29.597   INFO: Thread 115138 (ntid 19, conn id 51207): "
@@ -86,3 +87,38 @@ def test_a_log_rotated_before_the_fall_back_keeps_its_first_pass(tmp_path: Path)
     loaded = load_bundle(_bundle(tmp_path, current, rotated=early), tz="America/New_York")
     leaf = loaded.events.filter(pl.col("file").str.ends_with("10.1.0.24_3306/memsql.log"))
     assert [t.strftime("%H:%M") for t in leaf.get_column("ts")] == ["05:45", "06:03", "06:07"]
+
+
+def test_the_whole_repeated_hour_after_the_fall_back_is_its_second_pass() -> None:
+    """01:45 EST is less than half an hour below the 01:50 EDT seen before the fall-back:
+    it is still the second pass, as the 01:10 EST before it."""
+    lines = [
+        "1000000000 2026-11-01 01:50:00.000  ERROR: before the fall-back",
+        "1002400000 2026-11-01 01:10:00.000  ERROR: after it",
+        "1004500000 2026-11-01 01:45:00.000  ERROR: the end of the repeated hour",
+        "1005500000 2026-11-01 02:05:00.000  ERROR: standard time",
+    ]
+    result = parse_tracelog(
+        ["\n".join(lines).encode() + b"\n"], path="p", node="n:1", tz="America/New_York"
+    )
+    stamps = [t.strftime("%H:%M") for t in result.events.get_column("ts")]
+    assert stamps == ["05:50", "06:10", "06:45", "07:05"]
+    assert result.warnings == []  # the clock falling back is no line out of order
+
+
+def test_a_log_holding_only_the_second_pass_gets_a_fixed_offset_hint(tmp_path: Path) -> None:
+    """No rotated file: nothing in the leaf's log says which pass its 01:07 is. The hint
+    names the fixed offset of the other one, and following it finds the cause."""
+    bundle = tmp_path / "bundle"
+    for name, lines in {
+        "10.1.0.10_3306/memsql.log": MA_LINES,
+        "10.1.0.24_3306/memsql.log": CURRENT,
+    }.items():
+        (bundle / name).parent.mkdir(parents=True, exist_ok=True)
+        (bundle / name).write_text("\n".join(lines) + "\n")
+    report = analyze(bundle, tz="America/New_York")
+    assert [v.cause for v in report.verdicts] == ["unknown"]
+    hint = "run again with --tz 10.1.0.24:3306=UTC-05:00"
+    assert any(w.endswith(hint) and "daylight saving" in w for w in report.warnings)
+    again = analyze(bundle, tz="America/New_York", node_tz={"10.1.0.24:3306": "Etc/GMT+5"})
+    assert [v.cause for v in again.verdicts] == ["lock_timeout"]

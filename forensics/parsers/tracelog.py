@@ -88,6 +88,7 @@ from datetime import datetime
 from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -947,8 +948,12 @@ def _to_utc(
 def _second_pass(local: pl.Expr) -> pl.Expr:
     """For rows in line order: which reading of a local time that a DST change repeats is
     meant. After the clock fell back (a time more than half an hour before the latest one
-    before it), the second ("latest"); before, the first."""
-    back = local < local.cum_max() - pl.duration(minutes=30)
+    before it), and for the hour after that, the second ("latest"); else the first."""
+    dropped = local < local.cum_max() - pl.duration(minutes=30)
+    # the rest of the repeated hour too: once back, the clock stays on its second pass
+    # (its last half hour is no longer 30 minutes below the latest time before it)
+    since = pl.when(dropped).then(local).forward_fill()
+    back = ((local - since) < pl.duration(hours=1)).fill_null(False)
     return pl.when(back).then(pl.lit("latest")).otherwise(pl.lit("earliest"))
 
 
@@ -1526,7 +1531,7 @@ def _result(acc: _Acc, *, path: str, node: str, tz: str) -> TracelogResult:
         first_ts=_utc_scalar(acc.ts_min, tz),
         last_ts=_utc_scalar(acc.ts_max, tz),
         restarts=restarts,
-        warnings=_warnings(acc, path, events),
+        warnings=_warnings(acc, path, events, tz),
         parsed_lines=acc.kinds["parsed"],
         continuation_lines=acc.kinds["continuation"],
         first_uptime=acc.first_uptime,
@@ -1563,9 +1568,23 @@ def _utc_scalar(value: datetime | None, tz: str) -> datetime | None:
     return series.select(_to_utc(pl.col("t"), tz)).item()
 
 
-def _warnings(acc: _Acc, path: str, events: pl.DataFrame) -> list[str]:
+def _fell_back_once(acc: _Acc, events: pl.DataFrame, tz: str) -> bool:
+    """Whether the one line that went back in time is where the clock fell back at the
+    end of daylight saving time: the zone's offset changed between the file's first and
+    last kept lines, which read in order once the second pass is taken into account."""
+    if acc.out_of_order != 1 or tz == "UTC" or events.height < 2:
+        return False
+    times = events.sort("line").get_column("ts").drop_nulls()
+    if times.len() < 2 or not times.is_sorted():
+        return False
+    zone = ZoneInfo(tz)
+    first, last = times.item(0), times.item(-1)
+    return bool(first.astimezone(zone).utcoffset() != last.astimezone(zone).utcoffset())
+
+
+def _warnings(acc: _Acc, path: str, events: pl.DataFrame, tz: str) -> list[str]:
     out = []
-    if acc.out_of_order:
+    if acc.out_of_order and not _fell_back_once(acc, events, tz):
         out.append(f"{path}:{acc.first_out_of_order}: {acc.out_of_order} lines out of time order")
     if acc.invalid_utf8:
         out.append(f"{path}: invalid UTF-8 replaced in {acc.invalid_utf8} lines")

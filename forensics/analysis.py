@@ -356,6 +356,12 @@ def analyze_bundle(
             for rb in latest
             if rb.outcome == "failed" and rb.database is not None
         },
+        unfinished=[
+            rb.database
+            for rb in latest
+            if rb.outcome in ("running", "unknown") and rb.database is not None
+        ],
+        log_zone=bundle.timezone,
     )
     if not rebalances and not unread:
         with display_zone(bundle.timezone):

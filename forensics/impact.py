@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ParamSpec, TypeVar
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -116,6 +117,17 @@ class Capture:
 #: Snapshot -> when it was captured, as its file tells (:class:`Capture`), for the impact
 #: being computed (:func:`captured_times`).
 _CAPTURED: ContextVar[Mapping[str, Capture]] = ContextVar("captured", default=MappingProxyType({}))
+#: The databases the snapshots name, for the impact being computed: a word of their names
+#: in a caption is no time word (a database "old_orders" says nothing of when).
+_NAMED: ContextVar[frozenset[str]] = ContextVar("named_databases", default=frozenset())
+#: Snapshot -> the caption of its table (schemas.PARTITIONS ``caption``), for the impact
+#: being computed (:func:`captured_times`).
+_CAPTIONS: ContextVar[Mapping[str, str]] = ContextVar("captions", default=MappingProxyType({}))
+
+
+def caption_of(snapshot: str) -> str | None:
+    """The caption of a snapshot's table (None when it has none), in :func:`captured_times`."""
+    return _CAPTIONS.get().get(snapshot)
 
 
 @contextmanager
@@ -133,11 +145,19 @@ def captured_times(partitions: pl.DataFrame) -> Iterator[None]:
             .agg(pl.col("captured_at").last(), clock.cast(pl.String).last().alias("clock"))
         )
         times = {s: Capture(at, kind) for s, at, kind in latest.iter_rows()}
-    token = _CAPTURED.set(times)
+    names = partitions.get_column("database").drop_nulls().unique().to_list()
+    captions: dict[str, str] = {}
+    if "caption" in partitions.columns:
+        captioned = partitions.filter(pl.col("caption").is_not_null())
+        captions = dict(captioned.select("snapshot", "caption").unique("snapshot").iter_rows())
+    token, named = _CAPTURED.set(times), _NAMED.set(frozenset(names))
+    said = _CAPTIONS.set(captions)
     try:
         yield
     finally:
         _CAPTURED.reset(token)
+        _NAMED.reset(named)
+        _CAPTIONS.reset(said)
 
 
 def _ordered_by_capture(compute: Callable[P, R]) -> Callable[P, R]:
@@ -196,7 +216,45 @@ def in_time_order(names: Iterable[str]) -> list[str]:
             return by_time or (key_a > key_b) - (key_a < key_b)
 
         return sorted(relative, key=functools.cmp_to_key(compare))
-    return sorted(relative, key=lambda name: snapshot_order_key(relative[name]))
+    return _by_captions(sorted(relative, key=lambda name: snapshot_order_key(relative[name])))
+
+
+def _by_captions(names: list[str]) -> list[str]:
+    """``names`` (in order) with the tables of each file that have a caption giving a
+    time class (:func:`caption_rank`) put in the order of those classes, in the places
+    they held (a table without one keeps its place: it tells nothing)."""
+    out = list(names)
+    for _, group in itertools.groupby(range(len(out)), key=lambda i: _split_index(out[i])[0]):
+        slots = [i for i in group if caption_rank(out[i]) is not None]
+        ranked = sorted(
+            (out[i] for i in slots), key=lambda s: (caption_rank(s), _split_index(s)[1])
+        )
+        for i, name in zip(slots, ranked, strict=True):
+            out[i] = name
+    return out
+
+
+def caption_rank(snapshot: str) -> int | None:
+    """The time class the caption of a snapshot's table gives (the text right before it
+    in its file: "Partitions now:", "-- before the rebalance"), as :func:`name_rank`
+    reads a name; words of a database's name do not count. None without a caption or
+    without any time word in it."""
+    caption = caption_of(snapshot)
+    if not caption:
+        return None
+    text = caption.lower()
+    for database in _NAMED.get():
+        text = re.sub(rf"(?<![\w$]){re.escape(database.lower())}(?![\w$])", " ", text)
+    return _words_rank(_WORD.findall(text))
+
+
+def _caption_order(a: str, b: str) -> int:
+    """1 when the captions of two tables of one file say ``a`` was taken after ``b``, -1
+    before, 0 when either says nothing or both say the same class."""
+    rank_a, rank_b = caption_rank(a), caption_rank(b)
+    if rank_a is None or rank_b is None or rank_a == rank_b:
+        return 0
+    return 1 if rank_a > rank_b else -1
 
 
 def name_rank(path: str) -> int:
@@ -206,11 +264,17 @@ def name_rank(path: str) -> int:
     name with several such words takes the latest ("before_retry" is after a failure);
     words naming the failure count only alone (:data:`EVENT_WORDS`)."""
     for part in reversed(path.lower().split("/")):
-        words = [w for w in _WORD.findall(part) if w in ORDER_WORDS]
-        timed = [w for w in words if w not in EVENT_WORDS] or words
-        if timed:
-            return max(ORDER_WORDS[w] for w in timed)
+        rank = _words_rank(_WORD.findall(part))
+        if rank is not None:
+            return rank
     return PLAIN_RANK
+
+
+def _words_rank(found: Iterable[str]) -> int | None:
+    """The latest time class of ``found`` words (event words only alone); None without any."""
+    words = [w for w in found if w in ORDER_WORDS]
+    timed = [w for w in words if w not in EVENT_WORDS] or words
+    return max(ORDER_WORDS[w] for w in timed) if timed else None
 
 
 def _split_index(snapshot: str) -> tuple[str, int]:
@@ -248,6 +312,8 @@ def _name_order(a: str, b: str) -> int:
     by_time, _ = capture_order(a, b)
     if by_time:
         return by_time
+    if _split_index(a)[0] == _split_index(b)[0]:
+        return _caption_order(a, b)
     relative = without_shared_folders([_split_index(a)[0], _split_index(b)[0]])
     path_a, path_b = relative[_split_index(a)[0]], relative[_split_index(b)[0]]
     rank_a, rank_b = name_rank(path_a), name_rank(path_b)
@@ -434,6 +500,9 @@ def order_note(db_rows: pl.DataFrame, database: str, before: str, after: str) ->
     by_time, clocks = capture_order(after, before)
     if by_time > 0 and clocks is not None:
         rule = notes[f"capture_{clocks}"].format(**fields)
+    elif _caption_order(after, before) > 0:
+        quoted = {"caption_before": caption_of(before), "caption_after": caption_of(after)}
+        rule = notes["caption"].format(**quoted)
     elif _split_index(before)[0] == _split_index(after)[0]:
         rule = notes["file"]
     elif _name_order(after, before) > 0:
@@ -473,6 +542,59 @@ def _risks(rows: pl.DataFrame) -> dict[str, tuple[tuple[int, int], tuple[str, ..
 
 def _copies(frame: pl.DataFrame, snapshot: str, roles: Iterable[str]) -> pl.DataFrame:
     return frame.filter((pl.col("snapshot") == snapshot) & pl.col("role").is_in(list(roles)))
+
+
+#: Texts of a snapshot set aside as taken before the rebalance (grammars/snapshots.toml).
+_STALE = grammars.load("snapshots")["stale"]
+_BEFORE = min(ORDER_CLASSES)
+
+
+def stale_reason(snapshot: str, start: datetime | None = None, log_zone: str = "UTC") -> str | None:
+    """Why ``snapshot`` was captured before the rebalance, or None when nothing says so:
+    its file name or the folder holding it (not the bundle's own folder, the first of
+    the path: a bundle called "pre-prod" says nothing of its captures), its caption (:func:`caption_rank`), or its
+    capture time before ``start`` (the failed rebalance's first step, UTC) on a clock that
+    compares with the logs: a zoned one, or the server's read as the logs are, in
+    ``log_zone``. Such a snapshot is no state after the failure."""
+    parts = _split_index(snapshot)[0].split("/")
+    if name_rank("/".join(parts[-2:] if len(parts) > 2 else parts[-1:])) == _BEFORE:
+        return str(_STALE["name"])
+    if caption_rank(snapshot) == _BEFORE:
+        return str(_STALE["caption"].format(caption=caption_of(snapshot)))
+    capture = _CAPTURED.get().get(snapshot)
+    if capture is None or start is None:
+        return None
+    start_utc = start.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+    if capture.utc is not None:
+        at, begin = capture.utc, start_utc
+    elif capture.clock == "server":
+        at, begin = capture.at, start.astimezone(ZoneInfo(log_zone)).replace(tzinfo=None)
+    else:  # a client's clock of unknown zone: only further back than any zone can be
+        at, begin = capture.at, start_utc - FAR_APART
+    if at >= begin:
+        return None
+    fields = {"time": capture.at, "clock": capture.described(), "start": start.isoformat()}
+    return str(_STALE["time"].format(**fields))
+
+
+def _set_aside(
+    db_rows: pl.DataFrame, database: str, start: datetime | None, log_zone: str
+) -> tuple[list[str], list[str]]:
+    """The snapshots of one database taken before the rebalance (:func:`stale_reason`),
+    and a note for each that would otherwise have been read as the latest of its kind."""
+    stale: list[str] = []
+    notes: list[str] = []
+    for kind in ("partitions", "cluster_status"):
+        names = _ordered_snapshots(db_rows.filter(pl.col("snapshot_kind") == kind))
+        for name in names:
+            why = stale_reason(name, start, log_zone)
+            if why is None:
+                continue
+            stale.append(name)
+            if name == names[-1]:
+                fields = {"database": database, "snapshot": name, "why": why}
+                notes.append(str(_STALE["set_aside"].format(**fields)))
+    return stale, notes
 
 
 @dataclass(frozen=True)
@@ -567,7 +689,9 @@ def _taken_after(a: str, b: str) -> bool:
     """Whether snapshot ``a`` was taken after ``b``: the later table of one file (a
     session runs them in order), else as their names tell (:func:`_later_by_name`)."""
     (path_a, index_a), (path_b, index_b) = _split_index(a), _split_index(b)
-    return index_a > index_b if path_a == path_b else _later_by_name(a, b)
+    if path_a == path_b and not _caption_order(a, b):
+        return index_a > index_b
+    return _later_by_name(a, b)
 
 
 def _cut_line(db_rows: pl.DataFrame, snapshot: str | None) -> int | None:
@@ -1307,16 +1431,19 @@ def database_impact(
     redundancy: Redundancy,
     last_listed: int | None = None,
     failed_steps: pl.DataFrame | None = None,
+    stale: Collection[str] = (),
 ) -> tuple[DatabaseImpact, list[str], list[str]]:
     """Impact of one database from its snapshot rows; also warnings and assumptions.
     ``last_listed``: the highest ordinal any snapshot row names, with or without a copy.
     ``failed_steps``: the steps of its latest rebalance, when that failed: the copies its
     DROP steps were to remove are the extra ones, and the copies its COPY steps made
-    (and no drop took back) do not raise an inferred redundancy."""
+    (and no drop took back) do not raise an inferred redundancy. ``stale``: snapshots
+    taken before the rebalance (:func:`stale_reason`): never the current state, still
+    the earlier side of a snapshot diff."""
     text = _text()["impact"]
     warnings: list[str] = []
     assumptions: list[str] = []
-    snap = latest_snapshot(db_rows)
+    snap = latest_snapshot(db_rows.filter(~pl.col("snapshot").is_in(list(stale))))
     assumptions += snap.notes
     warnings += snap.warnings
     ordinals, counts, mastered = _copy_counts(snap.copies)
@@ -1629,10 +1756,17 @@ class Impact:
     assumptions: list[str] = field(default_factory=list)
     # leaves SHOW LEAVES shows down that no copy could be matched to (named otherwise)
     unmatched_down: list[str] = field(default_factory=list)
+    # database -> why its state after the failure is unknown: a failed or unfinished
+    # rebalance's database that no current snapshot shows (none, or only ones taken before)
+    unseen: dict[str, str] = field(default_factory=dict)
 
     @property
-    def data_at_risk(self) -> bool:
-        return any(db.data_at_risk for db in self.databases)
+    def data_at_risk(self) -> bool | None:
+        """True when a partition has no master; None (unknown) when none has but the
+        state of a failed or unfinished rebalance's database is unseen; else False."""
+        if any(db.data_at_risk for db in self.databases):
+            return True
+        return None if self.unseen else False
 
     @property
     def extra_bytes_estimate(self) -> int | None:
@@ -1663,6 +1797,10 @@ class Impact:
             "extra_bytes_estimate": self.extra_bytes_estimate,
             "databases": [db.to_json() for db in self.databases],
             "per_node_extra_bytes": self.per_node_extra_bytes,
+            "unseen": [
+                {"database": name, "data_at_risk": None, "reason": why}
+                for name, why in sorted(self.unseen.items())
+            ],
             "assumptions": self.assumptions,
             "warnings": self.warnings,
         }
@@ -1680,11 +1818,18 @@ def compute_impact(
     leaves: pl.DataFrame | None = None,
     databases: Iterable[str] = (),
     failed_steps: dict[str, pl.DataFrame] | None = None,
+    unfinished: Iterable[str] = (),
+    log_zone: str = "UTC",
 ) -> Impact:
     """Impact per database from the latest partition snapshot (CONTRACTS.md).
     ``databases``: those the rebalances concern (see :func:`_unnamed_snapshots`);
     ``failed_steps``: per database, the steps (schemas.STEPS) of its latest rebalance
-    when that failed (see :func:`database_impact`)."""
+    when that failed (see :func:`database_impact`); ``unfinished``: databases whose
+    rebalance is still running or has no outcome; ``log_zone``: the zone the tracelogs
+    were read in (a server's SELECT NOW() is compared with their times in it).
+    A snapshot taken before the rebalance is never the current state
+    (:func:`stale_reason`): a failed or unfinished database no other snapshot shows is
+    ``unseen``, and data at risk is then unknown."""
     partitions, named = _unnamed_snapshots(partitions, databases)
     rows = _on_dead_leaves(normalise_partitions(partitions), leaves)
     unmatched = _unmatched_leaves(rows, leaves)
@@ -1695,6 +1840,10 @@ def compute_impact(
         warnings.append(_text()["impact"]["warnings"]["no_snapshot"])
         return Impact([], computed=False, warnings=warnings, assumptions=assumptions)
     phases = failing_phases or {}
+    steps = failed_steps or {}
+    unseen = dict.fromkeys(phases, "failed") | dict.fromkeys(
+        (d for d in unfinished if d not in phases), "unfinished"
+    )
     gone = _gone_databases(rows, set(phases))
     rows = rows.filter(~pl.col("database").is_in(list(gone)))
     warnings += gone.values()
@@ -1706,23 +1855,43 @@ def compute_impact(
         .iter_rows()
     )
     for name in sorted(rows["database"].unique().to_list()):
+        db_rows = rows.filter(pl.col("database") == name)
+        stale, notes = _set_aside(db_rows, name, _first_start(steps.get(name)), log_zone)
+        assumptions += notes
+        if set(db_rows.get_column("snapshot").unique().to_list()) <= set(stale):
+            unseen.setdefault(name, "stale")  # (also of a database no rebalance failed)
+            continue
         db, db_warnings, db_assumptions = database_impact(
-            name,
-            rows.filter(pl.col("database") == name),
-            disk_usage,
-            resolved,
-            listed.get(name),
-            (failed_steps or {}).get(name),
+            name, db_rows, disk_usage, resolved, listed.get(name), steps.get(name), stale
         )
         db.phase = phases.get(name)
         db.phase_statements = phase_statements(db, db.phase)
         impacts.append(db)
+        unseen.pop(name, None)
         warnings += db_warnings
         assumptions += db_assumptions
     down = _down_leaves(leaves) if unmatched else []
+    described = {
+        name: str(_STALE["unseen"].format(database=name, event=_STALE["events"][event]))
+        for name, event in sorted(unseen.items())
+    }
+    warnings += described.values()
     return Impact(
-        impacts, computed=True, warnings=warnings, assumptions=assumptions, unmatched_down=down
+        impacts,
+        computed=True,
+        warnings=warnings,
+        assumptions=assumptions,
+        unmatched_down=down,
+        unseen=described,
     )
+
+
+def _first_start(steps: pl.DataFrame | None) -> datetime | None:
+    """When the first step of a failed rebalance started (None when no step says)."""
+    if steps is None or "started_at" not in steps.columns:
+        return None
+    first = steps.get_column("started_at").min()
+    return first if isinstance(first, datetime) else None
 
 
 # --------------------------------------------------------------------------- plan vs actual
@@ -1766,8 +1935,13 @@ def _residue(row: dict[str, Any], latest: pl.DataFrame) -> dict[str, Any] | None
     return _step_entry("residue", row, _text()["plan"][message].format(**fields))
 
 
+@_ordered_by_capture
 def _latest_copies(partitions: pl.DataFrame) -> pl.DataFrame:
+    """The copies of each database's current snapshot (never one taken before the
+    rebalance by its name or caption: :func:`stale_reason`)."""
     rows = normalise_partitions(partitions)
+    stale = [s for s in rows.get_column("snapshot").unique().to_list() if stale_reason(s)]
+    rows = rows.filter(~pl.col("snapshot").is_in(stale))
     frames = [
         latest_snapshot(rows.filter(pl.col("database") == db))
         .copies.select("ordinal", "node", "role")

@@ -102,6 +102,9 @@ PARTITIONS = make_schema(
         # "client" or "UTC+hh:mm" when its zone is known; two captures are ordered by their
         # times only when their clocks compare (forensics.impact.capture_order)
         "capture_clock": pl.String,
+        # the text right before the snapshot's table that says what it is ("Partitions
+        # now:", "-- before the rebalance"); orders the tables of one file (forensics.impact)
+        "caption": pl.String,
     }
 )
 

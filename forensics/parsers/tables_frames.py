@@ -308,6 +308,7 @@ class FrameBuilder:
                 "truncated_at": cut,
                 "captured_at": table.captured_at,
                 "capture_clock": table.capture_clock,
+                "caption": table.caption,
             }
 
     @staticmethod

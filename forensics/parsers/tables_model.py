@@ -36,6 +36,10 @@ class Table:
     # result of ``-e "SHOW ... ON a; SHOW ... ON b"`` that matched no statement): its
     # rows are no single database's, and no other database's either
     candidates: tuple[str, ...] = ()
+    # the text right before it that says what it is (prose, an SQL or shell comment, a
+    # commented prompt line since the previous table; at most a few lines): "Partitions
+    # now:", "-- before the rebalance"; None when there is none (text renderings only)
+    caption: str | None = None
 
     @property
     def source(self) -> str:

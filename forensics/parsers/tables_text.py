@@ -168,6 +168,17 @@ class _Batch:
         return self.extra == 0 and self.peek() is None
 
 
+#: A table's caption (:meth:`TextScanner._caption`): its last lines at most, cut to a length.
+_CAPTION_LINES, _CAPTION_MAX = 3, 160
+#: An SQL or shell comment on a line of its own (``-- before``, ``# after the failure``,
+#: ``/* now */``); its text in group "text".
+_COMMENT = re.compile(r"^(?:--+|#+|/\*+)\s*(?P<text>.*?)\s*(?:\*+/)?\s*$")
+#: A comment after a statement on its line (``SHOW PARTITIONS ON db; -- after``).
+_TRAILING_COMMENT = re.compile(r"(?:;|\\G)\s*(?:--+|#+)\s*(?P<text>\S.*?)\s*$")
+#: First characters of a line of a table (boxed, Jira, JSON, XML/HTML, quoted CSV).
+_TABLE_OPENERS = frozenset("+|{}[]<\"'")
+_LETTER = re.compile(r"[A-Za-z]")
+
 _MAX_RECORD_LINES = 64  # lines of one tab/CSV row whose cells hold newlines, at most
 _MAX_WRAPS = 4  # continuation lines of one hard-wrapped table line at most
 
@@ -207,6 +218,7 @@ class TextScanner:
         self.clock_kind: str | None = None  # the clock it was read from (:func:`date_clock`)
         self.pending_clock: datetime | None = None  # the clock when `pending` was read
         self.pending_kind: str | None = None
+        self.caption_from = 0  # index of the first line a table's caption may be on
         self._json: JsonWalker | None = None  # over the whole text, made on first use
         self._starts: list[int] = []  # offset of each line in the walker's text
 
@@ -299,6 +311,10 @@ class TextScanner:
         table.capture_clock = self.pending_kind if self.pending else self.clock_kind
         if table.captured_at is None:
             table.capture_clock = None
+        table.caption = self._caption(table)
+        clock = table.statement and self.renderings.clock_statement.match(table.statement)
+        if not clock:  # (a caption before SELECT NOW() is the next table's)
+            self.caption_from = max([table.line, *table.row_lines])
         self.tables.append(table)
         self.pending = None
         self.last = table
@@ -306,6 +322,51 @@ class TextScanner:
             first = table.rows[0].get(table.columns[0]) if table.rows and table.columns else None
             utc = _CLOCKS_UTC_STATEMENT.search(table.statement)
             self._tick(self.vocab.read_time(first), UTC_CLOCK if utc else SERVER_CLOCK)
+
+    # --- captions ---------------------------------------------------------------------
+
+    def _caption(self, table: Table) -> str | None:
+        """The text right before ``table`` that says what it is: the prose, SQL or shell
+        comment lines (a prompt holding only a comment too) since the previous table, the
+        last :data:`_CAPTION_LINES` of them, and a comment on its statement's line. Echoed
+        statements, footers and table lines are no caption. None when there is none."""
+        end = max(self.caption_from, table.line - 1)
+        found = [c for raw in self.lines[self.caption_from : end] if (c := self._caption_text(raw))]
+        statement = table.statement or ""
+        echoed = self.lines[table.line - 1] if statement and table.line <= len(self.lines) else ""
+        if (own := _COMMENT.match(statement)) is not None:  # `mysql> -- before` then a table
+            found.append(own["text"])
+        elif (trailing := _TRAILING_COMMENT.search(echoed)) is not None:
+            found.append(trailing["text"])
+        text = " ".join(c for c in found[-_CAPTION_LINES:] if _LETTER.search(c)).strip()
+        return text[:_CAPTION_MAX] or None
+
+    def _caption_text(self, raw: str) -> str | None:
+        """Line ``raw`` as a caption: a comment's text, a prose line; None for anything
+        else (a statement, a footer, a table's line, a client's notice)."""
+        text = raw.strip()
+        if prompt := self.prompt.match(text):
+            text = text[prompt.end() :].strip()  # a prompt that runs no statement
+        if (comment := _COMMENT.match(text)) is not None:
+            return comment["text"] or None
+        if (
+            not text
+            or prompt
+            or text[0] in _TABLE_OPENERS
+            or "\t" in raw
+            or is_row_mark(text)
+            or self.footer.match(text)
+            or self.bare.match(text)
+            or self.continuation.match(raw)
+            or self.shell.match(text)
+            or self.inline_code.match(text)
+            or self.markup.match(text)
+            or self.noise.match(text)
+            or self.errors.match(text)
+            or self.renderings.date_line.match(text)
+        ):
+            return None
+        return text
 
     # --- several statements in one echoed text -------------------------------------
 

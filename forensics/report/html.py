@@ -25,6 +25,7 @@ from plotly.offline import get_plotlyjs
 from . import figures
 from .figures import fmt_time, ordered_findings, short_path
 from .markdown import _bytes as human_size
+from .markdown import unknown_risk
 
 if TYPE_CHECKING:
     from ..analysis import Report
@@ -90,11 +91,20 @@ def _risk(report: Report, database: str | None) -> tuple[str, bool]:
     data = _impact_json(report)
     if not data:
         return "unknown", False
+    unseen = {u["database"] for u in data.get("unseen") or []}
+    if database in unseen:
+        return "unknown", False
     dbs = [d for d in data["databases"] if database is None or d["database"] == database]
+    if not dbs and database is not None:
+        return "unknown", False  # no snapshot shows it: another database's says nothing
     if not dbs:
-        return ("yes" if data["data_at_risk"] else "no"), False
+        return _RISK_WORDS.get(data["data_at_risk"], "unknown"), False
     at_risk = any(d["partitions_without_master"] for d in dbs)
     return ("yes" if at_risk else "no"), any(d["under_redundant"] for d in dbs)
+
+
+#: ``impact.data_at_risk`` (None: unknown) as the report's word for it.
+_RISK_WORDS = {True: "yes", False: "no"}
 
 
 def _tone(v: Verdict, risk: str, reduced: bool) -> str:
@@ -270,6 +280,8 @@ def _impact(report: Report) -> dict[str, Any] | None:
     storage = figures.extra_storage_figure(report)
     return {
         "data_at_risk": data["data_at_risk"],
+        "risk": _RISK_WORDS.get(data["data_at_risk"], "unknown"),
+        "risk_unknown": unknown_risk(data),
         "extra_bytes": human_size(data["extra_bytes_estimate"]),
         "databases": [_impact_database(report, i, db) for i, db in enumerate(data["databases"], 1)],
         "storage": _plot(

@@ -97,8 +97,10 @@ def _impact(report: Report) -> list[str]:
     lines = ["## Impact", ""]
     if not data:
         return [*lines, "Not computed: the bundle has no partition snapshot.", ""]
-    risk = "**YES — a partition has no master**" if data["data_at_risk"] else "no"
-    lines.append(f"- Data at risk: {risk}")
+    risk = {True: "**YES — a partition has no master**", False: "no"}.get(
+        data["data_at_risk"], f"**{unknown_risk(data)}**"
+    )
+    lines.append(f"- Data at risk: {_cell(risk)}")
     lines.append(f"- Extra storage (estimate): {_bytes(data['extra_bytes_estimate'])}")
     lines += [
         "",
@@ -114,6 +116,17 @@ def _impact(report: Report) -> list[str]:
             f"| {d['extra_copies']} | {_bytes(d['extra_bytes_estimate'])} |"
         )
     return [*lines, ""]
+
+
+#: What the reports say when data at risk is unknown (JSON ``data_at_risk`` null): a
+#: failed or unfinished rebalance's database that no snapshot after the failure shows.
+RISK_UNKNOWN = "unknown — no SHOW PARTITIONS after the failure"
+
+
+def unknown_risk(data: dict[str, Any]) -> str:
+    """:data:`RISK_UNKNOWN`, naming the databases no snapshot shows (``impact.unseen``)."""
+    names = ", ".join(u["database"] for u in data.get("unseen") or [])
+    return f"{RISK_UNKNOWN} of {names}" if names else RISK_UNKNOWN
 
 
 def _list(values: list[Any]) -> str:

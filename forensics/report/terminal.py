@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..analysis import Report, in_display_zone
-from .markdown import _bytes, clip, visible
+from .markdown import _bytes, clip, unknown_risk, visible
 
 MAX_TEXT = 600
 
@@ -58,7 +58,9 @@ def _impact(console: Console, report: Report) -> None:
     if not data:
         console.print("[yellow]Impact not computed: no partition snapshot in the bundle.[/]")
         return
-    risk = "[bold red]YES[/]" if data["data_at_risk"] else "[green]no[/]"
+    risk = {True: "[bold red]YES[/]", False: "[green]no[/]"}.get(
+        data["data_at_risk"], f"[bold yellow]{_safe(unknown_risk(data))}[/]"
+    )
     console.print(f"Data at risk: {risk}   extra storage: {_bytes(data['extra_bytes_estimate'])}")
     for d in data["databases"]:
         console.print(

@@ -9,7 +9,7 @@ orphan may hold the only copy of a partition. Text lives in grammars/recovery.to
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,13 +281,25 @@ def attach_candidates(
             nodes.setdefault(ordinal, []).append(node)
     chosen = []
     for ordinal, held in sorted(nodes.items()):
-        # the copy furthest in the replication log first, where the snapshot shows it
-        held.sort(key=lambda n: db.positions.get((ordinal, n), (-1, -1)), reverse=True)
         held = [n for n in held if not _replica_is_better(db, ordinal, n, suspect)]
-        sound = [n for n in held if (ordinal, n) not in suspect]
-        if held:
-            chosen.append((ordinal, sound[0], False) if sound else (ordinal, held[0], True))
+        if best := best_copy(db, ordinal, held, suspect):
+            chosen.append((ordinal, *best))
     return chosen
+
+
+def best_copy(
+    db: DatabaseImpact, ordinal: int, nodes: Iterable[str], suspect: Collection[tuple[int, str]]
+) -> tuple[str, bool] | None:
+    """(node, doubtful) of the copy of ``ordinal`` among ``nodes`` to make its master: the
+    one furthest in the replication log, as (log file, offset), where the snapshot shows
+    positions (those without one after, in the given order); one that is no target of a
+    failed step (``suspect``: it may have stopped half-way or lag) before any that is,
+    which is chosen, doubtful, only when there is no other. None without nodes."""
+    ranked = sorted(nodes, key=lambda n: db.positions.get((ordinal, n), (-1, -1)), reverse=True)
+    sound = [n for n in ranked if (ordinal, n) not in suspect]
+    if sound:
+        return sound[0], False
+    return (ranked[0], True) if ranked else None
 
 
 def _replica_is_better(
@@ -308,15 +320,19 @@ def _replica_is_better(
     return here is not None and any(here < there for there in ahead)
 
 
-def _failed_copies(ctx: Context, database: str) -> set[tuple[int, str]]:
-    """(ordinal, target) of the failed COPY steps of ``database``."""
+def _failed_targets(
+    ctx: Context, database: str, kinds: Collection[str] = ("copy",)
+) -> dict[tuple[int, str], str]:
+    """(ordinal, target) -> action of the failed steps of ``database`` of phase ``kinds``."""
     return {
-        (v["failed_step"]["ordinal"], v["failed_step"]["target"])
+        (step["ordinal"], step["target"]): str(
+            step.get("action") or PHASE_ACTIONS[step["phase_kind"]]
+        )
         for v in ctx.failed
         if v.get("database") == database
-        and (v.get("failed_step") or {}).get("phase_kind") == "copy"
-        and v["failed_step"].get("ordinal") is not None
-        and v["failed_step"].get("target")
+        and (step := v.get("failed_step") or {}).get("phase_kind") in kinds
+        and step.get("ordinal") is not None
+        and step.get("target")
     }
 
 
@@ -370,7 +386,7 @@ def _step2(ctx: Context) -> dict[str, Any]:
     attach: list[tuple[str, int, str, bool]] = []
     for db in ctx.impacts:
         lines += _snapshot_lines(db)
-        doubtful = _failed_copies(ctx, db.database)
+        doubtful = _failed_targets(ctx, db.database)
         attach += [(db.database, *c) for c in attach_candidates(db, doubtful)]
     if attach:
         pairs = ", ".join(f"{name}:{o} (orphan on {node})" for name, o, node, _ in attach)
@@ -384,14 +400,7 @@ def _step2(ctx: Context) -> dict[str, Any]:
             )
         # a doubtful orphan's ATTACH is in the text with its caution, not in the SQL to copy
         sql += [attach_sql(name, o, node) for name, o, node, doubtful in attach if not doubtful]
-    for name, ordinal, node in promotable(ctx):
-        host, port = split_node(node)
-        lines.append(
-            text["promote"].format(
-                database=name, ordinal=ordinal, node=node, host=host, port=port,
-                ident=sql_ident(name),
-            )
-        )  # fmt: skip
+    lines += [_promote_line(p) for p in promotable(ctx)]
     return _step(2, lines, sql)
 
 
@@ -400,20 +409,82 @@ def _attachable(ctx: Context) -> set[tuple[str, int]]:
     return {
         (db.database, ordinal)
         for db in ctx.impacts
-        for ordinal, _, _ in attach_candidates(db, _failed_copies(ctx, db.database))
+        for ordinal, _, _ in attach_candidates(db, _failed_targets(ctx, db.database))
     }
 
 
-def promotable(ctx: Context) -> list[tuple[str, int, str]]:
-    """(database, ordinal, node) of a working replica of each partition without a master
-    and without an orphan to attach: promoting the replica restores the master."""
+#: The failed steps whose target may lag behind the other replicas of its partition: a
+#: COPY stopped half-way, a PROMOTE whose target did not catch up (WaitForLSNWithTimeout).
+LAGGING_KINDS = ("copy", "promote")
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The working replica to promote for a partition without a master and without an
+    orphan to attach (:func:`best_copy` of its replicas)."""
+
+    db: DatabaseImpact
+    ordinal: int
+    node: str
+    doubtful: bool  # the target of a failed step, with no other replica left
+    suspect: dict[tuple[int, str], str]  # (ordinal, target) -> action of the failed steps
+
+    def position(self, node: str) -> str | None:
+        at = self.db.positions.get((self.ordinal, node))
+        return f"{at[0]}:{at[1]}" if at else None
+
+
+def promotable(ctx: Context) -> list[Promotion]:
+    """The replica to promote of each partition without a master and without an orphan
+    to attach: promoting it restores the master."""
     orphaned = _attachable(ctx)
-    return [
-        (db.database, ordinal, nodes[0])
-        for db in ctx.impacts
-        for ordinal, nodes in sorted(db.live_replicas.items())
-        if nodes and (db.database, ordinal) not in orphaned
-    ]
+    out = []
+    for db in ctx.impacts:
+        suspect = _failed_targets(ctx, db.database, LAGGING_KINDS)
+        for ordinal, nodes in sorted(db.live_replicas.items()):
+            best = best_copy(db, ordinal, nodes, suspect)
+            if best and (db.database, ordinal) not in orphaned:
+                out.append(Promotion(db, ordinal, *best, suspect))
+    return out
+
+
+def _promote_line(p: Promotion) -> str:
+    """Step 2's proposal to promote ``p``, with why that replica and not another."""
+    text = _text()["runbook"]["step2"]
+    db, o = p.db, p.ordinal
+    replicas = db.live_replicas[o]
+    if len(replicas) == 1:
+        why = text["promote_only"]
+    elif unknown := [n for n in replicas if p.position(n) is None]:
+        nodes = text["promote_none_known"] if unknown == replicas else ", ".join(unknown)
+        why = text["promote_unverified"].format(nodes=nodes, replicas=", ".join(replicas))
+    else:
+        others = sorted(
+            (n for n in replicas if n != p.node), key=lambda n: db.positions[(o, n)], reverse=True
+        )
+        listed = ", ".join(f"{n} at {p.position(n)}" for n in others)
+        why = text["promote_furthest"].format(position=p.position(p.node), others=listed)
+    notes = []
+    here = db.positions.get((o, p.node), (-1, -1))
+    for node in (n for n in replicas if n != p.node and (o, n) in p.suspect):
+        ahead = db.positions.get((o, node), (-1, -1)) > here
+        key = "promote_target_ahead" if ahead else "promote_not_target"
+        notes.append(
+            text[key].format(node=node, action=p.suspect[(o, node)], position=p.position(node))
+        )
+    if p.doubtful:
+        notes.append(text["promote_doubtful"].format(node=p.node, action=p.suspect[(o, p.node)]))
+    # a master copy of a partition without a master is one that serves nothing now (offline,
+    # or on a leaf that is down), but is still there: not one a PROMOTE ... WITH DROP dropped
+    if old := [c["node"] for c in db.copies if c["ordinal"] == o and c["role"] == "master"]:
+        notes.append(text["promote_old_master"].format(nodes=", ".join(old)))
+    host, port = split_node(p.node)
+    return str(
+        text["promote"].format(
+            database=db.database, ordinal=o, node=p.node, host=host, port=port,
+            ident=sql_ident(db.database), why=why, notes="".join(" " + n for n in notes),
+        )
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- step 3
@@ -453,7 +524,7 @@ def _restore_ways(ctx: Context, missing: list[tuple[str, int]]) -> str:
     orphan, promote its working replica, or bring the leaf holding it back online."""
     text = _text()["runbook"]["step4"]
     attach = _attachable(ctx)
-    promote = {(name, o) for name, o, _ in promotable(ctx)}
+    promote = {(p.db.database, p.ordinal) for p in promotable(ctx)}
     unseen = {(db.database, o) for db in ctx.impacts for o in unknown_ordinals(db)}
     groups: dict[str, list[tuple[str, int]]] = {}
     for pair in missing:
@@ -560,10 +631,15 @@ def _step5(ctx: Context) -> dict[str, Any]:
     text = _text()["runbook"]["step5"]
     spare = [(db.database, o, n) for db in ctx.impacts for o, n in db.spare_orphans]
     kept = [(db.database, o, n) for db in ctx.impacts for o, n in db.kept_orphans]
+    # a leftover offline (or on a leaf that is down) is out of CLEAR ORPHAN DATABASES' reach
+    down = {(db.database, o, n) for db in ctx.impacts for o, n in db.dead_orphans}
     lines = [] if ctx.any_failure else [text["no_failure"]]
-    if spare:
-        listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in spare)
+    if clearable := [c for c in spare if c not in down]:
+        listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in clearable)
         lines.append(text["detail"].format(orphan_list=listed))
+    if offline := [c for c in spare if c in down]:
+        listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in offline)
+        lines.append(text["offline"].format(orphan_list=listed))
     if kept:
         listed = ", ".join(f"{db}:{o} on {n}" for db, o, n in kept)
         lines.append(text["keep"].format(orphan_list=listed))

@@ -710,6 +710,9 @@ def date_restarts(
             ]
 
 
+#: A cause found at least this confident leaves no room for a zone hint: the lines that
+#: another zone would move to the failure are distractors (a restart 6 h earlier).
+HINTLESS = 0.9
 #: How close to a whole number of hours a gap must be to suggest a time-zone difference.
 ZONE_SLACK = timedelta(minutes=3)
 #: Offsets between zones a node may log in: whole hours, and the half and quarter hours
@@ -730,13 +733,16 @@ def zone_hints(
     within :data:`ZONE_SLACK`) from a failure: that node may log in another time zone than
     the one assumed, which left the evidence out of the window. Not for a node whose zone
     was given (``zoned``), nor for evidence of another database, nor for a node that has
-    cause evidence near the failure as read (its clock then agrees). A line an hour off
+    cause evidence near the failure as read (its clock then agrees), nor for a failure
+    whose cause was found with confidence (:data:`HINTLESS`). A line an hour off
     whose local time (in ``zone``) the end of daylight saving time repeats gets the fixed
     offset of its other reading (:func:`_other_pass`)."""
     hints: dict[str, str] = {}
     for rb in rebalances:
         if rb.outcome != "failed" or rb.failure_time is None:
             continue
+        if any(f.run is rb and f.role == "cause" and f.confidence >= HINTLESS for f in findings):
+            continue  # (a line hours away is no better cause than the one found)
         failed_at = rb.failure_time
         near = {
             f.node

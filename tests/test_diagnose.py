@@ -390,8 +390,12 @@ def test_a_huge_log_line_is_cut_in_the_evidence_and_the_verdict() -> None:
         # the node has evidence near the failure as read: its clock agrees
         ([(TARGET, "08:09:40.000", "  ERROR: `sales_3` log: Not enough memory available"),
           (TARGET, "10:08:30.000", "   WARN: socket (107) ETIMEDOUT in recv")], (), None),
+        # a confident cause was found: a line two hours off on another leaf is a distractor
+        ([(TARGET, "10:08:30.000", "  ERROR: `sales_3` log: Not enough memory available"),
+          (OTHER, "08:09:40.000", "  ERROR: `sales_3` log: Lock wait timeout exceeded")], (), None),
     ],
-    ids=["two-hours", "half-hour-zone", "zone-given", "other-database", "clock-agrees"],
+    ids=["two-hours", "half-hour-zone", "zone-given", "other-database", "clock-agrees",
+         "cause-found"],
 )  # fmt: skip
 def test_a_zone_hint_only_where_another_zone_would_explain_the_gap(extra, zoned, hint) -> None:
     _, findings = _verdict_with("copy", extra)

@@ -818,7 +818,7 @@ def skew_hints(
         ahead = sorted(
             (f.time - rb.failure_time, f)
             for f in findings
-            if f.run is rb
+            if (f.run is rb or f.role != "cause")  # (a later run's window may hold it)
             and f.cause
             and f.time is not None
             and f.node in rb.involved_nodes

@@ -120,3 +120,30 @@ def test_a_host_names_every_node_on_it_and_a_negative_skew_moves_later(tmp_path:
     assert cause["cause"] == "out_of_memory"
     assert cause["time"].startswith("2026-10-14T14:08:25")
     assert any("read 120 s later" in a and "behind" in a for a in data["assumptions"])
+
+
+RETRY_LINES = [  # the user's retry a minute later, failing on a lock wait of its own
+    "1127533808000 2026-10-14 14:09:25.225   INFO: Thread 115140 (ntid 19, conn id 51210): "
+    "Rebalance: started rebalance of `ledger` (3 steps)",
+    "1127533900000 2026-10-14 14:09:25.300   INFO: Thread 115140 (ntid 19, conn id 51210): "
+    "Rebalance: step 1 of 3 (COPY PARTITION ledger:7, target '10.1.0.24':3306) started",
+    "1127700000000 2026-10-14 14:12:11.400  ERROR: Thread 115140 (ntid 19, conn id 51210): "
+    "Rebalance: step 1 of 3 (COPY PARTITION ledger:7, target '10.1.0.24':3306) failed: "
+    "Lock wait timeout exceeded; try restarting transaction (error 1205)",
+]
+
+
+def test_a_line_in_the_next_runs_window_still_hints_for_the_run_it_explains(
+    tmp_path: Path,
+) -> None:
+    """The target's OOM, 146 s after the first run failed, falls inside the retry's window
+    (which has a cause of its own): the first run gets the hint all the same."""
+    bundle = _bundle(tmp_path, "14:10:51.088")
+    ma = bundle / MA
+    ma.write_text(ma.read_text() + "\n".join(RETRY_LINES) + "\n")
+    report = analyze(bundle)
+    assert [(v.cause, v.later_run is not None) for v in report.verdicts] == [
+        ("unknown", True),
+        ("lock_timeout", False),
+    ]
+    assert any(w.endswith("--skew 10.1.0.24:3306=146") for w in report.warnings)

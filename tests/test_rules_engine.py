@@ -8,6 +8,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forensics.errors import RuleError
 from forensics.rules import MATCHES, RuleSet, load_rules, match
@@ -341,3 +343,42 @@ def test_many_rules_one_frame() -> None:
     )
     out = match(ev, load_rules())
     assert dict(zip(out["line"], out["rule"], strict=True)) == {1: "MEM01", 2: "NET01", 3: "LOCK01"}
+
+
+# --------------------------------------------------------------------------- prefilters
+
+_WORDS = ["leaf", "node", "heartbeat", "failed", "missed", "offline", "state", "changed",
+          "to", "is", "down", "RECOVERY_FAILED", "Heartbeat", "x"]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_WORDS), min_size=1, max_size=8).map(" ".join),
+            st.sampled_from(["INFO", "WARN", "ERROR"]),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_prefilters_never_lose_a_match(lines: list[tuple[str, str]]) -> None:
+    """NODE02's alternation (its branches' own texts, its level gate) gathers no fewer
+    rows than the condition holds on: the engine agrees with the condition run on every
+    row, heartbeat lines or not."""
+    (node02,) = [r for r in load_rules() if r.id == "NODE02"]
+    ev = events(*({"ts": at(i), "message": m, "level": lv} for i, (m, lv) in enumerate(lines)))
+    expected = ev.with_row_index("r").filter(node02.when.expr).get_column("line").to_list()
+    got = match(ev, [node02]).get_column("line").to_list()
+    assert sorted(got) == sorted(expected)
+
+
+def test_an_alternation_gathers_rows_by_each_branch_s_own_texts() -> None:
+    """Past the cap on clauses, the alternation's single clause holds every branch's
+    longest text ("heartbeat"); the branches keep their own (failed, missed, stat...)."""
+    (node02,) = [r for r in load_rules() if r.id == "NODE02"]
+    prefilter = node02.when.prefilter
+    assert prefilter is not None
+    assert any("heartbeat" in clause for clause in prefilter.clauses)
+    assert frozenset({"recovery_failed"}) in prefilter.branches[0]
+    assert len(prefilter.branches) >= 8 and prefilter.gate  # (level in (WARN, ERROR, FAILURE))

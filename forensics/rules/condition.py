@@ -44,7 +44,7 @@ import re._constants as _sre
 import re._parser as _sre_parse
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, reduce
 from typing import Any
 
 import polars as pl
@@ -156,13 +156,30 @@ class Prefilter:
     of ``clauses`` (texts are lower-case ASCII; a message with non-ASCII text passes them
     all: ``(?i)`` folds some non-ASCII letters to ASCII ones), or when one of ``exprs`` (a
     regex-free part of the condition, compiled exactly) holds.
+
+    ``gate``: regex-free parts that the condition requires besides its text search (the
+    ``level in (WARN, ERROR)`` of ``message ~ /.../ and level in (...)``), cheap to test
+    exactly on the rows the clauses gather before the condition's regexes run on them
+    (heartbeat lines hold a rule's word but are INFO).
     """
 
     clauses: tuple[frozenset[str], ...] = ()
     exprs: tuple[Node, ...] = ()
+    gate: tuple[Node, ...] = ()
+    #: For a regex that is one alternation whose branches need different texts: each
+    #: branch's clauses. One clause from each branch, together, is necessary too, and
+    #: may gather far fewer rows than a clause of ``clauses`` (which, past the cap on
+    #: their number, is the union of every branch's longest texts: "heartbeat" of one
+    #: branch in every clause, when heartbeat lines are the log's most common).
+    branches: tuple[tuple[frozenset[str], ...], ...] = ()
 
     def expr_terms(self) -> list[pl.Expr]:
         return [_compile(node) for node in self.exprs]
+
+    def gate_expr(self) -> pl.Expr | None:
+        """The ``gate`` parts, all of them, as one expression (None when there are none)."""
+        terms = [_compile(node) for node in self.gate]
+        return reduce(operator.and_, terms) if terms else None
 
 
 # --------------------------------------------------------------------------- grammar
@@ -400,7 +417,10 @@ def _prefilter(node: Node) -> Prefilter | None:
         if node.op == "and":  # every part is necessary
             clauses = [c for p in parts if p is not None and not p.exprs for c in p.clauses]
             if clauses:
-                return Prefilter(tuple(dict.fromkeys(clauses)))
+                gate = tuple(i for i in node.items if not _has_text_search(i))
+                branched = [p.branches for p in parts if p is not None and p.branches]
+                branches = branched[0] if len(branched) == 1 else ()
+                return Prefilter(tuple(dict.fromkeys(clauses)), gate=gate, branches=branches)
             return next((p for p in parts if p is not None), None)
         if any(p is None for p in parts):
             return None
@@ -408,7 +428,7 @@ def _prefilter(node: Node) -> Prefilter | None:
         exprs = tuple(e for p in parts if p is not None for e in p.exprs)
         return Prefilter(tuple(_either(with_clauses)), exprs)
     clauses = _predicate_clauses(node)
-    return Prefilter(tuple(clauses)) if clauses else None
+    return Prefilter(tuple(clauses), branches=_predicate_branches(node)) if clauses else None
 
 
 def _has_text_search(node: Node) -> bool:
@@ -452,13 +472,42 @@ def _printable_ascii(text: str) -> bool:
     return all(" " <= ch <= "~" for ch in text)
 
 
+def _predicate_branches(p: Predicate) -> tuple[tuple[frozenset[str], ...], ...]:
+    """For ``message ~ /a|b|.../`` (one alternation at the top level): the clauses of each
+    branch, when every branch has some worth testing (:attr:`Prefilter.branches`)."""
+    if p.field != "message" or p.op != "~" or not _parsable(p.value.value):
+        return ()
+    try:
+        tree = list(_sre_parse.parse(p.value.value.pattern))
+    except Exception:  # (as _regex_clauses)
+        return ()
+    # (the parser takes a prefix common to every branch out of the alternation: \b)
+    at = [i for i, (op, _) in enumerate(tree) if op is _sre.BRANCH]
+    if len(at) != 1:
+        return ()
+    head, (_, (_, alternatives)), tail = tree[: at[0]], tree[at[0]], tree[at[0] + 1 :]
+    branches = []
+    for branch in alternatives:
+        whole = [*head, *branch, *tail]
+        clauses = [c for c in _required(whole) if min(map(len, c)) >= _MIN_LITERAL]
+        if not clauses:
+            return ()
+        branches.append(tuple(clauses))
+    return tuple(branches)
+
+
+def _parsable(rx: Regex) -> bool:
+    """Whether Python's regex parser reads ``rx``'s literal text as Rust's does."""
+    return not ("x" in rx.flags or _RUST_ONLY.search(rx.pattern) or _nested_class(rx.pattern))
+
+
 def _regex_clauses(rx: Regex) -> CNF:
     r"""Clauses every match of ``rx`` satisfies (texts as written, to compare ignoring case).
 
     Read with Python's regex parser, which agrees with Rust's syntax on what is literal
     text except for the constructs refused here (nested classes, ``\<``, ``\b{...}``,
     verbose mode); a pattern it cannot parse gets no clauses."""
-    if "x" in rx.flags or _RUST_ONLY.search(rx.pattern) or _nested_class(rx.pattern):
+    if not _parsable(rx):
         return []
     try:
         tree = _sre_parse.parse(rx.pattern)

@@ -14,6 +14,7 @@ required key or time is null cannot be correlated. Order: ts, node, file, line, 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import polars as pl
@@ -101,8 +102,11 @@ def _true_rows(frame: pl.DataFrame, conditions: dict[str, Condition]) -> dict[st
     gated = {n: p for n, p in prefilters.items() if p is not None}
     for name, rows in _candidates(frame, gated).items():
         sub = frame.select(pl.all().gather(rows))
+        gate = gated[name].gate_expr()
+        if gate is not None:  # (the exact regex-free parts first: a regex costs far more)
+            sub = sub.filter(gate.fill_null(False))
         keep = sub.select(conditions[name].expr).to_series()
-        out[name] = rows.filter(keep)
+        out[name] = sub.get_column("__row").filter(keep)
     return out
 
 
@@ -170,7 +174,8 @@ def _rarest_clauses(
     (any one clause is a necessary condition; the rarest gathers the fewest rows)."""
     if not prefilters:
         return {}
-    texts = sorted({t for p in prefilters.values() for c in p.clauses for t in c})
+    every = [c for p in prefilters.values() for c in (*p.clauses, *itertools.chain(*p.branches))]
+    texts = sorted({t for c in every for t in c})
     step = max(1, frame.height // _SAMPLE_ROWS)
     sample = frame.select(_texts(pl.col("message").gather_every(step), texts).alias("t"))
     counts = dict(sample.get_column("t").explode().drop_nulls().value_counts().iter_rows())
@@ -178,7 +183,14 @@ def _rarest_clauses(
     def cost(c: frozenset[str]) -> tuple[int, int, list[str]]:
         return (sum(counts.get(t, 0) for t in c), -min(map(len, c)), sorted(c))
 
-    return {name: min(p.clauses, key=cost) for name, p in prefilters.items()}
+    def rarest(p: Prefilter) -> frozenset[str]:
+        best = min(p.clauses, key=cost)
+        if p.branches:  # one clause of each branch, together
+            union = frozenset().union(*(min(b, key=cost) for b in p.branches))
+            best = min(best, union, key=cost)
+        return best
+
+    return {name: rarest(p) for name, p in prefilters.items()}
 
 
 def _rows_of(rows: dict[str, pl.Series], columns: list[tuple[int, str]]) -> pl.DataFrame:

@@ -1031,7 +1031,7 @@ def _beyond_partitions(
 def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
     if not acc.files:
         raise InputError("empty bundle: no files found", paths[0])
-    frames = tables.to_frames(acc.tables)
+    frames = tables.to_frames(acc.tables, acc.warnings)
     events = _concat(acc.events, schemas.EVENTS)
     counts = _concat(acc.counts, schemas.LINE_COUNTS)
     files = pl.DataFrame(acc.files, schema=schemas.FILES, strict=False)

@@ -15,7 +15,7 @@ import polars as pl
 
 from .. import schemas
 from .tables_model import Row, Table
-from .tables_vocab import Vocabulary, vocabulary
+from .tables_vocab import SizeColumn, Vocabulary, vocabulary
 
 #: First word of a rebalance action -> phase kind (SPEC §4.1).
 PHASE_KINDS: dict[str, str] = {"COPY": "copy", "PROMOTE": "promote", "DROP": "drop"}
@@ -124,6 +124,10 @@ class FrameBuilder:
         # status words, longest first (so "in progress" wins over a shorter word it opens with)
         self._status_words = sorted(self.vocab.statuses.items(), key=lambda item: -len(item[0]))
         self.node_ids = self._node_ids()
+        self.ports = self._ports()
+        # "path:line: what is wrong" about a cell's value (SPEC §9), each once (MV_NODES
+        # feeds two frames)
+        self.warnings: dict[str, None] = {}
 
     def frames(self) -> dict[str, pl.DataFrame]:
         converters: dict[str, Callable[[Table, Cells, str | None], Iterable[dict[str, Any]]]] = {
@@ -180,6 +184,46 @@ class FrameBuilder:
                     if node and hp:
                         ids.setdefault(node, hp)
         return ids
+
+    def _ports(self) -> dict[str, set[str]]:
+        """Host -> the ports the bundle's tables write next to it (host and port, target,
+        pair columns; a JSON table's host:port node)."""
+        ports: dict[str, set[str]] = {}
+        pairs = (("host", "port"), ("target_host", "target_port"), ("pair_host", "pair_port"))
+        for table in self.tables:
+            cells = Cells(table, self.vocab)
+            found = [(h, p) for h, p in pairs if cells.has(h) and cells.has(p)]
+            for row in table.rows:
+                for h, p in found:
+                    host, port = (cells(row, h) or "").strip(), (cells(row, p) or "").strip()
+                    if host and port.isdigit():
+                        ports.setdefault(host, set()).add(port)
+            host, _, port = (table.node or "").rpartition(":")
+            if host and port.isdigit():
+                ports.setdefault(host, set()).add(port)
+        return ports
+
+    def warn(self, table: Table, index: int, text: str) -> None:
+        self.warnings.setdefault(f"{table.path}:{table.row_line(index)}: {text}")
+
+    def endpoint(
+        self, table: Table, index: int, host: str | None, port: str | None, column: str
+    ) -> str | None:
+        """``host:port`` of a row; a port left empty (``column`` has none on this row) is
+        the one port the bundle gives that host elsewhere, else the host stays bare, with
+        a warning."""
+        if host and not port:
+            known = self.ports.get(host.strip(), set())
+            if len(known) == 1:
+                return host_port(host, next(iter(known)))
+            where = f"ports {', '.join(sorted(known))}" if known else "no port"
+            self.warn(
+                table,
+                index,
+                f"{column} of host {host} is empty and the bundle gives it {where}:"
+                " the node is read as the host alone",
+            )
+        return host_port(host, port)
 
     def role(self, text: str | None) -> str | None:
         if not text or not text.strip():
@@ -242,8 +286,12 @@ class FrameBuilder:
             return prefix, int(match.group(2))
         return name, None
 
-    def node(self, table: Table, cells: Cells, row: Row) -> str | None:
-        hp = host_port(cells(row, "host"), cells(row, "port"))
+    def node(self, table: Table, cells: Cells, row: Row, index: int) -> str | None:
+        host, port = cells(row, "host"), cells(row, "port")
+        if cells.has("port"):
+            hp = self.endpoint(table, index, host, port, cells.map["port"])
+        else:
+            hp = host_port(host, port)
         if hp is None and (node_id := cells(row, "node_id")):
             hp = self.node_ids.get(node_id, f"node_id={node_id}")
         return hp or table.node
@@ -261,7 +309,13 @@ class FrameBuilder:
                 "action": action,
                 "phase_kind": phase_kind(action),
                 "ordinal": to_int(cells(row, "ordinal")),
-                "target": host_port(cells(row, "target_host"), cells(row, "target_port")),
+                "target": self.endpoint(
+                    table,
+                    index,
+                    cells(row, "target_host"),
+                    cells(row, "target_port"),
+                    cells.map.get("target_port", "Target_Port"),
+                ),
                 "phase": to_int(cells(row, "phase")),
                 "status": status,
                 "running_ms": to_int(cells(row, "running_time")),
@@ -280,12 +334,12 @@ class FrameBuilder:
             return
         if kind == "partitions" and self._unowned(table, cells):
             return  # one of several databases' (statements not matched): no single one's
-        for row in table.rows:
+        for index, row in enumerate(table.rows):
             role = self.role(cells(row, "role"))
             if kind == "partitions":
                 database, ordinal = (
                     cells(row, "database") or table.database,
-                    to_int(cells(row, "ordinal")),
+                    self.ordinal(table, cells, row, index),
                 )
                 if database is None and (named := cells(row, "partition_database")):
                     # "Partition_Database | sales_0": the database of the row
@@ -296,10 +350,19 @@ class FrameBuilder:
                 if name is None or name in self.vocab.system_databases:
                     continue
                 database, ordinal = self.split_db(name, always=role != "reference")
+            node = self.node(table, cells, row, index)
+            if kind == "partitions" and ordinal is None and role != "reference":
+                self.warn(
+                    table,
+                    index,
+                    f"no ordinal on the {role or 'copy'} row of {node or 'an unknown node'}"
+                    f" ({database or 'database unknown'}): kept as a copy of an unknown"
+                    " partition, which counts in no partition's copies",
+                )
             yield {
                 "database": database,
                 "ordinal": ordinal,
-                "node": self.node(table, cells, row),
+                "node": node,
                 "role": role,
                 "state": _state(cells(row, "state"), cells(row, "is_offline")),
                 "position": cells(row, "position"),
@@ -337,16 +400,25 @@ class FrameBuilder:
                 "capture_clock": table.capture_clock,
             }
 
+    def ordinal(self, table: Table, cells: Cells, row: Row, index: int) -> int | None:
+        """The ordinal cell of a row; a text that is no number is None, with a warning."""
+        text = cells(row, "ordinal")
+        ordinal = to_int(text)
+        if ordinal is None and text is not None and text.strip():
+            column = cells.map["ordinal"]
+            self.warn(table, index, f"{column} {text.strip()!r} is no partition number")
+        return ordinal
+
     def node_type(self, cells: Cells, row: Row) -> str | None:
         """The role MV_NODES gives a row (TYPE MA / CA / LEAF)."""
         return NODE_TYPES.get((cells(row, "node_type") or "").strip().upper())
 
     def _leaves(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:
-        for row in table.rows:
+        for index, row in enumerate(table.rows):
             if kind == "nodes" and self.node_type(cells, row) != "leaf":
                 continue  # MV_NODES lists the aggregators too: they are no leaves
             yield {
-                "node": self.node(table, cells, row),
+                "node": self.node(table, cells, row, index),
                 "availability_group": to_int(cells(row, "availability_group")),
                 "pair": host_port(cells(row, "pair_host"), cells(row, "pair_port")),
                 "state": lower(cells(row, "state")),
@@ -354,22 +426,23 @@ class FrameBuilder:
             }
 
     def _aggregators(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
-        for row in table.rows:
+        for index, row in enumerate(table.rows):
             if cells.has("node_type"):  # MV_NODES: its MA and CA rows
                 role = self.node_type(cells, row)
             else:  # SHOW AGGREGATORS: Master_Aggregator is 1 on the master's row
                 master = (cells(row, "master_aggregator") or "").strip() == "1"
                 role = "master_aggregator" if master else "child_aggregator"
             if role in ("master_aggregator", "child_aggregator"):
-                yield {"node": self.node(table, cells, row), "role": role, "source": table.source}
+                node = self.node(table, cells, row, index)
+                yield {"node": node, "role": role, "source": table.source}
 
     def _variables(self, table: Table, cells: Cells, _: str | None) -> Iterable[dict[str, Any]]:
         named = cells.has("variable_name")  # else SELECT @@global.redundancy_level
-        for row in table.rows:
+        for index, row in enumerate(table.rows):
             yield {
                 "name": cells(row, "variable_name") if named else "redundancy_level",
                 "value": cells(row, "value") if named else cells(row, "redundancy_level"),
-                "node": self.node(table, cells, row),
+                "node": self.node(table, cells, row, index),
                 "source": table.source,
             }
 
@@ -378,30 +451,62 @@ class FrameBuilder:
         name_col = "partition_database" if cells.has("partition_database") else "database"
         names = [cells(row, name_col) for row in table.rows]
         siblings = Counter(m.group(1) for n in names if n and (m := _PARTITION_DB.match(n)))
-        for row, name in zip(table.rows, names, strict=True):
+        # TABLE_STATISTICS: a row per table and copy; one without an ordinal is a reference
+        # table's copy (every node holds one), neither a partition's size nor the database's
+        per_table = cells.has("table_name") and cells.has("ordinal")
+        for index, (row, name) in enumerate(zip(table.rows, names, strict=True)):
             database, ordinal = (
                 (name, None)
                 if name is None
                 else self.split_db(name, always=name_col == "partition_database", siblings=siblings)
             )
             if cells.has("ordinal"):
-                ordinal = to_int(cells(row, "ordinal"))
+                ordinal = self.ordinal(table, cells, row, index)
                 database = cells(row, "database") or database
+                if per_table and ordinal is None:
+                    continue
             yield {
                 "database": database,
                 "ordinal": ordinal,
-                "node": self.node(table, cells, row),
-                "size_bytes": self.vocab.size_bytes(row.get(size.column), size.multiplier)
-                if size
-                else None,
+                "node": self.node(table, cells, row, index),
+                "size_bytes": self.size(table, row, index, size, database, ordinal),
                 "source": table.source,
             }
 
+    def size(
+        self,
+        table: Table,
+        row: Row,
+        index: int,
+        size: SizeColumn | None,
+        database: str | None,
+        ordinal: int | None,
+    ) -> int | None:
+        """The bytes of a row's size cell; a text that is no size (``-5``) is unknown,
+        with a warning naming its line."""
+        if size is None:
+            return None
+        text = row.get(size.column)
+        value, problem = self.vocab.read_size(text, size.multiplier)
+        if problem is not None:
+            of = f"{database}:{ordinal}" if ordinal is not None else database or "its database"
+            self.warn(
+                table,
+                index,
+                f"{size.column} {(text or '').strip()!r} {problem}: {of} taken as of unknown size",
+            )
+        return value
 
-def to_frames(tables: list[Table]) -> dict[str, pl.DataFrame]:
+
+def to_frames(tables: list[Table], warnings: list[str] | None = None) -> dict[str, pl.DataFrame]:
     """steps / partitions / leaves / variables / disk_usage / aggregators frames, conformed;
-    empty when nothing."""
-    return FrameBuilder(tables).frames()
+    empty when nothing. ``warnings`` gets one ``path:line: what is wrong`` for each cell
+    whose value was refused or completed (a negative size, a NULL ordinal, an empty port)."""
+    builder = FrameBuilder(tables)
+    frames = builder.frames()
+    if warnings is not None:
+        warnings.extend(builder.warnings)
+    return frames
 
 
 def _state(state: str | None, is_offline: str | None) -> str | None:

@@ -62,6 +62,7 @@ class Vocabulary:
     kinds: tuple[Kind, ...]
     size_names: tuple[str, ...]
     units: dict[str, int]
+    no_sizes: frozenset[str]  # lower-case cell texts that say a size is unknown
     roles: dict[str, str]  # lower-case role text -> role
     statuses: dict[str, str]  # lower-case status text -> status
     system_databases: frozenset[str]
@@ -154,20 +155,29 @@ class Vocabulary:
 
     def size_bytes(self, text: str | None, multiplier: int | None) -> int | None:
         """``"1.5 GB"`` -> 1610612736; a bare number is scaled by the column's unit."""
-        if text is None:
-            return None
+        return self.read_size(text, multiplier)[0]
+
+    def read_size(self, text: str | None, multiplier: int | None) -> tuple[int | None, str | None]:
+        """(bytes, None) for a size; (None, what is wrong) for a text that is none (a
+        negative number, an unknown unit); (None, None) for no value (NULL, ``N/A``)."""
+        if text is None or text.strip().lower() in self.no_sizes:
+            return None, None
         match = _SIZE_VALUE.match(_decimal(text))
         if match is None:
-            return None
+            return None, "is no size"
         unit = match.group(2).lower()
         if unit:
             factor = self.units.get(unit)
             if factor is None:
-                return None
+                return None, f"has an unknown unit {match.group(2)!r}"
         else:
             factor = multiplier or 1
         value = float(match.group(1)) * factor
-        return round(value) if math.isfinite(value) else None  # ("1e400 MB": no size)
+        if not math.isfinite(value):  # ("1e400 MB")
+            return None, "is too large to be a size"
+        if value < 0:
+            return None, "is a negative size"
+        return round(value), None
 
 
 def _decimal(text: str) -> str:
@@ -222,6 +232,7 @@ def vocabulary() -> Vocabulary:
         kinds=kinds,
         size_names=tuple(raw["size"]["names"]),
         units={k.lower(): int(v) for k, v in raw["size"]["units"].items()},
+        no_sizes=frozenset(text.lower() for text in raw["size"].get("none", [])),
         roles=_reverse(raw["roles"]),
         statuses=_reverse(raw["statuses"]),
         system_databases=frozenset(raw["databases"]["system"]),

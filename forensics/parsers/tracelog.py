@@ -1098,22 +1098,29 @@ def extract_fields(frame: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
     texts = texts.with_columns(pl.col("_scan").str.replace(_DESIGNATOR, "").alias("_key"))
     distinct = texts.unique("_key", keep="first", maintain_order=True).with_row_index("_i")
     scan = distinct.select("_i", "_scan")
+    # a client's own statement is no step line: no action, no step_event (messages.toml)
+    clients = _client_statements(scan, m["step_event"])
+    steps = scan.filter(~pl.col("_i").is_in(clients.implode())) if clients.len() else scan
     found = [
         _database_frame(scan, m["database"]["patterns"]),
-        _action_frame(scan, m["action"]["patterns"], m["phase_kinds"]),
+        _action_frame(steps, m["action"]["patterns"], m["phase_kinds"]),
         _target_frame(scan, m["target"]["patterns"]),
         _error_code_frame(scan, m["error_code"]["patterns"]),
     ]
     out = scan.select("_i")
     for part in found:
         out = out.join(part, on="_i", how="left", maintain_order="left")
-    step_events, numbered = _step_event_frame(scan, out, m["step_event"])
+    step_events, numbered = _step_event_frame(steps, out, m["step_event"])
     out = out.join(step_events, on="_i", how="left", maintain_order="left")
     out = out.join(numbered, on="_i", how="left", maintain_order="left")
     out = out.join(distinct.select("_i", "_key"), on="_i")
     per_row = texts.select("_key").join(out, on="_key", how="left", maintain_order="left")
     columns = ["database", "ordinal", "action", "target", "error_code", "phase_kind", "step_event"]
     found_rows = rows.with_columns(per_row.select(*columns, "_step").get_columns())
+    if clients.len():
+        client_keys = distinct.filter(pl.col("_i").is_in(clients.implode())).get_column("_key")
+        is_client = texts.get_column("_key").is_in(client_keys.implode())
+        found_rows = _client_follow_ups(found_rows, is_client, m["connections"]["own"])
     return _link_steps(found_rows).lazy()
 
 
@@ -1137,8 +1144,10 @@ def _masked_messages(message: pl.Series, mask: dict[str, Any]) -> pl.Series:
 
 
 def _masked(msg: pl.Expr, patterns: list[dict[str, str]]) -> pl.Expr:
+    """Each pattern's matches replaced by its ``replace`` (``${group}`` names its groups),
+    else by one blank."""
     for p in patterns:
-        msg = msg.str.replace_all(p["regex"], " ")
+        msg = msg.str.replace_all(p["regex"], p.get("replace", " "))
     return msg
 
 
@@ -1218,6 +1227,35 @@ def _error_code_frame(scan: pl.DataFrame, patterns: list[dict[str, str]]) -> pl.
     parts = [_captures(h, p["regex"], ["code"]) for p, h in hits]
     found = pl.concat([_empty(["code"]), *parts])
     return found.select("_i", pl.col("code").cast(pl.Int64, strict=False).alias("error_code"))
+
+
+def _client_statements(scan: pl.DataFrame, tokens: dict[str, str]) -> pl.Series:
+    """``_i`` of the texts that echo a statement a client ran on its own connection
+    (``client``), unless that statement is a REBALANCE (``client_rebalance``)."""
+    client, rebalance = tokens.get("client"), tokens.get("client_rebalance")
+    echoed = scan.filter(pl.col("_scan").str.contains(client)) if client else scan.clear()
+    if rebalance and echoed.height:
+        echoed = echoed.filter(~pl.col("_scan").str.contains(rebalance))
+    return echoed.get_column("_i")
+
+
+def _client_follow_ups(rows: pl.DataFrame, is_client: pl.Series, own: str) -> pl.DataFrame:
+    """``rows`` (one file's) where a step line that runs on the connection (``own``, the
+    thread designator's ``conn id``) of a client's statement on the same partition is
+    that statement's (``DROP PARTITION archive:3 ... completed`` after the client's
+    ``connection 3321 ('dba'@...) executed DROP PARTITION archive:3``): no step either."""
+    conn = pl.col("message").str.extract(own, 1).alias("_conn")
+    key = ["_conn", "database", "ordinal"]
+    ran = rows.filter(is_client).select(conn, "database", "ordinal").drop_nulls(key[:2]).unique()
+    step = pl.col("action").is_not_null() & pl.col("database").is_in(ran["database"].implode())
+    rows = rows.with_row_index("_row")
+    candidates = rows.filter(step).select("_row", conn, "database", "ordinal")
+    theirs = candidates.join(ran, on=key, nulls_equal=True).get_column("_row")
+    if not theirs.len():
+        return rows.drop("_row")
+    off = pl.col("_row").is_in(theirs.implode())
+    cleared = ("action", "phase_kind", "step_event", "_step")
+    return rows.with_columns(pl.when(~off).then(pl.col(c)).alias(c) for c in cleared).drop("_row")
 
 
 def _step_number_frame(scan: pl.DataFrame, regex: str) -> pl.DataFrame:

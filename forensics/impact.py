@@ -775,14 +775,62 @@ def _combined(db_rows: pl.DataFrame, part: str | None, clus: str | None) -> Snap
     )
     disputed: tuple[tuple[int, str, str], ...] = ()
     winner = None
+    notes: tuple[str, ...] = ()
     if part is not None and clus is not None:
+        status = _copies(db_rows, clus, PARTITION_ROLES)
+        listed, notes = _down_in_either(listed, status, db_rows["database"][0], (part, clus))
         listed, found, disputed, winner = _settle(listed, found, part, clus)
     copies = (
         pl.concat([listed, found])
         .unique(subset=["ordinal", "node", "role"], keep="first", maintain_order=True)
         .sort("ordinal", "node", "role")
     )
-    return Snapshot(copies, part, clus, disputed, winner)
+    return Snapshot(copies, part, clus, disputed, winner, notes=notes)
+
+
+def _down_in_either(
+    listed: pl.DataFrame, status: pl.DataFrame, database: str, captures: tuple[str, str]
+) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The copies ``listed`` of the partitions snapshot with the state ``status`` (the
+    cluster status's rows; ``captures``: the names of both) gives the same copy (ordinal,
+    node) where that state serves nothing (:data:`DEAD_STATES`) and ``listed``'s does, or says
+    nothing (SHOW PARTITIONS has no state): the two are captures of about the same time,
+    and a copy either shows down keeps nothing available (an unrecoverable master is no
+    master, and the orphan of its partition may hold the only good copy). The safe
+    reading wins, with an assumption naming the copies; only a replica the partitions
+    view gives a serving state of (DISTRIBUTED_PARTITIONS) that the cluster status shows
+    on its way to serving (:data:`ON_THE_WAY`: a COPY's replica still provisioning) keeps
+    the view's state."""
+    key = ["ordinal", "node"]
+    down = (
+        status.filter(_dead().fill_null(False))
+        .select(*key, pl.col("state").alias("_down"))
+        .unique(key, keep="first")
+    )
+    joined = listed.join(down, on=key, how="left")
+    said = pl.col("state").fill_null("").str.strip_chars() != ""
+    on_the_way = pl.col("_down").str.strip_chars().str.to_lowercase().is_in(list(ON_THE_WAY))
+    # a replica the partitions view shows serving and the cluster status on its way there
+    # (a copy still provisioning) keeps the view's state: it may have got there meanwhile
+    kept = said & on_the_way & (pl.col("role") == "replica")
+    taken = pl.col("_down").is_not_null() & ~_dead().fill_null(False) & ~kept
+    changed = joined.filter(taken)
+    if not changed.height:
+        return listed, ()
+    copies = ", ".join(
+        f"{database}:{o} on {n} {st} ({r})"
+        for o, n, r, st in changed.select("ordinal", "node", "role", "_down").sort(key).iter_rows()
+    )
+    note = _text()["impact"]["assumptions"]["state_from_status"].format(
+        database=database,
+        copies=copies,
+        partitions_snapshot=captures[0],
+        cluster_snapshot=captures[1],
+    )
+    settled = joined.with_columns(
+        pl.when(taken).then(pl.col("_down")).otherwise(pl.col("state")).alias("state")
+    )
+    return settled.drop("_down"), (note,)
 
 
 def _settle(
@@ -1280,6 +1328,23 @@ def _copy_counts(copies: pl.DataFrame) -> tuple[list[int], dict[int, int], set[i
     return ordinals, counts, mastered
 
 
+def _listed_counts(copies: pl.DataFrame, ordinals: Iterable[int]) -> dict[int, int]:
+    """Master+replica copies listed per ordinal (of ``ordinals``), in any state."""
+    listed = Counter(copies.filter(pl.col("role").is_in(COPY_ROLES)).get_column("ordinal"))
+    return {o: listed.get(o, 0) for o in ordinals}
+
+
+def _step_ordinals(steps: pl.DataFrame | None) -> list[int]:
+    """The ordinals the steps of a rebalance name (all of them: planned, failed, done):
+    partitions of its database, whether or not a snapshot still lists a copy of them."""
+    if steps is None or "ordinal" not in steps.columns:
+        return []
+    return sorted(steps.get_column("ordinal").drop_nulls().unique().to_list())
+
+
+#: Of :data:`DEAD_STATES`, those of a copy on its way to serving, not down or broken.
+ON_THE_WAY = frozenset({"recovering", "pending", "provisioning", "transition", "attaching"})
+
 #: States (of a copy: SHOW CLUSTER STATUS, DISTRIBUTED_PARTITIONS; of a leaf: SHOW LEAVES)
 #: in which a copy serves nothing now: down, broken, or not yet back (recovering from its
 #: logs, provisioning, pending re-attachment, in transition, a leaf attaching).
@@ -1449,6 +1514,10 @@ def database_impact(
     ordinals, counts, mastered = _copy_counts(snap.copies)
     # Partitions are numbered from 0 without gaps: one the snapshot shows no copy of (not
     # listed, or listed with no host) may have no copy left, and counts as without a master.
+    # So is one the rebalance's steps name that no snapshot lists: its only copy was lost.
+    shown = last_listed
+    stepped = _step_ordinals(failed_steps)
+    last_listed = max([*stepped, *([] if last_listed is None else [last_listed])], default=None)
     ordinals, counts, last_listed, far = _far_ordinals(ordinals, counts, last_listed)
     if far:
         warnings.append(
@@ -1461,15 +1530,25 @@ def database_impact(
     if gaps:
         ordinals = sorted([*ordinals, *gaps])
         counts.update(dict.fromkeys(gaps, 0))
-        warnings.append(
-            text["warnings"]["snapshot_gap"].format(
-                database=database, ordinals=", ".join(map(str, gaps))
-            )
-        )
+        seen = max([*snap.copies["ordinal"], *([] if shown is None else [shown])], default=-1)
+        unlisted = [o for o in gaps if o > seen]
+        for key, named in (
+            ("snapshot_gap", [o for o in gaps if o <= seen]),
+            ("steps_unlisted", unlisted),
+        ):
+            if named:
+                warnings.append(
+                    text["warnings"][key].format(
+                        database=database, ordinals=", ".join(map(str, named))
+                    )
+                )
     made = _copies_made(failed_steps, snap.copies)
     level = redundancy.value
     if level is None:
-        level = infer_redundancy({o: n - made.get(o, 0) for o, n in counts.items()})
+        # every copy listed tells the level, working or not (a leaf holding the replicas
+        # is down): counting only working ones would take redundancy 2 for 1
+        listed_counts = _listed_counts(snap.copies, ordinals)
+        level = infer_redundancy({o: n - made.get(o, 0) for o, n in listed_counts.items()})
         note = "redundancy_inferred" if level > 0 else "redundancy_floor"
         level = max(level, 1)
         assumptions.append(text["assumptions"][note].format(database=database, redundancy=level))

@@ -22,8 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MA_LOG = ROOT / "fixtures" / "copy_out_of_memory" / "10.0.1.10_3306" / "tracelogs" / "memsql.log"
 UNKNOWN = "unknown — no SHOW PARTITIONS after the failure"
 
-#: Before the rebalance: each of the 8 partitions has a master and a replica.
-HEALTHY = [(o, f"10.0.1.1{1 + o % 2}", r) for o in range(8) for r in ("Master", "Replica")]
+#: Before the rebalance: each of the 16 partitions (the log names ordinals 1-15) has a
+#: master and a replica.
+HEALTHY = [(o, f"10.0.1.1{1 + o % 2}", r) for o in range(16) for r in ("Master", "Replica")]
 HEALTHY = [(o, h if r == "Master" else f"10.0.1.1{2 - o % 2}", r) for o, h, r in HEALTHY]
 #: After the failure: partition 7 lost its master (only a replica is left) and the COPY
 #: left extra copies of partitions 1 and 2 on 10.0.1.13.

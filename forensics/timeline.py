@@ -477,7 +477,9 @@ def build_timeline(
     database None when no database is seen at all. ``every_run``: earlier runs that
     failed are Rebalances too, before the latest one (``forensics scan``). Of a step in
     several status captures the latest counts (:func:`resolve_captures`); an earlier
-    capture that shows it failed where the latest shows it succeeded is a note."""
+    capture that shows it failed where the latest shows it succeeded is a note. A status
+    output newer than the logs (:func:`_newer_status`) is the latest run; the logs' run
+    that failed before it is an earlier one."""
     events, earlier = _latest_runs(events)
     steps = resolve_captures(steps)
     attempts = earlier_attempts(steps)
@@ -493,35 +495,47 @@ def build_timeline(
         pl.col("step_event").str.starts_with("rebalance_") & pl.col("database").is_null()
     )
     restarts = events.filter(pl.col("step_event") == "node_restart")
+    status_rows, _ = _unnamed_steps(
+        steps.filter(pl.col("origin") == "status"), databases, partitions
+    )
     # (split once: a filter per database is quadratic in a bundle of many databases)
-    events_of, steps_of, parts_of = (_by_database(frame) for frame in (events, merged, partitions))
+    events_of, steps_of, parts_of, status_of = (
+        _by_database(frame) for frame in (events, merged, partitions, status_rows)
+    )
     out = []
     for database in sorted(databases):
         db_events = events_of.get(database, events.clear())
         db_steps = steps_of.get(database, merged.clear())
+        db_parts = parts_of.get(database, partitions.clear())
+        shared = earlier.globals.get(database, [global_events])[-1]
         stale = _stale_status(db_steps, db_events, earlier.events.get(database, []))
         if stale:  # the status output is of an earlier run: the logs' steps of the latest
             db_steps = merge_steps(steps.clear(), db_events)
-        rb = _rebalance(
-            database,
-            db_steps,
-            db_events,
-            parts_of.get(database, partitions.clear()),
-            master_aggregator,
-            global_events,
-        )
-        if stale:
-            rb.notes.append(stale)
+        status = status_of.get(database, steps.clear())
+        newer = None if stale else _newer_status(status, db_events)
+        logged = None  # the logs' latest run, when the status output is of a later one
+        if newer:
+            in_log = pl.col("component").ne_missing(STATUS_COMPONENT)
+            logged = _rebalance(
+                database, merge_steps(steps.clear(), db_events.filter(in_log)),
+                db_events.filter(in_log), db_parts, master_aggregator, shared,
+            )  # fmt: skip
+            db_steps, db_events = merge_steps(status, events.clear()), db_events.filter(~in_log)
+            shared = global_events.clear()
+        rb = _rebalance(database, db_steps, db_events, db_parts, master_aggregator, shared)
+        rb.notes.extend(note for note in (stale, newer) if note)
         _interrupted_by_restart(rb, db_events, restarts)
         rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
         if every_run:  # (forensics scan: one incident per failed run)
             out.extend(
                 _earlier_failures(
-                    database, earlier, restarts, parts_of.get(database, partitions.clear()),
-                    master_aggregator, rb,
+                    database, earlier, restarts, db_parts, master_aggregator, logged or rb
                 )
-            )  # fmt: skip
+            )
+            if logged is not None and logged.outcome == "failed":
+                logged.next_run = rb
+                out.append(logged)
         out.append(rb)
     unnamed = merged.filter(pl.col("database").is_null())
     global_failure = "rebalance_failure" in set(global_events.get_column("step_event").to_list())
@@ -551,8 +565,10 @@ def _earlier_failures(
     run after it (``next_run``: an earlier one, or ``latest``)."""
     runs = []
     stops = earlier.stops.get(database, [])
-    for run, stop in zip(earlier.events.get(database, []), stops, strict=True):
-        rb = _rebalance(database, merge_steps(schemas.empty(schemas.STEPS), run), run, db_parts, ma)
+    shared: list[pl.DataFrame | None] = [*earlier.globals.get(database, [])] or [None] * len(stops)
+    for run, stop, lines in zip(earlier.events.get(database, []), stops, shared, strict=False):
+        steps = merge_steps(schemas.empty(schemas.STEPS), run)
+        rb = _rebalance(database, steps, run, db_parts, ma, lines)
         _interrupted_by_restart(rb, run, restarts.filter(pl.col("ts") < stop))
         runs.append(rb)
     for rb, after in pairwise([*runs, latest]):
@@ -591,11 +607,14 @@ def _unnamed_steps(
 class _Runs:
     """What :func:`_latest_runs` splits off: per database, a note on each earlier run,
     the events of each earlier run (oldest first) and the time each of them gave way to
-    the next run (so a restart after that is not theirs)."""
+    the next run (so a restart after that is not theirs); and, per database with run
+    lines, the rebalance lines naming no database of each of its runs, the latest last
+    (:func:`_global_runs`)."""
 
     notes: dict[str, list[str]] = field(default_factory=dict)
     events: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
     stops: dict[str, list[datetime]] = field(default_factory=dict)
+    globals: dict[str, list[pl.DataFrame]] = field(default_factory=dict)
 
 
 #: Step events of a database's lines that show a run of it going on, or ending.
@@ -615,7 +634,9 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
     without an outcome line); a first start line, when an end line, a step failure not
     retried, or a restart of the orchestrating node comes before it. "Before" is in the
     file when both lines are in one (the clock may step back: NTP, DST), else in time.
-    A retried step ("succeeded on attempt 2") is no new run: that needs a start line."""
+    Without start lines, a step started again after its failure, or long after the run's
+    last line, begins a new run (:func:`_step_run_starts`). A retried step ("will retry
+    (attempt 1 of 3)", then "succeeded on attempt 2") is no new run."""
     lines = events.filter(
         pl.col("database").is_not_null()
         & pl.col("ts").is_not_null()
@@ -634,6 +655,13 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
                 runs.notes.setdefault(db, []).append(_earlier_run_note(db, end))
             if end is not None or opened is None:
                 opened = start
+    shared = events.filter(
+        pl.col("step_event").str.starts_with("rebalance_")
+        & pl.col("database").is_null()
+        & pl.col("ts").is_not_null()
+    )
+    for db, mine in _by_database(lines).items():
+        runs.globals[db] = _global_runs(shared, mine, cuts.get(db, []))
     if not cuts:
         return events, runs
     ts = pl.col("ts")
@@ -658,6 +686,35 @@ def _latest_runs(events: pl.DataFrame) -> tuple[pl.DataFrame, _Runs]:
         .drop("_cut")
     )
     return kept, runs
+
+
+def _global_runs(shared: pl.DataFrame, mine: pl.DataFrame, cuts: list[Any]) -> list[pl.DataFrame]:
+    """``shared`` (rebalance lines naming no database: "REBALANCE ALL DATABASES started")
+    split among the runs of one database (its run lines ``mine``; its later runs start at
+    ``cuts``), oldest first: a run's lines begin at the last start line of ``shared``
+    after the run before it (before its first own line); the first run's, at the last one
+    before its first line (all lines when none), and each run's end where the next begins."""
+    if not shared.height:
+        return [shared] * (len(cuts) + 1)
+    starts = shared.filter(pl.col("step_event") == "rebalance_start").get_column("ts")
+    own = mine.get_column("ts")
+
+    def begin(after: Any, until: Any) -> Any:
+        found = starts.filter(
+            (starts <= until) if after is None else (starts > after) & (starts <= until)
+        )
+        return found.max() if found.len() else (None if after is None else until)
+
+    bounds = [begin(None, own.min())]
+    bounds += [begin(own.filter(own < cut).max(), cut) for cut in cuts]
+    ts = pl.col("ts")
+    return [
+        shared.filter(
+            (pl.lit(True) if first is None else ts >= first)
+            & (pl.lit(True) if last is None else ts < last)
+        )
+        for first, last in pairwise([*bounds, None])
+    ]
 
 
 def _after(row: dict[str, Any] | None) -> pl.Expr:
@@ -687,7 +744,55 @@ def _run_starts(mine: pl.DataFrame, restarts: pl.DataFrame) -> list[dict[str, An
         after = mine.filter(_after(restart) & (pl.col("node") == restart["node"])).sort("ts")
         if after.height and after.item(0, "step_event") != "rebalance_start":
             starts = pl.concat([starts, after.head(1)])
+    starts = pl.concat(
+        [starts.with_columns(_implicit=pl.lit(False)), _step_run_starts(mine)]
+    ).unique(["file", "line"], keep="first", maintain_order=True)
     return starts.sort("ts", "file", "line").to_dicts()
+
+
+#: A step that starts this long after the last line of a run in which no step is still
+#: running starts a new run: a rebalance runs its steps back to back.
+RUN_GAP = timedelta(hours=1)
+
+
+def _step_run_starts(mine: pl.DataFrame) -> pl.DataFrame:
+    """Step start lines of one database that begin a run with no start line of its own
+    (logs with step lines only), with ``_implicit`` true: a step started again after it
+    failed (a failure that is no retried attempt, :func:`retried_attempt`: the rebalance
+    stopped there), or a step started more than ``RUN_GAP`` after the run's last line
+    while none of its steps was still running. A start line resets what is known."""
+    rows = mine.with_columns(_retried_failure().alias("_retried")).sort("ts", "file", "line")
+    found: list[int] = []
+    running: dict[tuple[Any, Any], int] = {}  # step -> attempts started, not ended
+    again: set[tuple[Any, Any]] = set()  # steps whose retried attempt awaits its start
+    failed: set[tuple[Any, Any]] = set()  # steps whose latest line is their failure
+    last = None
+    columns = ("step_event", "ts", "ordinal", "phase_kind", "_retried")
+    for n, (event, ts, ordinal, kind, retried) in enumerate(rows.select(columns).iter_rows()):
+        step = (ordinal, kind)
+        new_run = event == "step_start" and (
+            step in failed
+            or (last is not None and ts - last > RUN_GAP and not any(running.values()))
+        )
+        if event == "rebalance_start" or new_run:
+            running, again, failed = {}, set(), set()
+        if new_run:
+            found.append(n)
+        if event == "step_start":
+            running[step] = running.get(step, 0) + (0 if step in again else 1)
+            again.discard(step)
+            failed.discard(step)
+        elif event == "step_failure" and retried:
+            again.add(step)
+        elif event in ("step_success", "step_failure"):
+            running[step] = max(0, running.get(step, 0) - 1)
+            again.discard(step)
+            if event == "step_failure":
+                failed.add(step)
+            else:
+                failed.discard(step)
+        last = ts
+    return rows[found].drop("_retried").with_columns(_implicit=pl.lit(True))
 
 
 def _orchestrator_restarts(mine: pl.DataFrame, restarts: pl.DataFrame) -> pl.DataFrame:
@@ -706,9 +811,10 @@ def _end_of_run(
 ) -> dict[str, Any] | None:
     """The line that shows the run before ``start`` is over (``before``: the database's
     lines between that run's start ``opened`` and ``start``), or None when ``start`` is
-    no new run. With ``opened``, any line of the run will do (a run was going on when a
-    new one started); without (the run's start is not in the bundle), an end line, a
-    step failure no later line retried, or a restart of its node after its lines."""
+    no new run. With ``opened`` or a ``start`` found by its step lines (``_implicit``),
+    any line of the run will do (a run was going on when a new one started); without
+    (the run's start is not in the bundle), an end line, a step failure no later line
+    retried, or a restart of its node after its lines."""
     said = before.filter(pl.col("step_event") != "rebalance_start").sort("ts", "file", "line")
     if not said.height:
         return None
@@ -720,7 +826,7 @@ def _end_of_run(
     for found in (ends, failed, down):
         if found.height:
             return found.sort("ts").row(-1, named=True)
-    return said.row(-1, named=True) if opened is not None else None
+    return said.row(-1, named=True) if opened is not None or start["_implicit"] else None
 
 
 def _failures_not_retried(lines: pl.DataFrame) -> pl.DataFrame:
@@ -778,6 +884,51 @@ def _stale_status(
                 f"the latest run in the logs {now}, and is the one reported"
             )
     return None
+
+
+def _newer_status(status: pl.DataFrame, db_events: pl.DataFrame) -> str | None:
+    """A note when the status output (``status``: its rows of the database) is of a run
+    later than the logs' latest run, which failed: each step the logs show failed for
+    good, the status shows started after that failure, or (no start time) succeeded while
+    no line of the database follows the failure that starts a step or a run (the logs end
+    before the later run; ``--until``). None otherwise (the status output is the current state of the logs' run)."""
+    if not status.height:
+        return None
+    logged = _log_step_rows(db_events).filter(
+        (pl.col("status") == "failed") & _log_outcome().is_not_null()
+    )
+    if not logged.height:
+        return None
+    now = status.select(
+        *STEP_KEY,
+        pl.col("target").alias("_target"),
+        pl.col("status").alias("_now"),
+        pl.col("started_at").alias("_began"),
+    )
+    same = logged.join(now, on=STEP_KEY, nulls_equal=False).filter(
+        pl.col("target").is_null() | pl.col("_target").is_null()
+        | (pl.col("target") == pl.col("_target"))
+    )  # fmt: skip
+    if same.select(STEP_KEY).unique().height < logged.select(STEP_KEY).unique().height:
+        return None  # a step failed in the logs that the status output does not show
+    failed_at: datetime = logged.get_column("ended_at").max()  # type: ignore[assignment]
+    again = db_events.filter(
+        pl.col("step_event").is_in(["step_start", "rebalance_start"]) & (pl.col("ts") > failed_at)
+    )
+    later = (
+        pl.when(pl.col("_began").is_not_null())
+        .then(pl.col("_began") > pl.col("ended_at"))
+        .otherwise((pl.col("_now") == "success") & pl.lit(not again.height))
+    )
+    if not same.select(later.fill_null(False).all()).item():
+        return None
+    labels = ", ".join(sorted({_label(row) for row in logged.iter_rows(named=True)}))
+    return (
+        f"the logs' latest run failed at {failed_at} ({labels}) and no line of a later run "
+        "follows, but the status output shows those steps succeeded (or started after the "
+        "failure): the status output describes a later run, the current state; the logs' run "
+        "is an earlier one"
+    )
 
 
 def _interrupted_by_restart(rb: Rebalance, db_events: pl.DataFrame, restarts: pl.DataFrame) -> None:

@@ -967,10 +967,11 @@ def _rebalance(
         if outcome in ("unknown", "running"):  # a failure line without a database decides
             outcome, basis = _outcome(db_steps, pl.concat([db_events, global_events]))
         db_events = pl.concat([db_events, global_events]).sort("ts")
+    step_events = db_events.filter(pl.col("step_event").is_not_null())
+    ma = _orchestrator(step_events, ma)
     rb = Rebalance(
         database=database, outcome=outcome, basis=basis, steps=db_steps, master_aggregator=ma
     )
-    step_events = db_events.filter(pl.col("step_event").is_not_null())
     if step_events.height:
         rb.start = step_events.get_column("ts").min()  # type: ignore[assignment]
         rb.end = step_events.get_column("ts").max()  # type: ignore[assignment]
@@ -978,6 +979,17 @@ def _rebalance(
         _locate_failure(rb, db_steps, db_events, db_parts)
     rb.involved_nodes = _involved(rb.failed_step, db_steps, db_parts, ma)
     return rb
+
+
+def _orchestrator(step_events: pl.DataFrame, ma: str | None) -> str | None:
+    """The node that ran a rebalance: the bundle's master aggregator (when known), unless
+    it logged none of the run's step lines and other nodes did (after a failover, the new
+    master aggregator ran the retry): then the node that logged most of them."""
+    nodes = step_events.get_column("node").drop_nulls()
+    if ma is None or not nodes.len() or (nodes == ma).any():
+        return ma
+    counts = nodes.value_counts(sort=True)
+    return str(counts.row(0)[0])
 
 
 def _locate_failure(

@@ -17,6 +17,7 @@ from typing import Any
 
 from click.testing import CliRunner
 
+from forensics.analysis import analyze
 from forensics.cli import main
 from forensics.scan import scan_file
 
@@ -347,3 +348,39 @@ def test_a_failure_after_a_good_night_keeps_its_window(tmp_path: Path) -> None:
     assert code == 1
     (rebalance,) = report["rebalances"]
     assert rebalance["failure_time"] == f"{DAY2}T02:00:55.600000+00:00"
+
+
+def test_a_retry_run_by_a_new_master_aggregator_is_its_run(tmp_path: Path) -> None:
+    """After a failover the retry runs on 10.1.0.20: that run's orchestrator is 10.1.0.20,
+    not the old master aggregator that logged none of its lines."""
+    old_ma = [
+        "1000000000 2026-11-25 08:00:00.000   INFO: Thread 115001 (ntid 18, conn id 51001): "
+        "RebalancePartitions: REBALANCE PARTITIONS ON sales started",
+        "1000100000 2026-11-25 08:00:01.000   INFO: Thread 115001 (ntid 18, conn id 51001): "
+        "RebalanceStep: COPY PARTITION sales:4 TO '10.1.0.14':3306 started",
+        "1000200000 2026-11-25 08:01:40.000  ERROR: Thread 115001 (ntid 18, conn id 51001): "
+        "RebalanceStep: COPY PARTITION sales:4 TO '10.1.0.14':3306 failed: Leaf Error "
+        "(10.1.0.14:3306): Not enough memory available to complete the current request. (1712)",
+    ]
+    new_ma = [
+        "2000000000 2026-11-26 09:00:00.000   INFO: Thread 115002 (ntid 18, conn id 62001): "
+        "RebalancePartitions: REBALANCE PARTITIONS ON sales started",
+        "2000100000 2026-11-26 09:00:01.000   INFO: Thread 115002 (ntid 18, conn id 62001): "
+        "RebalanceStep: COPY PARTITION sales:4 TO '10.1.0.14':3306 started",
+        "2000200000 2026-11-26 09:01:01.000   INFO: Thread 115002 (ntid 18, conn id 62001): "
+        "RebalanceStep: COPY PARTITION sales:4 TO '10.1.0.14':3306 completed in 60000 ms",
+        "2000300000 2026-11-26 09:01:02.000   INFO: Thread 115002 (ntid 18, conn id 62001): "
+        "RebalancePartitions: REBALANCE PARTITIONS ON sales completed",
+    ]
+    for name, lines in {
+        "10.1.0.10_3306/memsql.log": old_ma,
+        "10.1.0.20_3306/memsql.log": new_ma,
+    }.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+    report = analyze(tmp_path)
+    assert [rb.master_aggregator for rb in report.rebalances] == [
+        "10.1.0.10:3306",
+        "10.1.0.20:3306",
+    ]
+    assert [v.status for v in report.verdicts] == ["failure", "no_failure"]

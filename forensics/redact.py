@@ -5,17 +5,24 @@ databases, and the database names log lines show in their SQL) and applied to th
 report's values before any output is rendered, so HTML, JSON and Markdown agree and the
 verdict is unchanged (only names change).
 
-Only values that can carry a customer's name are rewritten: never a dict key, a
-closed-vocabulary value (role, status, phase, cause, kind ...) or a rule's own text
-(title, explanation, remediation, references). In free text a database named like a word
-of the tool's own wording (``master``, ``status``, ``data``) is replaced where the text
-shows it as a name (``master:3``, ``ON master``, ```master`.`t```, ``'master'``) and
-wherever the words around it are not the tool's wording (:func:`tool_wording`).
+Only values that can carry a customer's name are rewritten: never a closed-vocabulary
+value (role, status, phase, cause, kind ...), a rule's own text (title, explanation,
+remediation, references; but for the tool's sample names that are databases of the
+bundle) or a key the tool writes; a dict key that is a name (a dict keyed by database or
+node) is. In free text a database named like a word of the tool's own wording
+(``master``, ``status``, ``data``) is replaced where the text shows it as a name
+(``master:3``, ``ON master``, ```master`.`t```, ``'master'``) and wherever the words
+around it are not the tool's wording (:func:`tool_wording`); a name the tool's samples use
+for a database (``sales``) never counts as its wording. In a path or a file name a
+database that is a whole ``_``/``-``/``.`` part of a folder or file name is replaced
+(``show_partitions_sales.txt``, ``sales_7_log_v1_31``), and the input itself is shown as
+``bundle``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections.abc import Iterable
 from functools import cache
@@ -26,6 +33,7 @@ import polars as pl
 
 from . import grammars
 from .analysis import Report
+from .bundle import below, common_root
 from .grammars import grammar_dir
 
 IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d)")
@@ -52,7 +60,9 @@ _AFTER = rf"(?:(?={_ROLE_SUFFIX}|{_PORT_SUFFIX})|(?![A-Za-z0-9\-]|\.[0-9]))"
 # A database name is a whole identifier: ``_`` joins words (``cluster_status`` is no
 # ``status``), except before a partition ordinal (``sales_7``, the partition database).
 _DB_BEFORE = r"(?<![\w.\-$])"
-_DB_AFTER = r"(?:(?=_\d+(?![\w$]))|(?![\w\-$]|\.\d))"
+# SingleStore's partition log and snapshot files are ``<db>_<ordinal>_log_v1_<n>`` and
+# ``<db>_<ordinal>_snapshot_v1_<n>``: the database name is followed by more there.
+_DB_AFTER = r"(?:(?=_\d+(?![\w$]))|(?=_\d+_(?:log|snapshot)_v\d)|(?![\w\-$]|\.\d))"
 #: Where the text itself shows a database name: a partition (``db:3``, ``db_3``), a quoted
 #: or backquoted identifier, ``db.`table```, or the SQL ``ON db`` / ``DATABASE db``.
 _NAME_LEFT = re.compile(r"(?:[`'\"]|\b(?:ON|DATABASE|DATABASES|USE|database)\s+`?)$")
@@ -220,7 +230,39 @@ NAME_FIELDS = frozenset(
     ["database", "node", "target", "pair", "master_aggregator", "host", "rebalance"]
 )
 #: Dicts keyed by node (their keys are names; every other dict key is the tool's).
-NAME_KEYED = frozenset(["per_node_extra_bytes", "node_timezones", "positions"])
+NAME_KEYED = frozenset(
+    [
+        "per_node_extra_bytes",  # node ->
+        "node_timezones",  # node ->
+        "zone_notes",  # node ->
+        "node_skews",  # node ->
+        "positions",  # (ordinal, node) ->
+        "unseen",  # database ->
+        "diff",  # database -> (Impact.diff)
+    ]
+)
+#: A rule's own text: kept but for the sample names that are databases of the bundle.
+RULE_TEXT = frozenset(["title", "explanation", "remediation"])
+#: Fields that hold a role (``master``) in one place and a snapshot's name (a path) in
+#: another (``snapshot_diff.before``): a value that looks like a path is redacted.
+PATH_OR_KEEP = frozenset(["before", "after"])
+#: The pseudonyms' own prefixes (``leaf-1``): a path pass never takes ``db`` in ``db-1``
+#: for a database called ``db``.
+_PSEUDONYM_PREFIXES = frozenset(["ma", "agg", "leaf", "host", "ip", "ip6", "db", "bundle"])
+#: A token of text that may be a path: no space, quote or bracket.
+_TOKEN = re.compile(r"[^\s'\"`<>()\[\]{},;|=*]+")
+#: What ends a file's name in a token (``.txt``, ``.txt:12``, ``.txt#2``).
+_FILE_NAME = re.compile(r"\.([A-Za-z0-9]{1,8})(?:[:#]\d+)?$")
+#: A partition's log or snapshot file (``sales_7_log_v1_31``) also outside a path.
+_PARTITION_FILE = re.compile(r"_\d+_(?:log|snapshot)_v\d")
+#: Archive endings a bundle pseudonym keeps (the reader still sees what was given).
+_ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".tgz", ".tar", ".zip", ".gz")
+#: What the report says (assumptions; Markdown, HTML and terminal headers) when redacted.
+REDACTION_NOTE = (
+    "Redacted (--redact): host names, IP addresses and database names are pseudonyms "
+    "(ma-N, agg-N, leaf-N, host-N, ip-N, db-N), also inside file paths; the input is "
+    "shown as 'bundle' or 'bundle-N' (its own name and folders are not shown)."
+)
 
 
 @cache
@@ -233,7 +275,43 @@ def tool_wording() -> str:
     text = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in sorted(files))
     text = re.sub(r"(?m)^\s*#.*$", "", text)  # comments (sample names live there)
     text = re.sub(r"[\"']\s*\n\s*(?:rf|fr|f|r)?[\"']", "", text)  # "a " "b" string joins
+    # sample log lines (rule examples, grammar samples) are a customer's text, not the
+    # tool's: "snapshot of sales:3" there must not make "snapshot of sales" its wording
+    text = _SAMPLE_LINE.sub(" | ", _SAMPLE_MESSAGE.sub(" | ", text))
     return re.sub(r"\s+", " ", text).lower()
+
+
+#: A sample log line in the tool's sources: a timestamp, then the rest of the string.
+_SAMPLE_LINE = re.compile(
+    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?[^\"'\n]*(?:'[^'\"\n]*'[^\"'\n]*)*"
+)
+
+
+#: A grammar's sample message (``message = "Rebalance of sales aborted ..."``).
+_SAMPLE_MESSAGE = re.compile(r"(?m)^\s*(?:message|masked)\s*=\s*(?:\"[^\"\n]*\"|'[^'\n]*')")
+
+
+@cache
+def _sample_databases() -> frozenset[str]:
+    """Database names the tool's own samples and docstrings show (``sales``, ``orders``,
+    ``crm``): a word of the tool only as a sample name, never one to keep for it."""
+    package = Path(__file__).resolve().parent
+    files = [p for p in package.rglob("*") if p.suffix in {".py", ".toml", ".j2"}]
+    files += sorted(grammar_dir().glob("*.toml"))
+    names: set[str] = set()
+    for path in files:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        samples = _SAMPLE_LINE.findall(text) + _SAMPLE_MESSAGE.findall(text)
+        for line in samples:
+            names |= {n.lower() for n in line_databases(line)}
+            names |= {m.lower() for m in _SAMPLE_PARTITION.findall(line)}
+        names |= {n.lower() for n in re.findall(r"(?m)^\s*database\s*=\s*\"([^\"]+)\"", text)}
+        for listed in re.findall(r"databases\s*=\s*\[([^\]]*)\]", text):
+            names |= {n.lower() for n in re.findall(r"[\"']([^\"']+)[\"']", listed)}
+    return frozenset(names)
+
+
+_SAMPLE_PARTITION = re.compile(r"(?<![\w$.:\-])([A-Za-z_][\w$]*)(?::\d+(?![\d.:])|_\d+_log_v)")
 
 
 @cache
@@ -244,7 +322,9 @@ def _tool_sites() -> frozenset[str]:
 
 @cache
 def _wording_words() -> frozenset[str]:
-    return frozenset(re.findall(r"[a-z0-9_$]+", tool_wording()))
+    """The words of the tool's wording; a name its samples show as a database is none
+    (a customer's database called ``sales`` is always replaced)."""
+    return frozenset(re.findall(r"[a-z0-9_$]+", tool_wording())) - _sample_databases()
 
 
 class Redactor:
@@ -253,9 +333,23 @@ class Redactor:
     become ``ip-N`` / ``ip6-N``; other host names ``host-xN``."""
 
     def __init__(
-        self, hosts: dict[str, str], databases: dict[str, str], wording: str | None = None
+        self,
+        hosts: dict[str, str],
+        databases: dict[str, str],
+        wording: str | None = None,
+        inputs: dict[str, str] | None = None,
     ) -> None:
+        """``inputs``: each path given on the command line (and the name the bundle's own
+        paths start with) -> what the report shows instead (:func:`_inputs`)."""
         self.names = {k.lower(): v for k, v in {**hosts, **databases}.items()}
+        self.inputs = {k: v for k, v in (inputs or {}).items() if k}
+        given = sorted(self.inputs, key=lambda w: (-len(w), w))
+        paths = "|".join(re.escape(w) for w in given if "/" in w) or "(?!x)x"
+        bare = "|".join(re.escape(w) for w in given if "/" not in w) or "(?!x)x"
+        # a path anywhere; a bare name (the bundle folder) where a path starts with it
+        self.input_paths = re.compile(
+            rf"(?<![\w.\-/~])(?:(?P<path>{paths})/?(?![\w.\-~])|(?P<bare>{bare})(?=/))"
+        )
         self.cased = set(databases)
         self.seen: dict[str, bool] = {}
         self.wording = tool_wording() if wording is None else wording.lower()
@@ -265,6 +359,14 @@ class Redactor:
         self.hosts = self._pattern([h for h in hosts if not IPV4.fullmatch(h)], _DOMAIN)
         self.bare_hosts = self._pattern(list(hosts), "")
         self.databases = self._db_pattern(list(databases))
+        samples = [d for d in databases if d.lower() in _sample_databases()]
+        self.sample_databases = self._db_pattern(samples)
+        words = sorted(set(databases), key=lambda w: (-len(w), w))
+        body = "|".join(re.escape(w) for w in words) if words else r"(?!x)x"
+        # a database name that is a whole ``_``/``-``/``.`` part of a file or folder name
+        self.path_databases = re.compile(
+            rf"(?<![^/_.\-#:\\])(?P<name>{body})(?![^/_.\-#:\\])", re.IGNORECASE
+        )
 
     @staticmethod
     def _pattern(names: list[str], tail: str) -> re.Pattern[str]:
@@ -362,12 +464,65 @@ class Redactor:
         """A value that is one name (a ``database`` or ``node`` field)."""
         return self.names.get(value.lower()) or self.text(value)
 
+    def rule_text(self, value: str) -> str:
+        """A rule's own text (title, explanation, remediation) is kept, but for the names
+        of its samples that are databases of this bundle too (a rule's example "OPTIMIZE
+        TABLE sales.orders" must not show a customer's ``sales``)."""
+        return self.sample_databases.sub(self._name, value)
+
+    def is_name(self, value: str) -> bool:
+        """``value`` is a name this redactor replaces (a database, a host, ``host:port``,
+        an IP address)."""
+        host = value.rsplit(":", 1)[0] if re.search(r":\d+$", value) else value
+        return (
+            value.lower() in self.names
+            or host.lower() in self.names
+            or bool(IPV4.fullmatch(host) or IPV6.fullmatch(host))
+        )
+
+    def _input(self, match: re.Match[str]) -> str:
+        return self.inputs[match.group("path") or match.group("bare")]
+
+    def _path_token(self, match: re.Match[str]) -> str:
+        """A token that is a path or a file name, with the databases that are whole parts
+        of its folder and file names replaced (``show_partitions_sales.txt``)."""
+        token = match.group()
+        ending = _FILE_NAME.search(token)
+        if not (
+            "/" in token
+            or "\\" in token
+            or (ending and ending.group(1).lower() in FILE_ENDINGS)
+            or _PARTITION_FILE.search(token)
+        ):
+            return token
+        link = re.match(r"[a-z][a-z0-9+.\-]*://([^/]+)", token, re.IGNORECASE)
+        if link and link.group(1).lower() in _tool_sites():
+            return token
+        return self.path_databases.sub(self._path_database, token)
+
+    def _path_database(self, match: re.Match[str]) -> str:
+        name, text, end = match.group("name"), match.string, match.end()
+        if name.lower() in _PSEUDONYM_PREFIXES and re.match(r"-\d", text[end:]):
+            return name  # a pseudonym already (``db-1``, ``leaf-2``)
+        extension = text[match.start() - 1 : match.start()] == "." and re.fullmatch(
+            r"(?:[:#]\d+)?", text[end:]
+        )
+        if extension and name.lower() in FILE_ENDINGS:
+            return name  # ``memsql.log`` for a database called ``log``
+        if re.search(r"_\d+_$", text[: match.start()]) and re.match(r"_v\d", text[end:]):
+            return name  # ``db_7_log_v1_31`` for a database called ``log``
+        return self.names[name.lower()]
+
     def text(self, value: str) -> str:
+        if self.inputs:
+            value = self.inputs.get(value) or self.input_paths.sub(self._input, value)
         value = USER_AT_HOST.sub(self._user_host, value)
         value = self.hosts.sub(self._name, value)
         value = self.bare_hosts.sub(self._name, value)
         value = FQDN.sub(self._fqdn, value)
         value = self.databases.sub(self._database, value)
+        if self.cased:
+            value = _TOKEN.sub(self._path_token, value)
         value = IPV6.sub(self._ip6, value)
         return IPV4.sub(self._ip, value)
 
@@ -481,6 +636,10 @@ def _walk(value: Any, r: Redactor, field: str | None = None) -> Any:
     one name, anything else as free text. Dict keys are the tool's, except for the
     dicts keyed by node."""
     if isinstance(value, str):
+        if field in PATH_OR_KEEP and _looks_like_path(value):
+            return r.text(value)
+        if field in RULE_TEXT:
+            return r.rule_text(value)
         if field in KEEP_FIELDS:
             return value
         return r.name(value) if field in NAME_FIELDS else r.text(value)
@@ -488,9 +647,7 @@ def _walk(value: Any, r: Redactor, field: str | None = None) -> Any:
         return _frame(value, r)
     if isinstance(value, dict):
         return {
-            (_walk(k, r, "node") if field in NAME_KEYED else k): _walk(
-                v, r, k if isinstance(k, str) else field
-            )
+            _key(k, r, field): _walk(v, r, k if isinstance(k, str) else field)
             for k, v in value.items()
         }
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -503,13 +660,71 @@ def _walk(value: Any, r: Redactor, field: str | None = None) -> Any:
     return value
 
 
+def _key(key: Any, r: Redactor, field: str | None) -> Any:
+    """A dict's key: the dicts keyed by name (:data:`NAME_KEYED`) have theirs replaced;
+    in any other dict a key that is a name the redactor knows is replaced too (a dict
+    keyed by database or node that is not listed yet), unless it is a key the tool's own
+    code writes (``"partitions"``, ``"cluster_status"``)."""
+    if field in NAME_KEYED:
+        return _walk(key, r, "node")
+    if isinstance(key, str) and r.is_name(key) and key.lower() not in _tool_keys():
+        return r.name(key)
+    if isinstance(key, tuple):
+        return tuple(_key(k, r, field) for k in key)
+    return key
+
+
+@cache
+def _tool_keys() -> frozenset[str]:
+    """The dict keys the tool's code writes (``"cluster_status": ...``)."""
+    keys = re.findall(r"[\"']([a-z0-9_$]+)[\"'] ?:", tool_wording())
+    return frozenset(keys) - _sample_databases()
+
+
+def _looks_like_path(value: str) -> bool:
+    ending = _FILE_NAME.search(value)
+    return "/" in value or "#" in value or bool(ending and ending.group(1) in FILE_ENDINGS)
+
+
+def _inputs(report: Report) -> dict[str, str]:
+    """Each input path as given (and absolute) -> what a redacted report shows: a folder or
+    an archive (the bundle; its name often names the customer or a database) becomes
+    ``bundle`` (``bundle-N`` among several, an archive keeping its ending), and the name
+    its members' paths start with too; a single file given shows its path in the bundle
+    (whose names the path pass replaces)."""
+    given = list(report.bundle.paths)
+    root = common_root(given)
+    out: dict[str, str] = {}
+    for i, path_text in enumerate(given, start=1):
+        path = Path(path_text)
+        name = path.name or str(path)
+        suffix = next((s for s in _ARCHIVE_SUFFIXES if name.lower().endswith(s)), "")
+        inner = below(path, root) if root is not None else name
+        if path.is_dir() or suffix or not path.exists():
+            shown = ("bundle" if len(given) == 1 else f"bundle-{i}") + suffix
+            out[inner or name] = shown
+        else:
+            shown = inner or name
+        for form in (path_text, os.path.abspath(path_text)):
+            if form.rstrip("/"):
+                out[form.rstrip("/")] = shown
+    return out
+
+
 def redactor_for(report: Report) -> Redactor:
-    return Redactor(_hosts(report), _databases(report))
+    return Redactor(_hosts(report), _databases(report), inputs=_inputs(report))
 
 
 def redact_report(report: Report) -> Report:
-    """A copy of ``report`` with every host, IP and database name pseudonymised."""
-    return _walk(report, redactor_for(report))
+    """A copy of ``report`` with every host, IP and database name pseudonymised, the
+    input's name hidden, and :data:`REDACTION_NOTE` among its assumptions."""
+    redacted: Report = _walk(report, redactor_for(report))
+    return dataclasses.replace(redacted, assumptions=[*redacted.assumptions, REDACTION_NOTE])
+
+
+def is_redacted(report: Report) -> bool:
+    """Whether ``report`` went through :func:`redact_report` (its headers say so)."""
+    return REDACTION_NOTE in report.assumptions
 
 
 def names_in(report: Report) -> Iterable[str]:

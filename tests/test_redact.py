@@ -9,6 +9,7 @@ bundle is left out (it is library code, not report content).
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import re
 import shutil
@@ -368,3 +369,186 @@ def test_rule_text_and_documentation_links_are_left_alone() -> None:
 def test_log_database_samples(sample: dict[str, Any]) -> None:
     """grammars/messages.toml [redact]: the names each sample line shows, and no SQL word."""
     assert line_databases(sample["message"]) == set(sample["databases"])
+
+
+# ------------------------------------------------------------ the CLI, every output
+
+
+def _customer_bundle(tmp_path: Path) -> Path:
+    """copy_out_of_memory as a customer sends it: the bundle folder named after the
+    customer, a database and a host; the database called ``sales`` (a name the tool's own
+    samples use) and named in file names; a second database ``billing`` whose rebalance
+    failed and that no snapshot shows (``impact.unseen``); a partition log file path."""
+    bundle = tmp_path / "acme_sales_10.0.1.10"
+    shutil.copytree(FIXTURES / "copy_out_of_memory", bundle)
+    (bundle / "expected.json").unlink()
+    for path in bundle.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            text = re.sub(r"(?<![A-Za-z0-9])orders(?![A-Za-z0-9])", "sales", text)
+            path.write_text(text, errors="surrogateescape")
+    sql = bundle / "sql"
+    (sql / "cluster_state.txt").rename(sql / "show_partitions_sales.txt")
+    (sql / "rebalance_status.txt").rename(sql / "sales-rebalance_status.txt")
+    log = bundle / "10.0.1.10_3306" / "tracelogs" / "memsql.log"
+    lines = log.read_text().splitlines()
+    fail = next(i for i, line in enumerate(lines) if "database `sales` failed" in line)
+    stamp = " ".join(lines[fail].split()[:3])
+    lines[fail + 1 : fail + 1] = [
+        f"{stamp}  ERROR: Thread 115401: Rebalance of database `billing` failed; "
+        "the remaining 3 steps were cancelled",
+        f"{stamp}  ERROR: Thread 115334: Error writing file "
+        "'/var/lib/memsql/data/logs/sales_7_log_v1_31' (errno: 28 \"No space left on device\")",
+    ]
+    log.write_text("\n".join(lines) + "\n")
+    return bundle
+
+
+@pytest.fixture(scope="module")
+def customer_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The CLI run with --redact on :func:`_customer_bundle`: every output's raw text."""
+    from click.testing import CliRunner
+
+    from forensics.cli import main
+    from forensics.redact import redactor_for
+
+    tmp = tmp_path_factory.mktemp("customer")
+    bundle = _customer_bundle(tmp)
+    out = tmp / "out"
+    out.mkdir()
+    args = ["analyze", str(bundle), "--redact", "--json", str(out / "r.json")]
+    args += ["--md", str(out / "r.md"), "--html", str(out / "r.html")]
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    report = analyze(bundle)
+    return {
+        "report": report,
+        "pseudonyms": redactor_for(report).names,
+        "json": (out / "r.json").read_text(encoding="utf-8"),
+        "md": (out / "r.md").read_text(encoding="utf-8"),
+        "html": (out / "r.html").read_text(encoding="utf-8"),
+        "stdout": result.output,
+    }
+
+
+def test_the_customer_bundle_names_what_redaction_must_hide(customer_run: dict[str, Any]) -> None:
+    """(the test bundle really shows the unseen database and the names in file names)"""
+    report = customer_run["report"]
+    assert "billing" in report.impact.unseen
+    paths = report.bundle.files.get_column("path").to_list()
+    assert "acme_sales_10.0.1.10/sql/show_partitions_sales.txt" in paths
+    assert {"sales", "billing"} <= set(customer_run["pseudonyms"])
+
+
+@pytest.mark.parametrize("output", ["json", "md", "html", "stdout"])
+def test_cli_redact_leaves_no_original_name(customer_run: dict[str, Any], output: str) -> None:
+    """No database, host, IP or input name of the bundle in the raw text of any output
+    (in the HTML the embedded plotly.js too): not in a key (``unseen``), not in the tool's
+    own sentences ("snapshot of sales"), not in a file or folder name, not in a partition
+    log file's path, not in the input's name."""
+    report = customer_run["report"]
+    text = customer_run[output]
+    if output == "html":
+        text += "\n" + html_lib.unescape(text)
+    names = original_names(report) | {"sales", "billing", "acme", "10.0.1.10"}
+    leaks = {n: _occurrences(n, text)[:2] for n in sorted(names) if _occurrences(n, text)}
+    assert not leaks, leaks
+    # and as a substring anywhere (in a longer token, any case)
+    for name in ("sales", "billing", "acme", "10.0.1.1"):
+        assert name not in text.lower(), name
+    assert str(FIXTURES) not in text and "tmp" not in re.findall(r"/(tmp)/", text)
+
+
+def test_cli_redact_pseudonyms_are_consistent(customer_run: dict[str, Any]) -> None:
+    sales = customer_run["pseudonyms"]["sales"]
+    billing = customer_run["pseudonyms"]["billing"]
+    doc = json.loads(customer_run["json"])
+    assert re.fullmatch(r"db-\d+", sales) and re.fullmatch(r"db-\d+", billing)
+    assert {v["database"] for v in doc["verdicts"]} >= {sales}
+    assert [u["database"] for u in doc["impact"]["unseen"]] == [billing]
+    assert doc["input"]["paths"] == ["bundle"]
+    files = {f["path"] for f in doc["input"]["files"]}
+    assert {
+        f"bundle/sql/show_partitions_{sales}.txt",
+        f"bundle/sql/{sales}-rebalance_status.txt",
+    } <= files
+    snapshot = doc["impact"]["databases"][0]["snapshot"]["partitions"]
+    assert snapshot.startswith(f"bundle/sql/show_partitions_{sales}.txt")
+    risk = f"after the failure of {billing}"
+    for output in ("md", "html", "stdout"):
+        text = customer_run[output]
+        assert sales in text and risk in " ".join(text.split()), output
+        assert "Redacted" in text, output
+    assert f"/data/logs/{sales}_7_log_v1_31" in customer_run["md"]
+    assert f"/data/logs/{sales}_7_log_v1_31" in customer_run["json"]
+    assert customer_run["md"].startswith("# Rebalance forensics report\n\nInput: bundle —")
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        # the tool's sentences around a database its own samples name (``sales``)
+        ("The snapshot of sales lists masters", "The snapshot of db-1 lists masters"),
+        ("db-2: an earlier rebalance of sales failed", "db-2: an earlier rebalance of db-1 failed"),
+        ("Rebalancer: Rebalance of sales aborted", "Rebalancer: Rebalance of db-1 aborted"),
+        # the tool's own vocabulary still reads as such
+        ("read the master aggregator's log", "read the master aggregator's log"),
+    ],
+)
+def test_a_sample_name_of_the_tool_is_never_its_wording(text: str, expected: str) -> None:
+    redactor = Redactor({}, {"sales": "db-1", "master": "db-3"})
+    assert redactor.text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("x1/sql/show_partitions_sales.txt#1", "x1/sql/show_partitions_db-1.txt#1"),
+        ("x1/sql/sales-rebalance_status.txt:12", "x1/sql/db-1-rebalance_status.txt:12"),
+        ("read partitions_sales.txt and sales/x", "read partitions_db-1.txt and db-1/x"),
+        (
+            "/var/lib/memsql/data/logs/sales_7_log_v1_31",
+            "/var/lib/memsql/data/logs/db-1_7_log_v1_31",
+        ),
+        ("file sales_7_snapshot_v1_2 lost", "file db-1_7_snapshot_v1_2 lost"),
+        # a database called like a file ending or a pseudonym's prefix
+        ("leaf-1_3306/memsql.log and db-1/log/x.log", "leaf-1_3306/memsql.log and db-1/db-2/x.log"),
+        ("db/db-1.txt", "db-3/db-1.txt"),
+        # prose: ``_`` and ``-`` still join words there
+        ("sales_report and sales-team", "sales_report and sales-team"),
+    ],
+)
+def test_database_names_in_file_and_folder_names(text: str, expected: str) -> None:
+    redactor = Redactor({}, {"sales": "db-1", "log": "db-2", "db": "db-3"}, wording="")
+    assert redactor.text(text) == expected
+
+
+def test_dicts_keyed_by_a_name_are_redacted_whatever_their_field() -> None:
+    from forensics.redact import _walk
+
+    r = Redactor({"sdb-leaf-1": "leaf-1"}, {"sales": "db-1", "partitions": "db-2"}, wording="")
+    value = {
+        "unseen": {"sales": "no snapshot after the failure of sales"},
+        "zone_notes": {"sdb-leaf-1:3306": "its log says +05:30"},
+        "new_field": {"sales": 1, "sdb-leaf-1:3306": 2, "10.0.0.9": 3},
+        "snapshot": {"partitions": "sql/show_partitions_sales.txt#1"},
+    }
+    assert _walk(value, r) == {
+        "unseen": {"db-1": "no snapshot after the failure of db-1"},
+        "zone_notes": {"leaf-1:3306": "its log says +05:30"},
+        "new_field": {"db-1": 1, "leaf-1:3306": 2, "ip-1": 3},
+        # a key the tool writes stays, even with a database of that name (in a path
+        # every database name that is a whole part of a file name goes)
+        "snapshot": {"partitions": "sql/show_db-2_db-1.txt#1"},
+    }
+
+
+def test_the_input_is_shown_as_a_pseudonym() -> None:
+    """The path given and the bundle folder's name its members' paths start with become
+    ``bundle``; the folder's name as a word of prose is left."""
+    inputs = {"/cases/acme-logs": "bundle", "acme-logs": "bundle"}
+    r = Redactor({}, {"sales": "db-1"}, wording="", inputs=inputs)
+    assert r.text("/cases/acme-logs/") == "bundle"
+    assert r.text("acme-logs/sql/show_sales.txt:3") == "bundle/sql/show_db-1.txt:3"
+    assert r.text("read /cases/acme-logs/x.log") == "read bundle/x.log"
+    assert r.text("acme-logs") == "bundle"
+    assert r.text("the acme-logs folder") == "the acme-logs folder"

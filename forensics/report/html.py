@@ -25,7 +25,7 @@ from plotly.offline import get_plotlyjs
 from . import figures
 from .figures import fmt_time, ordered_findings, short_path
 from .markdown import _bytes as human_size
-from .markdown import unknown_risk
+from .markdown import is_redacted, unknown_risk
 
 if TYPE_CHECKING:
     from ..analysis import Report
@@ -461,6 +461,7 @@ def context(report: Report) -> dict[str, Any]:
         "title": "Rebalance forensics report",
         "tool_version": report.tool_version,
         "paths": report.bundle.paths,
+        "redacted": is_redacted(report),
         "timezone": report.bundle.timezone,
         "exit_code": report.exit_code,
         "verdicts": _verdicts(report),

@@ -1,9 +1,11 @@
 """A ticket-sized Markdown summary: verdict, impact, runbook, top evidence (SPEC §6.4).
 
-Log text reaches it (evidence, error messages, file names): outside code blocks ``<``,
-``>`` and ``&`` are written as entities (ticket systems render inline HTML), control
-characters as a visible ``\\xNN`` in every line (an ESC sequence would act on the
-terminal that shows the file), and a long text is cut, saying how much was cut.
+Log text reaches it (evidence, error messages, file names): outside code blocks a
+placeholder of the tool's such as ``<db>`` is written as a code span (an entity such as
+``&lt;`` would show literally where the text is read as plain text) and any other ``<``,
+``>`` and ``&`` as entities (ticket systems render inline HTML), control characters as a
+visible ``\\xNN`` in every line (an ESC sequence would act on the terminal that shows the
+file), and a long text is cut, saying how much was cut.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from typing import Any
 
 from ..analysis import Report, in_display_zone, iso
+from ..redact import REDACTION_NOTE, is_redacted
 
 MAX_EVIDENCE = 5
 #: Longest text shown in a line (a table cell, a runbook detail) and in a code block line.
@@ -20,6 +23,73 @@ MAX_CODE_LINE = 500
 # C0 controls (but tab and newline), DEL and C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+#: A placeholder the tool writes (``<db>``, ``<its zone>``): shown
+#: in a code span, where nothing is HTML; an HTML element's name never is one.
+_PLACEHOLDER = re.compile(r"<(?P<body>[a-z][a-z0-9 _./:-]{0,40})>")
+_HTML_ELEMENTS = frozenset(
+    [
+        "a",
+        "abbr",
+        "audio",
+        "b",
+        "base",
+        "body",
+        "br",
+        "button",
+        "canvas",
+        "code",
+        "details",
+        "dialog",
+        "div",
+        "em",
+        "embed",
+        "form",
+        "frame",
+        "frameset",
+        "head",
+        "html",
+        "i",
+        "iframe",
+        "img",
+        "input",
+        "label",
+        "link",
+        "map",
+        "marquee",
+        "math",
+        "meta",
+        "noscript",
+        "object",
+        "option",
+        "p",
+        "param",
+        "picture",
+        "pre",
+        "q",
+        "s",
+        "script",
+        "select",
+        "source",
+        "span",
+        "strong",
+        "style",
+        "svg",
+        "table",
+        "tbody",
+        "td",
+        "template",
+        "textarea",
+        "th",
+        "title",
+        "tr",
+        "u",
+        "ul",
+        "ol",
+        "li",
+        "video",
+        "xmp",
+    ]
+)
 
 
 def visible(text: str, keep: str = "\t\n") -> str:
@@ -39,8 +109,30 @@ def clip(text: str, limit: int) -> str:
 def _cell(text: Any, limit: int = MAX_TEXT) -> str:
     """Text outside a code block: one line, no HTML, no control character, cut."""
     line = clip(str(text if text is not None else "").replace("\n", " "), limit)
-    line = re.sub(r"[&<>]", lambda m: _HTML[m.group()], visible(line, keep="\t"))
-    return line.replace("|", "\\|")
+    return _inline(visible(line, keep="\t")).replace("|", "\\|")
+
+
+def _inline(text: str) -> str:
+    """``text`` with no HTML a Markdown renderer would act on: the tool's placeholders
+    (``SHOW PARTITIONS ON <db>``) in code spans, which every renderer shows as written,
+    any other ``<``, ``>``, ``&`` (log text: a tag, an entity) as entities. (Where the text
+    has a backquote of its own, a code span could pair with it: entities only.)"""
+    if "`" in text:
+        return _escape(text)
+    out: list[str] = []
+    last = 0
+    for m in _PLACEHOLDER.finditer(text):
+        word = re.match(r"[a-z0-9]+", m.group("body"))
+        if word is None or word.group() in _HTML_ELEMENTS:
+            continue
+        out += [_escape(text[last : m.start()]), f"`{m.group()}`"]
+        last = m.end()
+    out.append(_escape(text[last:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    return re.sub(r"[&<>]", lambda m: _HTML[m.group()], text)
 
 
 def _code_line(text: Any) -> str:
@@ -112,7 +204,7 @@ def _impact(report: Report) -> list[str]:
         orphans = ", ".join(f"{o['ordinal']}@{o['node']}{_ahead(o)}" for o in d["orphans"])
         lines.append(
             f"| {_cell(d['database'])} | {red} | {d['partitions']} | {_list(d['partitions_without_master'])} "
-            f"| {_list(d['under_redundant'])} | {_list(d['over_redundant'])} | {_cell(orphans)} "
+            f"| {_list(d['under_redundant'])} | {_list(d['over_redundant'])} | {_cell(orphans or '—')} "
             f"| {d['extra_copies']} | {_bytes(d['extra_bytes_estimate'])} |"
         )
     return [*lines, ""]
@@ -165,12 +257,32 @@ def _runbook(report: Report) -> list[str]:
     for step in report.recovery:
         blocked = f" — **BLOCKED**: {step['blocked_by']}" if step.get("blocked_by") else ""
         lines.append(f"{step['step']}. **{_cell(step['title'])}**{_cell(blocked)}")
-        lines.append(f"   {_cell(step['detail'])}")
+        lines += _detail(step.get("detail"))
         if step.get("sql"):
             lines.append("   ```sql")
             lines += [f"   {_code_line(sql)}" for sql in step["sql"]]
             lines.append("   ```")
     return [*lines, ""]
+
+
+def _detail(detail: Any) -> list[str]:
+    """A runbook step's detail under its number: its lines that start with ``- `` a
+    nested list (the causes to address), the others its text."""
+    lines: list[str] = []
+    listing = False
+    for raw in str(detail if detail is not None else "").split("\n"):
+        item = re.match(r"\s*[-*]\s+(.*)", raw)
+        if item:
+            if not listing and lines:
+                lines.append("")
+            lines.append(f"   - {_cell(item.group(1))}")
+            listing = True
+        elif raw.strip():
+            if listing:
+                lines.append("")
+            lines.append(f"   {_cell(raw.strip())}")
+            listing = False
+    return lines
 
 
 def _zones(report: Report) -> str:
@@ -191,6 +303,8 @@ def render(report: Report) -> str:
         f"Input: {_cell(', '.join(report.bundle.paths))} — timestamps as {_zones(report)}",
         "",
     ]
+    if is_redacted(report):
+        head += [f"*{_cell(REDACTION_NOTE)}*", ""]
     warnings = ["## Warnings", ""] + [f"- {_cell(w)}" for w in report.warnings[:20]] + [""]
     if len(report.warnings) > 20:
         warnings.insert(-1, f"- … {len(report.warnings) - 20} more (see the JSON report)")

@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..analysis import Report, in_display_zone
-from .markdown import _bytes, clip, unknown_risk, visible
+from .markdown import _bytes, clip, is_redacted, unknown_risk, visible
 
 MAX_TEXT = 600
 
@@ -85,6 +85,10 @@ def _runbook(console: Console, report: Report) -> None:
 @in_display_zone
 def show(report: Report, console: Console | None = None) -> None:
     console = console or Console()
+    if is_redacted(report):
+        console.print(
+            "[dim]Redacted: host names, IP addresses, database names and paths are pseudonyms.[/]"
+        )
     console.print(_verdict_table(report))
     for v in report.verdicts:
         console.print(_safe(v.summary))

@@ -46,17 +46,23 @@ CURRENT = [  # memsql.log: after the rotation, every time in the repeated hour
 ]
 
 
-def _bundle(root: Path, current: list[str], rotated: list[str] = ROTATED) -> Path:
-    logs = {
-        "10.1.0.10_3306/memsql.log": MA_LINES,
-        "10.1.0.24_3306/memsql.log.1": rotated,
-        "10.1.0.24_3306/memsql.log": current,
-    }
+def _write_logs(root: Path, logs: dict[str, list[str]]) -> Path:
     for name, lines in logs.items():
         path = root / "bundle" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("\n".join(lines) + "\n")
     return root / "bundle"
+
+
+def _bundle(root: Path, current: list[str], rotated: list[str] = ROTATED) -> Path:
+    return _write_logs(
+        root,
+        {
+            "10.1.0.10_3306/memsql.log": MA_LINES,
+            "10.1.0.24_3306/memsql.log.1": rotated,
+            "10.1.0.24_3306/memsql.log": current,
+        },
+    )
 
 
 def test_the_newer_log_continues_after_the_fall_back(tmp_path: Path) -> None:
@@ -109,13 +115,8 @@ def test_the_whole_repeated_hour_after_the_fall_back_is_its_second_pass() -> Non
 def test_a_log_holding_only_the_second_pass_gets_a_fixed_offset_hint(tmp_path: Path) -> None:
     """No rotated file: nothing in the leaf's log says which pass its 01:07 is. The hint
     names the fixed offset of the other one, and following it finds the cause."""
-    bundle = tmp_path / "bundle"
-    for name, lines in {
-        "10.1.0.10_3306/memsql.log": MA_LINES,
-        "10.1.0.24_3306/memsql.log": CURRENT,
-    }.items():
-        (bundle / name).parent.mkdir(parents=True, exist_ok=True)
-        (bundle / name).write_text("\n".join(lines) + "\n")
+    logs = {"10.1.0.10_3306/memsql.log": MA_LINES, "10.1.0.24_3306/memsql.log": CURRENT}
+    bundle = _write_logs(tmp_path, logs)
     report = analyze(bundle, tz="America/New_York")
     assert [v.cause for v in report.verdicts] == ["unknown"]
     hint = "run again with --tz 10.1.0.24:3306=UTC-05:00"

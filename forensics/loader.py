@@ -1189,8 +1189,7 @@ def _second_reading(column: str, path: str, zones: Mapping[str, str]) -> pl.Expr
     out = pl.col(column)
     for zone in set(zones.values()):
         local = pl.col(column).dt.convert_time_zone(zone).dt.replace_time_zone(None)
-        again = local.dt.replace_time_zone(zone, ambiguous="latest", non_existent="null")
-        utc = again.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
+        utc = tracelog.local_to_utc(local, zone, "latest")
         mine = pl.col(path).is_in([p for p, z in zones.items() if z == zone])
         out = pl.when(mine).then(pl.coalesce(utc, column)).otherwise(out)
     return out.alias(column)

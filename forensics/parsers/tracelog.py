@@ -938,9 +938,10 @@ class _Acc:
 # ----------------------------------------------------------------------------- assembly
 
 
-def _to_utc(
+def local_to_utc(
     expr: pl.Expr, tz: str, ambiguous: Literal["earliest", "latest"] | pl.Expr = "earliest"
 ) -> pl.Expr:
+    """Naive local times of zone ``tz`` in UTC (a time a DST change skips: null)."""
     local = expr.dt.replace_time_zone(tz, ambiguous=ambiguous, non_existent="null")
     return local.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
 
@@ -979,7 +980,7 @@ def _build_events(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
 def _event_time(tz: str, *, zoned: bool) -> pl.Expr:
     """``ts``: ``local_ts`` read in ``tz``, or, on the rows whose line gave a zone (when
     there are any), ``local_ts`` as it is: in UTC already."""
-    local = _to_utc(
+    local = local_to_utc(
         pl.col("local_ts"), tz, "earliest" if tz == "UTC" else _second_pass(pl.col("local_ts"))
     )
     if not zoned:
@@ -1596,7 +1597,7 @@ def _build_counts(acc: _Acc, *, path: str, node: str, tz: str) -> pl.DataFrame:
         .group_by("minute", "level")
         .agg(pl.col("lines").sum().cast(pl.Int64))
         .with_columns(
-            _to_utc(pl.col("minute"), tz).alias("minute"),
+            local_to_utc(pl.col("minute"), tz).alias("minute"),
             pl.lit(node, dtype=pl.String).alias("node"),
             pl.lit(path, dtype=pl.String).alias("file"),
         )
@@ -1609,7 +1610,7 @@ def _utc_scalar(value: datetime | None, tz: str) -> datetime | None:
     if value is None:
         return None
     series = pl.Series([value], dtype=schemas.LOCAL_US).to_frame("t")
-    return series.select(_to_utc(pl.col("t"), tz)).item()
+    return series.select(local_to_utc(pl.col("t"), tz)).item()
 
 
 def _fell_back_once(acc: _Acc, events: pl.DataFrame, tz: str) -> bool:

@@ -26,70 +26,15 @@ _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 #: A placeholder the tool writes (``<db>``, ``<its zone>``): shown
 #: in a code span, where nothing is HTML; an HTML element's name never is one.
 _PLACEHOLDER = re.compile(r"<(?P<body>[a-z][a-z0-9 _./:-]{0,40})>")
-_HTML_ELEMENTS = frozenset(
-    [
-        "a",
-        "abbr",
-        "audio",
-        "b",
-        "base",
-        "body",
-        "br",
-        "button",
-        "canvas",
-        "code",
-        "details",
-        "dialog",
-        "div",
-        "em",
-        "embed",
-        "form",
-        "frame",
-        "frameset",
-        "head",
-        "html",
-        "i",
-        "iframe",
-        "img",
-        "input",
-        "label",
-        "link",
-        "map",
-        "marquee",
-        "math",
-        "meta",
-        "noscript",
-        "object",
-        "option",
-        "p",
-        "param",
-        "picture",
-        "pre",
-        "q",
-        "s",
-        "script",
-        "select",
-        "source",
-        "span",
-        "strong",
-        "style",
-        "svg",
-        "table",
-        "tbody",
-        "td",
-        "template",
-        "textarea",
-        "th",
-        "title",
-        "tr",
-        "u",
-        "ul",
-        "ol",
-        "li",
-        "video",
-        "xmp",
-    ]
-)
+_HTML_ELEMENTS = frozenset([
+    "a", "abbr", "audio", "b", "base", "body", "br", "button", "canvas", "code",
+    "details", "dialog", "div", "em", "embed", "form", "frame", "frameset", "head",
+    "html", "i", "iframe", "img", "input", "label", "link", "map", "marquee", "math",
+    "meta", "noscript", "object", "option", "p", "param", "picture", "pre", "q", "s",
+    "script", "select", "source", "span", "strong", "style", "svg", "table", "tbody",
+    "td", "template", "textarea", "th", "title", "tr", "u", "ul", "ol", "li", "video",
+    "xmp"
+])  # fmt: skip
 
 
 def visible(text: str, keep: str = "\t\n") -> str:
@@ -138,10 +83,6 @@ def _escape(text: str) -> str:
 def _code_line(text: Any) -> str:
     """A line inside a fenced code block (no HTML there, but no fence and no control)."""
     return visible(clip(str(text), MAX_CODE_LINE), keep="\t").replace("```", "'''")
-
-
-def _code(text: Any) -> str:
-    return "`" + visible(str(text), keep="").replace("`", "'") + "`"
 
 
 def _verdicts(report: Report) -> list[str]:

@@ -24,10 +24,10 @@ from .diagnose import (
     date_restarts,
     decide,
     group_findings,
-    rule_out_foreign_connections,
     skew_hints,
     step_label,
     unknown_nodes,
+    weigh_connections,
     zone_hints,
 )
 from .impact import Impact, compute_impact, dead_leaves, plan_vs_actual
@@ -329,7 +329,7 @@ def analyze_bundle(
     matches = match(events, ruleset)
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)
-    rule_out_foreign_connections(findings, rebalances, events)
+    weigh_connections(findings, rebalances, events)
     date_restarts(findings, rebalances, by_id)
     with display_zone(bundle.timezone):  # (a summary names the next run's start)
         verdicts = _with_later_runs(decide(rebalances, findings), rebalances)

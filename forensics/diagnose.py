@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -158,13 +158,16 @@ def _human(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+_NO_DATABASE = "names no database"
+
+
 def _db_score(row: dict[str, Any], rb: Rebalance) -> tuple[float, str | None]:
     db = row.get("database")
     trigger = row.get("first_database")  # (a followed_by rule: the line that led to this one)
     if trigger is not None and trigger != rb.database:
         return DB_OTHER, f"its first line names database {trigger}, not {rb.database}"
     if db is None:  # (a rebalance of no known database, ALL DATABASES: nothing to disagree)
-        return (ORDINAL_SAME, None) if rb.database is None else (DB_UNKNOWN, "names no database")
+        return (ORDINAL_SAME, None) if rb.database is None else (DB_UNKNOWN, _NO_DATABASE)
     if db != rb.database:
         return DB_OTHER, f"names database {db}, not {rb.database}"
     step = rb.failed_step or {}
@@ -257,10 +260,26 @@ def _spelling(host: str) -> str:
     return "address" if _ADDRESS.match(host_address(host)) else "name"
 
 
+_ATYPICAL = "not a typical cause of a {} failure"
+
+
 def _phase_score(phases: list[str], rb: Rebalance) -> tuple[float, str | None]:
     if rb.failed_phase is None or "any" in phases or rb.failed_phase in phases:
         return PHASE_OK, None
-    return PHASE_ATYPICAL, f"not a typical cause of a {rb.failed_phase} failure"
+    return PHASE_ATYPICAL, _ATYPICAL.format(rb.failed_phase)
+
+
+def _lift(f: Finding, why: str, priors: Mapping[str, float]) -> None:
+    """The ``priors`` (reason: weight) no longer weigh on ``f``: its line says outright
+    what failed the step (``why``). A phase names the causes typical of it, and a line
+    naming no database may be anyone's; direct evidence of a cause is still that cause."""
+    held = [r for r in f.reasons if r in priors]
+    if not held:
+        return
+    for reason in held:
+        f.confidence /= priors[reason]
+    f.confidence = min(0.99, f.confidence)
+    f.reasons = [r for r in f.reasons if r not in priors] + [why]
 
 
 def score(
@@ -605,11 +624,14 @@ def connections(pattern: re.Pattern[str], text: str) -> set[int]:
     return {int(v) for m in pattern.finditer(text) for v in m.groups() if v is not None}
 
 
-def rule_out_foreign_connections(
+def weigh_connections(
     findings: list[Finding], rebalances: list[Rebalance], events: pl.DataFrame
 ) -> None:
-    """Lines of other connections than the rebalance's cannot have failed it; their
-    confidence drops to :data:`FOREIGN_CONNECTION`, with the reason:
+    """Lines that say outright what failed the step (the step's own failure line, a kill
+    of the rebalance's own connection: it names the rebalance too) are that cause in any
+    phase: the phase's prior (:data:`PHASE_ATYPICAL`) is lifted. Lines of other connections
+    than the rebalance's cannot have failed it; their confidence drops to
+    :data:`FOREIGN_CONNECTION`, with the reason:
 
     * a kill (or an interruption) that names another connection than the ones the
       rebalance's own lines run on (any node);
@@ -630,6 +652,9 @@ def rule_out_foreign_connections(
         own = set().union(*by_node.values())
         top = f.evidence[0]
         text = str(top.get("text") or "")
+        atypical = {_ATYPICAL.format(rb.failed_phase): PHASE_ATYPICAL}
+        if _on_failure_line(f, rb):
+            _lift(f, "the failed step reported it itself, whatever the phase", atypical)
         if f.cause == "kill":
             killed = connections(killed_re, text)
             if killed and own and killed.isdisjoint(own):
@@ -637,6 +662,9 @@ def rule_out_foreign_connections(
                 f.reasons.append(
                     f"kills connection {_ids(killed)}; the rebalance runs on connection {_ids(own)}"
                 )
+            elif killed and own:
+                why = f"kills the rebalance's own connection {_ids(killed & own)}"
+                _lift(f, why, {**atypical, _NO_DATABASE: DB_UNKNOWN})
             continue
         runs_on = {c for c in connections(own_re, text) if c > 0}
         mine = by_node.get(str(top.get("node")), set())

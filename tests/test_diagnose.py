@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from forensics import schemas
-from forensics.diagnose import decide, group_findings, rule_out_foreign_connections, zone_hints
+from forensics.diagnose import decide, group_findings, weigh_connections, zone_hints
 from forensics.parsers.tracelog import parse_lines
 from forensics.rules import load_rules, match
 from forensics.timeline import build_timeline
@@ -294,7 +294,7 @@ def _verdict_with(phase: str, extra: list[tuple[str, str, str]]):  # type: ignor
     rebalances = build_timeline(_steps(phase), events, schemas.empty(schemas.PARTITIONS), MA)
     rules = load_rules([])
     findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
-    rule_out_foreign_connections(findings, rebalances, events)
+    weigh_connections(findings, rebalances, events)
     (verdict,) = decide(rebalances, findings)
     return verdict, findings
 
@@ -336,6 +336,48 @@ def test_a_client_connection_line_is_ruled_out_with_the_reason() -> None:
     assert winner.node == TARGET
     client = next(f for f in findings if f.node == MA and f.cause == "lock_timeout")
     assert client.confidence <= 0.05 and "connection 52877, a client's" in " ".join(client.reasons)
+
+
+@pytest.mark.parametrize("own", [True, False], ids=["the-rebalance's", "a-BI-query's"])
+def test_a_kill_of_the_rebalance_connection_is_its_cause_in_any_phase(own: bool) -> None:
+    """A kill is typical of copy and drop (SPEC 4.2); during a promote, a watchdog's KILL
+    of the rebalance's own connection is still conclusive, another connection's is not."""
+    victim = 40117 if own else 61234
+    verdict, findings = _verdict_with(
+        "promote",
+        [(MA, "10:08:59.500", f"   INFO: Thread 301 (ntid 9, conn id 7701): KillQuery: KILL QUERY {victim} from 'ops'@'10.0.9.4'")],
+    )  # fmt: skip
+    kill = next(f for f in findings if f.cause == "kill")
+    if own:
+        assert (verdict.cause, verdict.phase) == ("kill", "promote")
+        assert kill.confidence >= 0.9, kill.reasons
+        assert "kills the rebalance's own connection 40117" in kill.reasons
+    else:
+        assert verdict.cause == "unknown" and kill.confidence <= 0.05
+
+
+def test_the_step_s_own_error_names_its_cause_in_any_phase() -> None:
+    """A PROMOTE failing with 'Lost connection' in its own failure line: network_error is
+    atypical of a promote, but the step said it; a network line elsewhere stays weighed
+    down by the phase."""
+    frames = [
+        parse_lines(
+            [*_ma_run("promote")[:2],
+             _line(3000, "2026-03-02 10:09:00.000", "  ERROR: Thread 115 (ntid 4, conn id 40117): RebalanceStep: PROMOTE PARTITION sales:3 ON '10.0.0.5':3306 failed with error 2013: Lost connection to MySQL server during query")],
+            path="ma/memsql.log",
+            node=MA,
+        )
+    ]  # fmt: skip
+    events = pl.concat(frames)
+    rebalances = build_timeline(_steps("promote"), events, schemas.empty(schemas.PARTITIONS), MA)
+    rules = load_rules([])
+    findings = group_findings(match(events, rules), {r.id: r for r in rules}, rebalances)
+    weigh_connections(findings, rebalances, events)
+    (verdict,) = decide(rebalances, findings)
+    assert (verdict.cause, verdict.phase) == ("network_error", "promote")
+    winner = next(f for f in findings if f.id == verdict.finding)
+    assert winner.confidence >= 0.9
+    assert "the failed step reported it itself, whatever the phase" in winner.reasons
 
 
 def test_a_crash_cause_before_the_restart_wins_over_the_node_failure() -> None:

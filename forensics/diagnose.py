@@ -278,7 +278,7 @@ def _lift(f: Finding, why: str, priors: Mapping[str, float]) -> None:
         return
     for reason in held:
         f.confidence /= priors[reason]
-    f.confidence = min(0.99, f.confidence)
+    f.confidence = round(min(0.99, f.confidence), 2)
     f.reasons = [r for r in f.reasons if r not in priors] + [why]
 
 
@@ -730,7 +730,7 @@ def date_restarts(
         row = {**f.evidence[0], "ts": rb.failure_time, "node": f.node, "database": f.database}
         value, reasons = score(row, list(rules[f.rule].phases), rb)
         if value > f.confidence:
-            f.confidence = min(0.99, value)
+            f.confidence = round(min(0.99, value), 2)
             f.reasons = [
                 *reasons,
                 f"down between {m.group(1)} and {m.group(2)} (its log's time), which covers "

@@ -351,6 +351,7 @@ def test_a_kill_of_the_rebalance_connection_is_its_cause_in_any_phase(own: bool)
     if own:
         assert (verdict.cause, verdict.phase) == ("kill", "promote")
         assert kill.confidence >= 0.9, kill.reasons
+        assert kill.confidence == round(kill.confidence, 2)  # (two decimals, as documented)
         assert "kills the rebalance's own connection 40117" in kill.reasons
     else:
         assert verdict.cause == "unknown" and kill.confidence <= 0.05

@@ -25,7 +25,7 @@ from .bundle import Limits, Member, Skipped, iter_members
 from .clock import check_timezone, zone_name
 from .consistency import overlap_warnings
 from .errors import InputError
-from .nodes import NodeId, identify, resolve_node
+from .nodes import NodeId, chosen_node, identify
 from .parsers import documents, prefilter, sources, tables, tracelog
 from .parsers.layout import layout as tracelog_layout
 from .parsers.tables_frames import known_roles
@@ -102,6 +102,7 @@ class _Acc:
     folder_ports: dict[str, str] = field(
         default_factory=dict
     )  # folder -> its memsqlConfig.json port
+    others: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> NodeId.others
     collector_zones: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> zone, why
 
 
@@ -964,8 +965,12 @@ def _add_tables(
 
 
 def _note_folder(acc: _Acc, path: str, node: NodeId) -> None:
+    """What :func:`_path_renames` needs of a file's node: its node folder, the other
+    names its path gives."""
     if node.folder is not None:
         acc.folders[path] = node.folder
+    if node.others:
+        acc.others[path] = node.others
 
 
 def _bounded(member: Member, limit: int) -> Iterator[bytes | memoryview]:
@@ -1321,21 +1326,44 @@ def _skip_summary(files: pl.DataFrame) -> str:
 
 
 def _path_renames(files: pl.DataFrame, known: Mapping[str, str], acc: _Acc) -> dict[str, str]:
-    """File path -> ``host:port`` for the files of a node found without a port (a host
-    folder, an sdb-report ``<host>-MA`` folder), where the bundle tells it: the port of
-    its folder's memsqlConfig.json, else the one node on that host the cluster tables
-    name for its role (``known``: node -> role). Per file, not per name: an MA and a leaf
-    of one host, both named by the host, become two nodes."""
+    """File path -> ``host:port`` where the cluster tables (``known``: node -> role) or
+    the bundle tell it. Of the names a file's path gives (a node folder, a ``<host>_<port>``
+    part, the file name: ``NodeId.others``), the first that the tables know, in their
+    spelling; else a node found without a port (a host folder, an sdb-report ``<host>-MA``
+    folder) completed by the port of its folder's memsqlConfig.json, or the one node on
+    that host the tables name for its role. Per file, not per name: an MA and a leaf of
+    one host, both named by the host, become two nodes. A node folder whose files the
+    tables placed by another name than the folder's is that node for all its files
+    (:func:`_folder_renames`)."""
     rename: dict[str, str] = {}
     for path, node, role in files.select("path", "node", "role").iter_rows():
-        if node is None or ":" in node or "/" in node:
+        if node is None:
             continue
         folder = acc.folders.get(path)
         port = acc.folder_ports.get(folder) if folder is not None else None
-        resolved = resolve_node(node, role, known, port)
-        if resolved != node:
+        resolved = chosen_node(node, acc.others.get(path, ()), role, known, port)
+        if resolved is not None and resolved != node:
             rename[path] = resolved
-    return rename
+    return rename | _folder_renames(files, known, acc, rename)
+
+
+def _folder_renames(
+    files: pl.DataFrame, known: Mapping[str, str], acc: _Acc, rename: Mapping[str, str]
+) -> dict[str, str]:
+    """Every file of a node folder is one node (SPEC §2.3): where a file of it was found
+    to be a node of the tables by another name its path gives (``node-db7-LEAF/.../
+    10.20.0.13_3306_memsql.log``), the folder's files the tables do not place (its
+    showVariables.json, ``free``) are that node too, when it is one."""
+    placed: dict[str, set[str]] = {}
+    for path, folder in acc.folders.items():
+        if path in rename and rename[path] in known:
+            placed.setdefault(folder, set()).add(rename[path])
+    out: dict[str, str] = {}
+    for path, node in files.select("path", "node").iter_rows():
+        nodes = placed.get(acc.folders.get(path, ""), set())
+        if node is not None and path not in rename and len(nodes) == 1:
+            out[path] = next(iter(nodes))
+    return out
 
 
 def _renamed(column: str, rename: Mapping[str, str]) -> pl.Expr:

@@ -10,7 +10,15 @@ the file's path in the bundle, rotations left out (``memsql.log.1``, ``memsql.lo
 and ``memsql.log`` of one folder are one node). Ticket folders (``INC-20417``,
 ``case-48213``, ``ticket_40211``) and report folders (``report-2026-03-02T101530``) are
 not nodes. A host found without a port is the node ``host`` until the cluster tables
-complete it (``resolve_ports``), as for an sdb-report folder.
+complete it (``resolve_ports``), as for an sdb-report folder. A log named by its host
+alone (``sdb-ma-01_memsql.log``) names that host, as a folder would.
+
+Where the parts of a path name different nodes (a folder ``sdb-leaf-4-LEAF`` holding
+``10.20.0.24_3306_memsql.log``), the names after the first are kept (``NodeId.others``):
+the first one the cluster tables know is the node (:func:`chosen_node`), else the order
+above holds. An address spelled with dashes (``node-10-20-0-24``, ``ip-10-20-0-24``) is
+read as the address only to compare with another name (:func:`same_host`): it becomes
+the tables' node, or joins a file name that spells the address with dots.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ ROLE_SUFFIXES = {
     "leaf": "leaf",
 }
 
-_HOST = r"(?:\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z][A-Za-z0-9.\-]*?|[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z][A-Za-z0-9.\-]*?)"
+_HOST = r"(?:\d{1,3}(?:[.\-]\d{1,3}){3}|[A-Za-z][A-Za-z0-9.\-]*?|[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z][A-Za-z0-9.\-]*?)"
 # Case matters: sdb-report writes the role in capitals (``leaf-1-LEAF``) and a host may
 # well be called ``sg-ma`` or ``prod-analytics-leaf``.
 _NODE_FOLDER = re.compile(
@@ -41,6 +49,8 @@ _NODE_FOLDER = re.compile(
 )
 _HOST_PORT_PART = re.compile(rf"^(?P<host>{_HOST})(?P<sep>[_:\-])(?P<port>\d{{4,5}})$")
 _HOST_PORT_FILE = re.compile(rf"^(?P<host>{_HOST})[_:\-](?P<port>\d{{4,5}})[_\-.]")
+#: A log named by its host alone (``sdb-ma-01_memsql.log``), rotations taken off.
+_HOST_FILE = re.compile(rf"^(?P<host>{_HOST})[_\-.](?:memsql|singlestore)\.log$", re.IGNORECASE)
 # Kubernetes names (DNS labels, a pod's may hold dots) as the kubelet lays out container
 # logs: ``/var/log/pods/<namespace>_<pod>_<pod uid>/<container>/0.log`` and the links
 # ``/var/log/containers/<pod>_<namespace>_<container>-<container id>.log``. A pod runs
@@ -64,6 +74,10 @@ class NodeId:
     #: the sdb-report node folder (``report/10.0.2.10-MA``) of a node it gave no port:
     #: every file under it is one node, whose port its memsqlConfig.json may give
     folder: str | None = None
+    #: the other names its path gives (``node-10-20-0-13-LEAF/.../10.20.0.13_3306_memsql.log``
+    #: names the folder's host and 10.20.0.13:3306), in precedence order: the one the
+    #: cluster tables know is the node (:func:`cluster_node`, ``loader._path_renames``)
+    others: tuple[str, ...] = ()
 
 
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -206,43 +220,81 @@ def _clean_host(host: str) -> str:
     return rest if _IPV4.match(rest) else host
 
 
-def _from_parts(parts: list[str]) -> tuple[str | None, str | None, str, str | None]:
+def _file_name_node(name: str) -> tuple[str, str | None] | None:
+    """The host (and port) a file name gives: ``<host>_<port>_memsql.log``, else a log
+    named by its host alone (``sdb-ma-01_memsql.log``; as for a folder, a single word
+    such as ``leaf2_memsql.log`` or ``MA-memsql.log`` names no host)."""
+    m = _HOST_PORT_FILE.match(name)
+    if m and _valid_port(m["port"]):
+        return _clean_host(m["host"]), m["port"]
+    rotated = _ROTATED.match(name)
+    m = _HOST_FILE.match(rotated["base"] if rotated else name)
+    if m and _names_host(_clean_host(m["host"]), True, False):
+        return _clean_host(m["host"]), None
+    return None
+
+
+def _named(host: str, port: str | None) -> str:
+    return host if port is None else f"{host}:{port}"
+
+
+_Parts = tuple[str | None, str | None, str, str | None, tuple[str, ...]]
+
+
+def _from_parts(parts: list[str]) -> _Parts:
+    """(host, port, role, node folder, the other names) the path gives: the nearest node
+    folder or ``<host>_<port>`` part first, then the file name."""
     host = port = folder = None
     role = "unknown"
+    names: list[str] = []  # every name a folder gives, in path order
     for index, part in enumerate(parts[:-1]):
         m = _NODE_FOLDER.match(part)
         if m:
             host = _clean_host(m["host"])
             role = ROLE_SUFFIXES.get(m["role"].lower(), "unknown")
             folder = "/".join(parts[: index + 1])
+            names.append(host)
             continue
         m = _HOST_PORT_PART.match(part)
         if m and _valid_port(m["port"]) and _plausible_host(m["host"], m["sep"]):
             host, port = _clean_host(m["host"]), m["port"]
-    m = _HOST_PORT_FILE.match(parts[-1])
+            names.append(_named(host, port))
+    primary = None if host is None else _named(host, port)
+    others = [name for name in reversed(names) if name != primary]
+    found = _file_name_node(parts[-1])
     # a file name <host>_<port>_memsql.log completes a node folder that gave no port, when
     # it names the folder's host: the folder comes first (SPEC §2.3), and every file of
-    # one node folder is one node (its showVariables.json as much as its log)
-    if m and _valid_port(m["port"]) and port is None:
-        named = _clean_host(m["host"])
-        if host is None or same_host(host, named):
-            host, port = host or named, m["port"]
-    return host, port, role, folder
+    # one node folder is one node (its showVariables.json as much as its log); a file
+    # name naming another host is one more name the cluster tables may choose
+    if found is not None:
+        named, named_port = found
+        if host is None:  # (before a folder named by a host, which stays a name to choose)
+            host, port = named, named_port
+            around = _pod(parts) or _host_folder(parts)
+            if around is not None and not same_host(around, named):
+                others.append(around)
+        elif port is None and same_host(host, named):
+            # (the address where the folder spells it: node-10-20-0-13 and 10.20.0.13)
+            host = named if _IPV4.match(named) else host
+            port = named_port
+        elif not same_host(host, named) or (named_port not in (None, port)):
+            others.append(_named(named, named_port))
+    return host, port, role, folder, tuple(dict.fromkeys(others))
 
 
 def identify(inner: str, overrides: Mapping[str, str] | None = None) -> NodeId:
     """The node a member belongs to, from its path inside the bundle."""
     parts = [p for p in inner.split("/") if p] or [inner]
-    host, port, role, folder = _from_parts(parts)
+    host, port, role, folder, others = _from_parts(parts)
     if host is None:
         host = _pod(parts) or _host_folder(parts)
     for glob, node in (overrides or {}).items():
         if fnmatch.fnmatch(inner, glob) or fnmatch.fnmatch(parts[-1], glob):
             return NodeId(node, role)
     if host is not None and port is not None:
-        return NodeId(f"{host}:{port}", role)
+        return NodeId(f"{host}:{port}", role, others=others)
     if host is not None:
-        return NodeId(host, role, host_only=True, folder=folder)
+        return NodeId(host, role, host_only=True, folder=folder, others=others)
     return NodeId(_rotation_base(parts), role, from_path=True)
 
 
@@ -268,11 +320,29 @@ def host_address(host: str) -> str:
     return ".".join(m.groups()) if m else host
 
 
+#: An address spelled with dashes, as a host name or a folder may (``10-20-0-13``, the
+#: sdb-report folder ``node-10-20-0-13``, AWS's ``ip-10-20-0-13.ec2.internal`` and
+#: ``ec2-54-12-3-4.compute-1.amazonaws.com``). Read as the address only to compare with
+#: another name (:func:`same_host`): a dashed name that matches no address stays a name.
+_DASHED_ADDRESS = re.compile(
+    r"^(?:[A-Za-z][A-Za-z0-9]*-)?(\d{1,3})-(\d{1,3})-(\d{1,3})-(\d{1,3})(?:\.[A-Za-z0-9.\-]*)?$"
+)
+
+
+def spelled_address(host: str) -> str | None:
+    """The IPv4 address a dashed host name spells (see :data:`_DASHED_ADDRESS`), else None."""
+    m = _DASHED_ADDRESS.match(host)
+    if m is None or any(int(octet) > 255 for octet in m.groups()):
+        return None
+    return ".".join(m.groups())
+
+
 def same_host(a: str, b: str) -> bool:
     """Whether two spellings name one host: equal, one address (``ip-10-0-1-14.ec2.internal``
-    and ``10.0.1.14``), or a short name and its qualified name (``db-leaf-07`` and
-    ``db-leaf-07.corp.example``; never for addresses, whose first part is a number)."""
-    a, b = host_address(a).lower(), host_address(b).lower()
+    or ``node-10-0-1-14`` and ``10.0.1.14``), or a short name and its qualified name
+    (``db-leaf-07`` and ``db-leaf-07.corp.example``; never for addresses, whose first part
+    is a number)."""
+    a, b = (spelled_address(a) or a).lower(), (spelled_address(b) or b).lower()
     if a == b:
         return True
     if _IPV4.match(a) or _IPV4.match(b):
@@ -313,3 +383,39 @@ def resolve_node(host: str, role: str, known: Mapping[str, str], port: str | Non
         return spelled[0] if spelled else f"{host_address(host)}:{port}"
     fitting = sorted(n for n, r in same.items() if _fits(role, r))
     return fitting[0] if len(fitting) == 1 else host
+
+
+def cluster_node(
+    name: str, role: str, known: Mapping[str, str], port: str | None = None
+) -> str | None:
+    """The node of the cluster tables (``known``: node -> role) one name a path gives is,
+    in the tables' spelling; None when they name no such node. A ``host:port`` is the node
+    on that port of the same host (``node-10-20-0-13:3306`` is ``10.20.0.13:3306``); a
+    host is completed as :func:`resolve_node` does (``port``: its memsqlConfig.json's)."""
+    if "/" in name:
+        return None
+    host, sep, own = name.rpartition(":")
+    if not (sep and own.isdigit()):
+        resolved = resolve_node(name, role, known, port)
+        return resolved if resolved in known else None
+    if name in known:
+        return name
+    spelled = [n for n in known if n.endswith(f":{own}") and same_host(n.rsplit(":", 1)[0], host)]
+    return spelled[0] if len(spelled) == 1 else None
+
+
+def chosen_node(
+    node: str, others: Iterable[str], role: str, known: Mapping[str, str], port: str | None = None
+) -> str | None:
+    """The node of a file the path names ``node`` (first in precedence) or one of
+    ``others``: the first name the cluster tables know (:func:`cluster_node`); failing
+    that, ``node`` completed by its memsqlConfig.json's port (``port``); None when the
+    tables and the bundle tell nothing more than ``node``."""
+    for index, name in enumerate([node, *others]):
+        found = cluster_node(name, role, known, port if index == 0 else None)
+        if found is not None:
+            return found
+    if ":" in node or "/" in node:
+        return None
+    resolved = resolve_node(node, role, known, port)
+    return resolved if resolved != node else None

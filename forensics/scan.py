@@ -14,12 +14,22 @@ holds is the nodes of one cluster: node folders (``<host>-MA``, ``<host>_<port>`
 folder holding only that host's archive, a folder of any name holding one node's tracelogs
 and their rotations, directly or under layout folders such as ``tracelogs/`` or
 ``var/lib/memsql/<id>/``), node archives, loose tracelogs and tables, folders of tables
-(``sql/``), at most one other sub-folder of logs (a copy of a node's folder).
-A folder that also holds archives of their own, or folders that hold bundles of their
-own, is a container: each such archive and folder is an input, and the loose logs, node
-folders and tables beside them are one more input, read together. Symbolic links are
-followed (a loop is listed as not followed); the content hash makes a folder reached
-twice one scan.
+(``sql/``), at most one other sub-folder of logs (a copy of a node's folder). Folders of
+one node's logs named by no node are the nodes of one cluster only on evidence read
+cheaply (:meth:`_Finder._alone`): one named as a ticket (``CS-1234``, ``case_00123``, a
+bare number) is an input of its own, and so is one whose plain logs (their first and last
+time stamps: a few KB at each end) cover a time that none of the others' overlaps; the
+rest stays one bundle. A folder that also holds archives of their own or folders that
+hold bundles of their own is a container: each of these is an input, and so is each
+other folder that does not name its node (one node's logs, a ticket's pasted tables: a
+ticket beside the others, :func:`_with_loose_parts`); the loose logs, tables, node
+folders and snapshot folders (``before/``, ``after/``) beside them are one more input,
+read together.
+A folder whose files are none of SingleStore's (another program's logs) is one input too,
+reported as holding nothing usable (one row, not one per file), as is a folder given that
+holds nothing; loose files of no kind beside other inputs (a ticket's notes) are passed
+over. Symbolic links are followed (a loop is listed as not followed); the content hash
+makes a folder reached twice one scan.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import mmap
 import os
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -126,8 +136,9 @@ class Input:
 
 @dataclass
 class ScanCounts:
-    """What a run did besides analysing: inputs found in the earlier table, inputs with
-    the content of another one, inputs not read (links)."""
+    """What a run did besides analysing: inputs found in the earlier table (analysed
+    then), inputs with the content of another one (found so now or then), inputs not
+    read (links)."""
 
     already: int = 0
     duplicates: int = 0
@@ -156,10 +167,11 @@ def find_inputs(paths: Sequence[str | os.PathLike[str]]) -> list[Input]:
 @dataclass
 class _Plan:
     """How a folder divides. ``kind``: logs / tables (one bundle, with or without logs),
-    node (a host folder of a report: one node of the bundle around it), container
-    (divided), empty. ``separate``: archives and folders that are bundles or
-    hold bundles; ``group``: the loose logs, tables and node folders beside them, read
-    together; ``not_followed``: links that loop or lead nowhere."""
+    node (one node's logs, or a host folder of a report: one node of the bundle around
+    it), container (divided), unusable (files, none a tracelog, a table or an archive),
+    empty. ``separate``: archives and folders that are inputs of their own; ``group``: the
+    loose logs, tables and node folders beside them, read together; ``not_followed``:
+    links that loop or lead nowhere."""
 
     kind: str
     separate: list[Path] = field(default_factory=list)
@@ -168,11 +180,17 @@ class _Plan:
     #: the paths inside the folder of its tracelogs, when it holds nothing else (files of
     #: no kind aside) but layout folders that do the same; None when it holds more
     tracelogs: tuple[str, ...] | None = None
+    #: a host folder of a report (:func:`_is_host_folder`): it names its node
+    host: bool = False
 
 
 #: What a folder's child is, by the kind of its content (:meth:`_Finder.kind`).
 LEVEL_KINDS = ("log", "table", "node", "tables")  # parts of the folder's own bundle
 LOG_KINDS = ("log", "node", "logs")
+#: Folders read whole as one input: a bundle, one node's logs, nothing usable.
+WHOLE_KINDS = ("logs", "tables", "node", "unusable")
+#: What a folder of nothing usable holds (:func:`_nothing_usable`).
+NOTHING_USABLE = ("other", "empty", "unusable")
 
 
 class _Finder:
@@ -198,7 +216,8 @@ class _Finder:
             yield Input((path,), skipped=f"symbolic link to {real}, which holds it: not followed")
             return
         plan = self.plan(path, ancestors)
-        if plan.kind in ("logs", "tables", "node") or (top and plan.kind == "unreadable"):
+        # (a folder given that holds nothing usable is an input too: its row says why)
+        if plan.kind in WHOLE_KINDS or (top and plan.kind in ("unreadable", "empty")):
             yield Input((path,))
             return
         yield from plan.not_followed
@@ -218,10 +237,14 @@ class _Finder:
             kinds = {child: self.kind(child, inner) for child in children}
             kinds = _looked_into(kinds)
             tracelogs = self._tracelogs(kinds)
-            if _is_host_folder(folder, kinds) or _one_node(folder.name, tracelogs):
+            if _is_host_folder(folder, kinds):
+                plan = _Plan("node", host=True)
+            elif _one_node(folder.name, tracelogs):
                 plan = _Plan("node")
+            elif _nothing_usable(kinds):
+                plan = _Plan("unusable")
             else:
-                plan = _divide(kinds)
+                plan = _divide(kinds, self._alone(kinds), self._named(kinds))
             plan.tracelogs = tracelogs
             self._plans[real] = plan
         return self._plans[real]
@@ -242,6 +265,60 @@ class _Finder:
                 paths += [f"{child.name}/{path}" for path in plan.tracelogs]
         return tuple(paths)
 
+    def _named(self, kinds: Mapping[Path, str]) -> frozenset[Path]:
+        """The sub-folders that name their node: by their name (``<host>_<port>``,
+        ``<host>-LEAF``, an IP address), or as a report's host folder."""
+        return frozenset(
+            child
+            for child, kind in kinds.items()
+            if kind == "node"
+            and child.is_dir()
+            and (_names_node(child.name) or self._plan_of(child).host)
+        )
+
+    def _alone(self, kinds: Mapping[Path, str]) -> frozenset[Path]:
+        """Sub-folders named by no node that are inputs of their own wherever they are:
+        those named as a ticket (``CS-1234``, ``case_00123``; one node's logs or tables),
+        and those of one node's logs whose time overlaps none of the other such folders'
+        (two customers' logs, days apart; a cluster's nodes log at the same time)."""
+        named = self._named(kinds)
+        plain = [
+            child
+            for child, kind in kinds.items()
+            if kind in ("node", "tables")
+            and child.is_dir()
+            and child not in named
+            and not _is_layout_folder(child)
+        ]
+        alone = {child for child in plain if _names_ticket(child.name)}
+        logs = [c for c in plain if kinds[c] == "node" and c not in alone]
+        if len(logs) < 2:
+            return frozenset(alone)
+        spans = {c: span for c in logs if (span := self._span(c)) is not None}
+        for child, span in spans.items():
+            if len(spans) > 1 and not any(
+                _overlap(span, other) for c, other in spans.items() if c != child
+            ):
+                alone.add(child)
+        return frozenset(alone)
+
+    def _span(self, folder: Path) -> tuple[str, str] | None:
+        """The time a folder of one node's logs covers: from the first to the last time
+        stamp of its plain logs (compressed rotations are not opened); None if unknown."""
+        spans = [
+            span
+            for inner in self._plan_of(folder).tracelogs or ()
+            if (span := _log_span(folder / inner)) is not None
+        ]
+        if not spans:
+            return None
+        return min(s[0] for s in spans), max(s[1] for s in spans)
+
+    def _plan_of(self, folder: Path) -> _Plan:
+        """The plan already made of a sub-folder (an empty one for a node folder, named so,
+        that was not looked into)."""
+        return self._plans.get(folder.resolve()) or _Plan("node")
+
     def kind(self, child: Path, ancestors: frozenset[Path]) -> str:
         """archive / log / table / node / other for a file or a node folder; the plan's
         kind for another folder; missing or loop for a link not to follow (followed
@@ -259,30 +336,132 @@ class _Finder:
         return self.plan(child, ancestors).kind
 
 
-def _divide(kinds: dict[Path, str]) -> _Plan:
+def _divide(
+    kinds: dict[Path, str],
+    alone: frozenset[Path] = frozenset(),
+    named: frozenset[Path] = frozenset(),
+) -> _Plan:
     """One bundle when the folder holds parts of a bundle of its own (node folders,
     loose logs and tables) and no archive, no folder of bundles and at most one folder of
-    logs (two folders of logs are two tickets); else the archives and folders of bundles
-    apart, and the loose parts together."""
+    logs (two folders of logs are two tickets), nor a folder that stands ``alone``
+    (:meth:`_Finder._alone`: those apart, the rest is read together). Else a container:
+    the archives and folders of bundles apart, and each folder that does not name its
+    node (:func:`_with_loose_parts`), the loose parts together. Folders that hold nothing
+    usable are apart in a container, part of a bundle's folder."""
     of: dict[str, list[Path]] = {}
     for child, kind in kinds.items():
         of.setdefault(kind, []).append(child)
-    level = [c for c, k in kinds.items() if k in LEVEL_KINDS]
+    level = [c for c, k in kinds.items() if k in LEVEL_KINDS and c not in alone]
     logs, apart = of.get("logs", []), of.get("archive", []) + of.get("container", [])
-    named = any(kinds[c] == "log" or _names_node(c.name) for c in level)
-    if not named and len(_table_tickets([c for c in level if kinds[c] == "tables"])) >= 2:
+    if not any(kinds[c] == "log" or _names_node(c.name) for c in level) and (
+        len(_table_tickets([c for c in level if kinds[c] == "tables"])) >= 2
+    ):
         # a folder of tickets (two or more folders of tables of their own, no node named
         # beside them): every folder is an input (a ticket of one node's log is no node)
         folders = [c for c in level if c.is_dir()]
         apart, level = apart + folders, [c for c in level if c not in folders]
     own = [c for c in level if kinds[c] != "tables"]
     if not apart and len(logs) <= 1 and (own or (level and logs)):
-        has_logs = logs or any(kinds[c] in LOG_KINDS for c in level)
-        return _Plan("logs" if has_logs else "tables")
+        if not alone:
+            has_logs = logs or any(kinds[c] in LOG_KINDS for c in level)
+            return _Plan("logs" if has_logs else "tables")
+        group, logs = level + logs, []  # the lone folders aside, the rest is one bundle
+    else:
+        group = [c for c in level if _with_loose_parts(c, kinds[c], level, named)]
+        apart += [c for c in level if c not in group]
+    apart += sorted(alone) + of.get("unusable", [])
     links = [Input((c,), skipped=_NOT_READ[k]) for c, k in kinds.items() if k in _NOT_READ]
-    if not (apart or logs or level or links):
+    if not (apart or logs or group or links):
         return _Plan("empty")
-    return _Plan("container", separate=sorted(apart + logs), group=level, not_followed=links)
+    return _Plan("container", separate=sorted(apart + logs), group=group, not_followed=links)
+
+
+def _with_loose_parts(child: Path, kind: str, level: list[Path], named: frozenset[Path]) -> bool:
+    """Whether a part of a container's own level is read with its loose parts: a loose
+    file, a folder that names its node, a layout folder (``tracelogs/``), a folder of
+    tables named by its time (``before/``, ``after/``: one bundle's snapshots) or beside
+    loose logs, tables or node folders (their ``sql/``). A folder named by no node that
+    holds one node's logs, or only tables with nothing beside them, is a ticket beside
+    the container's other inputs: an input of its own."""
+    from .impact import PLAIN_RANK, name_rank
+
+    if not child.is_dir() or child in named or _is_layout_folder(child):
+        return True
+    if kind != "tables" or _names_ticket(child.name):
+        return False
+    beside = [c for c in level if c != child and (not c.is_dir() or c in named)]
+    return name_rank(child.name) != PLAIN_RANK or bool(beside)
+
+
+def _nothing_usable(kinds: Mapping[Path, str]) -> bool:
+    """A folder of files none of which is a tracelog, a table or an archive (another
+    program's logs, notes), in sub-folders too: no bundle, one input whose row says so."""
+    return all(kind in NOTHING_USABLE for kind in kinds.values()) and any(
+        kind == "unusable" or (kind == "other" and child.is_file()) for child, kind in kinds.items()
+    )
+
+
+#: Support ticket ids used as folder names: a bare number of four digits or more, a
+#: ticket word and a number (``CS-1234``, ``case_00123``, ``SR-99``, ``ticket-7``, maybe
+#: followed by words), a tracker's key (``ESC-4411``: capitals, a dash, 3 digits or more).
+_TICKET_NUMBER = re.compile(r"^\d{4,}$")
+_TICKET_WORD_ID = re.compile(r"^(?P<word>[A-Za-z]+)[-_ #]?\d+(?:[-_ .].*)?$")
+_TRACKER_KEY = re.compile(r"^(?P<word>[A-Z][A-Z0-9]{1,9})-\d{3,}$")
+#: Words that start a node's name, not a tracker's key (``LEAF-101``, ``AGG-201``).
+_NODE_WORDS = frozenset(["agg", "aggregator", "ca", "db", "host", "leaf", "ma", "master", "node"])
+
+
+def _names_ticket(name: str) -> bool:
+    """Whether a folder's name is a support ticket's id (as above); a name holding a
+    date (``20260301``, ``support-2026-03-01``) is a day's report, not a ticket."""
+    from .nodes import _DATE, _TICKET_WORDS
+
+    if _DATE.search(name):
+        return False
+    if _TICKET_NUMBER.match(name):
+        return True
+    if (m := _TICKET_WORD_ID.match(name)) and m["word"].lower() in _TICKET_WORDS:
+        return True
+    m = _TRACKER_KEY.match(name)
+    return m is not None and m["word"].lower() not in _NODE_WORDS
+
+
+#: How much of each end of a log is read for the time it covers (:func:`_log_span`).
+SPAN_READ_BYTES = 16 * 1024
+#: A time stamp near the start of a line (the tracelog's, or a collector's before it).
+_LINE_STAMP = re.compile(rb"(?<![0-9])((?:19|20)\d\d-[01]\d-[0-3]\d)[ T]([0-2]\d:[0-5]\d:[0-5]\d)")
+_STAMP_WITHIN = 120  # bytes of a line searched for its time stamp
+
+
+def _log_span(path: Path) -> tuple[str, str] | None:
+    """The first and last time stamps (``YYYY-MM-DD HH:MM:SS``, as written) of a plain
+    log, from a few KB at each end; None for a compressed file or one without stamps."""
+    from .bundle import BZIP2_MAGIC, GZIP_MAGIC, XZ_MAGIC, ZSTD_MAGIC
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SPAN_READ_BYTES)
+            if head.startswith((GZIP_MAGIC, ZSTD_MAGIC, XZ_MAGIC, BZIP2_MAGIC)):
+                return None
+            fh.seek(max(os.fstat(fh.fileno()).st_size - SPAN_READ_BYTES, 0))
+            tail = fh.read(SPAN_READ_BYTES)
+    except OSError:
+        return None
+    first, last = _first_stamp(head.splitlines()), _first_stamp(reversed(tail.splitlines()))
+    if first is None or last is None:
+        return None
+    return min(first, last), max(first, last)
+
+
+def _first_stamp(lines: Iterable[bytes]) -> str | None:
+    for line in lines:
+        if m := _LINE_STAMP.search(line, 0, _STAMP_WITHIN):
+            return f"{m[1].decode()} {m[2].decode()}"
+    return None
+
+
+def _overlap(a: tuple[str, str], b: tuple[str, str]) -> bool:
+    return a[0] <= b[1] and b[0] <= a[1]
 
 
 def _table_tickets(folders: list[Path]) -> list[Path]:
@@ -735,9 +914,14 @@ def _identify(
         return list(pool.map(identify, inputs))
 
 
+#: The ``skipped`` note of an input not scanned for it has the content of another.
+SAME_CONTENT = "same content as "
+
+
 class _Sorting:
     """Sorts the inputs found into: to scan; already scanned (their earlier rows kept);
-    the same content as another input, links not followed, unreadable (a row each)."""
+    the same content as another input (counted so on every run), links not followed,
+    unreadable (a row each)."""
 
     def __init__(self, old_stats: pl.DataFrame, zone: str, found: dict[str, str | None]) -> None:
         self.zone = zone
@@ -763,6 +947,8 @@ class _Sorting:
         self._done = dict(zip(analysed["input_hash"], analysed["input"], strict=True))
         same = old_stats.filter(pl.col("error").is_null() & (pl.col("timezone") == zone))
         self._rows_of = set(zip(same["input"], same["input_hash"], strict=True))
+        copies = same.filter(pl.col("skipped").str.starts_with(SAME_CONTENT))
+        self._copies = set(zip(copies["input"], copies["input_hash"], strict=True))
 
     def add(self, item: Input, key: str | None, stamp: str | None, error: str | None) -> None:
         self._found.add(item.name)
@@ -771,12 +957,16 @@ class _Sorting:
             self.counts.not_followed += bool(item.skipped)
             self._rows.append({**row, "skipped": item.skipped, "error": error})
         elif (item.name, key) in self._rows_of and key in self._done:
-            self.counts.already += 1
+            # (its earlier row kept: a copy's says it is one again)
+            if (item.name, key) in self._copies:
+                self.counts.duplicates += 1
+            else:
+                self.counts.already += 1
             self._already.add(item.name)
         elif key in self._done or key in self._scanned:
             self.counts.duplicates += 1
             other = self._scanned.get(key) or self._done[key]
-            self._rows.append({**row, "skipped": f"same content as {other}"})
+            self._rows.append({**row, "skipped": f"{SAME_CONTENT}{other}"})
         else:
             self._scanned[key] = item.name
             self.fresh.append((item, key, stamp or ""))

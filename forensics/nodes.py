@@ -90,17 +90,17 @@ def _valid_port(port: str) -> bool:
 def _plausible_host(host: str, separator: str) -> bool:
     """Ticket folders such as ``INC-20417``, ``CASE-881``, ``case-48213`` or
     ``ticket_40211`` are not ``host-port``."""
-    if host.lower() in _TICKET_WORDS:
+    if host.lower() in TICKET_WORDS:
         return False
     if separator != "-":
         return True
-    if _DATE.search(host) or _REPORT_WORDS.intersection(re.split(r"[.\-_]", host.lower())):
+    if DATE_IN_NAME.search(host) or _REPORT_WORDS.intersection(re.split(r"[.\-_]", host.lower())):
         return False  # report-20260410-1530 is a report folder, not host:port
     return bool(_IPV4.match(host)) or any(c.islower() for c in host)
 
 
 #: Words that name a support case, not a host, in front of a number.
-_TICKET_WORDS = frozenset(
+TICKET_WORDS = frozenset(
     [
         "bug",
         "case",
@@ -131,7 +131,8 @@ _LAYOUT_FOLDERS = frozenset(
 _TRACELOG_FOLDERS = frozenset(["tracelogs", "memsqltracelogs"])
 _NODE_DIR_ID = re.compile(r"^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.IGNORECASE)
 _DNS_NAME = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?$")
-_DATE = re.compile(r"(?:19|20)\d\d-?[01]\d-?[0-3]\d")
+#: A date in a name (a day's report or bundle: ``20260301``, ``2026-03-01``), no host.
+DATE_IN_NAME = re.compile(r"(?:19|20)\d\d-?[01]\d-?[0-3]\d")
 #: Words that name a folder of reports or bundles, not a host.
 _REPORT_WORDS = frozenset(
     [
@@ -190,7 +191,7 @@ def _names_host(name: str, holds_logs: bool, under_tracelogs: bool) -> bool:
     if not holds_logs or not _DNS_NAME.match(name):
         return False
     words = re.split(r"[.\-]", name.lower())
-    if words[0] in _TICKET_WORDS or _DATE.search(name):
+    if words[0] in TICKET_WORDS or DATE_IN_NAME.search(name):
         return False
     if any(word in _REPORT_WORDS for word in words):
         return False

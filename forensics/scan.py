@@ -414,13 +414,13 @@ _NODE_WORDS = frozenset(["agg", "aggregator", "ca", "db", "host", "leaf", "ma", 
 def _names_ticket(name: str) -> bool:
     """Whether a folder's name is a support ticket's id (as above); a name holding a
     date (``20260301``, ``support-2026-03-01``) is a day's report, not a ticket."""
-    from .nodes import _DATE, _TICKET_WORDS
+    from .nodes import DATE_IN_NAME, TICKET_WORDS
 
-    if _DATE.search(name):
+    if DATE_IN_NAME.search(name):
         return False
     if _TICKET_NUMBER.match(name):
         return True
-    if (m := _TICKET_WORD_ID.match(name)) and m["word"].lower() in _TICKET_WORDS:
+    if (m := _TICKET_WORD_ID.match(name)) and m["word"].lower() in TICKET_WORDS:
         return True
     m = _TRACKER_KEY.match(name)
     return m is not None and m["word"].lower() not in _NODE_WORDS

@@ -24,8 +24,11 @@ from .diagnose import (
     date_restarts,
     decide,
     group_findings,
+    renumber,
     skew_hints,
+    span_zone_hints,
     step_label,
+    tie_restarts,
     unknown_nodes,
     weigh_connections,
     zone_hints,
@@ -35,7 +38,7 @@ from .loader import Bundle, load_bundle
 from .parsers import tracelog
 from .recovery import build_runbook
 from .rules import RuleSet, load_rules, match
-from .timeline import Rebalance, build_timeline, log_steps
+from .timeline import Rebalance, build_timeline, log_steps, rejected_statement
 
 
 @dataclass
@@ -106,6 +109,7 @@ def _unread_rebalance(events: pl.DataFrame) -> list[str]:
     said = events.filter(
         pl.col("level").is_in(["ERROR", "FAILURE"])
         & pl.col("message").str.contains(r"(?i)\brebalanc")
+        & ~rejected_statement()  # (read: a statement rejected before it ran, see below)
     )
     if not said.height:
         return []
@@ -115,6 +119,39 @@ def _unread_rebalance(events: pl.DataFrame) -> list[str]:
         "but no rebalance step or outcome could be read from them: their wording may be one "
         "this tool does not know (grammars/messages.toml); read them before concluding"
     ]
+
+
+def _rejected_rebalances(events: pl.DataFrame) -> list[str]:
+    """A warning per database for REBALANCE statements rejected before any step ran (on
+    a child aggregator, a syntax or privilege error: :func:`timeline.rejected_statement`):
+    someone tried one, and no rebalance ran for it; where and why."""
+    if not events.height:
+        return []
+    lines = events.filter(rejected_statement()).sort("ts", "file", "line", nulls_last=True)
+    out = []
+    for (database,), rows in lines.group_by("database", maintain_order=True):
+        first = rows.row(0, named=True)
+        where = f"{first['file']}:{first['line']}"
+        if first.get("node"):
+            where += f", {first['node']}"
+        if first.get("ts") is not None:
+            where += f", {iso(first['ts'])}"
+        more = f" ({rows.height} such lines)" if rows.height > 1 else ""
+        out.append(
+            f"a REBALANCE{f' of {database}' if database else ''} was attempted and rejected "
+            f"before any step ran{more}: no rebalance ran for it, not read as a failure "
+            f"({where}: {_capped(first['message'])})"
+        )
+    return out
+
+
+#: Characters of a log line a warning quotes.
+QUOTED_CHARS = 300
+
+
+def _capped(text: Any) -> str:
+    text = str(text or "")
+    return text if len(text) <= QUOTED_CHARS else f"{text[:QUOTED_CHARS]} [...]"
 
 
 #: Severities of a cause line that, with no rebalance found, make the verdict inconclusive.
@@ -188,8 +225,11 @@ def _missing_orchestrator(
     bundle: Bundle, events: pl.DataFrame, rebalances: list[Rebalance]
 ) -> list[str]:
     """A warning when tracelogs were read but none holds a line of the rebalance itself
-    (its steps, its start or end): the master aggregator's log is likely missing, and
-    with it the failing step's own error."""
+    (its steps, its start or end), and what is likely missing, where the failing step's
+    own error is: the logs of the time of the failure when the master aggregator's log
+    is in the bundle (:func:`_uncovered_failure`: rotated away); either those or the
+    master aggregator's log when a log of a node that holds no partition (an aggregator
+    of unknown role) is; else the master aggregator's log."""
     logged = bundle.nodes.filter(pl.col("first_ts").is_not_null())
     if not rebalances or not logged.height:
         return []
@@ -198,11 +238,67 @@ def _missing_orchestrator(
     )
     if own.height:
         return []
+    uncovered = _uncovered_failure(bundle, logged)
+    if uncovered:
+        return [uncovered]
+    known = _master_aggregator(bundle) is not None  # (known, and its log not in the bundle)
+    aggregator = None if known else _unplaced_node(bundle, logged, rebalances)
+    if aggregator is not None:
+        node, first = aggregator
+        return [
+            f"no tracelog in the bundle holds a line of the rebalance itself (its steps, "
+            f"start or end), though {node}, a node that holds no partition (an aggregator), "
+            f"is logged from {iso(first)}: either it is not the master aggregator, whose "
+            f"memsql.log is then missing, or the logs do not cover the failure (rotated "
+            f"away); ask for the master aggregator's memsql.log {_ROTATED}, the failing "
+            f"step's own error is there"
+        ]
     return [
         "no tracelog in the bundle holds a line of the rebalance itself (its steps, start "
         "or end): the master aggregator's memsql.log is likely missing; ask for it, the "
         "failing step's own error is there"
     ]
+
+
+_ROTATED = "with its rotated files (memsql.log.N, memsql.log.N.gz) from the time of the failure"
+
+
+def _uncovered_failure(bundle: Bundle, logged: pl.DataFrame) -> str | None:
+    """With no line of the rebalance in the logs while the master aggregator's log is in
+    the bundle (it logs every step): a warning that the logs do not cover the failure
+    (rotated away). None when that log is not in the bundle, or its node is unknown."""
+    ma = _master_aggregator(bundle)
+    mine = logged.filter(pl.col("node") == ma) if ma is not None else logged.clear()
+    if not mine.height:
+        return None
+    return (
+        f"the master aggregator's log ({ma}) holds no line of the rebalance (its steps, "
+        f"start or end); it starts at {iso(mine.item(0, 'first_ts'))}: the logs likely do "
+        f"not cover the failure (rotated away); ask for its rotated files (memsql.log.N, "
+        f"memsql.log.N.gz) from the time of the failure, the failing step's own error is there"
+    )
+
+
+def _unplaced_node(
+    bundle: Bundle, logged: pl.DataFrame, rebalances: list[Rebalance]
+) -> tuple[str, Any] | None:
+    """A logged node that a partition snapshot shows holding no partition, that is no
+    step's target and no known leaf: an aggregator (with its first line's time), the
+    first by name; None without a snapshot or such a node."""
+    if not bundle.partitions.height:
+        return None
+    placed = set(bundle.partitions.get_column("node").drop_nulls().to_list())
+    for rb in rebalances:
+        placed.update(rb.steps.get_column("target").drop_nulls().to_list())
+    if bundle.leaves.height and "node" in bundle.leaves.columns:
+        placed.update(bundle.leaves.get_column("node").drop_nulls().to_list())
+    hosts = {n.rsplit(":", 1)[0] for n in placed}
+    others = logged.filter(
+        (pl.col("role") != "leaf")
+        & ~pl.col("node").is_in(list(placed))
+        & ~pl.col("node").str.replace(r":\d+$", "").is_in(list(hosts))
+    ).sort("node")
+    return (others.item(0, "node"), others.item(0, "first_ts")) if others.height else None
 
 
 def _window_warnings(
@@ -274,6 +370,21 @@ def _unresolved_tracelogs(bundle: Bundle, rebalances: list[Rebalance]) -> list[s
     ]
 
 
+def _zone_warnings(
+    bundle: Bundle, rebalances: list[Rebalance], findings: list[Finding]
+) -> list[str]:
+    """Hints that a node logs in another time zone: from cause lines a zone offset from a
+    failure (``zone_hints``), then from log spans (``span_zone_hints``) for the others."""
+    zoned = list(bundle.node_timezones)
+    hints = zone_hints(rebalances, findings, zoned, bundle.timezone)
+    hinted = [
+        n
+        for n in bundle.nodes.get_column("node").to_list()
+        if any(h.startswith(f"{n}:") for h in hints)
+    ]
+    return hints + span_zone_hints(bundle.nodes, _master_aggregator(bundle), zoned, hinted)
+
+
 def _master_aggregator(bundle: Bundle) -> str | None:
     mas = bundle.nodes.filter(pl.col("role") == "master_aggregator").get_column("node").to_list()
     return mas[0] if mas else None
@@ -330,7 +441,9 @@ def analyze_bundle(
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)
     weigh_connections(findings, rebalances, events)
+    tie_restarts(findings, rebalances, events, by_id)
     date_restarts(findings, rebalances, by_id)
+    renumber(findings)  # (the restarts' scores may have changed)
     with display_zone(bundle.timezone):  # (a summary names the next run's start)
         verdicts = _with_later_runs(decide(rebalances, findings), rebalances)
     latest = [rb for rb, v in zip(rebalances, verdicts, strict=False) if v.later_run is None]
@@ -372,10 +485,12 @@ def analyze_bundle(
     warnings = (
         list(bundle.warnings)
         + list(impact.warnings)
-        + zone_hints(rebalances, findings, list(bundle.node_timezones), bundle.timezone)
+        + _zone_warnings(bundle, rebalances, findings)
         + skew_hints(rebalances, findings, [*bundle.node_timezones, *bundle.node_skews])
     )
-    warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread
+    with display_zone(bundle.timezone):
+        warnings += _missing_orchestrator(bundle, bundle.events, rebalances) + unread
+        warnings += _rejected_rebalances(events)
     warnings += _window_warnings(bundle.events, events, since, until)
     warnings += _down_step_nodes(bundle, rebalances)
     warnings += _unresolved_tracelogs(bundle, rebalances)

@@ -54,6 +54,7 @@ UNKNOWN_END_SCORE = 0.4
 #: rebalance line read): alone it stays above the threshold, but with no database named
 #: too (0.7 x 0.42) below it: a line anywhere in the bundle naming nothing is no cause.
 TIME_UNKNOWN = 0.42
+_TIME_UNKNOWN_REASON = "time unknown"
 CAUSE_THRESHOLD = 0.30
 #: A cause that, when evidenced on a node of the step, explains another's symptoms:
 #: a leaf that crashed or went offline is seen by its peers as lost connections.
@@ -117,7 +118,7 @@ def _time_score(
     (``node``: the line's, for the slack after the failure; see TIME_SLACK_AFTER)."""
     start, end = rb.window(whole)
     if ts is None or (start is None and end is None):
-        return TIME_UNKNOWN, "time unknown"
+        return TIME_UNKNOWN, _TIME_UNKNOWN_REASON
     if start is not None and ts < start:
         gap = start - ts
         what = "rebalance" if whole else "failed step"
@@ -425,6 +426,13 @@ def group_findings(
             ordered = [rows[at]] + [r for i, r in enumerate(rows) if i != at]
             reasons = score(rows[at], rule.phases, rb, factor=rule.factor is not None)[1]
         findings.append(_finding(rule, ordered, counts[g], conf, reasons, rb))
+    renumber(findings)
+    return findings
+
+
+def renumber(findings: list[Finding]) -> None:
+    """Order ``findings`` best first (confidence, severity, rule, node, database) and
+    number them ``F1``, ``F2`` ... in that order (again after a finding's score changed)."""
     findings.sort(
         key=lambda f: (
             -f.confidence,
@@ -436,7 +444,6 @@ def group_findings(
     )
     for index, finding in enumerate(findings, start=1):
         finding.id = f"F{index}"
-    return findings
 
 
 def _plain(rec: dict[str, Any]) -> dict[str, Any]:
@@ -704,6 +711,114 @@ def _rebalance_connections(
 _RESTART = re.compile(r"last line before it at (\S+ \S+), back at (\S+ \S+);")
 
 
+#: A node's lines this close before its last line before a restart are what it was doing
+#: when it went down (its "last words").
+LAST_WORDS = timedelta(seconds=60)
+
+
+def tie_restarts(
+    findings: list[Finding],
+    rebalances: list[Rebalance],
+    events: pl.DataFrame,
+    rules: dict[str, Any],
+) -> None:
+    """A restart names no database; a node of a failed step whose last lines before it
+    (within :data:`LAST_WORDS`) name the step's partition went down working on that step:
+    the restart is the step's (its database and ordinal) and is scored so. When nothing
+    dates the step (no failure time and no step times: the master aggregator's log is
+    missing), those last lines do: the restart is scored as inside the step. Not for a
+    node outside the step, nor for the node that logged the failure and went down after
+    that line (a restart after the failure explains none)."""
+    failed = [rb for rb in rebalances if rb.outcome == "failed" and rb.database is not None]
+    for f in findings:
+        if f.cause != "node_failure" or f.database is not None or not f.node or not failed:
+            continue
+        best: tuple[float, list[str], Rebalance, int] | None = None
+        for at, ev in enumerate(f.evidence):
+            if ev.get("time") is None or not _RESTART.search(str(ev.get("text") or "")):
+                continue
+            last = _last_words(events, f.node, ev)
+            for rb in failed:
+                tied = _restart_of_step(rb, f.node, ev, last)
+                if tied is None:
+                    continue
+                value, reasons = _tied_score(ev, f, rb, rules, tied)
+                if best is None or value > best[0]:
+                    best = (value, reasons, rb, at)
+        if best is None or best[0] <= f.confidence:
+            continue
+        value, reasons, rb, at = best
+        top = f.evidence[at]
+        f.evidence = [top] + [e for i, e in enumerate(f.evidence) if i != at]
+        f.confidence, f.reasons, f.time = round(min(0.99, value), 2), reasons, top["time"]
+        f.database, f.ordinal = rb.database, (rb.failed_step or {}).get("ordinal")
+        f.run, f.rebalance, f.phase = rb, rb.database, rb.failed_phase
+
+
+def _last_words(events: pl.DataFrame, node: str, restart: dict[str, Any]) -> pl.DataFrame:
+    """The lines ``node`` logged within :data:`LAST_WORDS` before its last line before the
+    restart (``restart``: the restart's evidence entry, timed at that last line)."""
+    at = restart["time"]
+    before = (pl.col("file") != restart.get("file")) | (pl.col("line") < restart.get("line"))
+    return events.filter(
+        (pl.col("node") == node)
+        & pl.col("ts").is_between(at - LAST_WORDS, at)
+        & pl.col("step_event").ne_missing("node_restart")
+        & before.fill_null(True)
+    )
+
+
+def _restart_of_step(
+    rb: Rebalance, node: str, restart: dict[str, Any], last: pl.DataFrame
+) -> dict[str, Any] | None:
+    """The line of ``last`` (the node's last words before ``restart``) that names the
+    failed step's partition, when ``node`` is a node of the step and did not log the
+    failure before going down; else None."""
+    step = rb.failed_step or {}
+    ordinal = step.get("ordinal")
+    if ordinal is None or not _of_step(node, rb):
+        return None
+    said = rb.failure_line or {}
+    if said.get("node") == node and said.get("ts") is not None and restart["time"] >= said["ts"]:
+        return None  # (it logged the failure, then went down)
+    named = last.filter((pl.col("database") == rb.database) & (pl.col("ordinal") == ordinal))
+    return named.sort("ts", "line").row(-1, named=True) if named.height else None
+
+
+def _of_step(node: str, rb: Rebalance) -> bool:
+    """Whether ``node`` is one of the failed step's nodes (by host:port, or by host)."""
+    host = node.rsplit(":", 1)[0]
+    return any(n == node or n.rsplit(":", 1)[0] == host for n in rb.involved_nodes)
+
+
+def _tied_score(
+    restart: dict[str, Any],
+    f: Finding,
+    rb: Rebalance,
+    rules: dict[str, Any],
+    named: dict[str, Any],
+) -> tuple[float, list[str]]:
+    """:func:`score` of a restart as the failed step's (``named``: the node's last line
+    that names the step's partition); with no time for the step, the restart is in it."""
+    step = rb.failed_step or {}
+    row = {
+        "ts": restart["time"],
+        "node": f.node,
+        "database": rb.database,
+        "ordinal": step.get("ordinal"),
+    }
+    value, reasons = score(row, list(rules[f.rule].phases), rb)
+    why = (
+        f"in its last minute before going down it logged {rb.database}:{step.get('ordinal')}, "
+        f"the failed step's partition ({named['file']}:{named['line']})"
+    )
+    if _TIME_UNKNOWN_REASON in reasons:
+        value /= TIME_UNKNOWN
+        reasons = [r for r in reasons if r != _TIME_UNKNOWN_REASON]
+        why += ": nothing else dates the step, so it went down while the step ran"
+    return value, [*reasons, why]
+
+
 def date_restarts(
     findings: list[Finding], rebalances: list[Rebalance], rules: dict[str, Any]
 ) -> None:
@@ -805,6 +920,62 @@ def zone_hints(
                     f"--tz {f.node}=<its zone>"
                 )
     return list(hints.values())
+
+
+def span_zone_hints(
+    nodes: pl.DataFrame,
+    master_aggregator: str | None,
+    zoned: Sequence[str] = (),
+    hinted: Sequence[str] = (),
+) -> list[str]:
+    """Warnings for logs read in the wrong zone, from their spans: logs collected together
+    end together, so a node whose log ends a zone offset (ZONE_OFFSETS, within
+    :data:`ZONE_SLACK`) before or after the master aggregator's, and starts that offset
+    from it too, or shares that end offset with another node, likely logs in another time
+    zone than the one assumed: its lines are read that far from when they happened (a
+    lock timeout hours after the failure reads as at the failure). Unlike
+    :func:`zone_hints`, whatever cause was found: the clock, not a line, is off. ``nodes``:
+    the bundle's nodes frame (``first_ts``, ``last_ts``); not for nodes whose zone was
+    given (``zoned``) or already ``hinted``."""
+    if master_aggregator is None:
+        return []
+    logged = nodes.filter(pl.col("first_ts").is_not_null() & pl.col("last_ts").is_not_null())
+    ma = logged.filter(pl.col("node") == master_aggregator)
+    if not ma.height:
+        return []
+    ma_first, ma_last = ma.item(0, "first_ts"), ma.item(0, "last_ts")
+    found: dict[timedelta, list[tuple[str, bool]]] = {}
+    for node, first, last in logged.select("node", "first_ts", "last_ts").iter_rows():
+        if node == master_aggregator or node in zoned or node in hinted:
+            continue
+        gap = last - ma_last
+        offset = _zone_offset(gap)
+        if offset is None:
+            continue
+        start = _zone_offset(first - ma_first)
+        both = start == offset and (first > ma_first) == (gap > timedelta(0))
+        found.setdefault(offset if gap > timedelta(0) else -offset, []).append((node, both))
+    hints = []
+    for offset, shifted in sorted(found.items()):
+        named = [n for n, both in shifted if both or len(shifted) > 1]
+        if not named:
+            continue
+        direction = "after" if offset > timedelta(0) else "before"
+        one = len(named) == 1
+        logs, they, its = ("its log ends", "that node logs", "its") if one else (
+            "their logs end", "they log", "their")  # fmt: skip
+        hints.append(
+            f"{', '.join(named)}: {logs} {_human(abs(offset))} {direction} the master "
+            f"aggregator's ({master_aggregator}); logs collected together end together: if "
+            f"{they} in another time zone, {its} lines are read {_human(abs(offset))} off; "
+            f"run again with --tz NODE=<{its} zone>"
+        )
+    return hints
+
+
+def _zone_offset(gap: timedelta) -> timedelta | None:
+    """The zone offset (ZONE_OFFSETS) ``gap`` is, within :data:`ZONE_SLACK`; else None."""
+    return next((o for o in ZONE_OFFSETS if abs(abs(gap) - o) <= ZONE_SLACK), None)
 
 
 def _other_pass(at: datetime, zone: str) -> str | None:

@@ -4,7 +4,9 @@ Status rows are authoritative for a step's outcome (of several captures of one s
 latest: ``resolve_captures``); tracelog step lines give the times
 (and the outcome when there is no status output); the plan lists the steps that were
 meant to run. Without status output or step lines, the failing phase is inferred from
-partition state, at low confidence, and the rebalance says so in ``basis``.
+partition state, at low confidence, and the rebalance says so in ``basis``. A REBALANCE
+statement rejected before any step ran (on a child aggregator, a syntax or privilege
+error: ``rejected`` in grammars/messages.toml) is no run.
 """
 
 from __future__ import annotations
@@ -149,6 +151,31 @@ def retried_attempt(message: pl.Expr) -> pl.Expr:
     )
     more = message.str.contains(tokens["retrying"]) | (attempt < total)
     return (more & ~message.str.contains(tokens["final"])).fill_null(False)
+
+
+def rejected_statement() -> pl.Expr:
+    """Whether an event is a REBALANCE statement rejected before any step ran (on a child
+    aggregator, a syntax or privilege error, an unknown database: ``rejected`` of
+    [step_event] in grammars/messages.toml): a rebalance line, by its event or its words,
+    whose error is the statement's own. Never null."""
+    tokens = grammars.load("messages")["step_event"]
+    message = pl.col("message")
+    said = pl.col("step_event").str.starts_with("rebalance_") | message.str.contains(
+        tokens["rebalance"]
+    )
+    return (said & message.str.contains(tokens["rejected"])).fill_null(False)
+
+
+def without_rejected(events: pl.DataFrame) -> pl.DataFrame:
+    """``events`` where a rejected REBALANCE statement (:func:`rejected_statement`) has no
+    rebalance event: no rebalance ran. The tracelog grammar already gives such lines none;
+    a client transcript's error (loader.py) comes with its statement's failure event."""
+    if not events.height:
+        return events
+    rejected = rejected_statement() & pl.col("step_event").str.starts_with("rebalance_")
+    return events.with_columns(
+        pl.when(rejected).then(None).otherwise(pl.col("step_event")).alias("step_event")
+    )
 
 
 def _retried_failure() -> pl.Expr:
@@ -481,7 +508,7 @@ def build_timeline(
     capture that shows it failed where the latest shows it succeeded is a note. A status
     output newer than the logs (:func:`_newer_status`) is the latest run; the logs' run
     that failed before it is an earlier one."""
-    events, earlier = _latest_runs(events)
+    events, earlier = _latest_runs(without_rejected(events))
     steps = resolve_captures(steps)
     attempts = earlier_attempts(steps)
     merged = merge_steps(steps, events)

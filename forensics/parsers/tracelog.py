@@ -1307,9 +1307,10 @@ def _step_event_frame(
 
 def _without_names(text: pl.Expr, tokens: dict[str, str]) -> pl.Expr:
     """The text the outcome tokens are tested on: without counts of none ("0 errors"),
-    quoted identifiers and ``db:N`` tokens, and the first occurrence of the extracted
-    ``database`` name: a database named ``errors`` is no failure."""
-    for key in ("none", "names"):
+    a statement's rejection before it ran (``rejected``: no run), quoted identifiers and
+    ``db:N`` tokens, and the first occurrence of the extracted ``database`` name: a
+    database named ``errors`` is no failure."""
+    for key in ("none", "rejected", "names"):
         if tokens.get(key):
             text = text.str.replace_all(tokens[key], " ")
     name = pl.col("database")

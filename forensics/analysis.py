@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from .diagnose import (
     weigh_connections,
     zone_hints,
 )
+from .errors import UsageError
 from .impact import Impact, compute_impact, dead_leaves, plan_vs_actual
 from .loader import Bundle, load_bundle
 from .parsers import tracelog
@@ -390,6 +391,23 @@ def _master_aggregator(bundle: Bundle) -> str | None:
     return mas[0] if mas else None
 
 
+def instant(value: datetime | str | None, zone: str) -> datetime | None:
+    """A ``--since``/``--until`` time in UTC: ISO 8601 text or a datetime; one without a
+    zone is read in ``zone`` (the zone the logs are read in)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise UsageError(
+                f"cannot read time {value!r}: use ISO 8601, e.g. 2026-03-02T10:15"
+            ) from exc
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone))
+    return value.astimezone(UTC)
+
+
 def _window(events: pl.DataFrame, since: datetime | None, until: datetime | None) -> pl.DataFrame:
     # (events without a time, such as the error text of a status row, stay)
     if since is not None:
@@ -423,8 +441,8 @@ def analyze_bundle(
     *,
     rules: RuleSet | None = None,
     redundancy: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
     every_run: bool = True,
 ) -> Report:
     """Diagnose an already loaded bundle. ``every_run``: an earlier run of a database
@@ -433,6 +451,9 @@ def analyze_bundle(
     runs'. False: the latest run of each database only (the earlier failures are
     warnings)."""
     ruleset = rules if rules is not None else load_rules([])
+    since, until = (instant(t, bundle.timezone) for t in (since, until))
+    if since is not None and until is not None and since > until:
+        raise UsageError(f"since {iso(since)} is later than until {iso(until)}: no line to read")
     events = _window(bundle.events, since, until)
     rebalances = build_timeline(
         bundle.steps, events, bundle.partitions, _master_aggregator(bundle), every_run=every_run
@@ -512,10 +533,12 @@ def analyze_bundle(
     ]
     assumptions += list(impact.assumptions)
     if since is not None or until is not None:
+        with display_zone(bundle.timezone):
+            first, last = iso(since) or "the start", iso(until) or "the end"
         assumptions.append(
-            f"only log lines from {iso(since) or 'the start'} to {iso(until) or 'the end'} "
-            f"were analysed (--since/--until): {bundle.events.height - events.height} of "
-            f"{bundle.events.height} kept lines left out"
+            f"only log lines from {first} to {last} were analysed (--since/--until): "
+            f"{bundle.events.height - events.height} of {bundle.events.height} kept lines "
+            "left out"
         )
     plan = plan_vs_actual(pl.concat([bundle.steps, log_steps(events)]), bundle.partitions)
     return Report(
@@ -538,10 +561,10 @@ def analyze(
     tz: str = "UTC",
     node_tz: Mapping[str, str] | None = None,
     node_overrides: Mapping[str, str] | None = None,
-    rules_dirs: Sequence[Path] = (),
+    rules_dirs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (),
     redundancy: int | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
     max_bytes: int | None = None,
     progress: Any = None,
     lean: bool = False,
@@ -554,7 +577,8 @@ def analyze(
     ``every_run``: see :func:`analyze_bundle`."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-        rules = pool.submit(_prepare, given, list(rules_dirs))
+        dirs = [rules_dirs] if isinstance(rules_dirs, (str, os.PathLike)) else rules_dirs
+        rules = pool.submit(_prepare, given, [Path(d) for d in dirs])
         bundle = load_bundle(
             given,
             tz=tz,

@@ -137,6 +137,13 @@ def _inside(real: Path, inputs: Sequence[str]) -> bool:
     return False
 
 
+def _parquet(path: Path) -> bool:
+    """Whether ``path`` holds a Parquet file (its magic number), an empty one too."""
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    return head in (b"PAR1", b"")
+
+
 def _own_output(path: Path) -> bool:
     """A report this tool wrote (:data:`_OWN_MARKS`), or an export of ``events``."""
     if path.suffix.lower() == ".parquet":
@@ -490,12 +497,21 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None, tz: tuple[str, .
     cheap; inputs that could not be read are tried again. Exit code 0 when the tables are
     written (failures found are rows, not an exit code); 2: unusable paths or output.
     """
-    _check_outputs(output)
+    from .scan import stats_path
+
+    tables = (output, str(stats_path(Path(output))))
+    _check_outputs(*tables, inputs=paths)
+    for table in map(Path, tables):
+        if table.is_file() and not _parquet(table):
+            raise UsageError(
+                "exists and is no Parquet table: not written over (give a new file or an "
+                "earlier scan's table)",
+                str(table),
+            )
     zone, per_node = _split_tz(tz)
     _start_helper(paths)
     from .progress import count_reporter
     from .scan import scan as run_scan
-    from .scan import stats_path
 
     with count_reporter("scanning") as progress:
         result, counts = run_scan(

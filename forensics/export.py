@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -51,8 +52,16 @@ def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in the same folder, then rename over ``path``."""
+    """Write through a temporary file in the same folder, then rename over ``path``. A
+    symbolic link is written through (its target is replaced, not the link); a path that
+    is no regular file (a device such as ``/dev/null``, a named pipe) is written into,
+    from the finished temporary file, never replaced."""
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file() and not path.is_dir():
+        _write_into(path, write)
+        return
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -69,6 +78,19 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _write_into(path: Path, write: Callable[[Path], object]) -> None:
+    """``write`` to a temporary file, then its bytes copied into ``path`` (opened for
+    writing: a device or a pipe stays what it is)."""
+    with tempfile.TemporaryDirectory(prefix="forensics-") as scratch:
+        tmp = Path(scratch) / path.name
+        write(tmp)
+        try:
+            with tmp.open("rb") as src, path.open("wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+        except OSError as exc:
+            raise UsageError(f"cannot write here: {exc.strerror or exc}", str(path)) from exc
 
 
 def _umask() -> int:

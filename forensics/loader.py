@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import fnmatch
 import hashlib
 import io
 import itertools
@@ -172,9 +173,8 @@ def load_bundle(
     path_list = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not path_list:
         raise InputError("no input given")
-    check_timezone(tz)
-    for zone in (node_tz or {}).values():
-        check_timezone(zone)
+    tz = check_timezone(zone_name(tz))  # (a fixed offset, +02:00, as the command line reads it)
+    node_tz = {node: check_timezone(zone_name(zone)) for node, zone in (node_tz or {}).items()}
     limits = Limits() if max_bytes is None else Limits(max_bytes=max_bytes)
     prefilter.start(path_list)  # (already running when the command line started it)
     acc = _Acc()
@@ -196,7 +196,23 @@ def load_bundle(
     _collector_zones(loaded, acc.collector_zones)
     if node_skew:
         _deskew(loaded, node_skew)
+    loaded.warnings += _unused_overrides(node_overrides or {}, loaded.files)
     return loaded
+
+
+def _unused_overrides(overrides: Mapping[str, str], files: pl.DataFrame) -> list[str]:
+    """A warning for each ``--node GLOB=HOST:PORT`` whose glob matches no file of the
+    bundle (by its path from any folder down, or its name), as for ``--tz``: a typo would
+    otherwise leave the node misnamed without a word."""
+    paths = files.get_column("path").to_list()
+    tails = {
+        "/".join(parts[i:]) for p in paths if (parts := p.split("/")) for i in range(len(parts))
+    }
+    return [
+        f"--node {glob}={node}: the pattern matches no file of the bundle; not used"
+        for glob, node in overrides.items()
+        if not any(fnmatch.fnmatch(tail, glob) for tail in tails)
+    ]
 
 
 def _deskew(loaded: Bundle, node_skew: Mapping[str, float]) -> None:

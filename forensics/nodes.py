@@ -304,8 +304,11 @@ def parse_overrides(values: Iterable[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for value in values:
         glob, sep, node = value.partition("=")
-        if not sep or not glob or ":" not in node:
+        host, colon, port = node.rpartition(":")
+        if not sep or not glob or not colon or not host:
             raise ValueError(f"--node expects GLOB=HOST:PORT, got {value!r}")
+        if not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise ValueError(f"--node {value!r}: the port must be a number from 1 to 65535")
         out[glob] = node
     return out
 

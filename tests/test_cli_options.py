@@ -149,3 +149,59 @@ def test_two_outputs_on_one_file_or_on_a_folder_are_usage_errors(tmp_path: Path)
     assert code == 2 and "two outputs" in out and out.count("\n") == 1
     code, out = _outputs(str(LOGS_ONLY), "--html", str(tmp_path))
     assert code == 2 and "it is a folder" in out and out.count("\n") == 1
+
+
+def test_a_naive_window_is_read_in_the_zone_given() -> None:
+    """--since without a zone is in the --tz zone (a crash had come of comparing it with
+    the UTC times of the events); so is it in the library call, as text."""
+    code, report = _analyze(str(LOGS_ONLY), "--tz", "Europe/Paris", "--since", "2020-01-01T00:00")
+    assert code == 1 and _failure(report)["phase"] == "promote"
+    assert any("2020-01-01T00:00:00+01:00" in a for a in report["assumptions"])
+    from forensics import analyze
+
+    later = analyze(LOGS_ONLY, tz="+02:00", since="2999-01-01T00:00")
+    assert all(v.status != "failure" for v in later.verdicts)
+
+
+def test_outputs_that_are_no_regular_file_are_written_into_not_replaced(tmp_path: Path) -> None:
+    """A symbolic link is written through; a named pipe stays a pipe (as /dev/null would:
+    the report had replaced such paths with files)."""
+    import os
+    import threading
+
+    target = tmp_path / "target.md"
+    link = tmp_path / "link.md"
+    link.symlink_to(target)
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_bytes()))
+    reader.start()
+    result = CliRunner().invoke(
+        main, ["analyze", str(LOGS_ONLY), "--md", str(link), "--json", str(pipe)]
+    )
+    reader.join(timeout=30)
+    assert result.exit_code == 1, result.output
+    assert link.is_symlink() and target.read_text().startswith("#")
+    assert pipe.is_fifo() and json.loads(got[0])["schema"] == "forensics.report/v1"
+
+
+def test_scan_never_writes_over_an_input_or_a_file_that_is_no_table(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(LOGS_ONLY, bundle)
+    notes = tmp_path / "notes.parquet"
+    notes.write_text("my notes")
+    an_input = next(p for p in bundle.rglob("*") if p.is_file())
+    before = an_input.read_bytes()
+    for output in (an_input, notes):
+        result = CliRunner().invoke(main, ["scan", str(bundle), "-o", str(output)])
+        assert result.exit_code == 2, result.output
+        assert "not written over" in result.output
+    assert an_input.read_bytes() == before and notes.read_text() == "my notes"
+
+
+def test_node_overrides_with_a_bad_port_or_matching_nothing_say_so() -> None:
+    bad = CliRunner().invoke(main, ["analyze", str(LOGS_ONLY), "--node", "*=h:port"])
+    assert bad.exit_code == 2 and "port must be a number" in bad.output
+    _, report = _analyze(str(LOGS_ONLY), "--node", "nomatch*=10.9.9.9:3306")
+    assert any("nomatch*" in w and "matches no file" in w for w in report["warnings"])

@@ -532,6 +532,12 @@ def analyze_bundle(
         for node, seconds in bundle.node_skews.items()
     ]
     assumptions += list(impact.assumptions)
+    assumptions += [
+        f"rule {rule.id} is the user rule at {by_id[rule.id].location} ({by_id[rule.id].title}), "
+        f"in place of the built-in rule ({rule.title})"
+        for rule in getattr(ruleset, "overridden", ())
+        if rule.id in by_id
+    ]
     if since is not None or until is not None:
         with display_zone(bundle.timezone):
             first, last = iso(since) or "the start", iso(until) or "the end"

@@ -205,3 +205,17 @@ def test_node_overrides_with_a_bad_port_or_matching_nothing_say_so() -> None:
     assert bad.exit_code == 2 and "port must be a number" in bad.output
     _, report = _analyze(str(LOGS_ONLY), "--node", "nomatch*=10.9.9.9:3306")
     assert any("nomatch*" in w and "matches no file" in w for w in report["warnings"])
+
+
+def test_a_user_rule_in_place_of_a_built_in_one_is_stated(tmp_path: Path) -> None:
+    line = "1000 2026-02-11 02:00:00.000   WARN: reaper {} conn 5"
+    (tmp_path / "kill.toml").write_text(
+        '[[rule]]\nid = "KILL01"\ntitle = "Site reaper"\ncause = "kill"\nphases = ["copy"]\n'
+        'severity = "high"\nwhen = \'message contains "reaper killed"\'\nexplanation = "x"\n'
+        'remediation = "y"\n'
+        f'examples = {{ match = [["{line.format("killed")}"]], '
+        f'no_match = [["{line.format("idle")}"]] }}\n'
+    )
+    _, report = _analyze(str(LOGS_ONLY), "--rules", str(tmp_path))
+    (said,) = [a for a in report["assumptions"] if "KILL01" in a]
+    assert "Site reaper" in said and "in place of the built-in rule" in said

@@ -6,7 +6,9 @@ small however big the bundle: log noise is aggregated into time buckets (at most
 :data:`MAX_NOISE_BUCKETS` bars), step bars are capped at :data:`MAX_STEP_BARS` (failed
 and running steps always kept), and evidence lines are always drawn, never sampled.
 Plotly renders hover text as HTML, so every piece of log text goes through
-:func:`hover_text` (escaped, then wrapped with ``<br>``).
+:func:`hover_text` (escaped, then wrapped with ``<br>``). Times (axis, hover labels) are
+in the report's display zone (:mod:`.wording`), as in the JSON report; the caller renders
+within :func:`forensics.analysis.in_display_zone`.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import html
 import textwrap
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 import polars as pl
 from plotly.subplots import make_subplots
 
+from ..analysis import in_display_zone
 from ..impact import human_bytes, snapshot_order_key
+from .wording import as_utc, fmt_stamp, fmt_time, offset_label, zone_name
 
 if TYPE_CHECKING:
     from ..analysis import Report
@@ -44,6 +48,7 @@ GIB = 1024**3
 HOVER_CHARS = 600
 HOVER_WIDTH = 100
 NO_NODE = "(node unknown)"
+NO_DATABASE = "(database not named)"
 #: Untimed steps in these states never ran: the steps table lists them, the timeline does not.
 UNDRAWN_UNTIMED = ("scheduled", "cancelled")
 TEMPLATE = "plotly_white"
@@ -92,24 +97,6 @@ ISSUE_COLOURS = {"no master": "#d62728", "under": "#e6a100", "over": "#9467bd"}
 
 
 # --------------------------------------------------------------------------- text helpers
-
-
-def as_utc(value: datetime | str | None) -> datetime | None:
-    """A UTC-aware datetime; naive values (and ISO strings) are taken as UTC already."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def fmt_time(ts: datetime | str | None) -> str:
-    """A time for people and for plotly's date axis: UTC, millisecond precision."""
-    utc = as_utc(ts)
-    return "" if utc is None else utc.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
 
 
 def short_path(path: Any, parts: int = 2) -> str:
@@ -207,15 +194,16 @@ def _cap_steps(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _step_hover(row: dict[str, Any]) -> str:
-    where = f"{row.get('database')}:{row.get('ordinal')}"
+    where = ":".join(str(x) for x in (row.get("database"), row.get("ordinal")) if x is not None)
     when = (
-        f"{fmt_time(row['_start'])} → {fmt_time(row['_end'])}"
+        f"{fmt_time(row['_start'])} → {fmt_stamp(row['_end'])}"
         if row["_timed"]
         else "time unknown: drawn over the rebalance window"
     )
     parts = [
         f"<b>{escape(row.get('action'))} {escape(where)}</b>",
-        f"status: {escape(row.get('status'))} · phase {escape(row.get('phase'))}",
+        f"status: {escape(row.get('status') or 'unknown')}"
+        + (f" · phase {escape(row['phase'])}" if row.get("phase") is not None else ""),
         f"target: {escape(row['_lane'])}",
         when,
         f"source: {escape(row.get('source'))}",
@@ -301,7 +289,7 @@ def _evidence_hover(f: Finding, ev: dict[str, Any]) -> str:
     )
     parts = [
         head,
-        f"{escape(ev.get('node'))} · {fmt_time(ev.get('time'))} UTC",
+        " · ".join(x for x in (escape(ev.get("node")), fmt_stamp(ev.get("time"))) if x),
         f"{escape(short_path(ev.get('file'), 3))}:{escape(ev.get('line'))}",
         hover_text(ev.get("text")),
     ]
@@ -350,8 +338,8 @@ def _failure_trace(points: list[dict[str, Any]]) -> go.Scatter:
         )
         return "<br>".join(
             [
-                f"<b>{escape(rb.database)}: {escape(rb.failed_phase or 'unknown')} failed</b>",
-                f"{fmt_time(rb.failure_time)} UTC",
+                f"<b>{escape(rb.database or NO_DATABASE)}: {escape(rb.failed_phase or 'unknown')} failed</b>",
+                fmt_stamp(rb.failure_time),
                 where,
                 hover_text(line.get("message")),
             ]
@@ -388,7 +376,7 @@ def _mark_failures(fig: go.Figure, points: list[dict[str, Any]]) -> None:
             yref="paper",
             yanchor="bottom",
             showarrow=False,
-            text=f"<b>{escape(rb.database)}: {escape(rb.failed_phase or 'unknown')} failed</b>",
+            text=f"<b>{escape(rb.database or NO_DATABASE)}: {escape(rb.failed_phase or 'unknown')} failed</b>",
             font={"color": "#b00020"},
             bgcolor="rgba(255,255,255,0.8)",
         )
@@ -408,7 +396,7 @@ def _restart_trace(report: Report) -> go.Scatter | None:
         y=[r["node"] or NO_NODE for r in rows],
         marker={"symbol": "triangle-up", "size": 12, "color": "#000000"},
         hovertext=[
-            f"<b>node restart</b><br>{escape(r['node'])} · {fmt_time(r['ts'])} UTC<br>"
+            f"<b>node restart</b><br>{escape(r['node'])} · {fmt_stamp(r['ts'])}<br>"
             f"{escape(r['file'])}:{r['line']}<br>{hover_text(r['message'])}"
             for r in rows
         ],
@@ -442,7 +430,7 @@ def noise_counts(report: Report) -> tuple[pl.DataFrame, str]:
     return agg, NOISE_BUCKETS[-1]
 
 
-def _noise_traces(counts: pl.DataFrame, bucket: str) -> Iterator[go.Bar]:
+def _noise_traces(counts: pl.DataFrame, bucket: str, zone: str) -> Iterator[go.Bar]:
     """One bar trace per level, stacked by hand (the figure's barmode is overlay) and as wide
     as the bucket, so that sparse buckets do not stretch over their neighbours."""
     width = BUCKET_MS[bucket]
@@ -463,7 +451,8 @@ def _noise_traces(counts: pl.DataFrame, bucket: str) -> Iterator[go.Bar]:
             width=[width * 0.9] * len(times),
             offset=0,
             marker={"color": LEVEL_COLOURS[level], "line": {"width": 0}},
-            hovertemplate=f"%{{x}} UTC<br>{level}: %{{y}} lines / {bucket}<extra></extra>",
+            hovertemplate=f"%{{x}} ({escape(zone)})<br>{level}: %{{y}} lines / {bucket}"
+            "<extra></extra>",
             legendgroup="noise",
             legendgrouptitle={"text": "log noise (all nodes)"},
         )
@@ -472,10 +461,11 @@ def _noise_traces(counts: pl.DataFrame, bucket: str) -> Iterator[go.Bar]:
 # --------------------------------------------------------------------------- timeline
 
 
-def _focus_range(
+def _focus_span(
     rows: list[dict[str, Any]], points: list[dict[str, Any]], failures: list[dict[str, Any]]
-) -> list[str] | None:
-    """Initial x range: the steps, the cause/contributing evidence and the failures, padded."""
+) -> tuple[datetime, datetime] | None:
+    """Initial x range (UTC): the steps, the cause/contributing evidence and the failures,
+    padded."""
     raw = [t for r in rows for t in (r["_start"], r["_end"])]
     raw += [p["ev"]["time"] for p in points if p["finding"].role in ("cause", "contributing")]
     raw += [p["rb"].failure_time for p in failures]
@@ -484,7 +474,7 @@ def _focus_range(
         return None
     lo, hi = min(times), max(times)
     pad = max((hi - lo) * 0.08, timedelta(minutes=1))
-    return [fmt_time(lo - pad), fmt_time(hi + pad)]
+    return lo - pad, hi + pad
 
 
 def _min_bar_ms(rows: list[dict[str, Any]], span: list[str] | None) -> float:
@@ -494,13 +484,28 @@ def _min_bar_ms(rows: list[dict[str, Any]], span: list[str] | None) -> float:
     return max((hi - lo) / timedelta(milliseconds=1) / 400, 1.0)
 
 
-def timeline_figure(report: Report) -> go.Figure:
+def _axis_title(report: Report, span: tuple[datetime, datetime] | None) -> str:
+    """``time (UTC)``, or the display zone with its offset(s) over the initial view."""
+    zone = zone_name(report)
+    if zone == "UTC":
+        return "time (UTC)"
+    offsets = dict.fromkeys(offset_label(t) for t in span or ())
+    shown = " / ".join(o if o == "UTC" else f"UTC{o}" for o in offsets)
+    return f"time ({zone}, {shown})" if offsets else f"time ({zone})"
+
+
+@in_display_zone
+def timeline_figure(report: Report) -> go.Figure | None:
     """One lane per node: step bars by status, evidence markers by cause, the failure
-    marked, and the WARN/ERROR noise per time bucket as a small bar chart below."""
+    marked, and the WARN/ERROR noise per time bucket as a small bar chart below. None
+    when nothing has a time (a bundle of status output only): no empty plot."""
     rows = _step_rows(report)
     points = _evidence_points(report)
     failures = _failure_points(report)
     restarts = _restart_trace(report)
+    counts, bucket = noise_counts(report)
+    if not (rows or points or failures or restarts is not None or counts.height):
+        return None
     lanes = _lanes(
         report,
         [r["_lane"] for r in rows]
@@ -508,11 +513,11 @@ def timeline_figure(report: Report) -> go.Figure:
         + [p["lane"] for p in failures]
         + (list(restarts.y) if restarts else []),
     )
-    counts, bucket = noise_counts(report)
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.8, 0.2], vertical_spacing=0.06
     )
-    focus = _focus_range(rows, points, failures)
+    span = _focus_span(rows, points, failures)
+    focus = [fmt_time(span[0]), fmt_time(span[1])] if span else None
     for trace in _step_traces(rows, _min_bar_ms(rows, focus)):
         fig.add_trace(trace, row=1, col=1)
     if failures:  # before the evidence, so that a cause marker on the same line stays visible
@@ -521,7 +526,7 @@ def timeline_figure(report: Report) -> go.Figure:
         fig.add_trace(trace, row=1, col=1)
     if restarts is not None:
         fig.add_trace(restarts, row=1, col=1)
-    for trace in _noise_traces(counts, bucket):
+    for trace in _noise_traces(counts, bucket, zone_name(report)):
         fig.add_trace(trace, row=2, col=1)
     _mark_failures(fig, failures)
     lane_height = 260 + 34 * len(lanes)
@@ -541,13 +546,13 @@ def timeline_figure(report: Report) -> go.Figure:
     fig.update_xaxes(type="date", showgrid=True)
     if focus:
         fig.update_xaxes(range=focus)
-    fig.update_xaxes(title_text="time (UTC)", row=2, col=1)
+    fig.update_xaxes(title_text=_axis_title(report, span), row=2, col=1)
     fig.update_yaxes(
         type="category",
         categoryorder="array",
         categoryarray=lanes,
-        autorange="reversed",
-        range=None,
+        autorange=False,
+        range=[len(lanes) - 0.5, -0.5],  # half a lane of room above the first, below the last
         automargin=True,
         row=1,
         col=1,

@@ -7,6 +7,9 @@ and ``&`` escaped, and one small script draws them. The page is a jinja2 templat
 autoescape on: every log line reaches the page through it (or, for plotly hover labels,
 through :func:`figures.hover_text`), never raw. The output is deterministic: no
 generation time, element ids derived from positions, figures serialised with sorted input.
+Times are shown in the zone the report was analysed in (``--tz``, the JSON's
+``input.timezone``) with the zone or offset named; the words the three human reports
+share (data at risk, status, blocked SQL) come from :mod:`.wording`.
 """
 
 from __future__ import annotations
@@ -22,14 +25,17 @@ import polars as pl
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
-from . import figures
-from .figures import fmt_time, ordered_findings, short_path
+from ..analysis import in_display_zone
+from ..redact import REDACTION_NOTE
+from . import figures, wording
+from .figures import ordered_findings, short_path
 from .markdown import _bytes as human_size
-from .markdown import is_redacted, unknown_risk
+from .markdown import is_redacted
+from .wording import fmt_stamp, fmt_time, readable_times
 
 if TYPE_CHECKING:
     from ..analysis import Report
-    from ..diagnose import Finding, Verdict
+    from ..diagnose import Finding
     from ..timeline import Rebalance
 
 TEMPLATE = "report.html.j2"
@@ -38,7 +44,7 @@ MAX_TEXT = 4000  # characters of one log line shown in a table cell
 MAX_STEP_ROWS = 500  # steps listed per rebalance
 MAX_WARNINGS = 500
 OPEN_STEPS_TABLE = 30  # steps tables up to this many rows start open
-TONE = {"failure": "red", "inconclusive": "amber", "no_failure": "green"}
+TONE = {"failure": "red", "inconclusive": "amber", "no_failure": "green", "cancelled": "amber"}
 _JSON_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
 
 
@@ -86,51 +92,32 @@ def _impact_json(report: Report) -> dict[str, Any] | None:
     return report.impact.to_json()
 
 
-def _risk(report: Report, database: str | None) -> tuple[str, bool]:
-    """("yes"/"no"/"unknown", redundancy reduced) for one database (None: all)."""
-    data = _impact_json(report)
-    if not data:
-        return "unknown", False
-    unseen = {u["database"] for u in data.get("unseen") or []}
-    if database in unseen:
-        return "unknown", False
-    dbs = [d for d in data["databases"] if database is None or d["database"] == database]
-    if not dbs and database is not None:
-        return "unknown", False  # no snapshot shows it: another database's says nothing
-    if not dbs:
-        return _RISK_WORDS.get(data["data_at_risk"], "unknown"), False
-    at_risk = any(d["partitions_without_master"] for d in dbs)
-    return ("yes" if at_risk else "no"), any(d["under_redundant"] for d in dbs)
-
-
-#: ``impact.data_at_risk`` (None: unknown) as the report's word for it.
-_RISK_WORDS = {True: "yes", False: "no"}
-
-
-def _tone(v: Verdict, risk: str, reduced: bool) -> str:
-    if v.status == "failure" or risk == "yes":
+def _tone(status: str, risk: wording.Risk) -> str:
+    """The card's colour: red for a failure or data at risk, amber for a doubt (an
+    inconclusive or cancelled rebalance, redundancy reduced), else green."""
+    if status == "failure" or risk.word == "yes":
         return "red"
-    if v.status == "inconclusive" or reduced:
+    if risk.css == "risk-reduced":
         return "amber"
-    return TONE.get(v.status, "amber")
+    return TONE.get(status, "amber")
 
 
 def _verdicts(report: Report) -> list[dict[str, Any]]:
     out = []
     for v in report.verdicts:
-        risk, reduced = _risk(report, v.database)
+        risk = wording.risk(_impact_json(report), v.database)
         out.append(
             {
                 "database": v.database or "(no database)",
-                "status": v.status.replace("_", " ") + (" (earlier run)" if v.later_run else ""),
-                "tone": _tone(v, risk, reduced),
+                "status": wording.status_label(report, v),
+                "tone": _tone(wording.status_key(report, v), risk),
                 "phase": v.phase or "—",
                 "cause": v.cause or "—",
                 "confidence": f"{v.confidence:.2f}" if v.confidence is not None else "—",
-                "risk": risk,
-                "reduced": reduced,
-                "time": fmt_time(v.time) or "—",
-                "summary": v.summary,
+                "risk": risk.text,
+                "risk_class": risk.css,
+                "time": fmt_stamp(v.time) or "—",
+                "summary": readable_times(v.summary),
                 "error": _clip(v.error, 600) if v.error else None,
                 "finding": v.finding,
             }
@@ -166,10 +153,10 @@ def _rebalance(rb: Rebalance) -> dict[str, Any]:
         "outcome": rb.outcome,
         "basis": rb.basis,
         "failed_phase": rb.failed_phase or "—",
-        "failure_time": fmt_time(rb.failure_time) or "—",
+        "failure_time": fmt_stamp(rb.failure_time) or "—",
         "master_aggregator": rb.master_aggregator or "—",
         "involved": ", ".join(rb.involved_nodes) or "—",
-        "notes": rb.notes,
+        "notes": [readable_times(n) for n in rb.notes],
         "steps": rows,
         "total_steps": rb.steps.height,
         "open": rb.steps.height <= OPEN_STEPS_TABLE,
@@ -185,9 +172,33 @@ def _timeline_caption(report: Report) -> str:
         f"(hatched: time unknown, drawn over the rebalance window). Markers: evidence lines "
         f"(★ cause, ◆ contributing, ● alternative, ○ unrelated), coloured by cause. The dashed "
         f"line marks the failure. Bottom: WARN/ERROR lines per {bucket} over all nodes. "
-        f"Times in UTC; the view starts on the rebalance, double-click to reset, use the "
-        f"toolbar's autoscale to see the whole bundle."
+        f"Times in {wording.zone_name(report)}; the view starts on the rebalance, double-click "
+        f"to reset, use the toolbar's autoscale to see the whole bundle."
     )
+
+
+def _no_timeline(report: Report) -> str:
+    """Why there is no timeline figure: nothing in the bundle has a time."""
+    events = report.bundle.events
+    timed = events.height and events.get_column("ts").drop_nulls().len()
+    if timed:
+        return (
+            "No rebalance step, evidence line or WARN/ERROR line in the bundle has a time: "
+            "no timeline."
+        )
+    status_only = any(rb.basis == "status" for rb in report.rebalances)
+    return (
+        "No log line with a time in the bundle"
+        + (" (status output only)" if status_only else "")
+        + ": no timeline."
+    )
+
+
+def _timeline(report: Report) -> dict[str, Any]:
+    fig = figures.timeline_figure(report)
+    if fig is None:
+        return {"plot": None, "absent": _no_timeline(report)}
+    return {"plot": _plot("fig-timeline", fig, _timeline_caption(report)), "absent": None}
 
 
 # --------------------------------------------------------------------------- 3 impact
@@ -232,6 +243,7 @@ def _diff_rows(diff: dict[str, Any] | None) -> list[dict[str, Any]]:
 def _impact_database(report: Report, index: int, db: dict[str, Any]) -> dict[str, Any]:
     name = db["database"]
     diff = db.get("snapshot_diff")
+    risk = wording.risk(report.impact.to_json(), name)
     caption = (
         "Partition × node map of the "
         + ("earliest and latest snapshots" if diff else "latest snapshot")
@@ -256,8 +268,10 @@ def _impact_database(report: Report, index: int, db: dict[str, Any]) -> dict[str
         "extra_copies": db["extra_copies"],
         "extra_bytes": human_size(db["extra_bytes_estimate"]),
         "risk": bool(db["partitions_without_master"]),
+        "risk_text": risk.text,
+        "risk_class": risk.css,
         "phase": db.get("phase"),
-        "statements": list(db.get("phase_statements") or []),
+        "statements": [readable_times(t) for t in db.get("phase_statements") or []],
         "snapshot": db.get("snapshot") or {},
         "diff": {
             **diff,
@@ -278,10 +292,11 @@ def _impact(report: Report) -> dict[str, Any] | None:
     if not data:
         return None
     storage = figures.extra_storage_figure(report)
+    risk = wording.risk(data)
     return {
         "data_at_risk": data["data_at_risk"],
-        "risk": _RISK_WORDS.get(data["data_at_risk"], "unknown"),
-        "risk_unknown": unknown_risk(data),
+        "risk": risk.text,
+        "risk_class": risk.css,
         "extra_bytes": human_size(data["extra_bytes_estimate"]),
         "databases": [_impact_database(report, i, db) for i, db in enumerate(data["databases"], 1)],
         "storage": _plot(
@@ -319,7 +334,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "phase": f.phase or "—",
         "scope": scope,
         "node": f.node or "—",
-        "time": fmt_time(f.time) or "—",
+        "time": fmt_stamp(f.time) or "time unknown",
         "severity": f.severity,
         "confidence": f"{f.confidence:.2f}",
         "title": f.title,
@@ -362,13 +377,15 @@ def _detail_blocks(detail: str) -> list[dict[str, Any]]:
 
 
 def _recovery(report: Report) -> list[dict[str, Any]]:
+    """The runbook; a blocked step's SQL commented out (:func:`wording.blocked_sql`), so
+    that neither its Copy button nor a paste into a ticket carries a runnable statement."""
     return [
         {
             "step": s["step"],
             "title": s["title"],
-            "blocks": _detail_blocks(s.get("detail") or ""),
-            "sql": "\n".join(s.get("sql") or []),
-            "blocked_by": s.get("blocked_by"),
+            "blocks": _detail_blocks(readable_times(s.get("detail") or "")),
+            "sql": "\n".join(wording.blocked_sql(s)),
+            "blocked_by": readable_times(s["blocked_by"]) if s.get("blocked_by") else None,
             "anchor": f"sql-{i}",
         }
         for i, s in enumerate(report.recovery, 1)
@@ -439,38 +456,55 @@ def _stats(report: Report) -> list[tuple[str, str]]:
 
 
 def _inputs(report: Report) -> dict[str, Any]:
-    warnings = list(report.warnings)
+    warnings = [readable_times(w) for w in report.warnings[:MAX_WARNINGS]]
     return {
         "paths": report.bundle.paths,
         "timezone": report.bundle.timezone,
         "files": _files(report),
         "nodes": _nodes(report),
         "stats": _stats(report),
-        "warnings": warnings[:MAX_WARNINGS],
-        "more_warnings": max(len(warnings) - MAX_WARNINGS, 0),
-        "assumptions": list(report.assumptions),
+        "warnings": warnings,
+        "more_warnings": max(len(report.warnings) - MAX_WARNINGS, 0),
+        "assumptions": [
+            wording.REDACTED_HEADER if a == REDACTION_NOTE else readable_times(a)
+            for a in report.assumptions
+        ],
     }
 
 
 # --------------------------------------------------------------------------- page
 
 
+def _plan_rows(report: Report) -> list[dict[str, Any]]:
+    return [
+        {
+            **{k: "" if v is None else v for k, v in p.items()},
+            "database": p.get("database") or "(database not named)",
+            "detail": readable_times(str(p.get("detail") or "")),
+        }
+        for p in report.plan
+    ]
+
+
+@in_display_zone
 def context(report: Report) -> dict[str, Any]:
     """Everything the template shows, as plain values (escaping is the template's job)."""
+    own = report.bundle.node_timezones
     return {
         "title": "Rebalance forensics report",
         "tool_version": report.tool_version,
         "paths": report.bundle.paths,
         "redacted": is_redacted(report),
+        "redacted_note": wording.REDACTED_HEADER,
         "timezone": report.bundle.timezone,
+        "node_zones": ", ".join(f"{n}: {z}" for n, z in sorted(own.items())) if own else "",
+        "zone": wording.zone_name(report),
         "exit_code": report.exit_code,
         "verdicts": _verdicts(report),
-        "timeline": _plot(
-            "fig-timeline", figures.timeline_figure(report), _timeline_caption(report)
-        ),
+        "timeline": _timeline(report),
         "rebalances": [_rebalance(rb) for rb in report.rebalances],
         "impact": _impact(report),
-        "plan": report.plan,
+        "plan": _plan_rows(report),
         "findings": _findings(report),
         "recovery": _recovery(report),
         "inputs": _inputs(report),
@@ -483,6 +517,7 @@ def figure_config_json() -> str:
     return json.dumps(PLOT_CONFIG, sort_keys=True).translate(_JSON_ESCAPES)
 
 
+@in_display_zone
 def render(report: Report) -> str:
     """The HTML report as one string (UTF-8 when written)."""
     return _environment().get_template(TEMPLATE).render(**context(report))

@@ -5,7 +5,10 @@ placeholder of the tool's such as ``<db>`` is written as a code span (an entity 
 ``&lt;`` would show literally where the text is read as plain text) and any other ``<``,
 ``>`` and ``&`` as entities (ticket systems render inline HTML), control characters as a
 visible ``\\xNN`` in every line (an ESC sequence would act on the terminal that shows the
-file), and a long text is cut, saying how much was cut.
+file), and a long text is cut, saying how much was cut. The words it shares with the HTML
+report and the terminal (data at risk, status, blocked SQL, times) come from
+:mod:`.wording`; a blocked runbook step's SQL is commented out, so that a paste into a
+ticket runs nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +17,17 @@ import re
 from typing import Any
 
 from ..analysis import Report, in_display_zone, iso
-from ..redact import REDACTION_NOTE, is_redacted
+from ..redact import is_redacted
+from .wording import (
+    REDACTED_HEADER,
+    RISK_UNKNOWN,
+    blocked_sql,
+    evidence_place,
+    readable_times,
+    risk,
+    status_label,
+    unknown_risk,
+)
 
 MAX_EVIDENCE = 5
 #: Longest text shown in a line (a table cell, a runbook detail) and in a code block line.
@@ -95,11 +108,11 @@ def _verdicts(report: Report) -> list[str]:
     for v in report.verdicts:
         conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
         lines.append(
-            f"| {_cell(v.database)} | {v.status}{' (earlier run)' if v.later_run else ''} "
-            f"| {_cell(v.phase)} | {_cell(v.cause)} | {conf} |"
+            f"| {_cell(v.database or '(no database)')} | {status_label(report, v)} "
+            f"| {_cell(v.phase or '—')} | {_cell(v.cause or '—')} | {conf or '—'} |"
         )
     lines.append("")
-    lines += [f"- {_cell(v.summary)}" for v in report.verdicts]
+    lines += [f"- {_cell(readable_times(v.summary))}" for v in report.verdicts]
     return [*lines, ""]
 
 
@@ -116,7 +129,7 @@ def _evidence(report: Report) -> list[str]:
         lines.append("")
         lines.append("```")
         for e in f.evidence[:MAX_EVIDENCE]:
-            lines.append(_code_line(f"{e['file']}:{e['line']} [{e['node']}] {e['text']}"))
+            lines.append(_code_line(f"{evidence_place(e)} {e['text']}"))
         lines.append("```")
         lines.append("")
         shown += 1
@@ -130,14 +143,15 @@ def _impact(report: Report) -> list[str]:
     lines = ["## Impact", ""]
     if not data:
         return [*lines, "Not computed: the bundle has no partition snapshot.", ""]
-    risk = {True: "**YES — a partition has no master**", False: "no"}.get(
-        data["data_at_risk"], f"**{unknown_risk(data)}**"
-    )
-    lines.append(f"- Data at risk: {_cell(risk)}")
+    said = risk(data)
+    shown = said.text if said.text == "no" else f"**{said.text}**"
+    lines.append(f"- Data at risk: {_cell(shown)}")
     lines.append(f"- Extra storage (estimate): {_bytes(data['extra_bytes_estimate'])}")
     lines += [
         "",
-        "| database | redundancy | partitions | no master | under | over | orphans | extra copies | extra bytes |",
+        "| database | redundancy | partitions | ordinals without master "
+        "| ordinals under redundancy | ordinals over redundancy | orphans "
+        "| extra copies | extra bytes |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for d in data["databases"]:
@@ -149,17 +163,6 @@ def _impact(report: Report) -> list[str]:
             f"| {d['extra_copies']} | {_bytes(d['extra_bytes_estimate'])} |"
         )
     return [*lines, ""]
-
-
-#: What the reports say when data at risk is unknown (JSON ``data_at_risk`` null): a
-#: failed or unfinished rebalance's database that no snapshot after the failure shows.
-RISK_UNKNOWN = "unknown — no SHOW PARTITIONS after the failure"
-
-
-def unknown_risk(data: dict[str, Any]) -> str:
-    """:data:`RISK_UNKNOWN`, naming the databases no snapshot shows (``impact.unseen``)."""
-    names = ", ".join(u["database"] for u in data.get("unseen") or [])
-    return f"{RISK_UNKNOWN} of {names}" if names else RISK_UNKNOWN
 
 
 def _list(values: list[Any]) -> str:
@@ -189,19 +192,23 @@ def _plan(report: Report) -> list[str]:
     counts = ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(kinds.items()))
     lines = ["## Plan vs actual", "", f"{counts}.", ""]
     shown = [e for e in report.plan if e["kind"] in ("failed", "residue")][:PLAN_LINES]
-    lines += [f"- {_cell(e['detail'])}" for e in shown]
+    lines += [f"- {_cell(readable_times(str(e['detail'])))}" for e in shown]
     return [*lines, ""]
 
 
 def _runbook(report: Report) -> list[str]:
     lines = ["## Recovery runbook", ""]
     for step in report.recovery:
-        blocked = f" — **BLOCKED**: {step['blocked_by']}" if step.get("blocked_by") else ""
+        blocked = (
+            f" — **BLOCKED**: {readable_times(step['blocked_by'])}"
+            if step.get("blocked_by")
+            else ""
+        )
         lines.append(f"{step['step']}. **{_cell(step['title'])}**{_cell(blocked)}")
-        lines += _detail(step.get("detail"))
+        lines += _detail(readable_times(str(step.get("detail") or "")))
         if step.get("sql"):
             lines.append("   ```sql")
-            lines += [f"   {_code_line(sql)}" for sql in step["sql"]]
+            lines += [f"   {_code_line(sql)}" for sql in blocked_sql(step)]
             lines.append("   ```")
     return [*lines, ""]
 
@@ -245,8 +252,10 @@ def render(report: Report) -> str:
         "",
     ]
     if is_redacted(report):
-        head += [f"*{_cell(REDACTION_NOTE)}*", ""]
-    warnings = ["## Warnings", ""] + [f"- {_cell(w)}" for w in report.warnings[:20]] + [""]
+        head += [f"*{_cell(REDACTED_HEADER)}*", ""]
+    warnings = (
+        ["## Warnings", ""] + [f"- {_cell(readable_times(w))}" for w in report.warnings[:20]] + [""]
+    )
     if len(report.warnings) > 20:
         warnings.insert(-1, f"- … {len(report.warnings) - 20} more (see the JSON report)")
     body = (
@@ -262,7 +271,7 @@ def render(report: Report) -> str:
     return "\n".join(body).rstrip() + "\n"
 
 
-__all__ = ["clip", "iso", "render", "visible"]
+__all__ = ["RISK_UNKNOWN", "clip", "iso", "render", "unknown_risk", "visible"]
 
 
 def _ahead(orphan: dict[str, Any]) -> str:

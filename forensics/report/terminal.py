@@ -2,7 +2,8 @@
 
 Every text from the bundle goes through :func:`_safe`: its control characters shown as
 ``\\xNN`` (a log line's ESC sequence would clear or retitle the user's terminal), cut
-when long, and escaped for rich markup.
+when long, and escaped for rich markup. The words it shares with the HTML and Markdown
+reports (data at risk, status, blocked SQL, times) come from :mod:`.wording`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from ..analysis import Report, in_display_zone
-from .markdown import _bytes, clip, is_redacted, unknown_risk, visible
+from .markdown import _bytes, clip, is_redacted, visible
+from .wording import REDACTED_HEADER, blocked_sql, readable_times, risk, status_key, status_label
 
 MAX_TEXT = 600
 
@@ -22,7 +24,13 @@ def _safe(text: object, limit: int = MAX_TEXT) -> str:
     return escape(visible(clip(str(text), limit), keep=""))
 
 
-STATUS_STYLE = {"failure": "bold red", "no_failure": "green", "inconclusive": "yellow"}
+STATUS_STYLE = {
+    "failure": "bold red",
+    "no_failure": "green",
+    "inconclusive": "yellow",
+    "cancelled": "yellow",
+}
+RISK_STYLE = {"red": "bold red", "amber": "bold yellow", "green": "green"}
 
 
 def _verdict_table(report: Report) -> Table:
@@ -31,9 +39,10 @@ def _verdict_table(report: Report) -> Table:
         table.add_column(name)
     for v in report.verdicts:
         conf = f"{v.confidence:.2f}" if v.confidence is not None else ""
+        style = STATUS_STYLE.get(status_key(report, v), "yellow")
         table.add_row(
             _safe(v.database or "-"),
-            f"[{STATUS_STYLE[v.status]}]{v.status}[/]" + (" (earlier run)" if v.later_run else ""),
+            f"[{style}]{status_label(report, v)}[/]",
             v.phase or "-",
             v.cause or "-",
             conf,
@@ -58,17 +67,23 @@ def _impact(console: Console, report: Report) -> None:
     if not data:
         console.print("[yellow]Impact not computed: no partition snapshot in the bundle.[/]")
         return
-    risk = {True: "[bold red]YES[/]", False: "[green]no[/]"}.get(
-        data["data_at_risk"], f"[bold yellow]{_safe(unknown_risk(data))}[/]"
+    said = risk(data)
+    console.print(
+        f"Data at risk: [{RISK_STYLE[said.tone]}]{_safe(said.text)}[/]   "
+        f"extra storage: {_bytes(data['extra_bytes_estimate'])}"
     )
-    console.print(f"Data at risk: {risk}   extra storage: {_bytes(data['extra_bytes_estimate'])}")
     for d in data["databases"]:
         console.print(
             f"  {_safe(d['database'])}: {d['partitions']} partitions, redundancy {d['redundancy']}"
-            f"{' (assumed)' if d['redundancy_assumed'] else ''}, without master {d['partitions_without_master'] or '-'}, "
-            f"under {d['under_redundant'] or '-'}, over {d['over_redundant'] or '-'}, "
-            f"orphans {len(d['orphans'])}, extra copies {d['extra_copies']}"
+            f"{' (assumed)' if d['redundancy_assumed'] else ''}; ordinals without master "
+            f"{_ordinals(d['partitions_without_master'])}; under redundancy "
+            f"{_ordinals(d['under_redundant'])}; over redundancy {_ordinals(d['over_redundant'])}; "
+            f"orphans {len(d['orphans'])}; extra copies {d['extra_copies']}"
         )
+
+
+def _ordinals(values: list[int]) -> str:
+    return ", ".join(str(v) for v in values) if values else "-"
 
 
 def _runbook(console: Console, report: Report) -> None:
@@ -77,28 +92,27 @@ def _runbook(console: Console, report: Report) -> None:
         mark = " [bold red]BLOCKED[/]" if step.get("blocked_by") else ""
         console.print(f"  {step['step']}. {_safe(step['title'])}{mark}")
         if step.get("blocked_by"):
-            console.print(f"     [red]{_safe(step['blocked_by'])}[/]")
-        for sql in step.get("sql") or []:
-            console.print(f"     [cyan]{_safe(sql)}[/]")
+            console.print(f"     [red]{_safe(readable_times(step['blocked_by']))}[/]")
+        colour = "red" if step.get("blocked_by") else "cyan"
+        for sql in blocked_sql(step):
+            console.print(f"     [{colour}]{_safe(sql)}[/]")
 
 
 @in_display_zone
 def show(report: Report, console: Console | None = None) -> None:
     console = console or Console()
     if is_redacted(report):
-        console.print(
-            "[dim]Redacted: host names, IP addresses, database names and paths are pseudonyms.[/]"
-        )
+        console.print(f"[dim]{_safe(REDACTED_HEADER)}[/]")
     console.print(_verdict_table(report))
     for v in report.verdicts:
-        console.print(_safe(v.summary))
+        console.print(_safe(readable_times(v.summary)))
     _evidence(console, report)
     _impact(console, report)
     _runbook(console, report)
     if report.warnings:
         console.print(f"[yellow]{len(report.warnings)} warning(s); see --json or --md for all.[/]")
         for w in report.warnings[:3]:
-            console.print(f"  [yellow]{_safe(w)}[/]")
+            console.print(f"  [yellow]{_safe(readable_times(w))}[/]")
     files = report.bundle.files
     skipped = files.filter(files["skipped_reason"].is_not_null()).height
     console.print(

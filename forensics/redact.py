@@ -260,8 +260,9 @@ _ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tar.xz", ".tar.zst", ".tgz", ".tar
 #: What the report says (assumptions; Markdown, HTML and terminal headers) when redacted.
 REDACTION_NOTE = (
     "Redacted (--redact): host names, IP addresses and database names are pseudonyms "
-    "(ma-N, agg-N, leaf-N, host-N, ip-N, db-N), also inside file paths; the input is "
-    "shown as 'bundle' or 'bundle-N' (its own name and folders are not shown)."
+    "(ma-N, agg-N, leaf-N, host-N, ip-N, db-N), also inside file paths. The input is shown "
+    "as 'bundle' or 'bundle-N': its own name and the folders it is in are hidden; the "
+    "folders inside it are shown, their host names replaced."
 )
 
 

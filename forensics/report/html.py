@@ -466,8 +466,7 @@ def _inputs(report: Report) -> dict[str, Any]:
         "warnings": warnings,
         "more_warnings": max(len(report.warnings) - MAX_WARNINGS, 0),
         "assumptions": [
-            wording.REDACTED_HEADER if a == REDACTION_NOTE else readable_times(a)
-            for a in report.assumptions
+            a if a == REDACTION_NOTE else readable_times(a) for a in report.assumptions
         ],
     }
 

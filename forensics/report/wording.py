@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..analysis import iso
+from ..redact import REDACTION_NOTE
 
 if TYPE_CHECKING:
     from ..analysis import Report
@@ -223,13 +224,8 @@ def evidence_place(ev: dict[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- redaction
 
-#: The header of a redacted report: what is hidden, what is not.
-REDACTED_HEADER = (
-    "Redacted (--redact): host names, IP addresses and database names are pseudonyms "
-    "(ma-N, agg-N, leaf-N, host-N, ip-N, db-N), also inside file paths. The input is shown "
-    "as 'bundle' or 'bundle-N': its own name and the folders it is in are hidden; the "
-    "folders inside it are shown, their host names replaced."
-)
+#: The header of a redacted report: what is hidden, what is not (the JSON's assumption).
+REDACTED_HEADER = REDACTION_NOTE
 
 
 __all__ = [

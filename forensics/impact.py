@@ -1981,6 +1981,9 @@ NOT_RUN_STATUSES = ("scheduled", "cancelled")
 RESIDUE_KINDS = {"copy": "residue_copy", "drop": "residue_drop"}
 _STEP_KEY = ("database", "phase_kind", "ordinal", "target")
 _ORIGIN_RANK = {"status": 0, "log": 1, "plan": 2}
+#: Steps frame origin of a row that a later one replaces: an earlier status capture's row,
+#: a step of an earlier run in the logs (timeline.log_steps). It counts nowhere.
+SUPERSEDED = "superseded"
 
 
 def _step_entry(kind: str, row: dict[str, Any], detail: str) -> dict[str, Any]:
@@ -1990,13 +1993,55 @@ def _step_entry(kind: str, row: dict[str, Any], detail: str) -> dict[str, Any]:
 
 def _actual_steps(steps: pl.DataFrame) -> dict[tuple[Any, ...], dict[str, Any]]:
     """One executed-step row per key: status output preferred over log reconstruction."""
-    actual = steps.filter(pl.col("origin") != "plan").with_columns(
+    actual = steps.filter(pl.col("origin").is_in(["status", "log"])).with_columns(
         pl.col("origin").replace_strict(_ORIGIN_RANK, default=9).alias("_rank")
     )
     best: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in actual.sort("_rank", "phase", nulls_last=True).to_dicts():
         best.setdefault(tuple(row[k] for k in _STEP_KEY), row)
     return best
+
+
+def _current_steps(steps: pl.DataFrame) -> pl.DataFrame:
+    """The rows of each database's latest run, the one the impact and the runbook
+    describe: no ``SUPERSEDED`` row, and no status row of a database whose status output
+    is of an earlier run (:func:`_stale_status`)."""
+    stale = _stale_status(steps)
+    old = (pl.col("origin") == "status") & pl.col("database").is_in(stale)
+    return steps.filter((pl.col("origin") != SUPERSEDED) & ~old.fill_null(False))
+
+
+def _stale_status(steps: pl.DataFrame) -> list[str]:
+    """Databases whose status output shows an earlier run (as timeline._stale_status):
+    each step it shows failed failed in an earlier run in the logs (``SUPERSEDED`` rows
+    no status table gave: no ``capture``), and the logs' latest run of the database has
+    steps, none of them failed."""
+    key = ["database", "phase_kind", "ordinal"]
+    failed = pl.col("status") == "failed"
+    shown = steps.filter((pl.col("origin") == "status") & failed).select(key).unique()
+    if not shown.height:
+        return []
+    earlier = steps.filter(
+        (pl.col("origin") == SUPERSEDED) & pl.col("capture").is_null() & failed
+    ).select(key)
+    new = shown.join(earlier, on=key, how="anti", nulls_equal=True)
+    latest = (
+        steps.filter(pl.col("origin") == "log")
+        .group_by("database")
+        .agg(failed.any().alias("_failed"))
+        .filter(~pl.col("_failed"))
+    )
+    candidates = set(shown.get_column("database").drop_nulls().to_list())
+    candidates -= set(new.get_column("database").to_list())
+    return sorted(candidates & set(latest.get_column("database").to_list()))
+
+
+def _running(actual: dict[tuple[Any, ...], dict[str, Any]]) -> set[Any]:
+    """Databases whose rebalance is still running: a step of it runs, none failed."""
+    statuses: dict[Any, set[str]] = {}
+    for row in actual.values():
+        statuses.setdefault(row["database"], set()).add(row["status"])
+    return {db for db, seen in statuses.items() if "running" in seen and "failed" not in seen}
 
 
 def _residue(row: dict[str, Any], latest: pl.DataFrame) -> dict[str, Any] | None:
@@ -2034,7 +2079,7 @@ def _latest_copies(partitions: pl.DataFrame) -> pl.DataFrame:
 
 
 def _not_run(
-    planned: pl.DataFrame, actual: dict[tuple[Any, ...], dict[str, Any]]
+    planned: pl.DataFrame, actual: dict[tuple[Any, ...], dict[str, Any]], running: set[Any]
 ) -> list[dict[str, Any]]:
     """Planned steps with no executed row, or one still scheduled / cancelled."""
     text = _text()["plan"]
@@ -2043,6 +2088,9 @@ def _not_run(
     for row in planned.to_dicts():
         ran = actual.get(tuple(row[k] for k in _STEP_KEY))
         if ran is not None and ran["status"] not in NOT_RUN_STATUSES:
+            continue
+        if row["database"] in running and (ran is None or ran["status"] == "scheduled"):
+            out.append(_not_run_yet(ran or row))
             continue
         if ran is not None:
             why, kind = ran["status"], "not_run"
@@ -2054,17 +2102,29 @@ def _not_run(
     return out
 
 
+def _not_run_yet(row: dict[str, Any]) -> dict[str, Any]:
+    """A step of a rebalance still running that has not started yet (it may still run)."""
+    return _step_entry("not_run_yet", row, _text()["plan"]["not_run_yet"].format(**row))
+
+
 def plan_vs_actual(steps: pl.DataFrame, partitions: pl.DataFrame) -> list[dict[str, Any]]:
-    """Planned steps that never ran, failed steps, and copies the failures left behind
-    (a failed COPY/DROP to node T for ordinal o while the latest snapshot has o on T)."""
+    """Planned steps that never ran (or, in a rebalance still running, have not run yet),
+    failed steps, and copies the failures left behind (a failed COPY/DROP to node T for
+    ordinal o while the latest snapshot has o on T) — of each database's latest run
+    (:func:`_current_steps`): an earlier run's failure is history, not the current state."""
     text = _text()["plan"]
+    steps = _current_steps(steps)
     actual = _actual_steps(steps)
+    running = _running(actual)
     planned = steps.filter(pl.col("origin") == "plan")
     planned_keys = {tuple(row) for row in planned.select(_STEP_KEY).iter_rows()}
-    out = _not_run(planned, actual)
+    out = _not_run(planned, actual, running)
     latest = _latest_copies(partitions)
     for key, row in actual.items():
         if row["status"] in NOT_RUN_STATUSES and key not in planned_keys:
+            if row["database"] in running and row["status"] == "scheduled":
+                out.append(_not_run_yet(row))
+                continue
             why = row["status"]
             out.append(_step_entry("not_run", row, text["not_run"].format(**{**row, "why": why})))
         elif row["status"] == "failed":
@@ -2075,7 +2135,7 @@ def plan_vs_actual(steps: pl.DataFrame, partitions: pl.DataFrame) -> list[dict[s
     return sorted(out, key=_plan_sort_key)
 
 
-_KIND_ORDER = {"failed": 0, "residue": 1, "not_run": 2, "unverified": 3}
+_KIND_ORDER = {"failed": 0, "residue": 1, "not_run": 2, "not_run_yet": 3, "unverified": 4}
 
 
 def _plan_sort_key(entry: dict[str, Any]) -> tuple[Any, ...]:

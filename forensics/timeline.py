@@ -1,10 +1,11 @@
 """One history per rebalanced database, merged from status output, plan and tracelogs (SPEC §4.1).
 
 Status rows are authoritative for a step's outcome (of several captures of one step, the
-latest: ``resolve_captures``); tracelog step lines give the times
-(and the outcome when there is no status output); the plan lists the steps that were
-meant to run. Without status output or step lines, the failing phase is inferred from
-partition state, at low confidence, and the rebalance says so in ``basis``. A REBALANCE
+latest: ``resolve_captures``); tracelog step lines give the times (and the outcome when
+there is no status output), each only to the row of its action, partition and target
+(``_log_pairs``: never to a step cancelled before it started); the plan lists the steps
+that were meant to run. Without status output or step lines, the failing phase is
+inferred from partition state, at low confidence, and the rebalance says so in ``basis``. A REBALANCE
 statement rejected before any step ran (on a child aggregator, a syntax or privilege
 error: ``rejected`` in grammars/messages.toml) is no run.
 """
@@ -12,6 +13,7 @@ error: ``rejected`` in grammars/messages.toml) is no run.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -20,7 +22,7 @@ from typing import Any
 import polars as pl
 
 from . import grammars, schemas
-from .impact import name_rank, snapshot_order_key, without_shared_folders
+from .impact import SUPERSEDED, name_rank, snapshot_order_key, without_shared_folders
 from .schemas import UTC_US
 
 STEP_KEY = ["database", "ordinal", "phase_kind"]
@@ -37,8 +39,6 @@ LOG_STATUS = {"step_failure": "failed", "step_success": "success", "step_start":
 #: How far before a step's start evidence may still explain it.
 LEAD_TIME = timedelta(minutes=10)
 
-#: Steps frame origin of a status row that a later capture of the same step replaces.
-SUPERSEDED = "superseded"
 #: Step key across status captures (docs/CONTRACTS.md "Status captures").
 CAPTURE_KEY = ["database", "action", "ordinal", "target"]
 #: Statuses of a step that a status capture shows still to come (not an outcome).
@@ -87,13 +87,26 @@ def _ran_until(step: dict[str, Any]) -> datetime | None:
 
 
 def log_steps(events: pl.DataFrame) -> pl.DataFrame:
-    """Steps reconstructed from step_start/step_success/step_failure tracelog lines."""
-    return schemas.conform(_log_step_rows(events), schemas.STEPS)
+    """Steps reconstructed from step_start/step_success/step_failure tracelog lines: of
+    each database's latest run (:func:`_latest_runs`) with origin ``log``; of its earlier
+    runs, history that counts nowhere, with origin ``SUPERSEDED`` (one row per step and
+    run; no ``capture``, as no status table gave them)."""
+    latest, earlier = _latest_runs(without_rejected(events))
+    now = schemas.conform(_log_step_rows(latest), schemas.STEPS)
+    runs = [run for db_runs in earlier.events.values() for run in db_runs]
+    if not runs:
+        return now
+    numbered = pl.concat([run.with_columns(_run=pl.lit(n)) for n, run in enumerate(runs)])
+    before = schemas.conform(_log_step_rows(numbered, (*STEP_KEY, "_run")), schemas.STEPS)
+    return pl.concat([now, before.with_columns(pl.lit(SUPERSEDED).alias("origin"))])
 
 
-def _log_step_rows(events: pl.DataFrame) -> pl.DataFrame:
+def _log_step_rows(events: pl.DataFrame, key: Sequence[str] = STEP_KEY) -> pl.DataFrame:
     """:func:`log_steps` with ``_last_start``, the time of each step's latest start line
-    (a status row still running may be a retry that started after the log's outcome)."""
+    (a status row still running may be a retry that started after the log's outcome).
+    ``key``: what tells steps apart besides their target (more than ``STEP_KEY``: the
+    steps of several runs at once)."""
+    key = list(key)
     lines = events.filter(
         pl.col("step_event").is_in(list(LOG_STATUS))
         & pl.col("database").is_not_null()
@@ -111,17 +124,17 @@ def _log_step_rows(events: pl.DataFrame) -> pl.DataFrame:
     )
     # One step per target: a partition may be copied to two leaves in one rebalance. A
     # line naming no target belongs to the step of the partition's only target, if one.
-    targets = lines.group_by(STEP_KEY).agg(pl.col("target").drop_nulls().unique().alias("_t"))
+    targets = lines.group_by(key).agg(pl.col("target").drop_nulls().unique().alias("_t"))
     only = targets.filter(pl.col("_t").list.len() == 1).select(
-        *STEP_KEY, pl.col("_t").list.first().alias("_only")
+        *key, pl.col("_t").list.first().alias("_only")
     )
     lines = (
-        lines.join(only, on=STEP_KEY, how="left", nulls_equal=False, maintain_order="left")
+        lines.join(only, on=key, how="left", nulls_equal=False, maintain_order="left")
         .with_columns(pl.coalesce("target", "_only").alias("target"))
         .drop("_only")
     )
-    lines = _ends_to_open_steps(lines)
-    grouped = lines.group_by([*STEP_KEY, "target"]).agg(
+    lines = _ends_to_open_steps(lines, key)
+    grouped = lines.group_by([*key, "target"]).agg(
         pl.col("action").drop_nulls().first(),
         pl.col("ts").filter(pl.col("step_event") == "step_start").min().alias("started_at"),
         pl.col("ts").filter(pl.col("step_event") != "step_start").max().alias("ended_at"),
@@ -191,7 +204,7 @@ def _latest_outcome() -> pl.Expr:
     return pl.col("step_event").sort_by(is_outcome, "ts", "line", nulls_last=False).last()
 
 
-def _ends_to_open_steps(lines: pl.DataFrame) -> pl.DataFrame:
+def _ends_to_open_steps(lines: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """Where a partition has steps to several targets, an end line naming no target
     ("COPY PARTITION sales:1 finished in 45000 ms") ends the earliest of its steps that
     started and has not ended yet."""
@@ -199,12 +212,12 @@ def _ends_to_open_steps(lines: pl.DataFrame) -> pl.DataFrame:
     if not loose.height:
         return lines
     lines = lines.with_row_index("_row")
-    groups = loose.select(STEP_KEY).unique()
-    involved = lines.join(groups, on=STEP_KEY, how="semi", nulls_equal=False).sort("ts", "_row")
+    groups = loose.select(key).unique()
+    involved = lines.join(groups, on=key, how="semi", nulls_equal=False).sort("ts", "_row")
     found: dict[int, str] = {}
     open_steps: dict[tuple[Any, ...], list[str]] = {}
     for row in involved.iter_rows(named=True):
-        waiting = open_steps.setdefault(tuple(row[k] for k in STEP_KEY), [])
+        waiting = open_steps.setdefault(tuple(row[k] for k in key), [])
         target, start = row["target"], row["step_event"] == "step_start"
         if target is not None:
             if start:
@@ -227,36 +240,75 @@ def _ends_to_open_steps(lines: pl.DataFrame) -> pl.DataFrame:
 
 
 def _attach_times(table_steps: pl.DataFrame, from_log: pl.DataFrame) -> pl.DataFrame:
-    """Give status/plan rows the start/end times of the matching log steps, and the
-    log's outcome where the row has none yet (:func:`_status_after_log`)."""
+    """Give status/plan rows the start/end times of their log steps (:func:`_log_pairs`),
+    and the log's outcome where the row has none yet (:func:`_status_after_log`)."""
     if not from_log.height or not table_steps.height:
         return table_steps
-    times = from_log.select(
+    rows = table_steps.with_row_index("_row")
+    times = from_log.with_row_index("_log").select(
+        "_log",
         *STEP_KEY,
-        "target",
+        pl.col("target").alias("_lt"),
         pl.col("started_at").alias("_s"),
         pl.col("ended_at").alias("_e"),
         pl.col("status").alias("_log_status"),
         _log_outcome().alias("_log_outcome"),
     )
-    # by target where the log names it; else by partition when the log has one step of it
-    by_target = times.filter(pl.col("target").is_not_null())
-    single = times.filter(pl.len().over(STEP_KEY) == 1).drop("target")
-    joined = table_steps.join(
-        by_target, on=[*STEP_KEY, "target"], how="left", nulls_equal=False, maintain_order="left"
+    pairs = _log_pairs(rows, times)
+    joined = rows.join(
+        pairs.join(times.drop(*STEP_KEY, "_lt"), on="_log").drop("_log"),
+        on="_row",
+        how="left",
+        maintain_order="left",
     )
-    fallback = joined.filter(pl.col("_s").is_null() & pl.col("_e").is_null()).drop(
-        "_s", "_e", "_log_status", "_log_outcome"
-    )
-    if fallback.height:
-        matched = joined.filter(pl.col("_s").is_not_null() | pl.col("_e").is_not_null())
-        fallback = fallback.join(single, on=STEP_KEY, how="left", nulls_equal=False)
-        joined = pl.concat([matched, fallback.select(matched.columns)])
     return joined.with_columns(
         pl.coalesce("started_at", "_s").alias("started_at"),
         pl.coalesce("ended_at", "_e").alias("ended_at"),
         _status_after_log(),
-    ).drop("_s", "_e", "_log_status", "_log_outcome")
+    ).drop("_row", "_s", "_e", "_log_status", "_log_outcome")
+
+
+def _never_started() -> pl.Expr:
+    """A status row cancelled with running time 0: the step never ran, no log line is its."""
+    return (
+        (pl.col("origin") == "status")
+        & (pl.col("status") == "cancelled")
+        & (pl.col("running_ms") == 0)
+    ).fill_null(False)
+
+
+def _ran() -> pl.Expr:
+    """A row that shows its step ran (an outcome, running, or a running time)."""
+    said = pl.col("status").is_in(["success", "failed", "running"])
+    return (said | (pl.col("running_ms") > 0)).fill_null(False)
+
+
+def _log_pairs(rows: pl.DataFrame, times: pl.DataFrame) -> pl.DataFrame:
+    """Which log step (``_log``) gives its times to which row (``_row``), of one action
+    and partition (``STEP_KEY``): a log step that names its target only to the row of
+    that target; a log step or a row that names none to the one row (log step) of the
+    partition and action left over, else to the one of them that ran (:func:`_ran`). A
+    row of a step that never started (:func:`_never_started`) takes none."""
+    open_rows = rows.filter(~_never_started()).select(
+        "_row", *STEP_KEY, "target", _ran().alias("_ran")
+    )
+    by_target = open_rows.join(
+        times.select("_log", *STEP_KEY, "_lt"),
+        left_on=[*STEP_KEY, "target"],
+        right_on=[*STEP_KEY, "_lt"],
+        nulls_equal=False,
+    ).select("_row", "_log")
+    rest_rows = open_rows.join(by_target, on="_row", how="anti")
+    rest_logs = times.join(by_target, on="_log", how="anti").select("_log", *STEP_KEY, "_lt")
+    loose = rest_rows.join(rest_logs, on=STEP_KEY, nulls_equal=False).filter(
+        pl.col("target").is_null() | pl.col("_lt").is_null()
+    )
+    # of a log step's candidates, the only one; else the only one that ran
+    n_all = pl.len().over("_log")
+    n_ran = pl.col("_ran").sum().over("_log")
+    chosen = loose.filter((n_all == 1) | (pl.col("_ran") & (n_ran == 1)))
+    chosen = chosen.filter(pl.len().over("_row") == 1)  # a row claimed by one log step only
+    return pl.concat([by_target, chosen.select("_row", "_log")])
 
 
 def _log_outcome() -> pl.Expr:

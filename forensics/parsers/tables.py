@@ -9,7 +9,11 @@ output, and sdb-report JSON. Tables are classified by their columns (synonyms in
 the time its file says it was captured, when it says one (``Table.captured_at``).
 
 Bad input never raises: truncated tables come back flagged with a ``path:line`` warning,
-and lines that belong to no table are counted as unparsed.
+and lines that belong to no table are counted as unparsed. A damaged row is one row lost
+(the rows after it are read), said in one warning per table; a CSV or tab row one field
+short is read when its cells fit the header in one way only (``tables_rows``). A table
+echoed after a statement of a known kind (``[[statement_kinds]]``) that lacks columns
+that kind needs gets a warning naming them.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import re
 from .tables_frames import FRAME_SCHEMAS, PHASE_KINDS, Cells, known_roles, to_frames
 from .tables_json import looks_like_json, scan_json
 from .tables_model import ClientError, Row, Table, TablesResult
-from .tables_text import scan_text, split_lines
+from .tables_text import scan_text, split_lines, split_statements
 from .tables_vocab import Vocabulary, vocabulary
 
 __all__ = [
@@ -90,6 +94,7 @@ def parse_tables(text: str | bytes, path: str) -> TablesResult:
         table.index = index
         table.kind = vocab.classify(table.columns)
     _name_databases(tables, path, vocab)
+    warnings.extend(_lacking(tables, path, vocab))
     return TablesResult(
         tables=tables,
         lines=lines,
@@ -108,6 +113,32 @@ def _name_databases(tables: list[Table], path: str, vocab: Vocabulary) -> None:
     database = vocab.file_database(path.rsplit("/", 1)[-1]) if unnamed else None
     for table in unnamed:
         table.database = database
+
+
+def _lacking(tables: list[Table], path: str, vocab: Vocabulary) -> list[str]:
+    """``path:line`` warnings for tables echoed after a statement of a known kind
+    (``SHOW REBALANCE STATUS``) that lack columns that kind requires: else such a table
+    passes as one of no known kind (or of another kind), its rows unread, and nothing
+    says why. (A text of several statements whose results could not be matched to them
+    names no single statement: nothing is said of its tables.)"""
+    out = []
+    for table in tables:
+        statement = table.statement
+        expected = vocab.statement_kind(statement)
+        if expected is None or expected == table.kind or not table.columns:
+            continue
+        pieces = split_statements(statement or "")
+        if len(pieces) != 1:
+            continue
+        missing = vocab.missing_columns(expected, table.columns)
+        if missing:
+            read = f"read as {table.kind}" if table.kind else "its rows not read"
+            shown = " ".join(pieces[0].split())
+            out.append(
+                f"{path}:{table.line}: the result of {shown} lacks column(s) "
+                f"{', '.join(missing)} that a {expected} table needs: {read}"
+            )
+    return out
 
 
 def _scan(text: str, path: str) -> tuple[list[Table], list[str], int, list[ClientError]]:

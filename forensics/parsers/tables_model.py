@@ -40,6 +40,9 @@ class Table:
     # commented prompt line since the previous table; at most a few lines): "Partitions
     # now:", "-- before the rebalance"; None when there is none (text renderings only)
     caption: str | None = None
+    # 1-based lines of the rows skipped as damaged (text renderings): counted by the
+    # client's "N rows in set", read by no one
+    damaged_lines: list[int] = field(default_factory=list)
 
     @property
     def source(self) -> str:

@@ -28,6 +28,8 @@ from .. import grammars
 from .tables_json import JsonWalker
 from .tables_markup import MarkupTable, html_tables, xml_table
 from .tables_model import ClientError, Row, Table, unique_columns
+from .tables_rows import Block as _Block
+from .tables_rows import damage_warning, placed_warning
 from .tables_vocab import Vocabulary, vocabulary
 
 # --- grammar -------------------------------------------------------------------------
@@ -87,25 +89,6 @@ def split_lines(text: str) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-@dataclass
-class _Block:
-    """A table being read: header, rows, and why it may be incomplete."""
-
-    columns: list[str]
-    rows: list[Row] = field(default_factory=list)
-    row_lines: list[int] = field(default_factory=list)  # 1-based line of each row
-    truncated_at: int | None = None  # 1-based line where the truncation shows
-    reason: str | None = None
-
-    def add(self, row: Row, line: int) -> None:
-        self.rows.append(row)
-        self.row_lines.append(line)
-
-    def cut(self, line: int, reason: str) -> None:
-        if self.truncated_at is None:
-            self.truncated_at, self.reason = line, reason
 
 
 #: A quoted text or backquoted name of a statement (a ";" in it splits nothing).
@@ -204,6 +187,8 @@ class TextScanner:
         self.errors = _ClientErrors(self.vocab)
         self.client_errors: list[ClientError] = []
         self.lines = split_lines(text)
+        # the text ends inside its last line (no line end): a file cut there, mid-row
+        self.ends_open = bool(text) and not text.endswith("\n")
         self.path = path
         self.tables: list[Table] = []
         self.warnings: list[str] = []
@@ -287,6 +272,15 @@ class TextScanner:
 
     def _emit(self, block: _Block, start: int) -> None:
         statement, line = self.pending if self.pending else (None, start + 1)
+        block.settle()
+        said = []  # (first line, warning): the table's rows skipped, and read one field short
+        if block.damaged:
+            said.append((block.damaged[0][0], damage_warning(self.path, block.damaged)))
+            self.unparsed += len(block.damaged)
+        if block.placed:
+            ncols = len(block.columns)
+            said.append((block.placed[0][0], placed_warning(self.path, block.placed, ncols)))
+        self.warnings.extend(warning for _, warning in sorted(said))
         table = Table(
             path=self.path,
             line=line,
@@ -297,6 +291,7 @@ class TextScanner:
             truncated=block.truncated_at is not None,
             cut_line=block.truncated_at,
             row_lines=block.row_lines,
+            damaged_lines=[n for n, _ in block.damaged],
         )
         if block.truncated_at is not None:
             self.warn(block.truncated_at, f"table truncated ({block.reason})")
@@ -492,7 +487,9 @@ class TextScanner:
             self.pending = None
             if self.batch is not None:
                 self._pass(self.batch.take()[1])  # a statement of the run with no table
-        if count and self.last is not None and int(count.group(1)) > len(self.last.rows):
+        # (a damaged row was counted by the client: it is no row missing)
+        seen = len(self.last.rows) + len(self.last.damaged_lines) if self.last else 0
+        if count and self.last is not None and int(count.group(1)) > seen:
             if not self.last.truncated:
                 self.warn(
                     i + 1,
@@ -650,7 +647,11 @@ class TextScanner:
             if text.startswith("+") and is_border(text):
                 return after, True
             if not text.startswith("|"):
-                return i, False
+                if not self._damaged_box_line(text, after, block, border):
+                    return i, False
+                block.damage(i + 1, "line is no row of the table (it does not open with '|')")
+                i = after
+                continue
             row = self._box_row(text, block, stops, i)
             if row is not None:
                 block.add(row, i + 1)
@@ -671,6 +672,28 @@ class TextScanner:
             return False
         following = self._unwrapped(nxt, border)[0] if nxt < len(self.lines) else ""
         return not is_border(following)
+
+    def _damaged_box_line(self, text: str, after: int, block: _Block, border: str | None) -> bool:
+        """A line inside a boxed table that is no row of it (``! a ! b | c |``: its bars
+        damaged) yet no end of it either: a row of the table, or its closing border,
+        follows it. Ending the table there would drop the rows after it, or read the
+        first of them as another table's header."""
+        if not text or text[0] == "+" or self._ends_table(text) or is_row_mark(text):
+            return False
+        if after >= len(self.lines):
+            return False
+        line, nxt = self._unwrapped(after, border)
+        if line.startswith("|") and self._fits_columns(line, block, border):
+            return not self._opens_rows(nxt, border)  # (else: a header over its border)
+        return border is not None and line == border and not self._opens_rows(after, border)
+
+    def _opens_rows(self, i: int, border: str | None) -> bool:
+        """Line ``i`` is a border with a row or another border after it: the line before
+        it is a header (or the border the top one of another table), no row."""
+        if i >= len(self.lines) or not is_border(self._unwrapped(i, border)[0]):
+            return False
+        nxt = self._unwrapped(i, border)[1]
+        return nxt < len(self.lines) and self.lines[nxt].strip()[:1] in ("|", "+")
 
     @staticmethod
     def _fits_columns(text: str, block: _Block, border: str | None) -> bool:
@@ -694,8 +717,7 @@ class TextScanner:
         if len(cells) != ncols and "\\|" in text:
             cells = _markdown_cells(text)  # a Markdown cell holding an escaped "\|"
         if len(cells) != ncols:
-            self.warn(i + 1, f"row has {len(cells)} cells, header has {ncols}: skipped")
-            self.unparsed += 1
+            block.damage(i + 1, f"row has {len(cells)} cells, header has {ncols}")
             return None
         return self._row(cells, block.columns)
 
@@ -738,8 +760,7 @@ class TextScanner:
             if len(cells) == len(header):
                 block.add(self._row(cells, block.columns), j + 1)
             else:
-                self.warn(j + 1, f"row has {len(cells)} cells, header has {len(header)}: skipped")
-                self.unparsed += 1
+                block.damage(j + 1, f"row has {len(cells)} cells, header has {len(header)}")
             j += 1
         self._emit(block, i)
         return j
@@ -1002,15 +1023,16 @@ class TextScanner:
                 break  # results written back to back (mysql -B -e "A; B"): a new table
             elif len(cells) <= 1 and self._ends_line_table(self.lines[i].strip()):
                 break  # a footer, a prompt, the next statement
-            elif len(cells) < ncols and self._block_ends(after):
+            elif len(cells) < ncols and self._cut_row(after, block, len(cells)):
                 block.cut(i + 1, f"row cut at line {i + 1}")
                 block.add(self._delimited_row(cells, block.columns, sep), i + 1)
             elif len(cells) <= 1:
                 block.cut(i + 1, f"line {i + 1} cannot be read as a row")
                 break
+            elif len(cells) == ncols - 1:
+                block.one_short(i + 1, self._delimited_values(cells, sep))
             else:
-                self.warn(i + 1, f"row has {len(cells)} fields, header has {ncols}: skipped")
-                self.unparsed += 1
+                block.damage(i + 1, f"row has {len(cells)} fields, header has {ncols}", len(cells))
             i = after
         self._emit(block, start)
         return i
@@ -1074,10 +1096,23 @@ class TextScanner:
     def _block_ends(self, i: int) -> bool:
         return i >= len(self.lines) or not self.lines[i].strip()
 
+    def _cut_row(self, after: int, block: _Block, width: int) -> bool:
+        """A short row that ends the table (the line ``after`` it ends the block) is one
+        cut short: where the text ends inside it (no line end), or where no row before it
+        was short by as many fields (else it is one more row damaged like those)."""
+        if not self._block_ends(after):
+            return False
+        return (after >= len(self.lines) and self.ends_open) or block.widths[width] == 0
+
     def _delimited_row(self, cells: list[str], columns: list[str], sep: str) -> Row:
         if sep == "\t":
             cells = [_unescape(c) if "\\" in c else c for c in cells]
         return self._row(cells, columns)
+
+    def _delimited_values(self, cells: list[str], sep: str) -> list[str | None]:
+        """The values of a row's cells as :meth:`_delimited_row` reads them, in order."""
+        row = self._delimited_row(cells, [str(n) for n in range(len(cells))], sep)
+        return list(row.values())
 
 
 def _markdown_cells(line: str, outer: bool = True) -> list[str]:

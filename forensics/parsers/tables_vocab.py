@@ -71,6 +71,7 @@ class Vocabulary:
     headerless: tuple[Headerless, ...]
     section_names: frozenset[str]  # normalised JSON keys that name a table kind / statement
     file_databases: tuple[re.Pattern[str], ...]  # on a file's name; group "db"
+    statement_kinds: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, statement pattern)
     raw: dict[str, Any]  # the whole TOML, for the statement / json sections
 
     def statement_database(self, statement: str | None) -> str | None:
@@ -112,6 +113,31 @@ class Vocabulary:
             if rows and spec.fits(statement, rows):
                 return list(spec.columns)
         return None
+
+    def statement_kind(self, statement: str | None) -> str | None:
+        """The table kind the result of ``statement`` is (``[[statement_kinds]]``)."""
+        if not statement:
+            return None
+        return next((kind for kind, p in self.statement_kinds if p.match(statement)), None)
+
+    def missing_columns(self, kind: str, columns: list[str]) -> list[str]:
+        """The columns ``columns`` lack to make a table of ``kind``, as the documented
+        header names them (of the kind's definition that lacks fewest); [] when none."""
+        present = set(self.canonical(columns))
+        lacks = [
+            sorted(k.requires - present, key=self._column_order)
+            for k in self.kinds
+            if k.name == kind
+        ]
+        return [self._display(name) for name in min(lacks, key=len, default=[])]
+
+    def _column_order(self, canonical: str) -> int:
+        order = list(self.raw["columns"])
+        return order.index(canonical) if canonical in order else len(order)
+
+    def _display(self, canonical: str) -> str:
+        names = self.raw["columns"].get(canonical)
+        return names[0] if names else f"a {canonical} column"
 
     def names_section(self, key: str) -> bool:
         """A JSON nesting key that names a table kind or statement, not a database."""
@@ -241,5 +267,8 @@ def vocabulary() -> Vocabulary:
         headerless=headerless,
         section_names=frozenset(sections),
         file_databases=tuple(re.compile(p) for p in raw["file_name"]["database"]),
+        statement_kinds=tuple(
+            (s["kind"], re.compile(s["statement"])) for s in raw.get("statement_kinds", [])
+        ),
         raw=raw,
     )

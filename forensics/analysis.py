@@ -386,6 +386,15 @@ def _zone_warnings(
     return hints + span_zone_hints(bundle.nodes, _master_aggregator(bundle), zoned, hinted)
 
 
+def _named_steps(steps: pl.DataFrame, rebalances: list[Rebalance]) -> pl.DataFrame:
+    """Status rows that name no database (a status pasted without its statement) as the
+    timeline read them: the one database the bundle names, when it names one."""
+    named = {rb.database for rb in rebalances if rb.database is not None}
+    if len(named) != 1 or not steps.filter(pl.col("database").is_null()).height:
+        return steps
+    return steps.with_columns(pl.col("database").fill_null(named.pop()))
+
+
 def _master_aggregator(bundle: Bundle) -> str | None:
     mas = bundle.nodes.filter(pl.col("role") == "master_aggregator").get_column("node").to_list()
     return mas[0] if mas else None
@@ -546,7 +555,9 @@ def analyze_bundle(
             f"{bundle.events.height - events.height} of {bundle.events.height} kept lines "
             "left out"
         )
-    plan = plan_vs_actual(pl.concat([bundle.steps, log_steps(events)]), bundle.partitions)
+    plan = plan_vs_actual(
+        pl.concat([_named_steps(bundle.steps, rebalances), log_steps(events)]), bundle.partitions
+    )
     return Report(
         bundle=bundle,
         rebalances=rebalances,

@@ -83,7 +83,12 @@ def _table(statement: str, header: tuple[str, ...], rows: list[tuple[Any, ...]])
     return "\n".join([f"mysql> {statement}", rule, line(header), rule, *body, rule, ""]) + "\n"
 
 
-def _analyze(root: Path, log: list[str], status: list[tuple[Any, ...]]) -> dict[str, Any]:
+def _analyze(
+    root: Path,
+    log: list[str],
+    status: list[tuple[Any, ...]],
+    statement: str = "SHOW REBALANCE STATUS ON sales;",
+) -> dict[str, Any]:
     """A bundle: the master aggregator's log ("HH:MM:SS.mmm LEVEL text" lines), a status
     output of sales and its partitions (ordinals 3 and 5: master .14, replica .13)."""
     (root / "sql").mkdir(parents=True)
@@ -91,9 +96,7 @@ def _analyze(root: Path, log: list[str], status: list[tuple[Any, ...]]) -> dict[
         "".join(f"{1000 + i} 2026-03-13 {line}\n" for i, line in enumerate(log))
     )
     rows = [(a, o, t.split(":")[0], 3306, p, s, ms) for a, o, t, p, s, ms in status]
-    (root / "sql" / "rebalance_status.txt").write_text(
-        _table("SHOW REBALANCE STATUS ON sales;", COLUMNS, rows)
-    )
+    (root / "sql" / "rebalance_status.txt").write_text(_table(statement, COLUMNS, rows))
     copies = [(o, h, 3306, r) for o in (3, 5) for h, r in (("10.0.0.14", "Master"), ("10.0.0.13", "Replica"))]  # fmt: skip
     (root / "sql" / "partitions.txt").write_text(
         _table("SHOW PARTITIONS ON sales;", ("Ordinal", "Host", "Port", "Role"), copies)
@@ -217,6 +220,17 @@ def test_a_failed_run_re_run_successfully_leaves_nothing_in_plan_vs_actual(
 def test_the_first_run_alone_still_shows_its_failure_and_residue(tmp_path: Path) -> None:
     report = _analyze(tmp_path / "once", RUN_1, FAILED_STATUS)
     assert _kinds(report) == {"failed": 1, "residue": 1, "not_run": 1}
+
+
+def test_a_status_naming_no_database_is_the_bundle_s_one_database_in_the_plan(
+    tmp_path: Path,
+) -> None:
+    """A status pasted without its statement: its rows are the one database's, in plan vs
+    actual as in the timeline (its details had read 'None: COPY PARTITION None:2')."""
+    report = _analyze(tmp_path / "bare", RUN_1, FAILED_STATUS, statement="SHOW REBALANCE STATUS;")
+    assert report["plan_vs_actual"]
+    assert all(e["database"] == "sales" for e in report["plan_vs_actual"])
+    assert not any("None" in e["detail"] for e in report["plan_vs_actual"])
 
 
 def _frame(*rows: dict[str, Any]) -> pl.DataFrame:

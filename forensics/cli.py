@@ -314,9 +314,15 @@ def bundle_options(func: F) -> F:
 @click.option(
     "--level",
     default=None,
-    help="Events at or above this level (INFO, WARN, ERROR, FAILURE; FATAL is FAILURE).",
+    help="Events at or above this level (INFO, WARN, ERROR, FAILURE; FATAL is FAILURE); "
+    "--kind events only.",
 )
-@click.option("--grep", "pattern", default=None, help="Events whose message matches this regex.")
+@click.option(
+    "--grep",
+    "pattern",
+    default=None,
+    help="Events whose message matches this regex (--kind events).",
+)
 @click.option(
     "-o",
     "--output",
@@ -340,6 +346,8 @@ def events(
     from .export import filter_events, print_frame, write_frame
 
     level = _event_level(level)  # (before loading: a wrong word is a usage error at once)
+    if kind != "events" and (level is not None or pattern is not None):
+        raise UsageError(f"--level and --grep filter the events; --kind {kind} has none")
     _check_outputs(output, inputs=bundle)
     loaded = _load(bundle, tz, node, max_bytes, skew)
     frame = loaded.frame(kind)

@@ -219,3 +219,12 @@ def test_a_user_rule_in_place_of_a_built_in_one_is_stated(tmp_path: Path) -> Non
     _, report = _analyze(str(LOGS_ONLY), "--rules", str(tmp_path))
     (said,) = [a for a in report["assumptions"] if "KILL01" in a]
     assert "Site reaper" in said and "in place of the built-in rule" in said
+
+
+def test_an_events_filter_with_another_kind_is_a_usage_error() -> None:
+    """--level and --grep filter the events frame; with --kind steps they had been
+    ignored without a word (the same 32 rows either way)."""
+    result = CliRunner().invoke(
+        main, ["events", str(LOGS_ONLY), "--kind", "steps", "--level", "ERROR"]
+    )
+    assert result.exit_code == 2 and "--kind steps has none" in result.output

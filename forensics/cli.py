@@ -507,6 +507,10 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None, tz: tuple[str, .
     """
     from .scan import stats_path
 
+    if Path(output).suffix.lower() not in ("", ".parquet", ".pq"):
+        raise UsageError(
+            "the incidents table is Parquet: give a file name ending in .parquet", output
+        )
     tables = (output, str(stats_path(Path(output))))
     _check_outputs(*tables, inputs=paths)
     for table in map(Path, tables):

@@ -13,6 +13,8 @@ _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNOR
 def zone_name(zone: str) -> str:
     """``zone`` as an IANA name: a fixed offset (``+05:00``, ``UTC-3``) becomes the
     ``Etc/GMT`` zone of that offset (whose sign is reversed, by POSIX convention)."""
+    if zone.strip().upper() in ("UTC", "GMT", "Z", "ZULU"):
+        return "UTC"
     m = _OFFSET.match(zone.strip())
     if m is None:
         return zone

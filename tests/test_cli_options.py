@@ -228,3 +228,11 @@ def test_an_events_filter_with_another_kind_is_a_usage_error() -> None:
         main, ["events", str(LOGS_ONLY), "--kind", "steps", "--level", "ERROR"]
     )
     assert result.exit_code == 2 and "--kind steps has none" in result.output
+
+
+def test_scan_output_must_be_a_parquet_name_and_utc_is_read_in_any_case(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["scan", str(LOGS_ONLY), "-o", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and "ending in .parquet" in result.output
+    assert not (tmp_path / "x.csv").exists()
+    _, report = _analyze(str(LOGS_ONLY), "--tz", "utc")
+    assert report["input"]["timezone"] == "UTC"

@@ -507,10 +507,6 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None, tz: tuple[str, .
     """
     from .scan import stats_path
 
-    if Path(output).suffix.lower() not in ("", ".parquet", ".pq"):
-        raise UsageError(
-            "the incidents table is Parquet: give a file name ending in .parquet", output
-        )
     tables = (output, str(stats_path(Path(output))))
     _check_outputs(*tables, inputs=paths)
     for table in map(Path, tables):
@@ -520,6 +516,10 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None, tz: tuple[str, .
                 "earlier scan's table)",
                 str(table),
             )
+    if Path(output).suffix.lower() not in ("", ".parquet", ".pq"):
+        raise UsageError(
+            "the incidents table is Parquet: give a file name ending in .parquet", output
+        )
     zone, per_node = _split_tz(tz)
     _start_helper(paths)
     from .progress import count_reporter

@@ -672,9 +672,9 @@ class _Walker:
         compressed: int | None,
         named: bool = False,
     ) -> Iterator[Member | Skipped]:
-        """``named``: the stream is a file of the bundle's folder (not the bundle itself,
-        not a member of an archive), so if it is an archive its name is a folder of its
-        members' paths (:func:`_archive_folder`)."""
+        """``named``: the stream is a member of the bundle (a file of its folder, one of
+        several files given, a member of an archive), not the bundle itself, so if it is
+        an archive its name is a folder of its members' paths (:func:`_archive_folder`)."""
         try:
             head = _read_up_to(raw, 512)
         except DATA_ERRORS as exc:
@@ -745,7 +745,7 @@ class _Walker:
     ) -> Iterator[Member | Skipped]:
         """The members of an archive (``where``: its path in the bundle, and the folder its
         members' paths are under: "" for the bundle's root, that is for the bundle archive
-        itself or an archive nested in another)."""
+        itself; its name without the suffix for an archive of the bundle)."""
         inner, base = where
         if depth >= self.limits.max_depth:
             yield Skipped(
@@ -797,7 +797,7 @@ class _Walker:
         guard = _Guarded(fh, MEMBER_PIECE)
         where = f"{display}/{name}"
         read = yield from _given_out(
-            self.open_stream(where, inner, _buffered(guard), depth, info.size), where
+            self.open_stream(where, inner, _buffered(guard), depth, info.size, named=True), where
         )
         damage = guard.damage("tar member cut short")
         if damage:
@@ -870,7 +870,7 @@ class _Walker:
         size = info.compress_size  # (what the zip reader consumed is not told: all of it)
         guard = _Counted(fh, self.limits, where, lambda: size, MEMBER_PIECE, ratio)
         read = yield from _given_out(
-            self.open_stream(where, inner, _buffered(guard), depth, None), where
+            self.open_stream(where, inner, _buffered(guard), depth, None, named=True), where
         )
         for reason in guard.problems("corrupt zip member"):
             yield Skipped(where, inner, reason, read)
@@ -895,10 +895,12 @@ def _zip_refusal(info: zipfile.ZipInfo) -> str | None:
 
 
 def _archive_folder(inner: str) -> str:
-    """The folder an archive that is a file of the bundle stands for: its path without
-    the archive suffix (compression suffixes are already off). Per-node archives are named
-    by their node (``10.20.0.10_3306.tar.gz``, ``sdb-leaf-4.zip``) and hold its files at
-    their root, so the name is what tells the nodes apart (SPEC §2.3)."""
+    """The folder an archive that is a member of the bundle stands for (a file of its
+    folder, one of several files given, an archive nested in the bundle archive): its path
+    without the archive suffix (compression suffixes are already off). Per-node archives
+    are named by their node (``10.20.0.10_3306.tar.gz``, ``ip-10-0-1-14.tgz``) and hold its
+    files at their root or under the same inner folders (``var/lib/memsql/<id>/``), so the
+    name is what tells the nodes apart (SPEC §2.3)."""
     return _strip_suffix(inner, (".tar", ".zip"))
 
 
@@ -943,7 +945,8 @@ def iter_members(
     given one by one make a bundle rooted at the folder they share (``root``: that folder,
     for a caller passing the inputs one at a time, see :func:`common_root`): each one's
     path below it is its path in the bundle, where its node is read from, as
-    ``*/tracelogs/memsql.log`` would otherwise all be the node ``memsql.log``."""
+    ``*/tracelogs/memsql.log`` would otherwise all be the node ``memsql.log``; an archive
+    among them is a folder of its name (``ip-10-0-1-*.tar.gz``: each its host's)."""
     limits = limits or Limits()
     walker = _Walker(limits)
     base = Path(root) if root is not None else common_root(paths)
@@ -957,7 +960,8 @@ def iter_members(
             inner = (
                 below(path, base) or path.name
             )  # (also its display: memsql.log six times says nothing)
-            yield from _open_file(walker, path, inner, inner, follow=True)
+            named = base is not None  # (one of several: a member of their bundle)
+            yield from _open_file(walker, path, inner, inner, follow=True, named=named)
 
 
 def common_root(paths: Sequence[str | os.PathLike[str]]) -> Path | None:

@@ -26,7 +26,7 @@ from .bundle import Limits, Member, Skipped, iter_members
 from .clock import check_timezone, zone_name
 from .consistency import overlap_warnings
 from .errors import InputError
-from .nodes import NodeId, chosen_node, identify
+from .nodes import NodeId, chosen_node, identify, same_host
 from .parsers import documents, prefilter, sources, tables, tracelog
 from .parsers.layout import layout as tracelog_layout
 from .parsers.tables_frames import known_roles
@@ -104,6 +104,7 @@ class _Acc:
         default_factory=dict
     )  # folder -> its memsqlConfig.json port
     others: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> NodeId.others
+    outer: dict[str, tuple[str, ...]] = field(default_factory=dict)  # path -> NodeId.outer
     collector_zones: dict[str, tuple[str, str]] = field(default_factory=dict)  # path -> zone, why
 
 
@@ -394,12 +395,14 @@ def _read_member(
     lean: bool = False,
     lines: np.ndarray | None = None,
     split: bool = True,
+    source: str | None = None,
 ) -> Outcome:
     """Read one member (any thread); returns what it adds to the accumulator.
     ``lines``: the member is one source's lines of a file (:func:`_read_sources`), at
-    these 1-based line numbers of it; ``split``: a file naming several sources may be
-    read as one tracelog per source."""
-    node = identify(member.inner, overrides)
+    these 1-based line numbers of it, ``source`` the host they name (their node:
+    ``nodes.source_node``); ``split``: a file naming several sources may be read as one
+    tracelog per source."""
+    node = identify(member.inner, overrides, source)
     head = member.head()
     if not head:
         return partial(_skip, path=member.path, node=node, reason="empty file", size=0)
@@ -660,8 +663,8 @@ def _read_parts(
     member: Member, parts: list[sources.Part], read: Callable[..., Outcome], note: str
 ) -> Outcome:
     """Each part of ``member`` read as a tracelog of its own (a part with a source as
-    ``<path>#<source>``, the source as the node's folder), at its line numbers; ``note``
-    said once."""
+    ``<path>#<source>``, on the node the source names, its path in the bundle with the
+    source as a folder for ``--node`` globs), at its line numbers; ``note`` said once."""
     folder, _, name = member.inner.rpartition("/")
     outcomes = []
     for part in parts:
@@ -670,7 +673,7 @@ def _read_parts(
             path = f"{member.path}#{part.source}"
             inner = f"{folder}/{part.source}/{name}" if folder else f"{part.source}/{name}"
         each = Member(path, inner, io.BytesIO(part.text))
-        outcomes.append(read(each, lines=part.lines, split=False))
+        outcomes.append(read(each, lines=part.lines, split=False, source=part.source or None))
 
     def outcome(acc: _Acc) -> None:
         for each in outcomes:
@@ -987,6 +990,8 @@ def _note_folder(acc: _Acc, path: str, node: NodeId) -> None:
         acc.folders[path] = node.folder
     if node.others:
         acc.others[path] = node.others
+    if node.outer:
+        acc.outer[path] = node.outer
 
 
 def _bounded(member: Member, limit: int) -> Iterator[bytes | memoryview]:
@@ -1350,17 +1355,40 @@ def _path_renames(files: pl.DataFrame, known: Mapping[str, str], acc: _Acc) -> d
     that host the tables name for its role. Per file, not per name: an MA and a leaf of
     one host, both named by the host, become two nodes. A node folder whose files the
     tables placed by another name than the folder's is that node for all its files
-    (:func:`_folder_renames`)."""
+    (:func:`_folder_renames`). Files that a folder name inside their archives or
+    folders makes one node, under different hosts' names, are those hosts' (:func:`_apart`)."""
     rename: dict[str, str] = {}
+    apart = _apart(files, acc)
     for path, node, role in files.select("path", "node", "role").iter_rows():
         if node is None:
             continue
         folder = acc.folders.get(path)
         port = acc.folder_ports.get(folder) if folder is not None else None
-        resolved = chosen_node(node, acc.others.get(path, ()), role, known, port)
-        if resolved is not None and resolved != node:
+        others = acc.others.get(path, ())
+        named = apart.get(path, node)
+        if named != node:
+            others = tuple(dict.fromkeys([node, *others]))
+        resolved = chosen_node(named, others, role, known, port) or named
+        if resolved != node:
             rename[path] = resolved
     return rename | _folder_renames(files, known, acc, rename)
+
+
+def _apart(files: pl.DataFrame, acc: _Acc) -> dict[str, str]:
+    """File path -> the host a folder farther up names (``NodeId.outer``), for files whose
+    node is a folder name they share under different hosts: the per-node archives
+    ``ip-10-0-1-13.tar.gz`` and ``ip-10-0-1-14.tar.gz`` both holding ``home/admin/
+    tracelogs/memsql.log`` are two nodes, not the one node ``admin``."""
+    by_node: dict[str, dict[str, str]] = {}
+    for path, node in files.select("path", "node").iter_rows():
+        if node is not None and path in acc.outer:
+            by_node.setdefault(node, {})[path] = acc.outer[path][0]
+    out: dict[str, str] = {}
+    for hosts in by_node.values():
+        first = next(iter(hosts.values()))
+        if any(not same_host(first, host) for host in hosts.values()):
+            out |= hosts
+    return out
 
 
 def _folder_renames(

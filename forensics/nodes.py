@@ -5,9 +5,12 @@ sdb-report node folder ``<host>-<ROLE>`` (ROLE as sdb-report writes it: ``MA``, 
 ...; a host called ``sg-ma`` keeps its name); a path part ``<host>_<port>``,
 ``<host>:<port>`` or ``<host>-<port>``; a file name ``<host>_<port>_memsql.log``; a folder
 named by the host (``10.5.0.13/``, ``db-leaf-07.corp.example/``), the nearest one above the
-file once layout folders (``tracelogs/``, ``var/lib/memsql/<node id>/``) are passed; else
+file once layout folders (``tracelogs/``, ``var/lib/memsql/<node id>/``: a data folder's id,
+hexadecimal, a UUID or the operator's ``instance``, is never a host) are passed; else
 the file's path in the bundle, rotations left out (``memsql.log.1``, ``memsql.log.2.gz``
-and ``memsql.log`` of one folder are one node). Ticket folders (``INC-20417``,
+and ``memsql.log`` of one folder are one node). An archive of the bundle counts as a folder
+of its name without the suffix (``ip-10-0-1-14.tar.gz`` as ``ip-10-0-1-14/``, see
+forensics/bundle.py): a per-node archive names its node. Ticket folders (``INC-20417``,
 ``case-48213``, ``ticket_40211``) and report folders (``report-2026-03-02T101530``) are
 not nodes. A host found without a port is the node ``host`` until the cluster tables
 complete it (``resolve_ports``), as for an sdb-report folder. A log named by its host
@@ -16,7 +19,14 @@ alone (``sdb-ma-01_memsql.log``) names that host, as a folder would.
 Where the parts of a path name different nodes (a folder ``sdb-leaf-4-LEAF`` holding
 ``10.20.0.24_3306_memsql.log``), the names after the first are kept (``NodeId.others``):
 the first one the cluster tables know is the node (:func:`chosen_node`), else the order
-above holds. An address spelled with dashes (``node-10-20-0-24``, ``ip-10-20-0-24``) is
+above holds. A host folder farther up than the one naming the node (the per-node archive
+``ip-10-0-1-14.tar.gz`` holding ``home/admin/tracelogs/memsql.log``) is such a name too
+(``NodeId.outer``): the tables may know it, and logs under different ones are never one
+node by the inner folder name they share (``loader._apart``).
+
+A file holding the lines of several nodes (``docker compose logs``, ``kubectl logs
+--prefix``: forensics/parsers/sources.py) is read as one log per source: the source names
+the host (:func:`source_node`; a compose replica ``<service>-<n>`` may be its service). An address spelled with dashes (``node-10-20-0-24``, ``ip-10-20-0-24``) is
 read as the address only to compare with another name (:func:`same_host`): it becomes
 the tables' node, or joins a file name that spells the address with dots.
 """
@@ -78,6 +88,10 @@ class NodeId:
     #: names the folder's host and 10.20.0.13:3306), in precedence order: the one the
     #: cluster tables know is the node (:func:`cluster_node`, ``loader._path_renames``)
     others: tuple[str, ...] = ()
+    #: hosts named by folders farther up than the one that named the node, nearest first
+    #: (``ip-10-0-1-14/home/admin/tracelogs/memsql.log``: the node ``admin``, outer
+    #: ``ip-10-0-1-14``); also among ``others``
+    outer: tuple[str, ...] = ()
 
 
 _IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
@@ -130,6 +144,11 @@ _LAYOUT_FOLDERS = frozenset(
 )
 _TRACELOG_FOLDERS = frozenset(["tracelogs", "memsqltracelogs"])
 _NODE_DIR_ID = re.compile(r"^[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$", re.IGNORECASE)
+#: A node's data folder under ``memsql/`` or ``singlestore/`` (``var/lib/memsql/a1b2c3/``,
+#: ``var/lib/memsql/81cf5cca1181/``, the Kubernetes operator's ``var/lib/memsql/instance/``):
+#: the same name in every node's copy of it, so never a host.
+_DATA_DIR_PARENTS = frozenset(["memsql", "singlestore"])
+_DATA_DIR_ID = re.compile(r"^(?:[0-9a-f]{6,40}|instance)$", re.IGNORECASE)
 _DNS_NAME = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?$")
 #: A date in a name (a day's report or bundle: ``20260301``, ``2026-03-01``), no host.
 DATE_IN_NAME = re.compile(r"(?:19|20)\d\d-?[01]\d-?[0-3]\d")
@@ -162,24 +181,42 @@ _ROTATED = re.compile(
 )
 
 
-def is_layout_folder(name: str) -> bool:
+def is_layout_folder(name: str, parent: str | None = None) -> bool:
     """A folder between a node's folder and its logs (``tracelogs/``, ``var/lib/memsql/
-    <node id>/``), which node identity passes over."""
-    return name.lower() in _LAYOUT_FOLDERS or bool(_NODE_DIR_ID.match(name))
+    <node id>/``), which node identity passes over; ``parent``: the folder holding it,
+    which tells a data folder's id (:data:`_DATA_DIR_ID`)."""
+    if name.lower() in _LAYOUT_FOLDERS or _NODE_DIR_ID.match(name):
+        return True
+    in_data = parent is not None and parent.lower() in _DATA_DIR_PARENTS
+    return in_data and bool(_DATA_DIR_ID.match(name))
+
+
+def _host_folders(parts: list[str]) -> tuple[str | None, tuple[str, ...]]:
+    """The host named by the nearest folder above the file, layout folders passed over
+    (None when that folder names no host: a ticket, a report, a plain word), and the
+    hosts folders farther up name (an IP address, a name of two words or more: never a
+    plain word), nearest first."""
+    holds_log = _ROTATED.match(parts[-1]) is not None
+    under_tracelogs = False
+    host: str | None = None
+    outer: list[str] = []
+    for index in range(len(parts) - 2, -1, -1):
+        part = parts[index]
+        if is_layout_folder(part, parts[index - 1] if index else None):
+            under_tracelogs = under_tracelogs or part.lower() in _TRACELOG_FOLDERS
+            continue
+        name = _clean_host(part)
+        if host is None:
+            if not _names_host(name, holds_log or under_tracelogs, under_tracelogs):
+                return None, ()
+            host = name
+        elif _names_host(name, holds_log or under_tracelogs, False) and not same_host(name, host):
+            outer.append(name)
+    return host, tuple(dict.fromkeys(outer))
 
 
 def _host_folder(parts: list[str]) -> str | None:
-    """The host named by the nearest folder above the file, layout folders passed over;
-    None when that folder names no host (a ticket, a report, a plain word)."""
-    holds_log = _ROTATED.match(parts[-1]) is not None
-    under_tracelogs = False
-    for part in reversed(parts[:-1]):
-        if is_layout_folder(part):
-            under_tracelogs = under_tracelogs or part.lower() in _TRACELOG_FOLDERS
-            continue
-        host = _clean_host(part)
-        return host if _names_host(host, holds_log or under_tracelogs, under_tracelogs) else None
-    return None
+    return _host_folders(parts)[0]
 
 
 def _names_host(name: str, holds_logs: bool, under_tracelogs: bool) -> bool:
@@ -283,20 +320,56 @@ def _from_parts(parts: list[str]) -> _Parts:
     return host, port, role, folder, tuple(dict.fromkeys(others))
 
 
-def identify(inner: str, overrides: Mapping[str, str] | None = None) -> NodeId:
-    """The node a member belongs to, from its path inside the bundle."""
+def identify(
+    inner: str, overrides: Mapping[str, str] | None = None, source: str | None = None
+) -> NodeId:
+    """The node a member belongs to, from its path inside the bundle; ``source``: the
+    member is the lines one source of a merged file names (:func:`source_node`), which
+    name their host whatever the path says."""
     parts = [p for p in inner.split("/") if p] or [inner]
     host, port, role, folder, others = _from_parts(parts)
+    outer: tuple[str, ...] = ()
     if host is None:
-        host = _pod(parts) or _host_folder(parts)
+        pod = _pod(parts)
+        host, outer = (pod, ()) if pod is not None else _host_folders(parts)
     for glob, node in (overrides or {}).items():
         if fnmatch.fnmatch(inner, glob) or fnmatch.fnmatch(parts[-1], glob):
             return NodeId(node, role)
+    if source is not None and (named := source_node(source)) is not None:
+        return named
     if host is not None and port is not None:
         return NodeId(f"{host}:{port}", role, others=others)
     if host is not None:
-        return NodeId(host, role, host_only=True, folder=folder, others=others)
+        others = tuple(dict.fromkeys([*others, *outer]))
+        return NodeId(host, role, host_only=True, folder=folder, others=others, outer=outer)
     return NodeId(_rotation_base(parts), role, from_path=True)
+
+
+#: A replica's name: ``<service>-<n>`` or ``<service>_<n>`` (docker compose v1, a
+#: StatefulSet's pod), also ``<project>-<service>-<n>`` (compose v2's container name).
+_REPLICA = re.compile(r"^(?P<name>.+?)[-_]\d{1,3}$")
+
+
+def source_node(source: str) -> NodeId | None:
+    """The node of the lines a merged file names ``source`` for (forensics/parsers/
+    sources.py: a compose service or container, a pod, a shipper's host): ``<host>:<port>``
+    or ``<host>_<port>`` as it says, else the host, whose port the cluster tables give
+    (``kubectl``'s pod ``node-memsql-cluster-leaf-ag2-1`` is the tables' ``node-memsql-
+    cluster-leaf-ag2-1.svc-memsql-cluster:3306``). A replica's service (``tc-singlestore-1``:
+    ``tc-singlestore``, ``singlestore``) is among ``others``, for tables that name the
+    service. None for a source that names no host (a log stream's path)."""
+    m = _HOST_PORT_PART.match(source)
+    if m and m["sep"] != "-" and _valid_port(m["port"]):
+        return NodeId(f"{_clean_host(m['host'])}:{m['port']}", "unknown")
+    names = [_clean_host(source)]
+    replica = _REPLICA.match(source)
+    if replica is not None and spelled_address(source) is None:
+        words = re.split(r"([-_])", replica["name"])
+        names += ["".join(words[i:]) for i in range(0, len(words), 2)]  # project- taken off
+    hosts = [name for name in dict.fromkeys(names) if _IPV4.match(name) or _DNS_NAME.match(name)]
+    if not hosts:
+        return None
+    return NodeId(hosts[0], "unknown", host_only=True, others=tuple(hosts[1:]))
 
 
 def parse_overrides(values: Iterable[str]) -> dict[str, str]:

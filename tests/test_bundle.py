@@ -82,8 +82,9 @@ def test_one_nested_archive_is_followed_deeper_is_not(tmp_path: Path) -> None:
     path = tmp_path / "outer.tar.gz"
     path.write_bytes(_tar_bytes({"inner.zip": inner, "deep.tgz": deeper}, "gz"))
     got = _read([path])
-    assert got["leaf/memsql.log"] == LOG
-    assert str(got["x.tar"]).startswith("SKIPPED: archive nested deeper")
+    # (a nested archive is a folder of its name: a per-node archive names its node)
+    assert got["inner/leaf/memsql.log"] == LOG
+    assert str(got["deep/x.tar"]).startswith("SKIPPED: archive nested deeper")
 
 
 def test_directory_sorted_and_symlinks_skipped(tmp_path: Path) -> None:
@@ -214,7 +215,8 @@ def test_xz_and_bzip2_members_and_archives(tmp_path: Path, suffix: str, compress
     (tmp_path / f"memsql.log.1{suffix}").write_bytes(compress(LOG * 50))
     (tmp_path / f"bundle.tar{suffix}").write_bytes(compress(_tar_bytes({"n/memsql.log": LOG})))
     out = _read([tmp_path / f"memsql.log.1{suffix}", tmp_path / f"bundle.tar{suffix}"])
-    assert out == {"memsql.log.1": LOG * 50, "n/memsql.log": LOG}
+    # (an archive given with other files is a folder of its name, as in a bundle's folder)
+    assert out == {"memsql.log.1": LOG * 50, "bundle/n/memsql.log": LOG}
 
 
 def test_corrupt_xz_is_reported_not_raised(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ line's source: ``docker compose logs`` puts the service in front of every line
 host in a field (``[json_lines] host_fields``). Read as one log, such a file mixes the
 nodes' uptime counters (each switch of node reads as a restart) and puts every cause on one
 node; so it is read as one tracelog per source (:func:`split`), each keeping the file's
-line numbers.
+line numbers, on the node its source names (``nodes.source_node``: the host, a pod or a
+compose service, whose port the cluster tables give, as for a folder of that name).
 """
 
 from __future__ import annotations

@@ -80,6 +80,7 @@ ZIP_MEMBER_ERRORS: tuple[type[BaseException], ...] = (
     *DATA_ERRORS,
     NotImplementedError,
     RuntimeError,
+    ValueError,  # (a member's offset before the archive's start: "negative seek value")
 )
 
 GZIP_MAGIC = b"\x1f\x8b"

@@ -128,11 +128,19 @@ def _time_score(
             0.02, 0.5 - gap / timedelta(minutes=60)
         ), f"{_human(gap)} before the {what} started"
     slack = SAME_NODE_SLACK if node is not None and node == _failure_node(rb) else TIME_SLACK_AFTER
-    if end is not None and ts > end + slack:
+    if end is not None and _later_by(ts, end, slack):
         gap = ts - end
         score = max(0.02, _after_score(rb) - gap / timedelta(minutes=30))
         return score, f"{_human(gap)} after the failure"
     return 1.0, None
+
+
+def _later_by(ts: datetime, end: datetime, slack: timedelta) -> bool:
+    """``ts > end + slack``, at the ends of the calendar too (year 1, year 9999)."""
+    try:
+        return ts - slack > end
+    except OverflowError:  # (ts in the first moments of year 1: after nothing)
+        return False
 
 
 def _after_score(rb: Rebalance) -> float:

@@ -926,8 +926,12 @@ def resolve_redundancy(
     warnings = []
     for value, node in rows.select("value", "node").iter_rows():
         try:
-            values[node] = int(str(value).strip())
+            level = int(str(value).strip())
         except ValueError:
+            level = 0
+        if level >= 1:  # (a count of copies: 0 or less is damage)
+            values[node] = level
+        else:
             warnings.append(text["warnings"]["redundancy_invalid"].format(value=value, node=node))
     if values:
         distinct = sorted(set(values.values()))

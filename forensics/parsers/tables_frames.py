@@ -153,7 +153,20 @@ class FrameBuilder:
         schema = FRAME_SCHEMAS[name]
         rows = self.rows[name]
         data = {col: [row.get(col) for row in rows] for col in schema}
+        for col, dtype in schema.items():
+            if dtype == pl.Int64:
+                data[col] = [self._int64(v, name, col) for v in data[col]]
         return schemas.conform(pl.DataFrame(data, schema=schema), schema)
+
+    def _int64(self, value: Any, frame: str, column: str) -> Any:
+        """``value``, or None (with a warning) for a whole number no 64-bit integer holds
+        (damage: no size, ordinal or port is that large)."""
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            self.warnings.setdefault(
+                f"{frame} {column}: {value} is out of range for a 64-bit integer: read as unknown"
+            )
+            return None
+        return value
 
     # --- context shared by converters -------------------------------------------------
 
@@ -404,6 +417,8 @@ class FrameBuilder:
         """The ordinal cell of a row; a text that is no number is None, with a warning."""
         text = cells(row, "ordinal")
         ordinal = to_int(text)
+        if ordinal is not None and ordinal < 0:
+            ordinal = None  # (damage: partitions are numbered from 0)
         if ordinal is None and text is not None and text.strip():
             column = cells.map["ordinal"]
             self.warn(table, index, f"{column} {text.strip()!r} is no partition number")

@@ -63,8 +63,17 @@ def _parse_array(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
     return out, end
 
 
+#: Digits of the longest integer read as a number; a longer one (damage, a hash) stays
+#: text (Python refuses to convert more than 4,300 digits; no cell needs more than 38).
+_INT_DIGITS = 40
+
+
+def _int(text: str) -> int | str:
+    return int(text) if len(text) <= _INT_DIGITS else text
+
+
 def _decoder() -> json.JSONDecoder:
-    decoder = json.JSONDecoder(object_pairs_hook=_PosDict)
+    decoder = json.JSONDecoder(object_pairs_hook=_PosDict, parse_int=_int)
     decoder.parse_object = _parse_object  # type: ignore[attr-defined]
     decoder.parse_array = _parse_array  # type: ignore[attr-defined]
     decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]

@@ -73,7 +73,14 @@ def is_row_mark(text: str) -> bool:
     return text.startswith("*") and _ROW_MARK_RE.fullmatch(text) is not None
 
 
+#: A boxed table's header line is at most this long (a real one holds a few dozen
+#: columns; a line of a megabyte of '|' had kept the parser busy for 16 s).
+MAX_HEADER_CHARS = 16384
+
+
 def box_header(text: str) -> list[str] | None:
+    if len(text) > MAX_HEADER_CHARS:
+        return None
     try:
         return [cell.strip() for cell in BOX_ROW.parse_string(text, parse_all=True)]
     except pp.ParseException:

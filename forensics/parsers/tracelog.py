@@ -389,7 +389,7 @@ def _classify(raw: pl.Series, keep_all: bool) -> pl.DataFrame:
         minutes, parsed_minutes, default=None, return_dtype=schemas.LOCAL_US
     )
     offset = pl.duration(seconds=pl.col("_sec"), microseconds=pl.col("_us"), time_unit="us")
-    local = pl.when(ok & (pl.col("_sec") <= 60)).then(minute + offset)
+    local = _to_year_9999(pl.when(ok & (pl.col("_sec") <= 60)).then(minute + offset))
     frame = frame.with_columns(
         _zoned(local, zone).alias("local_ts"),
         pl.when(ok & (dpos > 0))
@@ -514,7 +514,13 @@ def _minute_ts() -> pl.Expr:
         schemas.LOCAL_US, "%Y-%m-%d %H:%M", strict=False, cache=True
     )
     offset = pl.duration(seconds=pl.col("_sec"), microseconds=pl.col("_us"), time_unit="us")
-    return pl.when(pl.col("_sec") <= 60).then(_from_year_one(minute) + offset)
+    return _to_year_9999(pl.when(pl.col("_sec") <= 60).then(_from_year_one(minute) + offset))
+
+
+def _to_year_9999(stamp: pl.Expr) -> pl.Expr:
+    """Null for times past year 9999 (``9999-12-31 23:59:60`` rolls over into year 10000,
+    which Python's datetime cannot hold): such a line is not in the layout."""
+    return pl.when(stamp.dt.year() <= 9999).then(stamp)
 
 
 def _from_year_one(stamp: pl.Expr | pl.Series) -> pl.Expr:

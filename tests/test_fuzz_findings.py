@@ -1,0 +1,74 @@
+"""Inputs a mutation fuzzer of the fixtures turned up that crashed the analysis (exit 3)
+or broke the report's schema; each must now be read, with a warning where data is set
+aside (SPEC §9)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from forensics import analyze
+from forensics.parsers.tables_text import MAX_HEADER_CHARS, box_header
+from forensics.parsers.tracelog import parse_lines
+from forensics.report.json import to_dict, validate
+
+SIZES = """mysql> SELECT database_name AS `Database`, ordinal AS Ordinal, host AS Host, port AS Port, disk_bytes AS Size_Bytes FROM partition_sizes;
++----------+---------+-----------+------+---------------------+
+| Database | Ordinal | Host      | Port | Size_Bytes          |
++----------+---------+-----------+------+---------------------+
+| orders   |       {ordinal} | 10.0.1.11 | 3306 | {size} |
++----------+---------+-----------+------+---------------------+
+"""
+
+
+def _report(folder: Path) -> dict:  # type: ignore[type-arg]
+    doc = to_dict(analyze(folder))
+    validate(doc)
+    return doc
+
+
+def test_a_leap_second_at_the_end_of_year_9999_is_no_time() -> None:
+    """:60 rolls over; into year 10000 it had crashed the time order check."""
+    events = parse_lines(
+        [
+            "100 9999-12-31 23:59:60.999999999   INFO: partition x copied",
+            "200 2026-01-01 00:00:00.000   INFO: partition y copied",
+        ]
+    )
+    assert events.get_column("message").to_list() == ["partition y copied"]
+
+
+def test_logs_at_the_last_second_of_the_calendar_are_analysed(tmp_path: Path) -> None:
+    log = tmp_path / "10.0.0.1_3306" / "memsql.log"
+    log.parent.mkdir()
+    log.write_text(
+        "100 9999-12-31 23:59:59.000   INFO: Thread 1: REBALANCE PARTITIONS ON db1 started\n"
+        "200 9999-12-31 23:59:59.500   ERROR: Thread 1: COPY PARTITION db1:3 failed: "
+        "Not enough memory available (error 1712)\n"
+        "300 9999-12-31 23:59:59.900   ERROR: Thread 1: REBALANCE PARTITIONS ON db1 failed\n"
+    )
+    assert _report(tmp_path)["exit_code"] == 1
+
+
+def test_numbers_too_long_or_too_large_for_a_cell_are_set_aside(tmp_path: Path) -> None:
+    (tmp_path / "showVariables.json").write_text(
+        json.dumps({"columns": ["Variable_name", "Value"]})[:-1]
+        + ', "rows": [{"Variable_name": "redundancy_level", "Value": '
+        + "9" * 5000
+        + "}]}"
+    )
+    (tmp_path / "sizes.txt").write_text(SIZES.format(ordinal=" 0", size=2**63))
+    doc = _report(tmp_path)
+    assert any("out of range for a 64-bit integer" in w for w in doc["warnings"])
+
+
+def test_a_negative_ordinal_or_redundancy_is_no_number(tmp_path: Path) -> None:
+    (tmp_path / "sizes.txt").write_text(SIZES.format(ordinal="-3", size=1000))
+    (tmp_path / "variables.tsv").write_text("Variable_name\tValue\nredundancy_level\t-9\n")
+    doc = _report(tmp_path)
+    assert any("is no partition number" in w for w in doc["warnings"])
+
+
+def test_a_megabyte_of_bars_is_no_table_header() -> None:
+    assert box_header("|" * (MAX_HEADER_CHARS + 1)) is None
+    assert box_header("| Database | Ordinal |") == ["Database", "Ordinal"]

@@ -770,7 +770,7 @@ def _last_words(events: pl.DataFrame, node: str, restart: dict[str, Any]) -> pl.
     before = (pl.col("file") != restart.get("file")) | (pl.col("line") < restart.get("line"))
     return events.filter(
         (pl.col("node") == node)
-        & pl.col("ts").is_between(at - LAST_WORDS, at)
+        & pl.col("ts").is_between(pl.lit(at) - LAST_WORDS, at)  # (Polars: no year-1 limit)
         & pl.col("step_event").ne_missing("node_restart")
         & before.fill_null(True)
     )
@@ -843,12 +843,12 @@ def date_restarts(
             continue
         try:
             last, back = (datetime.fromisoformat(t) for t in m.groups())
-        except ValueError:
+            down_until = f.time + (back - last)  # (both local times of one log: their gap)
+            start, _ = rb.window()
+            begin = (start or rb.failure_time) - LEAD_TIME
+        except (ValueError, OverflowError):  # (times at the calendar's ends: no span)
             continue
-        down_until = f.time + (back - last)  # (both local times of one log: their gap)
-        start, _ = rb.window()
-        begin = (start or rb.failure_time) - LEAD_TIME
-        if not (f.time <= rb.failure_time + TIME_SLACK_AFTER and down_until >= begin):
+        if _later_by(f.time, rb.failure_time, TIME_SLACK_AFTER) or down_until < begin:
             continue
         row = {**f.evidence[0], "ts": rb.failure_time, "node": f.node, "database": f.database}
         value, reasons = score(row, list(rules[f.rule].phases), rb)

@@ -83,7 +83,10 @@ def _ran_until(step: dict[str, Any]) -> datetime | None:
     started, ran = step.get("started_at"), step.get("running_ms")
     if started is None or not ran or ran < 0:
         return None
-    return started + timedelta(milliseconds=ran)
+    try:
+        return started + timedelta(milliseconds=ran)
+    except OverflowError:  # (a running time past the calendar: damage)
+        return None
 
 
 def log_steps(events: pl.DataFrame) -> pl.DataFrame:

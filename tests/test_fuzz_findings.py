@@ -72,3 +72,16 @@ def test_a_negative_ordinal_or_redundancy_is_no_number(tmp_path: Path) -> None:
 def test_a_megabyte_of_bars_is_no_table_header() -> None:
     assert box_header("|" * (MAX_HEADER_CHARS + 1)) is None
     assert box_header("| Database | Ordinal |") == ["Database", "Ordinal"]
+
+
+def test_logs_at_the_first_moments_of_the_calendar_are_analysed(tmp_path: Path) -> None:
+    """Year 1 (a zeroed clock): dating a restart around the failure had overflowed."""
+    log = tmp_path / "10.0.0.1_3306" / "memsql.log"
+    log.parent.mkdir()
+    log.write_text(
+        "900000000 0001-01-01 00:00:00.000   INFO: Thread 1: REBALANCE PARTITIONS ON db1 started\n"
+        "900000100 0001-01-01 00:00:00.100   INFO: Thread 1: COPY PARTITION db1:3 started\n"
+        "100 0001-01-01 00:00:01.000   INFO: Thread 1: starting\n"
+        "200 0001-01-01 00:00:02.000   ERROR: Thread 1: REBALANCE PARTITIONS ON db1 failed\n"
+    )
+    assert _report(tmp_path)["exit_code"] == 1

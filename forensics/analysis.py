@@ -658,7 +658,11 @@ def iso(ts: datetime | None) -> str | None:
         return None
     zone = _DISPLAY_ZONE.get()
     if ts.tzinfo is not None and zone != "UTC":
-        ts = ts.astimezone(ZoneInfo(zone))
+        local = ts.astimezone(ZoneInfo(zone))
+        offset = local.utcoffset()
+        # (a zone's local mean time before standard time, London's -00:01:15 in year 1,
+        # is no offset of whole minutes, which ISO 8601 and the schema need: UTC then)
+        ts = local if offset is None or not offset.seconds % 60 else ts.astimezone(UTC)
     return ts.isoformat()
 
 

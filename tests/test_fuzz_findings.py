@@ -85,3 +85,15 @@ def test_logs_at_the_first_moments_of_the_calendar_are_analysed(tmp_path: Path) 
         "200 0001-01-01 00:00:02.000   ERROR: Thread 1: REBALANCE PARTITIONS ON db1 failed\n"
     )
     assert _report(tmp_path)["exit_code"] == 1
+
+
+def test_a_zone_offset_of_seconds_is_written_in_utc() -> None:
+    """London's local mean time (-00:01:15, before 1847) is no ISO 8601 offset the schema
+    takes: such a time is written in UTC."""
+    from datetime import UTC, datetime
+
+    from forensics.analysis import display_zone, iso
+
+    with display_zone("Europe/London"):
+        assert iso(datetime(1, 2, 3, 20, 43, 49, tzinfo=UTC)) == "0001-02-03T20:43:49+00:00"
+        assert iso(datetime(2026, 6, 1, tzinfo=UTC)) == "2026-06-01T01:00:00+01:00"

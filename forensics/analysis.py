@@ -658,7 +658,10 @@ def iso(ts: datetime | None) -> str | None:
         return None
     zone = _DISPLAY_ZONE.get()
     if ts.tzinfo is not None and zone != "UTC":
-        local = ts.astimezone(ZoneInfo(zone))
+        try:
+            local = ts.astimezone(ZoneInfo(zone))
+        except OverflowError:  # (the first hours of year 1 west of Greenwich)
+            local = ts.astimezone(UTC)
         offset = local.utcoffset()
         # (a zone's local mean time before standard time, London's -00:01:15 in year 1,
         # is no offset of whole minutes, which ISO 8601 and the schema need: UTC then)

@@ -97,3 +97,17 @@ def test_a_zone_offset_of_seconds_is_written_in_utc() -> None:
     with display_zone("Europe/London"):
         assert iso(datetime(1, 2, 3, 20, 43, 49, tzinfo=UTC)) == "0001-02-03T20:43:49+00:00"
         assert iso(datetime(2026, 6, 1, tzinfo=UTC)) == "2026-06-01T01:00:00+01:00"
+
+
+def test_times_of_year_one_west_of_greenwich_are_written() -> None:
+    """St John's is 3.5 h behind: year 1's first hours have no local time (an overflow),
+    and strftime wrote year 1 as '1', which the timeline could not read back."""
+    from datetime import UTC, datetime
+
+    from forensics.analysis import display_zone, iso
+    from forensics.report.wording import fmt_time
+
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    with display_zone("America/St_Johns"):
+        assert iso(first) == "0001-01-01T00:00:00+00:00"
+    assert fmt_time(datetime(1, 2, 11, 2, 57, 11, 300000, tzinfo=UTC)) == "0001-02-11 02:57:11.300"

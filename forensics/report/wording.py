@@ -53,7 +53,10 @@ def fmt_time(value: datetime | str | None) -> str:
     """A time for tables and for plotly's date axis: display zone, millisecond precision,
     no zone (the column or axis names it)."""
     shown = local_time(value)
-    return "" if shown is None else shown.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if shown is None:
+        return ""
+    # (not strftime's %Y: it writes year 1 as "1", which no ISO reader takes back)
+    return shown.replace(tzinfo=None).isoformat(sep=" ", timespec="milliseconds")
 
 
 def offset_label(value: datetime | str | None) -> str:
@@ -61,8 +64,8 @@ def offset_label(value: datetime | str | None) -> str:
     shown = local_time(value)
     if shown is None or not shown.utcoffset():
         return "UTC"
-    text = shown.strftime("%z")  # -0400
-    return f"{text[:3]}:{text[3:]}"
+    text = shown.strftime("%z")  # -0400 (-033052 for a local mean time: minutes kept)
+    return f"{text[:3]}:{text[3:5]}"
 
 
 def fmt_stamp(value: datetime | str | None) -> str:

@@ -111,3 +111,17 @@ def test_times_of_year_one_west_of_greenwich_are_written() -> None:
     with display_zone("America/St_Johns"):
         assert iso(first) == "0001-01-01T00:00:00+00:00"
     assert fmt_time(datetime(1, 2, 11, 2, 57, 11, 300000, tzinfo=UTC)) == "0001-02-11 02:57:11.300"
+
+
+def test_a_failure_at_the_calendar_s_ends_is_drawn_and_zoned(tmp_path: Path) -> None:
+    """The timeline padded its span past year 9999 (the HTML crashed); a zone that moves
+    a stamp past the calendar made loading crash."""
+    from forensics.report.html import render
+
+    log = tmp_path / "memsql.log"
+    log.write_text(
+        "1043992955176 9999-12-31 23:59:59.999  ERROR: Thread 1: "
+        "Rebalance of database `orders` failed; 3 steps cancelled\n"
+    )
+    assert "<html" in render(analyze(log)).lower()
+    assert analyze(log, tz="Etc/GMT+12").exit_code in (0, 1)

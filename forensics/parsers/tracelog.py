@@ -947,9 +947,11 @@ class _Acc:
 def local_to_utc(
     expr: pl.Expr, tz: str, ambiguous: Literal["earliest", "latest"] | pl.Expr = "earliest"
 ) -> pl.Expr:
-    """Naive local times of zone ``tz`` in UTC (a time a DST change skips: null)."""
+    """Naive local times of zone ``tz`` in UTC (a time a DST change skips: null; so is a
+    time the zone moves past year 9999 or before year 1, which Python cannot hold)."""
     local = expr.dt.replace_time_zone(tz, ambiguous=ambiguous, non_existent="null")
-    return local.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
+    utc = local.dt.convert_time_zone("UTC").cast(schemas.UTC_US)
+    return pl.when(utc.dt.year().is_between(1, 9999)).then(utc)
 
 
 def _second_pass(local: pl.Expr) -> pl.Expr:
@@ -1617,7 +1619,10 @@ def _utc_scalar(value: datetime | None, tz: str) -> datetime | None:
     if value is None:
         return None
     series = pl.Series([value], dtype=schemas.LOCAL_US).to_frame("t")
-    return series.select(local_to_utc(pl.col("t"), tz)).item()
+    try:
+        return series.select(local_to_utc(pl.col("t"), tz)).item()
+    except (OverflowError, ValueError):  # (a time the zone moves past year 9999 or before 1)
+        return None
 
 
 def _fell_back_once(acc: _Acc, events: pl.DataFrame, tz: str) -> bool:

@@ -474,7 +474,10 @@ def _focus_span(
         return None
     lo, hi = min(times), max(times)
     pad = max((hi - lo) * 0.08, timedelta(minutes=1))
-    return lo - pad, hi + pad
+    try:
+        return lo - pad, hi + pad
+    except OverflowError:  # (times at the calendar's ends: no room to pad)
+        return lo, hi
 
 
 def _min_bar_ms(rows: list[dict[str, Any]], span: list[str] | None) -> float:

@@ -19,25 +19,9 @@ import pytest
 
 from forensics.analysis import Report, analyze
 from forensics.nodes import identify, source_node
+from tests.test_unresolved_nodes import ENOSPC_LINES, MA_LINES  # (the same incident)
 
-MA_LINES = [
-    "3500000000 2026-03-11 08:06:00.100   INFO: Thread 115334 (ntid 51, conn id -1): "
-    "Beginning rebalance of database `payments`: 20 steps planned",
-    "3500100000 2026-03-11 08:07:01.100   INFO: Thread 115334 (ntid 51, conn id -1): "
-    "Step 6/20: copying partition payments:5 on 10.20.0.24:3306 started",
-    "3500200000 2026-03-11 08:08:12.600  ERROR: Thread 115334 (ntid 51, conn id -1): "
-    "Step 6/20: copying partition `payments_5` on node [6] 10.20.0.24:3306 aborted: "
-    "Leaf Error (10.20.0.24:3306): snapshot transfer did not complete",
-    "3500200100 2026-03-11 08:08:12.700  ERROR: Thread 115334 (ntid 51, conn id -1): "
-    "Rebalance of database `payments` failed; the remaining 15 steps were cancelled",
-]
-LEAF_LINES = [
-    "7700000000 2026-03-11 08:07:01.400   INFO: Thread 115085 (ntid 354, conn id -1): "
-    "ReplicateDatabase: `payments_5` provisioning from 10.20.0.22:3306",
-    "7700100000 2026-03-11 08:08:12.529  ERROR: Thread 115085 (ntid 354, conn id -1): "
-    "Error writing file '/var/lib/memsql/instance/data/snapshots/tmp_0x7f3a2c01' "
-    "(errno: 28): No space left on device",
-]
+LEAF_LINES = ENOSPC_LINES  # (the target leaf's log of the same incident)
 QUIET_LINES = [  # another leaf, busy with nothing of the step
     "8800000000 2026-03-11 08:06:30.000   INFO: Thread 115001 (ntid 20, conn id -1): "
     "BackgroundMerger: merged 4 segments of `t` in `payments_2` (1680 ms)",

@@ -21,6 +21,14 @@ SIZES = """mysql> SELECT database_name AS `Database`, ordinal AS Ordinal, host A
 """
 
 
+def _node_log(folder: Path, *lines: str) -> Path:
+    """``folder`` holding one node's log of ``lines``."""
+    log = folder / "10.0.0.1_3306" / "memsql.log"
+    log.parent.mkdir()
+    log.write_text("".join(f"{line}\n" for line in lines))
+    return folder
+
+
 def _report(folder: Path) -> dict:  # type: ignore[type-arg]
     doc = to_dict(analyze(folder))
     validate(doc)
@@ -39,13 +47,12 @@ def test_a_leap_second_at_the_end_of_year_9999_is_no_time() -> None:
 
 
 def test_logs_at_the_last_second_of_the_calendar_are_analysed(tmp_path: Path) -> None:
-    log = tmp_path / "10.0.0.1_3306" / "memsql.log"
-    log.parent.mkdir()
-    log.write_text(
-        "100 9999-12-31 23:59:59.000   INFO: Thread 1: REBALANCE PARTITIONS ON db1 started\n"
+    _node_log(
+        tmp_path,
+        "100 9999-12-31 23:59:59.000   INFO: Thread 1: REBALANCE PARTITIONS ON db1 started",
         "200 9999-12-31 23:59:59.500   ERROR: Thread 1: COPY PARTITION db1:3 failed: "
-        "Not enough memory available (error 1712)\n"
-        "300 9999-12-31 23:59:59.900   ERROR: Thread 1: REBALANCE PARTITIONS ON db1 failed\n"
+        "Not enough memory available (error 1712)",
+        "300 9999-12-31 23:59:59.900   ERROR: Thread 1: REBALANCE PARTITIONS ON db1 failed",
     )
     assert _report(tmp_path)["exit_code"] == 1
 
@@ -76,13 +83,12 @@ def test_a_megabyte_of_bars_is_no_table_header() -> None:
 
 def test_logs_at_the_first_moments_of_the_calendar_are_analysed(tmp_path: Path) -> None:
     """Year 1 (a zeroed clock): dating a restart around the failure had overflowed."""
-    log = tmp_path / "10.0.0.1_3306" / "memsql.log"
-    log.parent.mkdir()
-    log.write_text(
-        "900000000 0001-01-01 00:00:00.000   INFO: Thread 1: REBALANCE PARTITIONS ON db1 started\n"
-        "900000100 0001-01-01 00:00:00.100   INFO: Thread 1: COPY PARTITION db1:3 started\n"
-        "100 0001-01-01 00:00:01.000   INFO: Thread 1: starting\n"
-        "200 0001-01-01 00:00:02.000   ERROR: Thread 1: REBALANCE PARTITIONS ON db1 failed\n"
+    _node_log(
+        tmp_path,
+        "900000000 0001-01-01 00:00:00.000   INFO: Thread 1: REBALANCE PARTITIONS ON db1 started",
+        "900000100 0001-01-01 00:00:00.100   INFO: Thread 1: COPY PARTITION db1:3 started",
+        "100 0001-01-01 00:00:01.000   INFO: Thread 1: starting",
+        "200 0001-01-01 00:00:02.000   ERROR: Thread 1: REBALANCE PARTITIONS ON db1 failed",
     )
     assert _report(tmp_path)["exit_code"] == 1
 

@@ -38,7 +38,9 @@ HEAD_BYTES = 64 * 1024
 CHUNK_BYTES = 4 * 1024 * 1024
 MAPPED_BEHIND = 4  # views of a mapped file kept resident after they were given out
 DEFAULT_MAX_BYTES = 32 * 1024**3  # decompressed bytes per run; bombs stop here
-MAX_ARCHIVE_DEPTH = 2  # the bundle archive plus one nested archive (SPEC §2.1)
+# The bundle archive, one nested archive (SPEC §2.1) and one more: a ticket's zip holding the
+# collector's tarball of per-node archives is three levels. Bombs are bounded by bytes.
+MAX_ARCHIVE_DEPTH = 3
 MAX_LAYERS = (
     4  # compression layers along one path (.tar.gz > .zip > .log.gz); a gzip quine stops here
 )

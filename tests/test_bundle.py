@@ -76,15 +76,20 @@ def test_zip_and_individually_compressed_members(tmp_path: Path) -> None:
     assert _read([path]) == {"a/memsql.log.1": LOG, "b/memsql.log": LOG}
 
 
-def test_one_nested_archive_is_followed_deeper_is_not(tmp_path: Path) -> None:
+def test_archives_nested_three_levels_are_followed_deeper_are_not(tmp_path: Path) -> None:
+    # a ticket's zip > the collector's tarball > per-node archives: three levels are read
     inner = _zip_bytes({"leaf/memsql.log": LOG})
-    deeper = _tar_bytes({"x.tar": _tar_bytes({"y/memsql.log": LOG})}, "gz")
+    per_node = _tar_bytes({"x.tar": _tar_bytes({"y/memsql.log": LOG})}, "gz")
+    deeper = _tar_bytes({"a.tar": _tar_bytes({"b.tar": _tar_bytes({"z/memsql.log": LOG})})})
     path = tmp_path / "outer.tar.gz"
-    path.write_bytes(_tar_bytes({"inner.zip": inner, "deep.tgz": deeper}, "gz"))
+    path.write_bytes(
+        _tar_bytes({"inner.zip": inner, "deep.tgz": per_node, "deeper.tar": deeper}, "gz")
+    )
     got = _read([path])
     # (a nested archive is a folder of its name: a per-node archive names its node)
     assert got["inner/leaf/memsql.log"] == LOG
-    assert str(got["deep/x.tar"]).startswith("SKIPPED: archive nested deeper")
+    assert got["deep/x/y/memsql.log"] == LOG
+    assert str(got["deeper/a/b.tar"]).startswith("SKIPPED: archive nested deeper than 3")
 
 
 def test_directory_sorted_and_symlinks_skipped(tmp_path: Path) -> None:

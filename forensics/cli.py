@@ -530,6 +530,8 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None, tz: tuple[str, .
             list(paths), Path(output), jobs=jobs, tz=zone, node_tz=per_node, on_progress=progress
         )
     failed = result.stats.filter(pl_col_not_null("error")).height
+    repeated = result.incidents.filter(pl_col_not_null("same_incident_as")).height
+    seen = f", {repeated} of them also in another input" if repeated else ""
     notes = [f"{counts.already} skipped as already scanned"]
     if counts.duplicates:
         notes.append(f"{counts.duplicates} with the same content as another input, not scanned")
@@ -537,7 +539,7 @@ def scan(paths: tuple[str, ...], output: str, jobs: int | None, tz: tuple[str, .
         notes.append(f"{counts.not_followed} not followed (links)")
     notes.append(f"{failed} unreadable")
     click.echo(
-        f"{result.incidents.height} incident(s) in {result.stats.height} input(s) "
+        f"{result.incidents.height} incident(s){seen} in {result.stats.height} input(s) "
         f"({', '.join(notes)}); wrote {output} and {stats_path(Path(output))}",
         err=True,
     )

@@ -81,6 +81,9 @@ INCIDENTS = make_schema(
         "summary": pl.String,
         # a failure of an earlier run of the database: how the run after it ended
         "later_run": pl.String,
+        # the first input (by name) holding the same failure: same database, phase and
+        # failure time (two bundles of one cluster, taken a day apart); null on that one
+        "same_incident_as": pl.String,
     }
 )
 
@@ -109,7 +112,7 @@ INPUT_STATS = make_schema(
 )
 #: Columns a table written before ``skipped`` ... ``later_run`` existed lacks (read as
 #: null; the time zone as UTC, the only one then).
-LATER_COLUMNS = ("skipped", "warnings", "timezone", "stamp", "later_run")
+LATER_COLUMNS = ("skipped", "warnings", "timezone", "stamp", "later_run", "same_incident_as")
 
 
 @dataclass
@@ -872,6 +875,7 @@ def scan(
             *[r.incidents for r in results],
         ]
     ).sort(["input", "database"], nulls_last=True)
+    incidents = same_incidents(incidents)
     stats = pl.concat([kept, sorting.rows(), *[r.stats for r in results]]).sort("input")
     atomic_write(output, lambda tmp: incidents.write_parquet(tmp))
     atomic_write(stats_path(output), lambda tmp: stats.write_parquet(tmp))
@@ -1012,6 +1016,27 @@ def _run(
             if on_progress:
                 on_progress(done, len(todo), futures[future].name)
     return [_stamped(r, stamps) for r in results]
+
+
+def same_incidents(incidents: pl.DataFrame) -> pl.DataFrame:
+    """``incidents`` with ``same_incident_as`` set on every row but the first (by input
+    name) of those with the same database, phase and failure time in different inputs:
+    one failure seen by two bundles of a cluster (day 1 and day 2 of a ticket) is one
+    incident. Rows without a time (a status output alone) are never matched."""
+    key = ["database", "phase", "time"]
+    first = (
+        incidents.filter(pl.col("time").is_not_null())
+        .group_by(key)
+        .agg(pl.col("input").min().alias("_first"))
+    )
+    return (
+        incidents.drop("same_incident_as")
+        .join(first, on=key, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(
+            same_incident_as=pl.when(pl.col("_first") != pl.col("input")).then(pl.col("_first"))
+        )
+        .select(list(INCIDENTS))
+    )
 
 
 def _stamped(result: ScanResult, stamps: dict[str, str]) -> ScanResult:

@@ -158,3 +158,20 @@ def test_the_same_input_twice_in_one_run_is_scanned_once(tmp_path: Path) -> None
     result = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "-o", str(out)])
     assert result.exit_code in (0, 1), result.output
     assert pl.read_parquet(out).height == 1
+
+
+def test_one_failure_in_two_bundles_of_a_ticket_is_marked_as_one_incident(tmp_path: Path) -> None:
+    # day 1 and day 2 of one cluster: the second bundle's MA log has a day more of lines
+    for name in ("day1", "day2"):
+        shutil.copytree(FIXTURES / "copy_out_of_memory", tmp_path / "in" / name)
+    ma_log = tmp_path / "in" / "day2" / "10.0.1.10_3306" / "tracelogs" / "memsql.log"
+    with ma_log.open("a") as log:
+        log.write("99999999999 2026-02-12 09:00:00.000   INFO: Heartbeat: node [2] answered\n")
+    out = tmp_path / "x.parquet"
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "in"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 incident(s), 1 of them also in another input" in result.output
+    rows = pl.read_parquet(out).sort("input")
+    assert rows["phase"].to_list() == ["copy", "copy"]
+    day1 = str(tmp_path / "in" / "day1")
+    assert rows["same_incident_as"].to_list() == [None, day1]

@@ -11,7 +11,7 @@ import functools
 import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -42,6 +42,7 @@ PLAIN_RANK: int = int(_ORDER["plain"])
 #: holds no other word ("after_failure" is after it, "before_crash" before it).
 EVENT_WORDS = frozenset(_ORDER["event_words"]["words"])
 ORDER_WORDS: dict[str, int] = {w: rank for rank, words in ORDER_CLASSES.items() for w in words}
+_EARLIEST = min(ORDER_CLASSES)
 _WORD = re.compile(r"[a-z]+")
 #: A copy a browser or a file manager made of ``name.ext``: ``name(1).ext``,
 #: ``name (2).ext``, ``name - Copy.ext``, ``name - Copy (2).ext``, ``name copy 2.ext``.
@@ -61,7 +62,7 @@ def _text() -> dict[str, Any]:
 # --------------------------------------------------------------------------- snapshots
 
 
-def snapshot_order_key(snapshot: str) -> tuple[int, tuple[tuple[int, int, str], ...], int]:
+def snapshot_order_key(snapshot: str) -> tuple[float, tuple[tuple[int, int, str], ...], int]:
     """Sort key of a snapshot name ``path#n``: name class, member path (numbers in it
     compared as numbers: ``partitions_9`` before ``partitions_10``; a numbered copy
     ``partitions(1).csv`` after ``partitions.csv``), table index."""
@@ -234,7 +235,7 @@ def _by_captions(names: list[str]) -> list[str]:
     return out
 
 
-def caption_rank(snapshot: str) -> int | None:
+def caption_rank(snapshot: str) -> float | None:
     """The time class the caption of a snapshot's table gives (the text right before it
     in its file: "Partitions now:", "-- before the rebalance"), as :func:`name_rank`
     reads a name; words of a database's name do not count. None without a caption or
@@ -257,7 +258,7 @@ def _caption_order(a: str, b: str) -> int:
     return 1 if rank_a > rank_b else -1
 
 
-def name_rank(path: str) -> int:
+def name_rank(path: str) -> float:
     """The time class a path's words give (:data:`ORDER_CLASSES`; :data:`PLAIN_RANK`
     without any): the file's own name first, then its folders from the nearest (a bundle
     named "sales-postmortem" must not make its partitions_before.txt the late one). A
@@ -270,11 +271,21 @@ def name_rank(path: str) -> int:
     return PLAIN_RANK
 
 
-def _words_rank(found: Iterable[str]) -> int | None:
-    """The latest time class of ``found`` words (event words only alone); None without any."""
+def _words_rank(found: Sequence[str]) -> float | None:
+    """The latest time class of ``found`` words (event words only alone); None without any.
+    A word of the earliest class right before a later one places the name just before
+    that one: "before_retry" is after a plain capture and before "after_retry"."""
     words = [w for w in found if w in ORDER_WORDS]
     timed = [w for w in words if w not in EVENT_WORDS] or words
-    return max(ORDER_WORDS[w] for w in timed) if timed else None
+    if not timed:
+        return None
+    ranks: list[float] = [ORDER_WORDS[w] for w in timed]
+    for first, second in itertools.pairwise(found):
+        if ORDER_WORDS.get(first) == _EARLIEST and second not in EVENT_WORDS:
+            later = ORDER_WORDS.get(second, _EARLIEST)
+            if later > PLAIN_RANK:
+                ranks = [r for r in ranks if r != later] + [later - 0.5]
+    return max(ranks)
 
 
 def _split_index(snapshot: str) -> tuple[str, int]:

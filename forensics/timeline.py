@@ -354,7 +354,7 @@ def merge_steps(steps: pl.DataFrame, events: pl.DataFrame) -> pl.DataFrame:
 # --- status captures ---------------------------------------------------------------------
 
 
-def capture_order_key(path: str) -> tuple[int, tuple[tuple[int, int, str], ...]]:
+def capture_order_key(path: str) -> tuple[float, tuple[tuple[int, int, str], ...]]:
     """Sort key of a status capture's file: the time class its name's words give
     (``impact.name_rank``, as for partition snapshots), then the path with numbers
     compared as numbers (``impact.snapshot_order_key``: ``status_9`` before ``status_10``)."""

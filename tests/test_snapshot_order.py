@@ -122,6 +122,11 @@ def test_a_plain_cluster_status_is_later_than_one_named_during_the_rebalance(
         ("sql/partitions_after.txt#0", "sql/partitions_cleanup.txt#0"),
         ("sql/partitions_retry.txt#0", "sql/partitions_recovered.txt#0"),
         ("sql/partitions_fixed.txt#0", "sql/partitions_final.txt#0"),
+        # "before X" is just before X: after a plain capture, before "after X"
+        ("sql/status_before_retry.txt#0", "sql/status_after_retry.txt#0"),
+        ("sql/partitions.txt#0", "sql/partitions_before_retry.txt#0"),
+        ("sql/partitions_pre_cleanup.txt#0", "sql/partitions_post_cleanup.txt#0"),
+        ("sql/partitions_before_crash.txt#0", "sql/partitions.txt#0"),
     ],
 )
 def test_order_words_place_snapshots_in_time(earlier: str, later: str) -> None:

@@ -1213,9 +1213,20 @@ def _empty(names: list[str]) -> pl.DataFrame:
     return pl.DataFrame(schema={"_i": pl.UInt32, **{n: pl.String for n in names}})
 
 
-def _database_frame(scan: pl.DataFrame, patterns: list[dict[str, str]]) -> pl.DataFrame:
+def _database_frame(scan: pl.DataFrame, patterns: list[dict[str, Any]]) -> pl.DataFrame:
+    """The database (and ordinal) of each text by the first pattern that matches it; a
+    name the pattern's ``not_names`` lists (any case) is no database: the regex engine
+    has no look-ahead to leave it out ("rebalance failed: step 3")."""
     names = ["database", "ordinal"]
-    parts = [_captures(h, p["regex"], names) for p, h in _first_hits(scan, patterns)]
+    parts = []
+    for p, h in _first_hits(scan, patterns):
+        part = _captures(h, p["regex"], names)
+        if p.get("not_names"):
+            stop = pl.col("database").str.to_lowercase().is_in(p["not_names"])
+            part = part.with_columns(
+                pl.when(stop).then(None).otherwise(pl.col(n)).alias(n) for n in names
+            )
+        parts.append(part)
     found = pl.concat([_empty(names), *parts])
     return found.with_columns(pl.col("ordinal").cast(pl.Int64, strict=False))
 

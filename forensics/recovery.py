@@ -249,7 +249,8 @@ def _step1(ctx: Context) -> dict[str, Any]:
     lines.append(text["tail"])
     if ctx.cluster_hint:
         lines.append(text["master_hint"].format(hint=ctx.cluster_hint))
-    dbs = sorted({v["database"] for v in ctx.failed + ctx.inconclusive if v.get("database")})
+    named = (v.get("database") for v in ctx.failed + ctx.inconclusive)
+    dbs = sorted({db for db in named if db and db != _unnamed()})
     sql = [f"SHOW REBALANCE STATUS ON {sql_ident(db)};" for db in dbs]
     return _step(1, lines, sql or ["SHOW REBALANCE ALL DATABASES STATUS;"])
 
@@ -257,8 +258,13 @@ def _step1(ctx: Context) -> dict[str, Any]:
 # --------------------------------------------------------------------------- step 2
 
 
+def _unnamed() -> str:
+    """The name impact gives a snapshot's database when nothing names it: never SQL's."""
+    return str(_text()["impact"]["unnamed_database"])
+
+
 def verify_sql(database: str | None) -> list[str]:
-    if database is None:
+    if database is None or database == _unnamed():
         return [f"SELECT * FROM {VERIFY_VIEW};", "SHOW PARTITIONS;"]
     return [
         f"SELECT * FROM {VERIFY_VIEW} WHERE database_name = {sql_string(database)};",
@@ -381,7 +387,7 @@ def _step2(ctx: Context) -> dict[str, Any]:
     elif not ctx.any_failure:
         lines.append(text["no_failure"])
     targets: list[str | None] = [*ctx.databases] or [None]
-    sql = [line for db in targets for line in verify_sql(db)]
+    sql = list(dict.fromkeys(line for db in targets for line in verify_sql(db)))
     sql.append("SHOW CLUSTER STATUS;")
     attach: list[tuple[str, int, str, bool]] = []
     for db in ctx.impacts:
@@ -399,7 +405,13 @@ def _step2(ctx: Context) -> dict[str, Any]:
                 )
             )
         # a doubtful orphan's ATTACH is in the text with its caution, not in the SQL to copy
-        sql += [attach_sql(name, o, node) for name, o, node, doubtful in attach if not doubtful]
+        # (nor is the ATTACH of a database nothing names: the text says it, with a name
+        # that is no identifier)
+        sql += [
+            attach_sql(name, o, node)
+            for name, o, node, doubtful in attach
+            if not doubtful and name != _unnamed()
+        ]
     lines += [_promote_line(p) for p in promotable(ctx)]
     return _step(2, lines, sql)
 

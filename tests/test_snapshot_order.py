@@ -267,6 +267,9 @@ def test_a_bare_tsv_snapshot_without_any_database_blocks_cleanup(tmp_path: Path)
     assert code == 1 and report["impact"]["data_at_risk"] is True
     assert report["impact"]["databases"][0]["partitions_without_master"] == [5]
     assert blocked(report) == [4, 5]
+    # the name the unnamed database goes by in the text is no identifier in the SQL
+    sql = [line for step in report["recovery"] for line in step["sql"]]
+    assert "SHOW PARTITIONS;" in sql and not any("(unnamed)" in line for line in sql)
 
 
 # --------------------------------------------------------------------------- shared folders

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from .. import schemas
+from .. import grammars, schemas
 from .tables_model import Row, Table
 from .tables_vocab import SizeColumn, Vocabulary, vocabulary
 
@@ -25,6 +25,25 @@ PHASE_KINDS: dict[str, str] = {"COPY": "copy", "PROMOTE": "promote", "DROP": "dr
 #: impact how many partitions there are, so that missing last ones count as without a
 #: master; it is never a copy.
 DECLARED = "declared"
+
+_FILTER = grammars.load("snapshots")["filter"]
+
+
+def filter_of(statement: str | None) -> str:
+    """The part of an echoed statement that keeps some rows only (its WHERE conditions
+    other than the database's, or its LIMIT), "" for none (grammars/snapshots.toml
+    [filter]): such a result is no snapshot of the cluster."""
+    if not statement:
+        return ""
+    kept = []
+    if where := re.search(_FILTER["where"], statement):
+        for part in re.split(_FILTER["conjunct"], where.group("clause").strip()):
+            if part.strip() and not re.match(_FILTER["database_only"], part):
+                kept.append(part.strip())
+    if limit := re.search(_FILTER["limit"], statement):
+        kept.append(limit.group(0))
+    return " AND ".join(kept)
+
 
 #: Table kind -> (frame name, steps origin or partitions snapshot kind).
 FRAME_OF_KIND: dict[str, tuple[str, str | None]] = {
@@ -341,6 +360,12 @@ class FrameBuilder:
 
     def _partitions(self, table: Table, cells: Cells, kind: str | None) -> Iterable[dict[str, Any]]:
         snapshot = f"{table.path}#{table.index}"
+        if kind != DECLARED and (kept := filter_of(table.statement)):
+            self.warnings.setdefault(
+                f"{table.path}:{table.line}: its query keeps some rows only ({kept}): "
+                "a filtered look, not read as a snapshot of the partitions"
+            )
+            return
         cut = (table.cut_line or table.line) if table.truncated else None
         if kind == DECLARED:
             yield from self._declared(table, cells, snapshot)

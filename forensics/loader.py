@@ -26,8 +26,9 @@ from .bundle import Limits, Member, Skipped, iter_members
 from .clock import check_timezone, zone_name
 from .consistency import overlap_warnings
 from .errors import InputError
-from .nodes import NodeId, chosen_node, identify, same_host
+from .nodes import NodeId, chosen_node, identify, same_host, source_node
 from .parsers import documents, prefilter, sources, tables, tracelog
+from .parsers.layout import behind_unknown_prefix
 from .parsers.layout import layout as tracelog_layout
 from .parsers.tables_frames import known_roles
 
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # (NumPy is imported where used: the command line starts befo
 Progress = Callable[[str, int], None]  # (member path, bytes read so far in this member)
 
 UNRECOGNISED = "unrecognised content: neither a tracelog nor a table"
+UNKNOWN_PREFIX = "unrecognised content: looks like a tracelog behind an unknown prefix"
 TEXT_TABLE_LIMIT = 512 * 1024**2  # a table file larger than this is not read whole
 
 
@@ -425,6 +427,7 @@ def _read_member(
             zone = _zone_for(node, tz, node_tz)
             return read(member, node, zone)
         case ("viewer", viewer):  # captured through a log viewer (kubectl, docker compose)
+            node = _named_by_viewer(node, text, viewer) if source is None else node
             zone, note = _collector_zone(member.path, node, text, tz, node_tz)
             return _with_zone_note(read(member, node, zone, rewrite=partial(viewer.sub, b"")), note)
         case ("field", field):  # one JSON object per line (Docker's json-file, log shippers)
@@ -441,12 +444,16 @@ def _read_member(
     if tables.sniff(head):
         return _read_tables(member, node)
     first = _preview(text.split(b"\n", 1)[0].decode("utf-8", "replace").strip())
+    reason = f"{UNRECOGNISED} (first line: {first!r})"
+    if (behind := behind_unknown_prefix(text)) is not None:
+        reason = f"{UNKNOWN_PREFIX} ({_preview(behind)!r} in front of the tracelog line)"
     return partial(
         _unrecognised,
         path=member.path,
         node=node,
-        reason=f"{UNRECOGNISED} (first line: {first!r})",
+        reason=reason,
         size=len(head),
+        behind=behind is not None,
     )
 
 
@@ -459,6 +466,17 @@ def _named_by_shipper(node: NodeId, text: bytes) -> NodeId:
         return node
     host = tracelog.json_host(text)
     return node if host is None else NodeId(host, node.role, host_only=True)
+
+
+def _named_by_viewer(node: NodeId, text: bytes, viewer: re.Pattern[bytes]) -> NodeId:
+    """A loose file's node (its path: no folder names it) as the one source its viewer
+    prefix names (a syslog or journald host, one pod of ``kubectl logs --prefix``), as
+    the sources of a merged file are (``nodes.source_node``). Other files keep theirs."""
+    if not node.from_path or not sources.named_by_viewer(viewer):
+        return node
+    name = sources.sole_source(text, viewer)
+    named = None if name is None else source_node(name)
+    return node if named is None else named
 
 
 def _collector_zone(
@@ -521,11 +539,19 @@ def _with_zone_note(read: Outcome, note: Outcome | None) -> Outcome:
 _LOG_NAME = re.compile(r"(?i)(?:memsql|singlestore|tracelog)[^/]*\.log(?:[.\-_][^/]*)?$")
 
 
-def _unrecognised(acc: _Acc, path: str, node: NodeId, reason: str, size: int) -> None:
-    """Skipped; and said in a warning when its name says it is a tracelog, since its
-    lines (in a layout not read) may hold the cause."""
+def _unrecognised(
+    acc: _Acc, path: str, node: NodeId, reason: str, size: int, behind: bool = False
+) -> None:
+    """Skipped; and said in a warning when its lines look like tracelog lines behind a
+    prefix no ``[viewers]`` pattern reads (``behind``), or when its name says it is a
+    tracelog, since its lines (in a layout not read) may hold the cause."""
     _skip(acc, path, node, reason, size)
-    if _LOG_NAME.search(path):
+    if behind:
+        acc.warnings.append(
+            f"{path}: {reason.split(': ', 1)[1]}: not read; a pattern for the prefix in "
+            "grammars/tracelog.toml [viewers] reads it"
+        )
+    elif _LOG_NAME.search(path):
         acc.warnings.append(
             f"{path}: named like a tracelog, but no line has the tracelog layout: not read"
         )

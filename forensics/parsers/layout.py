@@ -45,6 +45,8 @@ class Layout:
     fast_min_bytes: int
     helper_min_bytes: int
     viewer_prefixes: tuple[str, ...]
+    viewer_layers: int  # how many viewer prefixes may stand one after the other
+    viewer_markers: tuple[str, ...]  # lines a viewer writes without its prefix
     json_fields: tuple[str, ...]
     continuation_lines: int
     continuation_bytes: int
@@ -105,6 +107,8 @@ def layout() -> Layout:
         fast_min_bytes=int(g["chunks"]["fast_min_bytes"]),
         helper_min_bytes=int(g["chunks"]["helper_min_bytes"]),
         viewer_prefixes=tuple(g.get("viewers", {}).get("prefixes", ())),
+        viewer_layers=int(g.get("viewers", {}).get("layers", 1)),
+        viewer_markers=tuple(g.get("viewers", {}).get("markers", ())),
         json_fields=tuple(g.get("json_lines", {}).get("fields", ())),
         continuation_lines=int(g["continuation"]["max_lines"]),
         continuation_bytes=int(g["continuation"]["max_bytes"]),
@@ -132,18 +136,44 @@ def sniff(head: bytes) -> bool:
 
 def viewer_prefix(head: bytes) -> re.Pattern[bytes] | None:
     """For a file that :func:`sniff` refuses: the viewer prefix (``[viewers]``) that
-    every one of its first non-empty lines carries, when one of them then has the
-    tracelog layout; None otherwise."""
-    lines = _first_lines(head)
+    every one of its first non-empty lines carries (a viewer's own marker lines aside),
+    when one of them then has the tracelog layout; None otherwise. Prefixes a collector
+    stacks (``kubectl logs --prefix --timestamps``) are one pattern, read in a row."""
+    chain = viewer_chain(head)
+    return None if chain is None else re.compile(b"(?m)^" + _joined(chain).encode())
+
+
+def viewer_chain(head: bytes) -> tuple[str, ...] | None:
+    """The ``[viewers]`` prefixes, in the order they stand, of :func:`viewer_prefix`:
+    one prefix, else two in a row, ... up to ``layers`` (the fewest that do)."""
+    lines = [ln for ln in _first_lines(head) if not _marker(ln)]
+    if not lines:
+        return None
     prefix = re.compile(layout().prefix)
-    for viewer in layout().viewer_prefixes:
-        front = re.compile(viewer)
-        rest = [ln[m.end() :] for ln in lines if (m := front.match(ln))]
-        if not lines or len(rest) < len(lines):
-            continue
-        if any(prefix.match(r) for r in rest) or _later_layout(head, front, prefix):
-            return re.compile(b"(?m)^" + viewer.encode())
+    chains: list[tuple[str, ...]] = [()]
+    for _ in range(layout().viewer_layers):
+        chains = [(*c, v) for c in chains for v in layout().viewer_prefixes if _one_source(c, v)]
+        chains = [c for c in chains if all(re.match(_joined(c), ln) for ln in lines)]
+        for chain in chains:
+            front = re.compile(_joined(chain))
+            rest = [ln[m.end() :] for ln in lines if (m := front.match(ln))]
+            if any(prefix.match(r) for r in rest) or _later_layout(head, front, prefix):
+                return chain
     return None
+
+
+def _joined(chain: tuple[str, ...]) -> str:
+    return chain[0] if len(chain) == 1 else "".join(f"(?:{v})" for v in chain)
+
+
+def _one_source(chain: tuple[str, ...], viewer: str) -> bool:
+    """Whether ``viewer`` may follow ``chain``: one prefix of a row names the source."""
+    named = [v for v in (*chain, viewer) if "source" in re.compile(v).groupindex]
+    return len(named) <= 1
+
+
+def _marker(line: str) -> bool:
+    return any(re.fullmatch(m, line.strip()) for m in layout().viewer_markers)
 
 
 def _later_layout(head: bytes, front: re.Pattern[str], prefix: re.Pattern[str]) -> bool:
@@ -152,7 +182,7 @@ def _later_layout(head: bytes, front: re.Pattern[str], prefix: re.Pattern[str]) 
     open with another container's lines."""
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     for line in text.split("\n")[:-1]:  # (the last may be cut by the end of the head)
-        if not line.strip():
+        if not line.strip() or _marker(line):
             continue
         m = front.match(line.rstrip("\r"))
         if m is None:
@@ -160,6 +190,19 @@ def _later_layout(head: bytes, front: re.Pattern[str], prefix: re.Pattern[str]) 
         if prefix.match(line.rstrip("\r")[m.end() :]):
             return True
     return False
+
+
+def behind_unknown_prefix(head: bytes, within: int = 200) -> str | None:
+    """For a file read as nothing: the text before the tracelog layout on the first line
+    that holds it, when most of its first non-empty lines hold the layout (date, time, level word)
+    within their first ``within`` characters after some text that no ``[viewers]``
+    prefix reads (a collector's prefix not known yet); None otherwise."""
+    lines = [ln for ln in _first_lines(head) if not _marker(ln)]
+    core = re.compile(layout().prefix.removeprefix("^"))
+    found = [m for ln in lines if (m := core.search(ln[: within + 80])) and m.start() <= within]
+    if not lines or 2 * len(found) <= len(lines):
+        return None
+    return found[0].string[: found[0].start()]
 
 
 def json_field(head: bytes) -> str | None:
@@ -318,7 +361,8 @@ def collector_offset(head: bytes, json_name: str | None = None) -> tuple[int, da
     the first lines carry no such time, or do not all agree on one offset
     (``[collector_clock]``)."""
     clock = collector_clock()
-    pairs = _collector_pairs(_first_lines(head), clock, json_name)
+    chain = viewer_chain(head) if json_name is None else None
+    pairs = _collector_pairs(_first_lines(head), clock, json_name, chain)
     line = re.compile(layout().line)
     offsets = set()
     first = None
@@ -340,11 +384,16 @@ def collector_offset(head: bytes, json_name: str | None = None) -> tuple[int, da
 
 
 def _collector_pairs(
-    lines: list[str], clock: CollectorClock, json_name: str | None
+    lines: list[str],
+    clock: CollectorClock,
+    json_name: str | None,
+    chain: tuple[str, ...] | None = None,
 ) -> list[tuple[str, str]]:
-    """(collector's time, tracelog line) of each first line that has both."""
+    """(collector's time, tracelog line) of each first line that has both: the time at
+    the start of the line or of one of the viewer prefixes (``chain``) in front of it
+    (``[pod/...] <time> <line>``, ``<time> <host> <tag>: <line>``)."""
     if json_name is None:
-        return [(m["utc"], ln[m.end() :]) for ln in lines if (m := clock.prefix.match(ln))]
+        return [pair for ln in lines if (pair := _stamped(ln, chain or (), clock)) is not None]
     pairs = []
     for obj in filter(None, map(_object, lines)):
         stamp = next((obj[k] for k in clock.json_fields if isinstance(obj.get(k), str)), None)
@@ -352,6 +401,23 @@ def _collector_pairs(
         if isinstance(stamp, str) and isinstance(text, str):
             pairs.append((stamp, text))
     return pairs
+
+
+def _stamped(line: str, chain: tuple[str, ...], clock: CollectorClock) -> tuple[str, str] | None:
+    """(collector's time, the line after the prefixes) of a line read through ``chain``
+    (none: the time and the rest of the line), when one of its prefixes opens with a time."""
+    if not chain:
+        m = clock.prefix.match(line)
+        return None if m is None else (m["utc"], line[m.end() :])
+    stamp, at = None, 0
+    for viewer in chain:
+        if stamp is None and (c := clock.prefix.match(line[at:])) is not None:
+            stamp = c["utc"]
+        layer = re.match(viewer, line[at:])
+        if layer is None:
+            return None
+        at += layer.end()
+    return None if stamp is None else (stamp, line[at:])
 
 
 def _naive(text: str) -> datetime | None:

@@ -10,6 +10,9 @@ nodes' uptime counters (each switch of node reads as a restart) and puts every c
 node; so it is read as one tracelog per source (:func:`split`), each keeping the file's
 line numbers, on the node its source names (``nodes.source_node``: the host, a pod or a
 compose service, whose port the cluster tables give, as for a folder of that name).
+A file whose lines all name one source (one host's journal, ``kubectl logs --prefix`` of
+one pod) is one log, on the node that source names when no folder or file name names
+one (:func:`sole_source`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 import polars as pl
 
 SOURCE_GROUP = "source"
+_SOLE_LINES = 200  # the first lines that must agree on the one source of a file
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +41,16 @@ class Part:
 def named_by_viewer(viewer: re.Pattern[bytes]) -> bool:
     """Whether the viewer prefix names each line's source (a ``source`` group)."""
     return SOURCE_GROUP in viewer.groupindex
+
+
+def sole_source(head: bytes, viewer: re.Pattern[bytes]) -> str | None:
+    """The source the ``viewer`` prefix names on the first lines of ``head`` (all but the
+    last, which the end of the head may cut), when they name one and the same; None when
+    they name none or several."""
+    lines = head.split(b"\n")[:-1] or head.split(b"\n")
+    named = {m[SOURCE_GROUP] for ln in lines[:_SOLE_LINES] if (m := viewer.match(ln))}
+    names = {n.decode("utf-8", "replace").strip() for n in named if n}
+    return names.pop() if len(names) == 1 and None not in named else None
 
 
 def split(

@@ -13,7 +13,8 @@ error: ``rejected`` in grammars/messages.toml) is no run.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -586,6 +587,7 @@ def build_timeline(
         _by_database(frame) for frame in (events, merged, partitions, status_rows)
     )
     out = []
+    unstarted: dict[str, pl.DataFrame] = {}  # databases known from their plan only
     for database in sorted(databases):
         db_events = events_of.get(database, events.clear())
         db_steps = steps_of.get(database, merged.clear())
@@ -610,6 +612,8 @@ def build_timeline(
         _interrupted_by_restart(rb, db_events, restarts)
         rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
+        if rb.outcome in ("failed", "unknown") and _plan_only(db_steps, db_events):
+            unstarted[database] = shared
         if every_run:  # (forensics scan: one incident per failed run)
             out.extend(
                 _earlier_failures(
@@ -620,6 +624,8 @@ def build_timeline(
                 logged.next_run = rb
                 out.append(logged)
         out.append(rb)
+    names = databases | set(partitions.get_column("database").drop_nulls().to_list())
+    out, never_ran = _unstarted_in_all(out, unstarted, events, names)
     unnamed = merged.filter(pl.col("database").is_null())
     global_failure = "rebalance_failure" in set(global_events.get_column("step_event").to_list())
     if not out and (global_failure or unnamed.height):
@@ -632,7 +638,159 @@ def build_timeline(
         out[-1].notes.extend(attempts.get(None, []))
     elif unnamed_note and out:
         out[0].notes.append(unnamed_note)
+    for explained_by, note in never_ran:
+        failed = [rb for rb in out if rb.outcome == "failed"]
+        kept = any(rb is explained_by for rb in out)  # (a Rebalance's == compares frames)
+        into = explained_by if kept else next(iter(failed or out), None)
+        if into is not None:
+            into.notes.append(note)
     return out
+
+
+# --- databases a REBALANCE ALL DATABASES run never started --------------------------------
+
+#: A database's failure logged this long after the REBALANCE ALL DATABASES failure line
+#: may still be the one that line reports (a step's end taken from another node's clock).
+ALL_RUN_SLACK = timedelta(minutes=1)
+#: A word of a log line that may be a database's name.
+_NAME_WORD = re.compile(r"[A-Za-z0-9_$\-]+")
+
+
+def _plan_only(db_steps: pl.DataFrame, db_events: pl.DataFrame) -> bool:
+    """Whether a database is known only from plan rows (EXPLAIN REBALANCE) that no log
+    line shows running, with no rebalance or step line of its own: as far as the bundle
+    shows, its run never started."""
+    if not db_steps.height or db_events.filter(pl.col("step_event").is_not_null()).height:
+        return False
+    return bool(db_steps.select(((pl.col("origin") == "plan") & ~_ran()).all()).item())
+
+
+def _unstarted_in_all(
+    out: list[Rebalance],
+    unstarted: dict[str, pl.DataFrame],
+    events: pl.DataFrame,
+    names: set[str],
+) -> tuple[list[Rebalance], list[tuple[Rebalance | None, str]]]:
+    """``out`` without the rebalances of databases known from their plan only
+    (``unstarted``, each with the rebalance lines naming no database that it shares) that a
+    REBALANCE ALL DATABASES run stopped before they started, and a note on each (with the
+    rebalance whose failure stopped the run, if known). Such a database failed, or has no
+    outcome, only by the run's failure lines: those naming no database that made it failed,
+    else the run's failure lines of other databases. When every one of them is another
+    database's (:func:`_of_another`), it never ran: no rebalance, no verdict (its planned
+    steps stay in plan vs actual)."""
+    if not unstarted:
+        return out, []
+    tokens = grammars.load("messages")["all_databases"]
+    run_lines = events.filter(pl.col("step_event").is_in(["rebalance_start", "rebalance_failure"]))
+    of_all = pl.col("message").str.contains(tokens["statement"]).fill_null(False)
+    begins = (
+        run_lines.filter((pl.col("step_event") == "rebalance_start") & (pl.col("database").is_null() | of_all))
+        .get_column("ts").drop_nulls().sort().to_list()
+    )  # fmt: skip
+    others = run_lines.filter(
+        (pl.col("step_event") == "rebalance_failure") & pl.col("database").is_not_null() & of_all
+    )
+    kept: list[Rebalance] = []
+    notes: list[tuple[Rebalance | None, str]] = []
+    for rb in out:
+        database = rb.database
+        shared = unstarted.get(database) if database is not None else None
+        if database is None or shared is None:
+            kept.append(rb)
+            continue
+        failed = rb.outcome == "failed"
+        lines = shared.filter(pl.col("step_event") == "rebalance_failure") if failed else others
+        why = [
+            _of_another(database, line, out, set(unstarted), begins, names)
+            for line in lines.iter_rows(named=True)
+        ]
+        known = [reason for reason in why if reason is not None]
+        if not why or len(known) < len(why):
+            kept.append(rb)
+            continue
+        line = lines.row(0, named=True)
+        reason, by = known[0]
+        notes.append((by, (
+            f"{database} was planned (EXPLAIN REBALANCE) but never started: the REBALANCE "
+            f"ALL DATABASES run {reason} ({line['file']}:{line['line']}: {line['message']}): "
+            f"{database} did not fail, no verdict for it"
+        )))  # fmt: skip
+    return kept, notes
+
+
+def _of_another(
+    database: str,
+    line: dict[str, Any],
+    out: list[Rebalance],
+    unstarted: set[str],
+    begins: list[datetime],
+    names: set[str],
+) -> tuple[str, Rebalance | None] | None:
+    """Why a failure ``line`` is not that of ``database``, whose run never started (with
+    the rebalance whose failure it reports, if known); None when it may be. The line says
+    the database was not rebalanced; or it names the database nowhere, is a REBALANCE ALL
+    DATABASES line, and another database failed in that run: one the line names as failing
+    (or is of), or one whose own lines show it failed between the run's start and the line.
+    A line naming the database otherwise ("failed on orders") may be its failure."""
+    tokens = grammars.load("messages")["all_databases"]
+    roles = named_databases(str(line["message"] or ""), names)
+    if line["database"] is not None:
+        roles.setdefault(line["database"], "named")
+    role = roles.pop(database, None)
+    if role == "not_run":
+        return "names it not rebalanced", None
+    if role is not None or not re.search(tokens["statement"], str(line["message"] or "")):
+        return None
+    for other in out:
+        if other.outcome != "failed" or other.database in (None, database):
+            continue
+        if roles.get(other.database) == "named" or (
+            other.database not in unstarted and _in_run(other, line, begins)
+        ):
+            return f"stopped at the failure of {other.database}", other
+    return None
+
+
+def _in_run(rb: Rebalance, line: dict[str, Any], begins: list[datetime]) -> bool:
+    """Whether ``rb`` failed in the run that the failure ``line`` ends: after the run's
+    last start line before it (``begins``, sorted), and not after it (``ALL_RUN_SLACK``).
+    A failure or a line with no time may be."""
+    at, until = rb.failure_time or rb.end, line["ts"]
+    if at is None or until is None:
+        return True
+    started = begins[: bisect.bisect_right(begins, until)]
+    return (not started or at >= started[-1]) and at <= until + ALL_RUN_SLACK
+
+
+def named_databases(message: str, names: Iterable[str]) -> dict[str, str]:
+    """The databases of ``names`` a rebalance line names, each ``not_run`` when a clause of
+    the line says it was not rebalanced ([all_databases] of grammars/messages.toml: the
+    names after `not_run` in its clause, or right before it with only `list_words`
+    between when none follows it: "not rebalanced: orders", "orders, sales not
+    rebalanced"), else ``named`` ("failed on crm", "1 databases rebalanced: billing")."""
+    tokens = grammars.load("messages")["all_databases"]
+    known = set(names)
+    roles: dict[str, str] = {}
+    for clause in re.split(tokens["clause_end"], message):
+        found = [m for m in _NAME_WORD.finditer(clause) if m.group() in known]
+        said = re.search(tokens["not_run"], clause) if found else None
+        listed = said is not None and not any(m.start() >= said.end() for m in found)
+        for m in found:
+            between = clause[m.end() : said.start()] if said is not None else ""
+            between = _NAME_WORD.sub(lambda w: "" if w.group() in known else w.group(), between)
+            if said is not None and (
+                m.start() >= said.end()
+                or (
+                    listed
+                    and m.end() <= said.start()
+                    and re.fullmatch(tokens["list_words"], between)
+                )
+            ):
+                roles[m.group()] = "not_run"
+            else:
+                roles.setdefault(m.group(), "named")
+    return roles
 
 
 def _earlier_failures(

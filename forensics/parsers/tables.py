@@ -7,6 +7,8 @@ Renderings: MySQL boxed tables (with or without the echoed statement and the
 output, and sdb-report JSON. Tables are classified by their columns (synonyms in
 ``grammars/tables.toml``); unknown tables are kept with kind None. Each table carries
 the time its file says it was captured, when it says one (``Table.captured_at``).
+Output pasted quoted in an e-mail reply (``> ``, ``>>``) or indented (a ticket, a mail,
+Markdown) reads as if it were not (``[quoting]``, line numbers unchanged).
 
 Bad input never raises: truncated tables come back flagged with a ``path:line`` warning,
 and lines that belong to no table are counted as unparsed. A damaged row is one row lost

@@ -193,7 +193,8 @@ class TextScanner:
         self.renderings = _Renderings(self.vocab)
         self.errors = _ClientErrors(self.vocab)
         self.client_errors: list[ClientError] = []
-        self.lines = split_lines(text)
+        # (a quoted or indented paste reads as if it were not: [quoting])
+        self.lines = self.vocab.quoting.unquote(split_lines(text), text)
         # the text ends inside its last line (no line end): a file cut there, mid-row
         self.ends_open = bool(text) and not text.endswith("\n")
         self.path = path

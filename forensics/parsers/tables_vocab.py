@@ -1,16 +1,21 @@
 """Column synonyms, table kinds and value vocabularies from ``grammars/tables.toml``.
 
 Everything a support engineer may need to extend (a new column spelling, a role name, a
-size unit) lives in the TOML file; this module only compiles it.
+size unit, a quote marker) lives in the TOML file; this module compiles it, and applies
+the few rules that take no more than it (sizes, a quoted or indented paste: ``Quoting``).
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+import operator
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from .. import grammars
@@ -51,6 +56,110 @@ _INTEGER = re.compile(r"^\s*-?\d+\s*$")
 
 
 @dataclass(frozen=True)
+class Quoting:
+    """The quote markers and indentation a run of lines may share (``[quoting]``): an
+    e-mail reply's ``> `` / ``>>``, a ticket's or a mail's indented paste. :meth:`unquote`
+    gives the lines as they read without them, one for one.
+
+    Built for big files: where nothing is quoted or indented it costs a few passes in
+    C over the lines, and a run of indented lines is cut in C too."""
+
+    marker: str  # the quote marker (">")
+    indent: str  # the characters indentation is made of (blank, tab)
+
+    @cached_property
+    def _quote(self) -> re.Pattern[str]:
+        """The markers opening a quoted line: ``>``, ``>>``, ``> >`` ..."""
+        mark = re.escape(self.marker)
+        return re.compile(f"{mark}(?: ?{mark})*")
+
+    def unquote(self, lines: list[str], text: str) -> list[str]:
+        """``lines`` (of ``text``) with the prefix each run of them shares removed; the
+        list itself when there is none."""
+        out, opens = lines, []
+        if text.startswith(self.marker) or f"\n{self.marker}" in text:
+            out = list(lines)
+            opens = self._strip_quotes(out)
+        blank: Iterable[int] = ()
+        if "" in out or any(map(str.isspace, out)):  # (vertical output has no blank line)
+            blank = itertools.compress(range(len(out)), map(operator.not_, map(str.strip, out)))
+        starts = sorted({0, *(i + 1 for i in blank), *opens})
+        if not any(self._indented(out, i) for i in starts):
+            return out
+        out = out if opens else list(out)
+        done = 0  # (a blank line inside a run opens no run of its own)
+        for i in starts:
+            if i >= done and self._indented(out, i):
+                after = bisect.bisect_right(opens, i)  # (the next quoted run's edge ends it)
+                done = self._dedent(out, i, opens[after] if after < len(opens) else len(out))
+        return out
+
+    def _strip_quotes(self, out: list[str]) -> list[int]:
+        """Quote markers removed in place, with the blank after them when every line of
+        their run that has text has one. The indices where a quoted run starts or ends
+        (each opens a block of its own), in order."""
+        opens: list[int] = []
+        i, n = 0, len(out)
+        while i < n:
+            if (first := self._quote.match(out[i])) is None:
+                i += 1
+                continue
+            marks = [first.end()]
+            while i + len(marks) < n and (m := self._quote.match(out[i + len(marks)])):
+                marks.append(m.end())
+            run = [line[end:] for line, end in zip(out[i:], marks, strict=False)]
+            gap = all(text[:1] == " " for text in run if text.strip())
+            out[i : i + len(run)] = [text[1:] if gap and text.strip() else text for text in run]
+            opens += [i, i + len(run)]
+            i += len(run)
+        return opens
+
+    def _dedent(self, out: list[str], start: int, stop: int) -> int:
+        """The run of indented lines from ``start`` (empty lines go on with it; a line
+        that opens otherwise, or ``stop``, ends it) loses the indentation its lines that
+        have text share; a tab is kept where a line holds another one (``mysql -B`` rows
+        whose first cell is empty). The index after the run."""
+        rest = out[start + 1 : stop]
+        goes_on = map(
+            operator.or_, map(operator.not_, rest), map(str.startswith, rest, _repeat(self.indent))
+        )
+        end = start + 1 + _first_false(goes_on, len(rest))
+        texts = list(filter(str.strip, out[start:end]))
+        common = _common_prefix(min(texts), max(texts))
+        shared = common[: len(common) - len(common.lstrip(self.indent))]
+        if "\t" in shared and any("\t" in line[len(shared) :] for line in texts):
+            return end
+        out[start:end] = map(
+            operator.getitem, out[start:end], itertools.repeat(slice(len(shared), None))
+        )
+        return end
+
+    def _indented(self, lines: list[str], i: int) -> bool:
+        """Line ``i`` has text and opens with indentation."""
+        line = lines[i] if i < len(lines) else ""
+        return line.startswith(tuple(self.indent)) and bool(line.strip())
+
+
+def _repeat(chars: str) -> Iterator[tuple[str, ...]]:
+    return itertools.repeat(tuple(chars))
+
+
+def _first_false(flags: Iterator[bool], size: int) -> int:
+    """The index of the first False of ``flags``; ``size`` when there is none."""
+    try:
+        return operator.indexOf(flags, False)
+    except ValueError:
+        return size
+
+
+def _common_prefix(low: str, high: str) -> str:
+    """The longest text both open with (of the first and the last of some texts in
+    sorted order: the one they all open with)."""
+    size = next((k for k, (a, b) in enumerate(zip(low, high, strict=False)) if a != b), None)
+    return low[:size] if size is not None else low[: len(high)]
+
+
+@dataclass(frozen=True)
 class SizeColumn:
     column: str  # original header name
     multiplier: int | None  # from the column name; None: from the values, else bytes
@@ -72,6 +181,7 @@ class Vocabulary:
     section_names: frozenset[str]  # normalised JSON keys that name a table kind / statement
     file_databases: tuple[re.Pattern[str], ...]  # on a file's name; group "db"
     statement_kinds: tuple[tuple[str, re.Pattern[str]], ...]  # (kind, statement pattern)
+    quoting: Quoting
     raw: dict[str, Any]  # the whole TOML, for the statement / json sections
 
     def statement_database(self, statement: str | None) -> str | None:
@@ -270,5 +380,6 @@ def vocabulary() -> Vocabulary:
         statement_kinds=tuple(
             (s["kind"], re.compile(s["statement"])) for s in raw.get("statement_kinds", [])
         ),
+        quoting=Quoting(raw["quoting"]["marker"], raw["quoting"]["indent"]),
         raw=raw,
     )

@@ -444,3 +444,23 @@ def test_select_of_the_redundancy_variable_is_read_as_the_variable() -> None:
     )
     variables = to_frames(parse_tables(text, "vars.txt").tables)["variables"]
     assert variables.select("name", "value").rows() == [("redundancy_level", "2")]
+
+
+def test_a_status_without_its_phase_column_is_still_read() -> None:
+    """A SELECT of some columns of MV_REBALANCE_STATUS (or a client that dropped Phase):
+    the failed row and its error text are read; the action gives the phase kind."""
+    text = (
+        "mysql> SELECT ACTION, ORDINAL, TARGET_HOST, TARGET_PORT, STATUS "
+        "FROM information_schema.MV_REBALANCE_STATUS WHERE DATABASE_NAME = 'metrics';\n"
+        "+----------------+---------+-------------+-------------+---------------------------+\n"
+        "| ACTION         | ORDINAL | TARGET_HOST | TARGET_PORT | STATUS                    |\n"
+        "+----------------+---------+-------------+-------------+---------------------------+\n"
+        "| COPY PARTITION |       1 | 10.1.0.16   |        3306 | failed: Errno=104 (reset) |\n"
+        "| DROP PARTITION |       1 | 10.1.0.13   |        3306 | cancelled                 |\n"
+        "+----------------+---------+-------------+-------------+---------------------------+\n"
+    )
+    result = parse_tables(text, "status.txt")
+    assert [(t.kind, t.database) for t in result.tables] == [("rebalance_status", "metrics")]
+    steps = to_frames(result.tables)["steps"]
+    assert steps.select("phase_kind", "ordinal", "status").row(0) == ("copy", 1, "failed")
+    assert "Errno=104" in str(steps.item(0, "error"))

@@ -336,8 +336,14 @@ def _down_step_nodes(bundle: Bundle, rebalances: list[Rebalance]) -> list[str]:
                     if node in logged
                     else "its memsql.log is not in the bundle: ask for it"
                 )
+                step = rb.failed_step or {}
+                what = (
+                    "the target of the failed step"
+                    if node == step.get("target")
+                    else f"holding a copy of partition {step.get('ordinal')} of the failed step"
+                )
                 out.append(
-                    f"{rb.database or '(database unknown)'}: {node}, a node of the failed step, is "
+                    f"{rb.database or '(database unknown)'}: {node}, {what}, is "
                     f"{down[node]} in SHOW LEAVES: the failure may be that node's (a crash or a "
                     f"network partition); {log}"
                 )

@@ -835,7 +835,7 @@ def test_a_step_node_down_in_show_leaves_is_warned_about(tmp_path: Path) -> None
     )  # fmt: skip
     warnings = _report(bundle)["warnings"]
     (said,) = [w for w in warnings if "in SHOW LEAVES" in w]
-    assert said.startswith("sales: 10.0.0.14:3306, a node of the failed step, is offline")
+    assert said.startswith("sales: 10.0.0.14:3306, the target of the failed step, is offline")
     assert said.endswith("its memsql.log is not in the bundle: ask for it")
 
 

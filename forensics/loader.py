@@ -1104,7 +1104,7 @@ def _assemble(acc: _Acc, paths: list[str], tz: str) -> Bundle:
     events = _beyond_partitions(events, frames["partitions"], steps)
     # (one chunk first: sorting the per-file chunks as they are took 64-71 ms, 41-62 with it)
     events = events.rechunk().sort(["ts", "node", "file", "line"], nulls_last=True)
-    roles = _roles(_declared_roles(files), events, frames["leaves"])
+    roles = _roles(_declared_roles(files), events, frames["leaves"], frames["aggregators"])
     files = files.with_columns(
         pl.col("node")
         .replace_strict(roles, default=pl.col("role"), return_dtype=pl.String)
@@ -1467,22 +1467,30 @@ def _declared_roles(files: pl.DataFrame) -> dict[str, str]:
 
 
 def _roles(
-    declared: Mapping[str, str], events: pl.DataFrame, leaves: pl.DataFrame
+    declared: Mapping[str, str],
+    events: pl.DataFrame,
+    leaves: pl.DataFrame,
+    aggregators: pl.DataFrame | None = None,
 ) -> dict[str, str]:
-    """Role per node: folder suffix, else SHOW LEAVES, else the orchestrating node is the MA."""
+    """Role per node: folder suffix, else SHOW AGGREGATORS / MV_NODES (the roles at its
+    capture: after a failover the current master, not the one that ran the rebalance,
+    which the timeline tells), else SHOW LEAVES, else the orchestrating node is the MA."""
     roles = dict(declared)
+    listed = _aggregator_roles(aggregators)
+    for node, role in listed.items():
+        roles.setdefault(node, role)
     if leaves.height and "node" in leaves.columns:
         for node in leaves.get_column("node").drop_nulls().to_list():
             roles.setdefault(node, "leaf")
-    if "master_aggregator" not in roles.values() and events.height:
+    if events.height and not _master_known(roles, declared, events):
         # the node that logs the rebalance's start and end; failing those, its steps (a
-        # node the tables call a leaf excepted: a leaf may log the copies it receives)
-        leaves_known = [n for n, r in roles.items() if r == "leaf"]
+        # node the tables call a leaf or an aggregator excepted: a leaf may log the
+        # copies it receives, and the tables' roles are the cluster's word)
+        known = [n for n, r in roles.items() if r == "leaf"]
+        known += [n for n in listed if n not in declared]
         for kinds in (_ORCHESTRATION, _STEP_LINES):
             said = (
-                events.filter(
-                    pl.col("step_event").is_in(kinds) & ~pl.col("node").is_in(leaves_known)
-                )
+                events.filter(pl.col("step_event").is_in(kinds) & ~pl.col("node").is_in(known))
                 .group_by("node")
                 .len()
                 .sort(["len", "node"], descending=[True, False])
@@ -1491,6 +1499,44 @@ def _roles(
                 roles[said.item(0, "node")] = "master_aggregator"
                 break
     return roles
+
+
+def _master_known(
+    roles: Mapping[str, str], declared: Mapping[str, str], events: pl.DataFrame
+) -> bool:
+    """Whether a master aggregator is known: by its folder, or by the aggregator tables
+    when it is a node of the logs (a master the tables spell otherwise than the logs, or
+    whose log is not in the bundle, leaves the log content to tell)."""
+    masters = {n for n, r in roles.items() if r == "master_aggregator"}
+    if masters & {n for n, r in declared.items() if r == "master_aggregator"}:
+        return True
+    logged = events.filter(pl.col("node").is_in(list(masters))).height if masters else 0
+    return logged > 0
+
+
+def _aggregator_roles(aggregators: pl.DataFrame | None) -> dict[str, str]:
+    """Node -> ``master_aggregator`` / ``child_aggregator`` by the aggregator tables (SHOW
+    AGGREGATORS, MV_NODES), the latest capture last (``timeline.capture_order_key`` of
+    its file, then its line): a node an earlier capture calls the master is a child
+    aggregator once a later one names another master (a failover in between)."""
+    if aggregators is None or not aggregators.height:
+        return {}
+    rows = aggregators.select("node", "role", "source").drop_nulls(["node", "role"]).rows()
+    roles: dict[str, str] = {}
+    for _, captured in itertools.groupby(sorted(rows, key=_capture_key), key=lambda r: r[2]):
+        capture = {node: role for node, role, _ in captured}
+        if "master_aggregator" in capture.values():
+            roles = {n: "child_aggregator" if r == "master_aggregator" else r
+                     for n, r in roles.items()}  # fmt: skip
+        roles.update(capture)
+    return roles
+
+
+def _capture_key(row: tuple[str, str, str | None]) -> tuple[Any, ...]:
+    path, _, line = (row[2] or "").rpartition(":")
+    if not line.isdigit():
+        path, line = row[2] or "", "0"
+    return (*timeline.capture_order_key(path), int(line))
 
 
 _ORCHESTRATION = ["rebalance_start", "rebalance_failure", "rebalance_success"]

@@ -579,6 +579,7 @@ def build_timeline(
         pl.col("step_event").str.starts_with("rebalance_") & pl.col("database").is_null()
     )
     restarts = events.filter(pl.col("step_event") == "node_restart")
+    takeovers = master_takeovers(events)
     status_rows, _ = _unnamed_steps(
         steps.filter(pl.col("origin") == "status"), databases, partitions
     )
@@ -609,16 +610,16 @@ def build_timeline(
             shared = global_events.clear()
         rb = _rebalance(database, db_steps, db_events, db_parts, master_aggregator, shared)
         rb.notes.extend(note for note in (stale, newer) if note)
-        _interrupted_by_restart(rb, db_events, restarts)
+        _interrupted(rb, db_events, db_parts, restarts, takeovers)
         rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
         if rb.outcome in ("failed", "unknown") and _plan_only(db_steps, db_events):
             unstarted[database] = shared
         if every_run:  # (forensics scan: one incident per failed run)
+            ends = (restarts, takeovers)
+            later = logged or rb
             out.extend(
-                _earlier_failures(
-                    database, earlier, restarts, db_parts, master_aggregator, logged or rb
-                )
+                _earlier_failures(database, earlier, ends, db_parts, master_aggregator, later)
             )
             if logged is not None and logged.outcome == "failed":
                 logged.next_run = rb
@@ -796,21 +797,24 @@ def named_databases(message: str, names: Iterable[str]) -> dict[str, str]:
 def _earlier_failures(
     database: str,
     earlier: _Runs,
-    restarts: pl.DataFrame,
+    ends: tuple[pl.DataFrame, pl.DataFrame],
     db_parts: pl.DataFrame,
     ma: str | None,
     latest: Rebalance,
 ) -> list[Rebalance]:
     """The earlier runs of ``database`` that failed, oldest first: by their lines, or
-    because the node that ran one restarted before the next run started; each knows the
-    run after it (``next_run``: an earlier one, or ``latest``)."""
+    because the node that ran one restarted, or another node took over as master
+    aggregator, before the next run started (``ends``: the restart and takeover lines,
+    :func:`_interrupted`); each knows the run after it (``next_run``: an earlier one, or
+    ``latest``)."""
     runs = []
     stops = earlier.stops.get(database, [])
     shared: list[pl.DataFrame | None] = [*earlier.globals.get(database, [])] or [None] * len(stops)
     for run, stop, lines in zip(earlier.events.get(database, []), stops, shared, strict=False):
         steps = merge_steps(schemas.empty(schemas.STEPS), run)
         rb = _rebalance(database, steps, run, db_parts, ma, lines)
-        _interrupted_by_restart(rb, run, restarts.filter(pl.col("ts") < stop))
+        restarts, takeovers = (lines.filter(pl.col("ts") < stop) for lines in ends)
+        _interrupted(rb, run, db_parts, restarts, takeovers)
         runs.append(rb)
     for rb, after in pairwise([*runs, latest]):
         rb.next_run = after
@@ -1270,6 +1274,58 @@ def _newer_status(status: pl.DataFrame, db_events: pl.DataFrame) -> str | None:
     )
 
 
+def _interrupted(
+    rb: Rebalance,
+    db_events: pl.DataFrame,
+    db_parts: pl.DataFrame,
+    restarts: pl.DataFrame,
+    takeovers: pl.DataFrame,
+) -> None:
+    """The aggregator that ran a rebalance, and what became of the run when it was lost:
+    the run's lines logged before the bundle's master aggregator took over are the old
+    master's (:func:`_ran_before_takeover`); a run with no outcome whose aggregator stopped
+    running it after its last line is taken as failed there, in the step that was running:
+    the aggregator restarted (:func:`_interrupted_by_restart`), or another node became the
+    master aggregator (:func:`_interrupted_by_failover`). Either ends the run: a restarted
+    aggregator does not resume it, and a rebalance does not outlive its master aggregator."""
+    _ran_before_takeover(rb, db_events, takeovers)
+    outcome = rb.outcome
+    _interrupted_by_restart(rb, db_events, restarts)
+    _interrupted_by_failover(rb, db_events, takeovers)
+    if rb.outcome != outcome:  # (the step taken as failed: its target and holders too)
+        step = _involved(rb.failed_step, rb.steps, db_parts, rb.master_aggregator)
+        rb.involved_nodes = sorted({*rb.involved_nodes, *step})
+
+
+def _ran_before_takeover(rb: Rebalance, db_events: pl.DataFrame, takeovers: pl.DataFrame) -> None:
+    """The node that ran a rebalance when the bundle's master aggregator (its tables, its
+    folders) took over as master after the run began (:func:`master_takeovers`): the node
+    that logged most of the run's lines before that, not the new master, which may only
+    report the failure of the run the old one ran."""
+    ma = rb.master_aggregator
+    if ma is None or rb.start is None or not takeovers.height:
+        return
+    took = takeovers.filter((pl.col("node") == ma) & (pl.col("ts") > rb.start))
+    if not took.height:
+        return
+    before = db_events.filter(
+        pl.col("step_event").is_not_null()
+        & (pl.col("node") != ma)
+        & (pl.col("ts") < took.get_column("ts").min())
+    ).get_column("node")
+    if before.len():
+        rb.master_aggregator = _most(before)
+        rb.involved_nodes = sorted({*rb.involved_nodes, rb.master_aggregator})
+
+
+def _most(nodes: pl.Series) -> str:
+    """The node named most often in ``nodes`` (not empty), the first by name of a tie."""
+    counts = nodes.drop_nulls().value_counts()
+    return str(
+        counts.sort([counts.columns[1], counts.columns[0]], descending=[True, False]).item(0, 0)
+    )
+
+
 def _interrupted_by_restart(rb: Rebalance, db_events: pl.DataFrame, restarts: pl.DataFrame) -> None:
     """A rebalance with no outcome whose orchestrating node (the one that logged its
     step lines) restarted after its last line did not go on: a restarted aggregator does
@@ -1281,16 +1337,88 @@ def _interrupted_by_restart(rb: Rebalance, db_events: pl.DataFrame, restarts: pl
     if not after.height:
         return
     restart = after.sort("ts").row(0, named=True)
-    rb.outcome, rb.basis = "failed", "log"
-    rb.failed_step = _first_failed(rb.steps)
-    rb.failed_phase = (rb.failed_step or {}).get("phase_kind")
-    rb.failure_time = restart["ts"]
-    rb.failure_line = restart
+    _taken_as_failed(rb, restart)
     rb.notes.append(
         f"{restart['node']} (which ran this rebalance) restarted after its last line, at "
         f"{restart['ts']} ({restart['file']}:{restart['line']}); a restarted aggregator does "
         "not resume a rebalance: taken as failed there"
     )
+
+
+def _interrupted_by_failover(
+    rb: Rebalance, db_events: pl.DataFrame, takeovers: pl.DataFrame
+) -> None:
+    """A rebalance with no outcome after whose last line another node took over as master
+    aggregator (:func:`master_takeovers`, logged by a node other than the one that ran
+    the rebalance) did not go on: a rebalance runs on its master aggregator and does not
+    outlive it. It is taken as failed at the takeover, in the step that was running. A
+    takeover before the run's last line is no end of it (the new master ran it)."""
+    if rb.outcome not in ("running", "unknown") or rb.end is None or not takeovers.height:
+        return
+    ran = [rb.master_aggregator] if rb.master_aggregator else _own_nodes(db_events)
+    after = takeovers.filter(~pl.col("node").is_in(ran) & (pl.col("ts") >= rb.end))
+    if not after.height:
+        return
+    # (the words that a node became the master before the statement that asked for it)
+    takeover = after.sort(pl.col("message").str.contains(_SET_AS_MASTER), "ts").row(0, named=True)
+    _taken_as_failed(rb, takeover)
+    # (the new master ended the run: its lines of the time are the step's, as the old one's)
+    rb.involved_nodes = sorted({*rb.involved_nodes, takeover["node"]})
+    rb.notes.append(
+        f"{takeover['node']} took over as master aggregator after the last line of this "
+        f"rebalance, at {takeover['ts']} ({takeover['file']}:{takeover['line']})"
+        + (f", from {rb.master_aggregator}, which ran it" if rb.master_aggregator else "")
+        + "; a rebalance does not outlive its master aggregator: taken as failed there"
+    )
+
+
+def _own_nodes(db_events: pl.DataFrame) -> list[str]:
+    """The nodes that logged a database's step lines."""
+    own = db_events.filter(pl.col("step_event").is_not_null()).get_column("node")
+    return sorted(own.drop_nulls().unique().to_list())
+
+
+def _taken_as_failed(rb: Rebalance, line: dict[str, Any]) -> None:
+    """A rebalance with no outcome taken as failed at ``line``, in the step that was running."""
+    rb.outcome, rb.basis = "failed", "log"
+    rb.failed_step = _first_failed(rb.steps)
+    rb.failed_phase = (rb.failed_step or {}).get("phase_kind")
+    rb.failure_time = line["ts"]
+    rb.failure_line = line
+
+
+#: Words that an aggregator became the master aggregator (a failover, planned or not):
+#: the statement that makes it so (AGGREGATOR SET AS MASTER) and the ways a log may say it
+#: did. Step and cluster wording of the tracelog is not public: tokens, not sentences;
+#: "master" alone is not enough (a partition's replica is promoted to master too).
+_TAKEOVER = (
+    r"(?i)\baggregator\s+set\s+as\s+master\b"
+    r"|\b(?:is|was)\s+now\s+(?:the\s+)?(?:new\s+)?master\s+aggregator\b"
+    r"|\b(?:became|becomes|becoming|become)\s+(?:the\s+)?(?:new\s+)?master\s+aggregator\b"
+    r"|\bpromot(?:ed|ing)\s+(?:[\w.:\[\]-]+\s+){0,3}?to\s+(?:the\s+)?(?:new\s+)?master\s+aggregator\b"
+    r"|\baggregator\b.{0,60}\bpromoted\s+to\s+master\b"
+    r"|\b(?:takes|taking|taken|took)\s+over\s+as\s+(?:the\s+)?(?:new\s+)?master\b"
+    r"|\bmaster\s+aggregator\s+(?:changed|moved|switched|failed\s+over)\s+(?:from\s+\S+\s+)?to\b"
+    r"|\bnew\s+master\s+aggregator\s+(?:is\s+)?(?:elected|chosen|selected|\S+:\d+)"
+)
+#: ... unless the line says it did not happen.
+_NO_TAKEOVER = (
+    r"(?i)\b(?:denied|refused|rejected|cannot|can't|could\s+not|unable\s+to|not\s+allowed"
+    r"|aborted)\b|\bset\s+as\s+master\b.*\bfail(?:ed|s|ure)?\b"
+)
+#: The statement alone: it asks for the takeover, the line after it says it happened.
+_SET_AS_MASTER = r"(?i)\baggregator\s+set\s+as\s+master\b"
+
+
+def master_takeovers(events: pl.DataFrame) -> pl.DataFrame:
+    """Lines that say a node became the master aggregator (:data:`_TAKEOVER`), with a
+    time, in warnings and below (an error line is a takeover that failed)."""
+    message = pl.col("message")
+    return events.filter(
+        pl.col("ts").is_not_null()
+        & message.str.contains("(?i)master")
+        & ~pl.col("level").is_in(["ERROR", "FAILURE"])
+    ).filter(message.str.contains(_TAKEOVER) & ~message.str.contains(_NO_TAKEOVER))
 
 
 def _rebalance(
@@ -1323,9 +1451,15 @@ def _rebalance(
 def _orchestrator(step_events: pl.DataFrame, ma: str | None) -> str | None:
     """The node that ran a rebalance: the bundle's master aggregator (when known), unless
     it logged none of the run's step lines and other nodes did (after a failover, the new
-    master aggregator ran the retry): then the node that logged most of them."""
+    master aggregator ran the retry): then the node that logged most of them. With none
+    known (the tables name a master whose log is not in the bundle), the node that logged
+    most of the run's start and end lines, if any (a leaf logs steps, not the run)."""
     nodes = step_events.get_column("node").drop_nulls()
-    if ma is None or not nodes.len() or (nodes == ma).any():
+    if ma is None:
+        run = step_events.filter(pl.col("step_event").is_in(["rebalance_start", *RUN_ENDS]))
+        said = run.get_column("node").drop_nulls()
+        return _most(said) if said.len() else None
+    if not nodes.len() or (nodes == ma).any():
         return ma
     counts = nodes.value_counts(sort=True)
     return str(counts.row(0)[0])

@@ -23,7 +23,7 @@ import polars as pl
 
 from . import grammars
 from .nodes import host_address
-from .timeline import LEAD_TIME, Rebalance
+from .timeline import LEAD_TIME, Rebalance, retried_attempt
 
 #: Score multipliers, one per agreement. 1.0 = agrees, the value = how much a miss costs.
 DB_UNKNOWN, DB_OTHER = 0.7, 0.05
@@ -48,6 +48,15 @@ PHASE_OK, PHASE_ATYPICAL = 1.0, 0.55
 #: later ones score below the threshold, fading further (an effect cannot be the cause).
 TIME_SLACK_AFTER = timedelta(seconds=90)
 SAME_NODE_SLACK = timedelta(seconds=5)
+#: A node whose own warning or error naming the failed step's partition lies within
+#: CLOCK_TIE of the failure ("`sales_7` ... Connection reset" 0.4 s before the aggregator's
+#: "aborted") logs on a clock that agrees with the aggregator's: the slack for an unknown
+#: clock difference does not apply to it. Its lines later than TIED_SLACK after the failure
+#: are after it (an operator's restart a minute later, a client's kill after the step
+#: gave up): no cause.
+CLOCK_TIE = timedelta(seconds=5)
+TIED_SLACK = CLOCK_TIE + SAME_NODE_SLACK
+TIE_LEVELS = ("WARN", "ERROR", "FAILURE")
 AFTER_SCORE = 0.28
 UNKNOWN_END_SCORE = 0.4
 #: A line when nothing tells when the failed step ran (no step times in the status, no
@@ -92,6 +101,8 @@ class Finding:
     rebalance: str | None = None  # database of the rebalance it was scored against
     # that rebalance itself (a database may have several failed runs: forensics scan)
     run: Rebalance | None = field(default=None, repr=False, compare=False)
+    # whether the node's clock is tied to that rebalance's failure (:func:`clock_tied`)
+    clock_tied: bool = field(default=False, repr=False, compare=False)
 
 
 @dataclass
@@ -112,10 +123,15 @@ class Verdict:
 
 
 def _time_score(
-    ts: datetime | None, rb: Rebalance, whole: bool = False, node: str | None = None
+    ts: datetime | None,
+    rb: Rebalance,
+    whole: bool = False,
+    node: str | None = None,
+    tied: frozenset[str] = frozenset(),
 ) -> tuple[float, str | None]:
     """1 inside the window; fading over LEAD_TIME before it; low long before or after
-    (``node``: the line's, for the slack after the failure; see TIME_SLACK_AFTER)."""
+    (``node``: the line's, for the slack after the failure, :func:`_slack_after`;
+    ``tied``: the nodes whose clock is tied to the failure, :func:`clock_tied`)."""
     start, end = rb.window(whole)
     if ts is None or (start is None and end is None):
         return TIME_UNKNOWN, _TIME_UNKNOWN_REASON
@@ -127,12 +143,53 @@ def _time_score(
         return max(
             0.02, 0.5 - gap / timedelta(minutes=60)
         ), f"{_human(gap)} before the {what} started"
-    slack = SAME_NODE_SLACK if node is not None and node == _failure_node(rb) else TIME_SLACK_AFTER
+    slack = _slack_after(node, rb, tied)
     if end is not None and _later_by(ts, end, slack):
         gap = ts - end
         score = max(0.02, _after_score(rb) - gap / timedelta(minutes=30))
+        if node in tied and slack != SAME_NODE_SLACK:  # (its clock is known: it is after)
+            step = rb.failed_step or {}
+            return score, (
+                f"{_human(gap)} after the failure (its own line on {rb.database}:"
+                f"{step.get('ordinal')} at the failure shows its clock agrees)"
+            )
         return score, f"{_human(gap)} after the failure"
     return 1.0, None
+
+
+def _slack_after(node: str | None, rb: Rebalance, tied: frozenset[str]) -> timedelta:
+    """How long after the failure a line of ``node`` still counts as inside the window:
+    SAME_NODE_SLACK on the node that logged the failure, TIED_SLACK on a node whose clock
+    is tied to it (``tied``), else TIME_SLACK_AFTER (an unknown clock difference)."""
+    if node is not None and node == _failure_node(rb):
+        return SAME_NODE_SLACK
+    if node is not None and node in tied:
+        return TIED_SLACK
+    return TIME_SLACK_AFTER
+
+
+def clock_tied(frame: pl.DataFrame, rb: Rebalance) -> frozenset[str]:
+    """The nodes of ``frame`` (events or matches) whose own warning or error names the
+    failed step's partition within :data:`CLOCK_TIE` of a known failure time: their clock
+    agrees with the one the failure is read in (see TIED_SLACK)."""
+    end = _known_end(rb)
+    ordinal = (rb.failed_step or {}).get("ordinal")
+    if end is None or ordinal is None or rb.database is None or not frame.height:
+        return frozenset()
+    near = pl.col("ts").is_between(pl.lit(end) - CLOCK_TIE, pl.lit(end) + CLOCK_TIE)
+    lines = frame.filter(
+        (pl.col("database") == rb.database)
+        & (pl.col("ordinal") == ordinal)
+        & pl.col("level").is_in(TIE_LEVELS)
+        & near
+        & pl.col("node").is_not_null()
+    )
+    return frozenset(str(n) for n in lines.get_column("node").unique().to_list())
+
+
+def _known_end(rb: Rebalance) -> datetime | None:
+    """When the failed step failed, when a line or the status says so."""
+    return rb.failure_time or (rb.failed_step or {}).get("ended_at")
 
 
 def _later_by(ts: datetime, end: datetime, slack: timedelta) -> bool:
@@ -147,8 +204,7 @@ def _after_score(rb: Rebalance) -> float:
     """The score just past the slack after the window: below the threshold after a known
     failure time; higher when the window ends at the last line seen of the rebalance (its
     failure came at some unknown time after it)."""
-    known = rb.failure_time or (rb.failed_step or {}).get("ended_at")
-    return AFTER_SCORE if known is not None else UNKNOWN_END_SCORE
+    return AFTER_SCORE if _known_end(rb) is not None else UNKNOWN_END_SCORE
 
 
 def _failure_node(rb: Rebalance) -> str | None:
@@ -170,7 +226,10 @@ def _human(delta: timedelta) -> str:
 _NO_DATABASE = "names no database"
 
 
-def _db_score(row: dict[str, Any], rb: Rebalance) -> tuple[float, str | None]:
+def _db_score(
+    row: dict[str, Any], rb: Rebalance, earlier_attempt: bool | None = None
+) -> tuple[float, str | None]:
+    """``earlier_attempt``: :func:`_earlier_attempt` of the row (computed when None)."""
     db = row.get("database")
     trigger = row.get("first_database")  # (a followed_by rule: the line that led to this one)
     if trigger is not None and trigger != rb.database:
@@ -181,27 +240,112 @@ def _db_score(row: dict[str, Any], rb: Rebalance) -> tuple[float, str | None]:
         return DB_OTHER, f"names database {db}, not {rb.database}"
     step = rb.failed_step or {}
     ordinal = row.get("ordinal")
-    if ordinal is not None and step.get("ordinal") is not None and ordinal != step["ordinal"]:
-        if ordinal in _succeeded_ordinals(rb):
+    if ordinal is None or step.get("ordinal") is None:
+        return ORDINAL_SAME, None
+    failed = f"{db}:{step['ordinal']}"
+    if ordinal != step["ordinal"]:
+        done = _succeeded_steps(rb, ordinal)
+        if done:
+            which, when = _done_when(done, row.get("ts"))
+            action = f"{which['action']} " if which.get("action") else ""
             return (
                 ORDINAL_DONE,
-                f"names partition {db}:{ordinal}, whose step succeeded after it; the failed "
-                f"step is {db}:{step['ordinal']}",
+                f"names partition {db}:{ordinal}, whose {action}step {when}; the failed "
+                f"step is {failed}",
             )
+        return ORDINAL_OTHER, f"names partition {db}:{ordinal}, the failed step is {failed}"
+    if earlier_attempt is None:
+        earlier_attempt = _earlier_attempt(row, rb)
+    other = _other_step_done(row.get("phase_kind"), earlier_attempt, rb)
+    if other:
+        which, when = _done_when(other, row.get("ts"))
         return (
-            ORDINAL_OTHER,
-            f"names partition {db}:{ordinal}, the failed step is {db}:{step['ordinal']}",
+            ORDINAL_DONE,
+            f"is about {_step_name(which, db, ordinal)}, a step that {when}; the failed "
+            f"step is {_step_name(step, db, ordinal)}",
         )
     return ORDINAL_SAME, None
 
 
-def _succeeded_ordinals(rb: Rebalance) -> set[int]:
-    """Partitions of ``rb`` with a step that succeeded."""
+def _succeeded_steps(rb: Rebalance, ordinal: int, kind: str | None = None) -> list[dict[str, Any]]:
+    """The steps of ``rb`` for partition ``ordinal`` (of phase kind ``kind``, when given)
+    that succeeded."""
     steps = rb.steps
     if steps.height == 0:
-        return set()
-    done = steps.filter(pl.col("status") == "success").get_column("ordinal")
-    return set(done.drop_nulls().to_list())
+        return []
+    done = steps.filter((pl.col("status") == "success") & (pl.col("ordinal") == ordinal))
+    if kind is not None:
+        done = done.filter(pl.col("phase_kind") == kind)
+    return done.to_dicts()
+
+
+def _other_step_done(
+    kind: str | None, earlier_attempt: bool, rb: Rebalance
+) -> list[dict[str, Any]]:
+    """For a line naming the failed step's partition: the steps of that partition that
+    succeeded and that the line is about instead of the failed step, when it is about
+    another step: its action is another phase's (the COPY's lock timeout before a failed
+    PROMOTE), or it is a retried attempt logged before the failed step started (an attempt
+    of an earlier step that succeeded before it began, of the line's phase when it names
+    one). Else none."""
+    step = rb.failed_step or {}
+    ordinal = step.get("ordinal")
+    failed_kind = step.get("phase_kind") or rb.failed_phase
+    if ordinal is None:
+        return []
+    if kind is not None and failed_kind is not None and kind != failed_kind:
+        return _succeeded_steps(rb, ordinal, kind)
+    start = step.get("started_at")
+    if earlier_attempt and start is not None:  # (steps over before the failed one began)
+        done = _succeeded_steps(rb, ordinal, kind)
+        return [d for d in done if d.get("ended_at") is not None and d["ended_at"] <= start]
+    return []
+
+
+def _earlier_attempt(row: dict[str, Any], rb: Rebalance) -> bool:
+    """Whether ``row`` is a retried attempt ([retry] of grammars/messages.toml) logged
+    before the failed step started: an attempt of another step."""
+    start = (rb.failed_step or {}).get("started_at")
+    ts, text = row.get("ts"), row.get("message")
+    if start is None or ts is None or ts >= start or not isinstance(text, str):
+        return False
+    return bool(pl.select(retried_attempt(pl.lit(text, dtype=pl.String))).item())
+
+
+def _earlier_attempt_expr(rb: Rebalance) -> pl.Expr:
+    """:func:`_earlier_attempt` of every row of the failed step's partition (the only
+    rows :func:`_db_score` asks it of; False for the others), vectorised."""
+    step = rb.failed_step or {}
+    start, ordinal = step.get("started_at"), step.get("ordinal")
+    if start is None or ordinal is None or rb.database is None:
+        return pl.lit(False)
+    mine = (
+        (pl.col("database") == rb.database)
+        & (pl.col("ordinal") == ordinal)
+        & (pl.col("ts") < pl.lit(start))
+    ).fill_null(False)
+    return mine & retried_attempt(pl.col("message"))
+
+
+def _step_name(step: dict[str, Any], db: str, ordinal: int) -> str:
+    """``COPY PARTITION sales:7`` (``sales:7`` when the step names no action)."""
+    action = step.get("action")
+    return f"{action} {db}:{ordinal}" if action else f"{db}:{ordinal}"
+
+
+def _done_when(done: list[dict[str, Any]], ts: datetime | None) -> tuple[dict[str, Any], str]:
+    """Of the steps ``done`` (which succeeded), the one a line at ``ts`` is closest to and
+    when it succeeded, told from the line: the first to succeed after it (an attempt the
+    rebalance got over), else the last to succeed before it."""
+    ends = [(d["ended_at"], d) for d in done if d.get("ended_at") is not None]
+    if ts is None or not ends:
+        return done[0], "succeeded"
+    after = [(e, d) for e, d in ends if e > ts]
+    if after:
+        end, step = min(after, key=lambda x: x[0])
+        return step, f"succeeded {_human(end - ts)} after it"
+    end, step = max(ends, key=lambda x: x[0])
+    return step, f"had succeeded {_human(ts - end)} before it"
 
 
 def _node_score(node: str | None, rb: Rebalance) -> tuple[float, str | None]:
@@ -292,15 +436,20 @@ def _lift(f: Finding, why: str, priors: Mapping[str, float]) -> None:
 
 
 def score(
-    row: dict[str, Any], phases: list[str], rb: Rebalance, factor: bool = False
+    row: dict[str, Any],
+    phases: list[str],
+    rb: Rebalance,
+    factor: bool = False,
+    tied: frozenset[str] = frozenset(),
 ) -> tuple[float, list[str]]:
     """Confidence in 0–1 that this matched line explains (or, for a factor, contributed to)
     the failure of ``rb``. A factor is a state (a backup, a merge) and is judged against
-    the whole rebalance, not just the failed step."""
+    the whole rebalance, not just the failed step. ``tied``: the nodes whose clock is tied
+    to the failure (:func:`clock_tied`)."""
     parts = [
         _db_score(row, rb),
         _line_node_score(row.get("node"), row.get("target"), rb),
-        _time_score(row.get("ts"), rb, whole=factor, node=row.get("node")),
+        _time_score(row.get("ts"), rb, whole=factor, node=row.get("node"), tied=tied),
         _phase_score(phases, rb),
     ]
     value = 1.0
@@ -369,8 +518,10 @@ def group_findings(
     )
     phases = {rid: list(rule.phases) for rid, rule in rules.items()}
     factors = {rid: rule.factor is not None for rid, rule in rules.items()}
+    tied = {id(rb): clock_tied(matches, rb) for rb in failed}
     scored = keyed.with_columns(
-        _scores(keyed, rb, phases, factors).alias(f"_s{k}") for k, rb in enumerate(failed)
+        _scores(keyed, rb, phases, factors, tied[id(rb)]).alias(f"_s{k}")
+        for k, rb in enumerate(failed)
     )
     # _run: the failed rebalance that explains the line best. A database failing the same
     # way in run after run (a history of logs) gets a finding per run, not one finding
@@ -432,8 +583,11 @@ def group_findings(
         else:
             at = next(i for i, r in enumerate(recs) if r["_pos"] == top)
             ordered = [rows[at]] + [r for i, r in enumerate(rows) if i != at]
-            reasons = score(rows[at], rule.phases, rb, factor=rule.factor is not None)[1]
-        findings.append(_finding(rule, ordered, counts[g], conf, reasons, rb))
+            factor = rule.factor is not None
+            reasons = score(rows[at], rule.phases, rb, factor, tied[id(rb)])[1]
+        finding = _finding(rule, ordered, counts[g], conf, reasons, rb)
+        finding.clock_tied = rb is not None and finding.node in tied[id(rb)]
+        findings.append(finding)
     renumber(findings)
     return findings
 
@@ -479,20 +633,29 @@ _NULL = "\x01<null>"  # stands for a null key in the factor look-ups
 
 
 def _scores(
-    frame: pl.DataFrame, rb: Rebalance, phases: dict[str, list[str]], factors: dict[str, bool]
+    frame: pl.DataFrame,
+    rb: Rebalance,
+    phases: dict[str, list[str]],
+    factors: dict[str, bool],
+    tied: frozenset[str] = frozenset(),
 ) -> pl.Expr:
     """:func:`score` of every row of ``frame`` against ``rb``, as one expression: database
     and node factors from the few distinct values (with the Python functions themselves),
     time and phase factors vectorised with the same float operations."""
-    keys = ("database", "ordinal", "first_database")
+    keys = ("database", "ordinal", "first_database", "phase_kind")
+    attempt = _earlier_attempt_expr(rb)
     db_key = pl.concat_str(
-        [pl.col(k).cast(pl.String).fill_null(_NULL) for k in keys], separator="\x00"
+        [
+            *(pl.col(k).cast(pl.String).fill_null(_NULL) for k in keys),
+            attempt.cast(pl.Int8).cast(pl.String),
+        ],
+        separator="\x00",
     )
     db_w = {
-        "\x00".join(_NULL if v is None else str(v) for v in values): _db_score(
-            dict(zip(keys, values, strict=True)), rb
-        )[0]
-        for values in frame.select(*keys).unique().iter_rows()
+        "\x00".join(
+            [*(_NULL if v is None else str(v) for v in values[:-1]), str(int(values[-1]))]
+        ): (_db_score(dict(zip(keys, values[:-1], strict=True)), rb, values[-1])[0])
+        for values in frame.select(*keys, attempt.alias("_attempt")).unique().iter_rows()
     }
     db_expr = db_key.replace_strict(db_w, return_dtype=pl.Float64)
     node_key = pl.concat_str(
@@ -508,14 +671,16 @@ def _scores(
     whole_w = {r: factors[r] for r in rule_ids}
     phase_expr = pl.col("rule").replace_strict(phase_w, return_dtype=pl.Float64)
     whole = pl.col("rule").replace_strict(whole_w, return_dtype=pl.Boolean)
-    time_expr = pl.when(whole).then(_time_expr(rb, True)).otherwise(_time_expr(rb, False))
+    time_expr = (
+        pl.when(whole).then(_time_expr(rb, True, tied)).otherwise(_time_expr(rb, False, tied))
+    )
     value = pl.lit(1.0) * db_expr
     value = value * node_expr
     value = value * time_expr
     return value * phase_expr
 
 
-def _time_expr(rb: Rebalance, whole: bool) -> pl.Expr:
+def _time_expr(rb: Rebalance, whole: bool, tied: frozenset[str] = frozenset()) -> pl.Expr:
     """:func:`_time_score` (the number) for every row, vectorised."""
     start, end = rb.window(whole)
     if start is None and end is None:
@@ -527,6 +692,9 @@ def _time_expr(rb: Rebalance, whole: bool) -> pl.Expr:
         gap = (ts - end_us).cast(pl.Float64)
         after = pl.max_horizontal(pl.lit(0.02), _after_score(rb) - gap / pl.col("_per_half_hour"))
         slack = pl.lit(_us_delta(TIME_SLACK_AFTER))
+        if tied:
+            on_tied = pl.col("node").is_in(sorted(tied)).fill_null(False)
+            slack = pl.when(on_tied).then(_us_delta(TIED_SLACK)).otherwise(slack)
         node = _failure_node(rb)
         if node is not None:
             same = pl.col("node") == node
@@ -597,19 +765,26 @@ def _finding(
     )
 
 
-def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]) -> Finding:
+def _best_finding(
+    rule: Any,
+    rows: list[dict[str, Any]],
+    failed: list[Rebalance],
+    tied: Sequence[frozenset[str]] = (),
+) -> Finding:
     """Reference implementation of one group's finding (row-by-row Python; the vectorised
-    :func:`group_findings` must agree with it)."""
+    :func:`group_findings` must agree with it). ``tied``: per failed rebalance, the nodes
+    whose clock is tied to it (:func:`clock_tied` of all the matches)."""
     best_conf, best_rows, best_reasons, best_rb = (
         0.0,
         rows,
         ["no failed rebalance to explain"],
         None,
     )
-    for rb in failed:
+    for k, rb in enumerate(failed):
+        nodes = tied[k] if k < len(tied) else frozenset()
         scored = sorted(
             (
-                (score(r, rule.phases, rb, factor=rule.factor is not None), i)
+                (score(r, rule.phases, rb, rule.factor is not None, nodes), i)
                 for i, r in enumerate(rows)
             ),
             key=lambda x: (-x[0][0], x[1]),
@@ -626,12 +801,24 @@ def _best_finding(rule: Any, rows: list[dict[str, Any]], failed: list[Rebalance]
 
 #: Confidence left to a line (a kill, an error) of a connection that is not the rebalance's.
 FOREIGN_CONNECTION = 0.05
+#: Causes a statement suffers alone, on its own connection: a client's statement that
+#: timed out on a lock (most likely the rebalance's own) or was killed tells nothing of
+#: what failed the step. (Running out of memory or disk, a lost network are the node's,
+#: whoever's statement hit them first.)
+CONNECTION_CAUSES = {"kill": "was killed or interrupted", "lock_timeout": "timed out on a lock"}
 
 
 @cache
 def _connection_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     pats = grammars.load("messages")["connections"]
     return re.compile(pats["killed"]), re.compile(pats["own"])
+
+
+@cache
+def _client_statement() -> re.Pattern[str]:
+    """A client's statement (``client`` of [step_event] in grammars/messages.toml: the
+    echo ``ExecuteQuery:``, a client connection's identity)."""
+    return re.compile(grammars.load("messages")["step_event"]["client"])
 
 
 def connections(pattern: re.Pattern[str], text: str) -> set[int]:
@@ -654,7 +841,11 @@ def weigh_connections(
       a thread serving another client connection (a user's UPDATE that timed out on a
       lock on the master aggregator). Background threads (``conn id -1``) and nodes where
       no rebalance line names its connection (leaves: their work for the rebalance runs
-      on internal connections) are left as they are."""
+      on internal connections) are left as they are;
+    * on any node, a client's statement (``ExecuteQuery:``, :func:`_client_statement`) on
+      a connection (``conn id N``) none of the rebalance's lines runs on, that timed out
+      on a lock or was killed or interrupted (:data:`CONNECTION_CAUSES`): the client's
+      own fate (a user's UPDATE on the partition waiting on the promote's lock)."""
     killed_re, own_re = _connection_patterns()
     own_of: dict[int, dict[str, set[int]]] = {}
     for f in findings:
@@ -670,14 +861,14 @@ def weigh_connections(
         atypical = {_ATYPICAL.format(rb.failed_phase): PHASE_ATYPICAL}
         if _on_failure_line(f, rb):
             _lift(f, "the failed step reported it itself, whatever the phase", atypical)
-        if f.cause == "kill":
-            killed = connections(killed_re, text)
-            if killed and own and killed.isdisjoint(own):
+        killed = connections(killed_re, text) if f.cause == "kill" else set()
+        if killed:  # (a kill line: the connection that matters is the one it kills)
+            if own and killed.isdisjoint(own):
                 f.confidence = min(f.confidence, FOREIGN_CONNECTION)
                 f.reasons.append(
                     f"kills connection {_ids(killed)}; the rebalance runs on connection {_ids(own)}"
                 )
-            elif killed and own:
+            elif own:
                 why = f"kills the rebalance's own connection {_ids(killed & own)}"
                 _lift(f, why, {**atypical, _NO_DATABASE: DB_UNKNOWN})
             continue
@@ -688,6 +879,17 @@ def weigh_connections(
             f.reasons.append(
                 f"logged for connection {_ids(runs_on)}, a client's; the rebalance runs on "
                 f"connection {_ids(mine)} there"
+            )
+        elif (
+            f.cause in CONNECTION_CAUSES
+            and runs_on
+            and runs_on.isdisjoint(own)
+            and _client_statement().search(text)
+        ):
+            f.confidence = min(f.confidence, FOREIGN_CONNECTION)
+            f.reasons.append(
+                f"a client's statement on connection {_ids(runs_on)}, not the rebalance's, "
+                f"{CONNECTION_CAUSES[f.cause]}"
             )
 
 
@@ -738,19 +940,22 @@ def tie_restarts(
     node outside the step, nor for the node that logged the failure and went down after
     that line (a restart after the failure explains none)."""
     failed = [rb for rb in rebalances if rb.outcome == "failed" and rb.database is not None]
+    clocks: dict[int, frozenset[str]] = {}
     for f in findings:
         if f.cause != "node_failure" or f.database is not None or not f.node or not failed:
             continue
+        if not clocks:
+            clocks = {id(rb): clock_tied(events, rb) for rb in failed}
         best: tuple[float, list[str], Rebalance, int] | None = None
         for at, ev in enumerate(f.evidence):
             if ev.get("time") is None or not _RESTART.search(str(ev.get("text") or "")):
                 continue
             last = _last_words(events, f.node, ev)
             for rb in failed:
-                tied = _restart_of_step(rb, f.node, ev, last)
-                if tied is None:
+                named = _restart_of_step(rb, f.node, ev, last)
+                if named is None:
                     continue
-                value, reasons = _tied_score(ev, f, rb, rules, tied)
+                value, reasons = _tied_score(ev, f, rb, rules, named, clocks[id(rb)])
                 if best is None or value > best[0]:
                     best = (value, reasons, rb, at)
         if best is None or best[0] <= f.confidence:
@@ -761,6 +966,7 @@ def tie_restarts(
         f.confidence, f.reasons, f.time = round(min(0.99, value), 2), reasons, top["time"]
         f.database, f.ordinal = rb.database, (rb.failed_step or {}).get("ordinal")
         f.run, f.rebalance, f.phase = rb, rb.database, rb.failed_phase
+        f.clock_tied = f.node in clocks[id(rb)]
 
 
 def _last_words(events: pl.DataFrame, node: str, restart: dict[str, Any]) -> pl.DataFrame:
@@ -805,9 +1011,13 @@ def _tied_score(
     rb: Rebalance,
     rules: dict[str, Any],
     named: dict[str, Any],
+    clocks: frozenset[str] = frozenset(),
 ) -> tuple[float, list[str]]:
     """:func:`score` of a restart as the failed step's (``named``: the node's last line
-    that names the step's partition); with no time for the step, the restart is in it."""
+    that names the step's partition); with no time for the step, the restart is in it.
+    ``clocks``: the nodes whose clock is tied to the failure (:func:`clock_tied`): a
+    restart of such a node well after the failure is after it, though its last minute
+    named the partition (it logged the failure and went on)."""
     step = rb.failed_step or {}
     row = {
         "ts": restart["time"],
@@ -815,7 +1025,7 @@ def _tied_score(
         "database": rb.database,
         "ordinal": step.get("ordinal"),
     }
-    value, reasons = score(row, list(rules[f.rule].phases), rb)
+    value, reasons = score(row, list(rules[f.rule].phases), rb, tied=clocks)
     why = (
         f"in its last minute before going down it logged {rb.database}:{step.get('ordinal')}, "
         f"the failed step's partition ({named['file']}:{named['line']})"
@@ -833,7 +1043,8 @@ def date_restarts(
     """A restart is dated when the node was last seen before it; the node was down at
     some time between that line and the first line after it. When that span covers the
     failure (a node idle for hours, then a crash), the restart is scored as if at the
-    failure instead of at the last line, with the span as reason."""
+    failure instead of at the last line, with the span as reason. Not for a restart past
+    the slack after the failure (TIED_SLACK on a node whose clock is tied to it)."""
     for f in findings:
         rb = f.run
         if rb is None or f.time is None or not f.evidence or rb.failure_time is None:
@@ -848,7 +1059,8 @@ def date_restarts(
             begin = (start or rb.failure_time) - LEAD_TIME
         except (ValueError, OverflowError):  # (times at the calendar's ends: no span)
             continue
-        if _later_by(f.time, rb.failure_time, TIME_SLACK_AFTER) or down_until < begin:
+        slack = TIED_SLACK if f.clock_tied else TIME_SLACK_AFTER
+        if _later_by(f.time, rb.failure_time, slack) or down_until < begin:
             continue
         row = {**f.evidence[0], "ts": rb.failure_time, "node": f.node, "database": f.database}
         value, reasons = score(row, list(rules[f.rule].phases), rb)
@@ -1031,6 +1243,7 @@ def skew_hints(
             and f.node in rb.involved_nodes
             and f.node != rb.master_aggregator
             and f.node not in fixed
+            and not (f.run is rb and f.clock_tied)  # (its clock agrees: no skew)
             and f.database in (None, rb.database)
             and TIME_SLACK_AFTER < f.time - rb.failure_time <= SKEW_MAX
         )

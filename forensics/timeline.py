@@ -1360,7 +1360,9 @@ def _interrupted_by_failover(
     if not after.height:
         return
     # (the words that a node became the master before the statement that asked for it)
-    takeover = after.sort(pl.col("message").str.contains(_SET_AS_MASTER), "ts").row(0, named=True)
+    takeover = after.sort(pl.col("message").str.contains(_takeover("statement")), "ts").row(
+        0, named=True
+    )
     _taken_as_failed(rb, takeover)
     # (the new master ended the run: its lines of the time are the step's, as the old one's)
     rb.involved_nodes = sorted({*rb.involved_nodes, takeover["node"]})
@@ -1387,38 +1389,23 @@ def _taken_as_failed(rb: Rebalance, line: dict[str, Any]) -> None:
     rb.failure_line = line
 
 
-#: Words that an aggregator became the master aggregator (a failover, planned or not):
-#: the statement that makes it so (AGGREGATOR SET AS MASTER) and the ways a log may say it
-#: did. Step and cluster wording of the tracelog is not public: tokens, not sentences;
-#: "master" alone is not enough (a partition's replica is promoted to master too).
-_TAKEOVER = (
-    r"(?i)\baggregator\s+set\s+as\s+master\b"
-    r"|\b(?:is|was)\s+now\s+(?:the\s+)?(?:new\s+)?master\s+aggregator\b"
-    r"|\b(?:became|becomes|becoming|become)\s+(?:the\s+)?(?:new\s+)?master\s+aggregator\b"
-    r"|\bpromot(?:ed|ing)\s+(?:[\w.:\[\]-]+\s+){0,3}?to\s+(?:the\s+)?(?:new\s+)?master\s+aggregator\b"
-    r"|\baggregator\b.{0,60}\bpromoted\s+to\s+master\b"
-    r"|\b(?:takes|taking|taken|took)\s+over\s+as\s+(?:the\s+)?(?:new\s+)?master\b"
-    r"|\bmaster\s+aggregator\s+(?:changed|moved|switched|failed\s+over)\s+(?:from\s+\S+\s+)?to\b"
-    r"|\bnew\s+master\s+aggregator\s+(?:is\s+)?(?:elected|chosen|selected|\S+:\d+)"
-)
-#: ... unless the line says it did not happen.
-_NO_TAKEOVER = (
-    r"(?i)\b(?:denied|refused|rejected|cannot|can't|could\s+not|unable\s+to|not\s+allowed"
-    r"|aborted)\b|\bset\s+as\s+master\b.*\bfail(?:ed|s|ure)?\b"
-)
-#: The statement alone: it asks for the takeover, the line after it says it happened.
-_SET_AS_MASTER = r"(?i)\baggregator\s+set\s+as\s+master\b"
+def _takeover(key: str) -> str:
+    """A pattern of ``[takeover]`` in grammars/messages.toml: ``pattern`` (a line saying a
+    node became the master aggregator), ``refused`` (it did not), ``statement``."""
+    return str(grammars.load("messages")["takeover"][key])
 
 
 def master_takeovers(events: pl.DataFrame) -> pl.DataFrame:
-    """Lines that say a node became the master aggregator (:data:`_TAKEOVER`), with a
+    """Lines that say a node became the master aggregator (``[takeover]``), with a
     time, in warnings and below (an error line is a takeover that failed)."""
     message = pl.col("message")
     return events.filter(
         pl.col("ts").is_not_null()
         & message.str.contains("(?i)master")
         & ~pl.col("level").is_in(["ERROR", "FAILURE"])
-    ).filter(message.str.contains(_TAKEOVER) & ~message.str.contains(_NO_TAKEOVER))
+    ).filter(
+        message.str.contains(_takeover("pattern")) & ~message.str.contains(_takeover("refused"))
+    )
 
 
 def _rebalance(

@@ -10,11 +10,17 @@ master (node_failure); a failover before the run, whose new master ran it, ends 
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+import pytest
+
+from forensics import grammars
 from forensics.analysis import analyze
 from forensics.report.json import to_dict
+from forensics.timeline import master_takeovers
 
 OLD_MA, NEW_MA, CHILD = "10.1.0.10:3306", "10.1.0.20:3306", "10.1.0.30:3306"
 LEAVES = ["10.1.0.11:3306", "10.1.0.12:3306", "10.1.0.15:3306", "10.1.0.16:3306"]
@@ -232,3 +238,15 @@ def test_current_master_without_its_log(tmp_path: Path) -> None:
         "copy",
         "out_of_memory",
     )
+
+
+@pytest.mark.parametrize("sample", grammars.load("messages")["takeover"]["lines"])
+def test_takeover_grammar_samples(sample: dict[str, Any]) -> None:
+    events = pl.DataFrame(
+        {
+            "ts": [datetime(2026, 3, 1, 10, 0)],
+            "level": ["WARN"],
+            "message": [sample["message"]],
+        }
+    )
+    assert master_takeovers(events).height == int(sample["takeover"])

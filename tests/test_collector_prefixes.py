@@ -7,25 +7,31 @@ and a warning for a file whose lines look like tracelog lines behind a prefix th
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import tarfile
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import zstandard
 from click.testing import CliRunner
 
 from forensics import grammars
 from forensics.cli import main
 from forensics.loader import load_bundle
 from forensics.parsers import layout, sources
+from tests.test_mixed_sources import unpack_case
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "copy_lock_timeout_optimize"
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture's bundle, unpacked (four nodes' memsql.log and the SQL outputs)."""
+    return unpack_case(tmp_path_factory.mktemp("case"))
+
+
 HOSTS = {"10.0.5.10-3306": "10.0.5.10", "10.0.5.11-3306": "10.0.5.11"}
 HOSTS |= {"10.0.5.12-3306": "10.0.5.12", "10.0.5.13-3306": "10.0.5.13"}
 PODS = {folder: f"node-sdb-{i}" for i, folder in enumerate(HOSTS)}
@@ -71,17 +77,6 @@ def test_the_time_of_a_stacked_prefix_tells_the_node_clock() -> None:
 
 
 # ------------------------------------------------------------------ a whole bundle
-
-
-@pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture's bundle, unpacked (four nodes' memsql.log and the SQL outputs)."""
-    root = tmp_path_factory.mktemp("case")
-    raw = (FIXTURE / "sdb-case-7731.tar.zst").read_bytes()
-    unpacked = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw))
-    with unpacked as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
-        tar.extractall(root, filter="data")
-    return root / "sdb-case-7731"
 
 
 def _written(

@@ -26,15 +26,19 @@ NAMES |= {"10.0.5.12-3306": "memsql-leaf-2", "10.0.5.13-3306": "memsql-leaf-3"}
 _LINE = re.compile(r"\d+ (\S+ \S+)\s+(\w+): (.*)")
 
 
-@pytest.fixture(scope="module")
-def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fixture's bundle, unpacked (four nodes' memsql.log and the SQL outputs)."""
-    root = tmp_path_factory.mktemp("case")
+def unpack_case(root: Path) -> Path:
+    """The fixture's bundle unpacked under ``root`` (four nodes' memsql.log and the SQL
+    outputs)."""
     raw = (FIXTURE / "sdb-case-7731.tar.zst").read_bytes()
     unpacked = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(raw))
     with unpacked as stream, tarfile.open(fileobj=stream, mode="r|") as tar:
         tar.extractall(root, filter="data")
     return root / "sdb-case-7731"
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return unpack_case(tmp_path_factory.mktemp("case"))
 
 
 @pytest.fixture(scope="module")

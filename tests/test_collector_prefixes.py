@@ -7,7 +7,6 @@ and a warning for a file whose lines look like tracelog lines behind a prefix th
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,15 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from forensics import grammars
-from forensics.cli import main
 from forensics.loader import load_bundle
 from forensics.parsers import layout, sources
-from tests.test_mixed_sources import unpack_case
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "copy_lock_timeout_optimize"
+from tests.test_mixed_sources import analyze_failed, unpack_case
 
 
 @pytest.fixture(scope="module")
@@ -98,14 +93,6 @@ def _written(
     return out
 
 
-def _analyze(bundle: Path) -> dict[str, Any]:
-    out = bundle.parent / f"{bundle.name}.json"
-    result = CliRunner().invoke(main, ["analyze", str(bundle), "--json", str(out)])
-    assert result.exit_code == 1, result.output
-    report: dict[str, Any] = json.loads(out.read_text())
-    return report
-
-
 def _verdicts(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(v["database"], v["phase"], v["cause"]) for v in report["verdicts"]]
 
@@ -127,7 +114,7 @@ def test_journald_files_are_read_on_the_hosts_they_name(case: Path, tmp_path: Pa
         (bundle / "journal").mkdir(exist_ok=True)
         (bundle / "journal" / f"{PODS[folder]}.txt").write_text("\n".join(lines) + "\n")
 
-    report = _analyze(bundle)
+    report = analyze_failed(bundle)
 
     assert _verdicts(report) == [("inventory", "copy", "lock_timeout")]
     assert sorted(_logs(report).values()) == sorted(HOSTS.values())
@@ -144,7 +131,7 @@ def test_a_syslog_file_of_several_hosts_is_read_per_host(case: Path, tmp_path: P
     merged = sorted(line for lines in _written(case, bundle, rsyslog).values() for line in lines)
     (bundle / "messages").write_text("\n".join(merged) + "\n")
 
-    report = _analyze(bundle)
+    report = analyze_failed(bundle)
 
     assert _verdicts(report) == [("inventory", "copy", "lock_timeout")]
     logs = _logs(report)
@@ -168,7 +155,7 @@ def test_kubectl_prefix_and_timestamps_is_read_per_pod(case: Path, tmp_path: Pat
     )
     (bundle / "all-pods.log").write_text("\n".join(line for _, line in merged) + "\n")
 
-    report = _analyze(bundle)
+    report = analyze_failed(bundle)
 
     assert _verdicts(report) == [("inventory", "copy", "lock_timeout")]
     assert sorted(_logs(report).values()) == sorted(HOSTS.values())

@@ -44,7 +44,7 @@ def case(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def own_files(case: Path) -> dict[str, Any]:
     """The report on the nodes' own files."""
-    return _analyze(case)
+    return analyze_failed(case)
 
 
 def _merged(case: Path, line: Callable[[str, str, re.Match[str]], str]) -> list[str]:
@@ -79,7 +79,8 @@ def shipper_fields(name: str, raw: str, m: re.Match[str]) -> str:
     return json.dumps({**fields, "host": {"name": name}})
 
 
-def _analyze(bundle: Path) -> dict[str, Any]:
+def analyze_failed(bundle: Path) -> dict[str, Any]:
+    """The JSON report of ``forensics analyze`` on ``bundle``, which must find a failure."""
     out = bundle.parent / f"{bundle.name}.json"
     result = CliRunner().invoke(main, ["analyze", str(bundle), "--json", str(out)])
     assert result.exit_code == 1, result.output
@@ -121,7 +122,7 @@ def test_a_file_of_several_nodes_gives_the_verdict_of_their_own_files(
     merged = _merged(case, line)
     (bundle / name).write_text("\n".join(merged) + "\n")
 
-    report = _analyze(bundle)
+    report = analyze_failed(bundle)
 
     # one verdict, the fixture's own: no node_failure made of the nodes' uptime counters
     verdicts = [(v["database"], v["status"], v["phase"], v["cause"]) for v in report["verdicts"]]
@@ -145,7 +146,7 @@ def test_a_prefix_naming_one_source_is_read_as_one_log(case: Path, tmp_path: Pat
         folder.mkdir()
         (folder / "compose.log").write_text("\n".join(lines) + "\n")
 
-    report = _analyze(bundle)
+    report = analyze_failed(bundle)
 
     assert [(v["database"], v["cause"]) for v in report["verdicts"]] == [
         ("inventory", "lock_timeout")
@@ -232,7 +233,7 @@ def test_a_log_export_in_one_json_document_is_read_per_source(
     shutil.copytree(case / "outputs", bundle / "outputs")
     (bundle / "export.json").write_text(json.dumps(shape(case), indent=2))
 
-    report = _analyze(bundle)
+    report = analyze_failed(bundle)
 
     verdicts = [(v["database"], v["status"], v["phase"], v["cause"]) for v in report["verdicts"]]
     assert verdicts == [("inventory", "failure", "copy", "lock_timeout")]
@@ -252,7 +253,7 @@ def test_a_source_without_tracelog_lines_is_no_node(case: Path, tmp_path: Path) 
     studio = [f"{'studio-1':<16}| [studio] GET /api/v1/clusters 200 {i} ms" for i in range(40)]
     (bundle / "docker-compose.log").write_text("\n".join(studio + merged) + "\n")
 
-    report = _analyze(bundle)
+    report = analyze_failed(bundle)
 
     assert [(v["database"], v["cause"]) for v in report["verdicts"]] == [
         ("inventory", "lock_timeout")

@@ -39,6 +39,8 @@ STATUS_RANK = {
 LOG_STATUS = {"step_failure": "failed", "step_success": "success", "step_start": "running"}
 #: How far before a step's start evidence may still explain it.
 LEAD_TIME = timedelta(minutes=10)
+#: How far around the failed step's window its lines may name its peer (step_peers).
+PEER_SLACK = timedelta(seconds=30)
 
 #: Step key across status captures (docs/CONTRACTS.md "Status captures").
 CAPTURE_KEY = ["database", "action", "ordinal", "target"]
@@ -547,6 +549,78 @@ def _involved(
     return sorted(n for n in nodes if n)
 
 
+def _lost_node(key: str) -> str:
+    """A pattern of ``[lost_node]`` in grammars/messages.toml: ``startup`` (a line a server
+    logs while it starts), ``master_lost`` (a node says the master aggregator was lost),
+    ``back`` (it is back), ``peer`` (the peer a step's line names)."""
+    return str(grammars.load("messages")["lost_node"][key])
+
+
+def step_peers(rb: Rebalance, db_events: pl.DataFrame) -> list[str]:
+    """The nodes that the failed step's lines name as its peer (``[lost_node] peer``: the
+    failure line's ``Leaf Error (host:port)``, a target's "provisioning from host:port"):
+    the copy's source, which a partition snapshot would name as a holder. Only the failure
+    line and the warnings and errors of the step's partition in its window count."""
+    step = rb.failed_step or {}
+    lines = [rb.failure_line] if rb.failure_line else []
+    start, end = rb.window()
+    if step.get("ordinal") is not None and start is not None and end is not None:
+        own = db_events.filter(
+            (pl.col("ordinal") == step["ordinal"])
+            & pl.col("level").is_in(["WARN", "ERROR", "FAILURE"])
+            & pl.col("ts").is_between(_shifted(start, -PEER_SLACK), _shifted(end, PEER_SLACK))
+        )
+        lines.extend(own.iter_rows(named=True))
+    pattern = re.compile(_lost_node("peer"))
+    peers = set()
+    for line in lines:
+        for found in pattern.finditer(line.get("message") or ""):
+            named = found.group("peer") or f"{found.group('from')}:{found.group('port')}"
+            peers.add(named)
+    return sorted(peers)
+
+
+def _shifted(ts: datetime, by: timedelta) -> datetime:
+    """``ts + by``, held at the ends of the calendar (year 1, year 9999)."""
+    try:
+        return ts + by
+    except OverflowError:
+        return (datetime.max if by > timedelta(0) else datetime.min).replace(tzinfo=ts.tzinfo)
+
+
+def restart_banners(events: pl.DataFrame) -> pl.DataFrame:
+    """Startup lines (``[lost_node] startup``) logged after earlier lines of their file: a
+    restart, also in a log without the uptime counter (where no ``node_restart`` row
+    shows it). The startup lines a file begins with show only the start it begins with."""
+    startup = pl.col("message").str.contains(_lost_node("startup"))
+    banners = events.filter(pl.col("ts").is_not_null() & startup)
+    if not banners.height:
+        return banners
+    first = (
+        events.filter(~startup.fill_null(False) & pl.col("line").is_not_null())
+        .group_by("file")
+        .agg(pl.col("line").min().alias("_first"))
+    )
+    return (
+        banners.join(first, on="file", how="inner")
+        .filter(pl.col("line") > pl.col("_first"))
+        .drop("_first")
+    )
+
+
+def master_lost_lines(events: pl.DataFrame) -> pl.DataFrame:
+    """Warnings and errors with a time that say the master aggregator was lost (``[lost_node]
+    master_lost``, not ``back``): a node's word that the master went away."""
+    message = pl.col("message")
+    return events.filter(
+        pl.col("ts").is_not_null()
+        & pl.col("level").is_in(["WARN", "ERROR", "FAILURE"])
+        & message.str.contains("(?i)master")
+    ).filter(
+        message.str.contains(_lost_node("master_lost")) & ~message.str.contains(_lost_node("back"))
+    )
+
+
 def build_timeline(
     steps: pl.DataFrame,
     events: pl.DataFrame,
@@ -580,6 +654,7 @@ def build_timeline(
     )
     restarts = events.filter(pl.col("step_event") == "node_restart")
     takeovers = master_takeovers(events)
+    lost = (restart_banners(events), master_lost_lines(events), _seen(events))
     status_rows, _ = _unnamed_steps(
         steps.filter(pl.col("origin") == "status"), databases, partitions
     )
@@ -610,13 +685,13 @@ def build_timeline(
             shared = global_events.clear()
         rb = _rebalance(database, db_steps, db_events, db_parts, master_aggregator, shared)
         rb.notes.extend(note for note in (stale, newer) if note)
-        _interrupted(rb, db_events, db_parts, restarts, takeovers)
+        _interrupted(rb, db_events, db_parts, restarts, takeovers, lost)
         rb.notes.extend(attempts.get(database, []))
         rb.notes.extend(earlier.notes.get(database, []))
         if rb.outcome in ("failed", "unknown") and _plan_only(db_steps, db_events):
             unstarted[database] = shared
         if every_run:  # (forensics scan: one incident per failed run)
-            ends = (restarts, takeovers)
+            ends = (restarts, takeovers, *lost)
             later = logged or rb
             out.extend(
                 _earlier_failures(database, earlier, ends, db_parts, master_aggregator, later)
@@ -797,7 +872,7 @@ def named_databases(message: str, names: Iterable[str]) -> dict[str, str]:
 def _earlier_failures(
     database: str,
     earlier: _Runs,
-    ends: tuple[pl.DataFrame, pl.DataFrame],
+    ends: tuple[pl.DataFrame, ...],
     db_parts: pl.DataFrame,
     ma: str | None,
     latest: Rebalance,
@@ -813,8 +888,8 @@ def _earlier_failures(
     for run, stop, lines in zip(earlier.events.get(database, []), stops, shared, strict=False):
         steps = merge_steps(schemas.empty(schemas.STEPS), run)
         rb = _rebalance(database, steps, run, db_parts, ma, lines)
-        restarts, takeovers = (lines.filter(pl.col("ts") < stop) for lines in ends)
-        _interrupted(rb, run, db_parts, restarts, takeovers)
+        restarts, takeovers, *lost = (lines.filter(pl.col("ts") < stop) for lines in ends)
+        _interrupted(rb, run, db_parts, restarts, takeovers, (lost[0], lost[1], lost[2]))
         runs.append(rb)
     for rb, after in pairwise([*runs, latest]):
         rb.next_run = after
@@ -1280,21 +1355,86 @@ def _interrupted(
     db_parts: pl.DataFrame,
     restarts: pl.DataFrame,
     takeovers: pl.DataFrame,
+    lost: tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame] | None = None,
 ) -> None:
     """The aggregator that ran a rebalance, and what became of the run when it was lost:
     the run's lines logged before the bundle's master aggregator took over are the old
     master's (:func:`_ran_before_takeover`); a run with no outcome whose aggregator stopped
     running it after its last line is taken as failed there, in the step that was running:
-    the aggregator restarted (:func:`_interrupted_by_restart`), or another node became the
-    master aggregator (:func:`_interrupted_by_failover`). Either ends the run: a restarted
-    aggregator does not resume it, and a rebalance does not outlive its master aggregator."""
+    the aggregator restarted (:func:`_interrupted_by_restart`: its uptime counter reset,
+    or it logged startup lines after a silence, ``lost[0]``: :func:`restart_banners`),
+    another node became the master aggregator (:func:`_interrupted_by_failover`), or
+    other nodes said the master aggregator was lost and it logged nothing more
+    (:func:`_interrupted_by_lost_master`, ``lost[1]``: :func:`master_lost_lines`). Each
+    ends the run: a restarted aggregator does not resume it, and a rebalance does not
+    outlive its master aggregator. A leaf's restart is no end of the run."""
     _ran_before_takeover(rb, db_events, takeovers)
     outcome = rb.outcome
+    banners, said_lost, seen = lost if lost is not None else (restarts.clear(),) * 3
     _interrupted_by_restart(rb, db_events, restarts)
+    ran = [rb.master_aggregator] if rb.master_aggregator else _own_nodes(db_events)
+    _interrupted_by_restart(rb, db_events, banners.filter(pl.col("node").is_in(ran)))
     _interrupted_by_failover(rb, db_events, takeovers)
+    _interrupted_by_lost_master(rb, db_events, said_lost, banners, seen)
     if rb.outcome != outcome:  # (the step taken as failed: its target and holders too)
         step = _involved(rb.failed_step, rb.steps, db_parts, rb.master_aggregator)
-        rb.involved_nodes = sorted({*rb.involved_nodes, *step})
+        rb.involved_nodes = sorted({*rb.involved_nodes, *step, *step_peers(rb, db_events)})
+
+
+#: A host:port a line names.
+_HOST_PORT = re.compile(r"\b[\w.\-]+:\d{2,5}\b")
+
+
+def _interrupted_by_lost_master(
+    rb: Rebalance,
+    db_events: pl.DataFrame,
+    said_lost: pl.DataFrame,
+    banners: pl.DataFrame,
+    seen: pl.DataFrame,
+) -> None:
+    """A rebalance with no outcome after whose last line another node said the master
+    aggregator that ran it was lost (:func:`master_lost_lines`; a line that names another
+    host:port is of another master), and that master logged no line after it (or only
+    its startup lines: it restarted), did not go on: a rebalance does not outlive its
+    master aggregator. It is taken as failed at the first such line, in the step that
+    was running. A master that logs on after the line was only out of touch."""
+    if rb.outcome not in ("running", "unknown") or rb.end is None or not said_lost.height:
+        return
+    ran = [rb.master_aggregator] if rb.master_aggregator else _own_nodes(db_events)
+    if not ran:
+        return
+    after = said_lost.filter(~pl.col("node").is_in(ran) & (pl.col("ts") >= rb.end)).sort("ts")
+    for line in after.iter_rows(named=True):
+        named = set(_HOST_PORT.findall(line["message"] or "")) - {line["node"]}
+        if named and not named & set(ran):
+            continue
+        if _logged_on(ran, line["ts"], seen, banners):
+            continue
+        _taken_as_failed(rb, line)
+        rb.notes.append(
+            f"{line['node']} said the master aggregator was lost after the last line of this "
+            f"rebalance, at {line['ts']} ({line['file']}:{line['line']}), and "
+            f"{', '.join(ran)} (which ran it) logged no line after that but its startup: a "
+            "rebalance does not outlive its master aggregator: taken as failed there"
+        )
+        return
+
+
+def _seen(events: pl.DataFrame) -> pl.DataFrame:
+    """When each node logged a line with a time (its node and time only)."""
+    return events.filter(pl.col("ts").is_not_null() & pl.col("node").is_not_null()).select(
+        "node", "ts"
+    )
+
+
+def _logged_on(nodes: list[str], ts: datetime, seen: pl.DataFrame, banners: pl.DataFrame) -> bool:
+    """Whether one of ``nodes`` logged a line after ``ts`` (``seen``: :func:`_seen`), before
+    its startup lines if it restarted: it was running then."""
+    later = seen.filter(pl.col("node").is_in(nodes) & (pl.col("ts") > ts))
+    restart = banners.filter(pl.col("node").is_in(nodes) & (pl.col("ts") > ts))
+    if restart.height:
+        later = later.filter(pl.col("ts") < restart.get_column("ts").min())
+    return bool(later.height)
 
 
 def _ran_before_takeover(rb: Rebalance, db_events: pl.DataFrame, takeovers: pl.DataFrame) -> None:
@@ -1432,6 +1572,8 @@ def _rebalance(
     if outcome == "failed":
         _locate_failure(rb, db_steps, db_events, db_parts)
     rb.involved_nodes = _involved(rb.failed_step, db_steps, db_parts, ma)
+    if rb.failed_step is not None:  # (the source a partition snapshot would name)
+        rb.involved_nodes = sorted({*rb.involved_nodes, *step_peers(rb, db_events)})
     return rb
 
 

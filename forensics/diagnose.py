@@ -69,6 +69,15 @@ CAUSE_THRESHOLD = 0.30
 #: a leaf that crashed or went offline is seen by its peers as lost connections.
 SUPERSEDES = {"node_failure": {"network_error"}}
 SUPERSEDE_MIN = 0.5
+#: A node that others say went offline or missed heartbeats (a line of another node that
+#: names it) but whose own log goes on through the failure — a line of its own within
+#: ALIVE_SPAN before and after it, no restart and no crash line of its own in between —
+#: was up: it was cut off, not down. Such a finding explains no network error; below a
+#: network finding of the step it is scored at ALIVE_BELOW of it (the partition's
+#: consequence). A node whose log is not in the bundle, ends, or is silent across the
+#: failure is not shown up: its peers' word stands.
+ALIVE_SPAN = timedelta(seconds=60)
+ALIVE_BELOW = 0.9
 #: Causes that bring a node down: found on a node before its crash, at least as strong as
 #: the crash's finding, they are the root cause and the crash their consequence.
 CRASH_CAUSES = ("out_of_memory", "storage_error")
@@ -103,6 +112,9 @@ class Finding:
     run: Rebalance | None = field(default=None, repr=False, compare=False)
     # whether the node's clock is tied to that rebalance's failure (:func:`clock_tied`)
     clock_tied: bool = field(default=False, repr=False, compare=False)
+    # for a node_failure other nodes report about a node whose own log shows it up at
+    # the failure (:func:`mark_alive`): why it is no node failure; else None
+    alive: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -938,7 +950,8 @@ def tie_restarts(
     dates the step (no failure time and no step times: the master aggregator's log is
     missing), those last lines do: the restart is scored as inside the step. Not for a
     node outside the step, nor for the node that logged the failure and went down after
-    that line (a restart after the failure explains none)."""
+    that line (a restart after the failure explains none). Then the node failures its
+    peers report about a node that did not go down are marked (:func:`mark_alive`)."""
     failed = [rb for rb in rebalances if rb.outcome == "failed" and rb.database is not None]
     clocks: dict[int, frozenset[str]] = {}
     for f in findings:
@@ -967,6 +980,7 @@ def tie_restarts(
         f.database, f.ordinal = rb.database, (rb.failed_step or {}).get("ordinal")
         f.run, f.rebalance, f.phase = rb, rb.database, rb.failed_phase
         f.clock_tied = f.node in clocks[id(rb)]
+    mark_alive(findings, events)
 
 
 def _last_words(events: pl.DataFrame, node: str, restart: dict[str, Any]) -> pl.DataFrame:
@@ -1003,6 +1017,68 @@ def _of_step(node: str, rb: Rebalance) -> bool:
     """Whether ``node`` is one of the failed step's nodes (by host:port, or by host)."""
     host = node.rsplit(":", 1)[0]
     return any(n == node or n.rsplit(":", 1)[0] == host for n in rb.involved_nodes)
+
+
+#: A node a line names: ``10.0.0.5:3306``, ``'10.0.0.5':3306``, ``[fd00::5]:3306``.
+_NAMED_NODE = re.compile(r"(?<![\w.:\]])'?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][\w.-]*)'?:(\d{1,5})\b")
+
+
+def _about(f: Finding, rb: Rebalance) -> str | None:
+    """The node of ``rb``'s step that ``f``'s lines (another node's) all name — the node
+    they report offline or missing heartbeats — else None."""
+    named = {
+        f"{m.group(1)}:{m.group(2)}"
+        for ev in f.evidence
+        for m in _NAMED_NODE.finditer(str(ev.get("text") or ""))
+    }
+    named = {n for n in named if n != f.node and _of_step(n, rb)}
+    return named.pop() if len(named) == 1 else None
+
+
+def mark_alive(findings: list[Finding], events: pl.DataFrame) -> None:
+    """Set :attr:`Finding.alive` on each node_failure of a failed step that its peers
+    report about a node of the step (:func:`_about`) whose own log shows it up at the
+    failure (:data:`ALIVE_SPAN`): a line of its own on each side of it, no restart of it
+    and no node failure of its own (a crash line) strong enough to supersede."""
+    for f in findings:
+        rb = f.run
+        if f.cause != "node_failure" or rb is None or rb.failure_time is None:
+            continue
+        about = _about(f, rb)
+        if about is None or about == f.node:
+            continue
+        crashed = any(
+            g.cause == "node_failure"
+            and g.run is rb
+            and g.node == about
+            and g.confidence >= SUPERSEDE_MIN
+            and _about(g, rb) in (None, about)
+            for g in findings
+        )
+        if not crashed:
+            f.alive = _alive_at(events, about, rb.failure_time)
+
+
+def _alive_at(events: pl.DataFrame, node: str, at: datetime) -> str | None:
+    """Why ``node``'s own log shows it up at ``at`` (a line of its own within
+    :data:`ALIVE_SPAN` before and after, no restart in between), else None."""
+    own = events.filter(
+        (pl.col("node") == node)
+        & pl.col("ts").is_between(pl.lit(at) - ALIVE_SPAN, pl.lit(at) + ALIVE_SPAN)
+    )
+    if own.filter(pl.col("step_event").eq_missing("node_restart")).height:
+        return None
+    before = own.filter(pl.col("ts") <= at).sort("ts", "line")
+    after = own.filter(pl.col("ts") > at).sort("ts", "line")
+    if not before.height or not after.height:
+        return None
+    last, first = before.row(-1, named=True), after.row(0, named=True)
+    return (
+        f"{node}'s own log shows it up at the failure, with no restart "
+        f"({last['file']}:{last['line']} {_human(at - last['ts'])} before it, "
+        f"{first['file']}:{first['line']} {_human(first['ts'] - at)} after): it was cut "
+        "off, not down — the network's consequence"
+    )
 
 
 def _tied_score(
@@ -1281,6 +1357,7 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
         }[rb.outcome]
         return Verdict(rb.database, status, None, None, None, f"Rebalance of {rb.database} {text}.")
     mine = [f for f in findings if f.run is rb]
+    _below_network(mine)
     # equal confidence: the error the failed step itself reported goes first
     causes = sorted(
         (f for f in mine if f.cause),
@@ -1307,6 +1384,25 @@ def _verdict(rb: Rebalance, findings: list[Finding]) -> Verdict:
     return _failure_verdict(rb, winner)
 
 
+def _below_network(mine: list[Finding]) -> None:
+    """A node failure its peers report about a node shown up (:attr:`Finding.alive`)
+    ranks below the strongest finding of a cause it would supersede: the node was cut
+    off by what that finding shows, not down."""
+    for f in mine:
+        if f.alive is None or f.cause not in SUPERSEDES:
+            continue
+        symptoms = [
+            g.confidence
+            for g in mine
+            if g.cause in SUPERSEDES[f.cause] and g.confidence >= CAUSE_THRESHOLD
+        ]
+        if not symptoms:
+            continue
+        f.confidence = min(f.confidence, round(max(symptoms) * ALIVE_BELOW, 2))
+        if f.alive not in f.reasons:
+            f.reasons = [*f.reasons, f.alive]
+
+
 def _on_failure_line(finding: Finding, rb: Rebalance) -> bool:
     """Whether one of the finding's lines is the line that reports the step's failure."""
     line = rb.failure_line
@@ -1325,21 +1421,36 @@ def _superseding(winner: Finding | None, causes: list[Finding]) -> Finding | Non
             other.cause in SUPERSEDES
             and winner.cause in SUPERSEDES[other.cause]
             and other.confidence >= SUPERSEDE_MIN
+            and other.alive is None
         ):
             other.reasons = [*other.reasons, f"explains the {winner.cause} seen by its peers"]
-            winner.reasons = [*winner.reasons, f"a symptom of the {other.cause} ({other.id})"]
+            symptom = f"a symptom of the {other.cause} ({other.id})"
+            for f in causes:  # (each one stronger than it, not only the first)
+                if f.cause == winner.cause and f.confidence > other.confidence:
+                    f.reasons = [symptom, *f.reasons]
             return other
     return winner
 
 
 def _corroborates(f: Finding, winner: Finding, rb: Rebalance) -> bool:
     """Same cause as the winner, strong enough, on a node of the step and naming its
-    database or none (the same error elsewhere is an alternative, not the cause)."""
-    return (
-        f.cause == winner.cause
-        and f.confidence >= CAUSE_THRESHOLD
-        and _node_score(f.node, rb)[0] == NODE_INVOLVED
-        and f.database in (None, rb.database)
+    database or none (the same error elsewhere is an alternative, not the cause); or of
+    the same cause, on any node, naming the node the winner is about (the leaves that
+    lost their connection to the aggregator that restarted)."""
+    if f.cause != winner.cause or f.database not in (None, rb.database):
+        return False
+    if f.confidence >= CAUSE_THRESHOLD and _node_score(f.node, rb)[0] == NODE_INVOLVED:
+        return True
+    about = _about(winner, rb) or winner.node
+    return about is not None and about != f.node and _names(f, about)
+
+
+def _names(f: Finding, node: str) -> bool:
+    """Whether one of ``f``'s lines names ``node`` (host:port)."""
+    return any(
+        f"{m.group(1)}:{m.group(2)}" == node
+        for ev in f.evidence
+        for m in _NAMED_NODE.finditer(str(ev.get("text") or ""))
     )
 
 
@@ -1369,6 +1480,11 @@ def _why_not(loser: Finding, winner: Finding, on_line: bool = False) -> dict[str
         reasons = f"as strong, but {winner.id} is the error the failed step itself reported"
     else:
         reasons = f"as strong; {winner.id} ranks first (severity, then rule)"
+    if loser.confidence > winner.confidence:  # (superseded: it lost despite its score)
+        return {
+            "finding": loser.id,
+            "why_not": f"{loser.cause} ({loser.confidence:.2f}, but {reasons})",
+        }
     if loser.confidence >= winner.confidence:
         return {
             "finding": loser.id,

@@ -12,19 +12,11 @@ symptoms of. The verdict and the ``why_not`` texts are read from ``forensics ana
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from click.testing import CliRunner
-
-from forensics.cli import main
+from tests.test_distractors15 import IDLE, Line, T, _analyze, _log, _why_not
 
 MA, LEAF = "10.0.1.10", "10.0.1.16"
-DAY = "2026-03-10"
-T = "Thread 115334: "
-IDLE = "INFO: Thread 115114: ReplicationManagement: verified 75 partition instances on 6 nodes, nothing to do"  # fmt: skip
 BOOT = "INFO: Thread 99999: Main: Starting SingleStore server, version 8.5.22"
 OFFLINE = "WARN: Thread 115301: ClusterManager: Node 10.0.1.16:3306 state changed from online to offline"  # fmt: skip
 ONLINE = "INFO: Thread 115146: ClusterManager: Node 10.0.1.16:3306 state changed from offline to online"  # fmt: skip
@@ -37,22 +29,6 @@ UP = [
     ("11:04:25.000", IDLE),
     ("11:04:41.000", "INFO: Thread 115334: ClusterManagement: reconnected to the master aggregator 10.0.1.10:3306 after it was unreachable for 44 s"),
 ]  # fmt: skip
-
-Line = tuple[str, str]  # (HH:MM:SS.mmm, "LEVEL: text")
-
-
-def _log(path: Path, lines: list[Line]) -> None:
-    """A tracelog with its uptime column, from zero again at a ``Starting`` line."""
-    boot = datetime.fromisoformat(f"{DAY} 00:00:00") - timedelta(days=9)
-    out = []
-    for at, text in sorted(lines):
-        ts = datetime.fromisoformat(f"{DAY} {at}")
-        if "Starting SingleStore server" in text:
-            boot = ts - timedelta(milliseconds=200)
-        level, message = text.split(": ", 1)
-        out.append(f"{(ts - boot) // timedelta(microseconds=1)} {DAY} {at} {level:>6}: {message}\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(out), encoding="utf-8")
 
 
 def _bundle(root: Path, ma: list[Line], leaf: list[Line] | None) -> Path:
@@ -73,27 +49,6 @@ def _bundle(root: Path, ma: list[Line], leaf: list[Line] | None) -> Path:
         background = [(f"10:{m:02d}:07.000", IDLE) for m in range(50, 60)]
         _log(bundle / f"{LEAF}_3306" / "tracelogs" / "memsql.log", background + leaf)
     return bundle
-
-
-def _analyze(bundle: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """The verdict of ``sales`` and the findings by id."""
-    out = bundle.parent / "report.json"
-    result = CliRunner().invoke(main, ["analyze", str(bundle), "--json", str(out)])
-    assert result.exit_code == 1, result.output
-    report = json.loads(out.read_text(encoding="utf-8"))
-    (verdict,) = [v for v in report["verdicts"] if v["database"] == "sales"]
-    return verdict, {f["id"]: f for f in report["findings"]}
-
-
-def _why_not(findings: dict[str, dict[str, Any]], winner: str, cause: str) -> str:
-    """The winner's why_not texts for its alternatives of ``cause``."""
-    texts = [
-        a["why_not"]
-        for a in findings[winner]["alternatives"]
-        if findings[a["finding"]]["cause"] == cause
-    ]
-    assert texts, findings[winner]["alternatives"]
-    return " | ".join(texts)
 
 
 MARKED = [("11:03:58.000", OFFLINE), ("11:04:38.000", ONLINE)]

@@ -39,7 +39,7 @@ from .loader import Bundle, load_bundle
 from .parsers import tracelog
 from .recovery import build_runbook
 from .rules import RuleSet, load_rules, match
-from .timeline import Rebalance, build_timeline, log_steps, rejected_statement
+from .timeline import Rebalance, banner_restarts, build_timeline, log_steps, rejected_statement
 
 
 @dataclass
@@ -473,6 +473,9 @@ def analyze_bundle(
     rebalances = build_timeline(
         bundle.steps, events, bundle.partitions, _master_aggregator(bundle), every_run=every_run
     )
+    # (restarts only startup lines show, in logs without the uptime counter: NODE01's too)
+    if (banners := banner_restarts(events)).height:
+        events = pl.concat([events, banners]).sort(["ts", "node", "file", "line"], nulls_last=True)
     matches = match(events, ruleset)
     by_id = {rule.id: rule for rule in ruleset}
     findings = group_findings(matches, by_id, rebalances)

@@ -621,6 +621,56 @@ def restart_banners(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+#: Startup lines this close together are one start of the server.
+ONE_START = timedelta(minutes=5)
+
+
+def banner_restarts(events: pl.DataFrame) -> pl.DataFrame:
+    """``node_restart`` rows (as the parser writes for an uptime counter that went back)
+    for the restarts that only startup lines show (:func:`restart_banners`: a log without
+    the uptime counter): one per start, at the file's last line before it (the crash lies
+    between that line and the start, as for the parser's rows), unless the parser already
+    wrote one there. Empty when there is none (the usual case: one pass, gated by words)."""
+    words = list(grammars.load("messages")["lost_node"]["startup_words"])
+    mentions = events.filter(pl.col("message").str.contains_any(words, ascii_case_insensitive=True))
+    if not mentions.filter(pl.col("message").str.contains(_lost_node("startup"))).height:
+        return events.clear()
+    banners = restart_banners(events).sort("file", "line")
+    known = events.filter(pl.col("step_event") == "node_restart")
+    startup = pl.col("message").str.contains(_lost_node("startup")).fill_null(False)
+    rows: list[dict[str, Any]] = []
+    last_start: dict[str, datetime] = {}
+    for row in banners.iter_rows(named=True):
+        file, ts = row["file"], row["ts"]
+        previous = last_start.get(file)
+        last_start[file] = ts
+        if previous is not None and ts - previous <= ONE_START:
+            continue  # (the same start's next line)
+        before = (
+            events.filter((pl.col("file") == file) & (pl.col("line") < row["line"]) & ~startup)
+            .filter(pl.col("ts").is_not_null())
+            .sort("line")
+            .tail(1)
+        )
+        if not before.height:
+            continue
+        last = before.row(0, named=True)["ts"]
+        if known.filter(
+            (pl.col("file") == file) & pl.col("ts").is_between(last - ONE_START, ts)
+        ).height:
+            continue  # (the uptime counter showed it: the parser's row)
+        at, back = (t.isoformat(sep=" ", timespec="milliseconds") for t in (last, ts))
+        message = (
+            f"node restart detected: last line before it at {at}, back at {back}; startup "
+            "lines after a silence (no uptime counter)"
+        )
+        rows.append({**row, "ts": last, "level": "INFO", "thread": None,
+                     "component": "forensics", "message": message, "database": None,
+                     "ordinal": None, "action": None, "phase_kind": None,
+                     "step_event": "node_restart", "target": None, "error_code": None})  # fmt: skip
+    return pl.DataFrame(rows, schema=events.schema) if rows else events.clear()
+
+
 def master_lost_lines(events: pl.DataFrame) -> pl.DataFrame:
     """Warnings and errors with a time that say the master aggregator was lost (``[lost_node]
     master_lost``, not ``back``): a node's word that the master went away."""

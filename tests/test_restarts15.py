@@ -134,3 +134,20 @@ def test_copy_source_named_by_the_failure_line_restarted(tmp_path: Path) -> None
     )
     doc = to_dict(analyze(doc_dir / "bundle"))
     assert _verdict(doc) == ("failure", "copy", "node_failure")
+
+
+def test_target_restart_shown_only_by_startup_lines_is_the_cause(tmp_path: Path) -> None:
+    # no uptime counter: the target's last line before a silence, then its startup lines
+    # 100 s after the failure; the MA reports a lost connection (probe N's n04)
+    target = LEAVES[2]
+    failed = (
+        "10:01:30.000",
+        "ERROR",
+        f"CopyPartition: partition shop:4 on '10.3.0.13':3306 failed: Leaf Error ({target}): "
+        "Lost connection to MySQL server during query (2013)",
+    )
+    ended = ("10:01:30.100", "ERROR", "Rebalance: REBALANCE PARTITIONS ON `shop` failed")
+    last = ("10:01:05.000", "INFO", "ReplicationManagement: verified 27 partition instances")
+    back = [("10:03:10.000", level, msg) for level, msg in STARTUP]
+    logs = {MA: _head(MA) + RUN + [failed, ended], **_leaves({target: [last, *back]})}
+    assert _verdict(_bundle(tmp_path, logs)) == ("failure", "copy", "node_failure")

@@ -24,6 +24,7 @@ from .diagnose import (
     date_restarts,
     decide,
     group_findings,
+    mark_alive,
     renumber,
     skew_hints,
     span_zone_hints,
@@ -481,6 +482,7 @@ def analyze_bundle(
     findings = group_findings(matches, by_id, rebalances)
     weigh_connections(findings, rebalances, events)
     tie_restarts(findings, rebalances, events, by_id)
+    mark_alive(findings, events)  # (after the restarts are tied: a restart is no "up")
     date_restarts(findings, rebalances, by_id)
     renumber(findings)  # (the restarts' scores may have changed)
     with display_zone(bundle.timezone):  # (a summary names the next run's start)

@@ -958,8 +958,7 @@ def tie_restarts(
     dates the step (no failure time and no step times: the master aggregator's log is
     missing), those last lines do: the restart is scored as inside the step. Not for a
     node outside the step, nor for the node that logged the failure and went down after
-    that line (a restart after the failure explains none). Then the node failures its
-    peers report about a node that did not go down are marked (:func:`mark_alive`)."""
+    that line (a restart after the failure explains none)."""
     failed = [rb for rb in rebalances if rb.outcome == "failed" and rb.database is not None]
     clocks: dict[int, frozenset[str]] = {}
     for f in findings:
@@ -988,7 +987,6 @@ def tie_restarts(
         f.database, f.ordinal = rb.database, (rb.failed_step or {}).get("ordinal")
         f.run, f.rebalance, f.phase = rb, rb.database, rb.failed_phase
         f.clock_tied = f.node in clocks[id(rb)]
-    mark_alive(findings, events)
 
 
 def _last_words(events: pl.DataFrame, node: str, restart: dict[str, Any]) -> pl.DataFrame:
@@ -1031,15 +1029,19 @@ def _of_step(node: str, rb: Rebalance) -> bool:
 _NAMED_NODE = re.compile(r"(?<![\w.:\]])'?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][\w.-]*)'?:(\d{1,5})\b")
 
 
-def _about(f: Finding, rb: Rebalance) -> str | None:
-    """The node of ``rb``'s step that ``f``'s lines (another node's) all name — the node
-    they report offline or missing heartbeats — else None."""
-    named = {
+def _named_nodes(f: Finding) -> set[str]:
+    """The nodes (host:port) ``f``'s lines name."""
+    return {
         f"{m.group(1)}:{m.group(2)}"
         for ev in f.evidence
         for m in _NAMED_NODE.finditer(str(ev.get("text") or ""))
     }
-    named = {n for n in named if n != f.node and _of_step(n, rb)}
+
+
+def _about(f: Finding, rb: Rebalance) -> str | None:
+    """The node of ``rb``'s step that ``f``'s lines (another node's) all name — the node
+    they report offline or missing heartbeats — else None."""
+    named = {n for n in _named_nodes(f) if n != f.node and _of_step(n, rb)}
     return named.pop() if len(named) == 1 else None
 
 
@@ -1455,11 +1457,7 @@ def _corroborates(f: Finding, winner: Finding, rb: Rebalance) -> bool:
 
 def _names(f: Finding, node: str) -> bool:
     """Whether one of ``f``'s lines names ``node`` (host:port)."""
-    return any(
-        f"{m.group(1)}:{m.group(2)}" == node
-        for ev in f.evidence
-        for m in _NAMED_NODE.finditer(str(ev.get("text") or ""))
-    )
+    return node in _named_nodes(f)
 
 
 def _crash_root(winner: Finding | None, causes: list[Finding]) -> Finding | None:

@@ -597,20 +597,25 @@ def _shifted(ts: datetime, by: timedelta) -> datetime:
         return (datetime.max if by > timedelta(0) else datetime.min).replace(tzinfo=ts.tzinfo)
 
 
-def restart_banners(events: pl.DataFrame) -> pl.DataFrame:
+def restart_banners(events: pl.DataFrame, candidates: pl.DataFrame | None = None) -> pl.DataFrame:
     """Startup lines (``[lost_node] startup``) logged after earlier lines of their file: a
     restart, also in a log without the uptime counter (where no ``node_restart`` row
-    shows it). The startup lines a file begins with show only the start it begins with."""
-    words = list(grammars.load("messages")["lost_node"]["startup_words"])
-    gate = pl.col("message").str.contains_any(words, ascii_case_insensitive=True)
-    startup = gate & pl.col("message").str.contains(_lost_node("startup"))
-    banners = events.filter(pl.col("ts").is_not_null() & startup)
+    shows it). The startup lines a file begins with show only the start it begins with.
+    ``candidates``: rows of ``events`` already known to hold every startup line (default:
+    those with a ``startup_words`` word: one pass, the regex on those rows only)."""
+    if candidates is None:
+        words = list(grammars.load("messages")["lost_node"]["startup_words"])
+        candidates = events.filter(
+            pl.col("message").str.contains_any(words, ascii_case_insensitive=True)
+        )
+    startup = pl.col("message").str.contains(_lost_node("startup")).fill_null(False)
+    banners = candidates.filter(pl.col("ts").is_not_null() & startup)
     if not banners.height:
         return banners
     files = banners.get_column("file").unique().implode()
     first = (
         events.filter(pl.col("file").is_in(files))
-        .filter(~startup.fill_null(False) & pl.col("line").is_not_null())
+        .filter(~startup & pl.col("line").is_not_null())
         .group_by("file")
         .agg(pl.col("line").min().alias("_first"))
     )
@@ -631,13 +636,15 @@ def banner_restarts(events: pl.DataFrame) -> pl.DataFrame:
     the uptime counter): one per start, at the file's last line before it (the crash lies
     between that line and the start, as for the parser's rows), unless the parser already
     wrote one there. Empty when there is none (the usual case: one pass, gated by words)."""
-    words = list(grammars.load("messages")["lost_node"]["startup_words"])
-    mentions = events.filter(pl.col("message").str.contains_any(words, ascii_case_insensitive=True))
-    if not mentions.filter(pl.col("message").str.contains(_lost_node("startup"))).height:
-        return events.clear()
     banners = restart_banners(events).sort("file", "line")
+    if not banners.height:
+        return events.clear()
     known = events.filter(pl.col("step_event") == "node_restart")
     startup = pl.col("message").str.contains(_lost_node("startup")).fill_null(False)
+    # (the lines of the files that restarted, without their startup lines: the line
+    # before each start is the last of them before it)
+    files = banners.get_column("file").unique().implode()
+    quiet = events.filter(pl.col("file").is_in(files) & pl.col("ts").is_not_null()).filter(~startup)
     rows: list[dict[str, Any]] = []
     last_start: dict[str, datetime] = {}
     for row in banners.iter_rows(named=True):
@@ -647,8 +654,7 @@ def banner_restarts(events: pl.DataFrame) -> pl.DataFrame:
         if previous is not None and ts - previous <= ONE_START:
             continue  # (the same start's next line)
         before = (
-            events.filter((pl.col("file") == file) & (pl.col("line") < row["line"]) & ~startup)
-            .filter(pl.col("ts").is_not_null())
+            quiet.filter((pl.col("file") == file) & (pl.col("line") < row["line"]))
             .sort("line")
             .tail(1)
         )
@@ -721,10 +727,7 @@ def build_timeline(
     words = [*grammar["takeover"]["words"], *grammar["lost_node"]["startup_words"]]
     mentions = events.filter(pl.col("message").str.contains_any(words, ascii_case_insensitive=True))
     takeovers = master_takeovers(mentions)
-    started = mentions.filter(pl.col("message").str.contains(_lost_node("startup")))
-    # (a startup line is a restart after its file's first lines: read from all its lines)
-    banners = restart_banners(events) if started.height else mentions.clear()
-    lost = (banners, master_lost_lines(mentions), _seen(events))
+    lost = (restart_banners(events, mentions), master_lost_lines(mentions), _seen(events))
     status_rows, _ = _unnamed_steps(
         steps.filter(pl.col("origin") == "status"), databases, partitions
     )
